@@ -1,0 +1,49 @@
+"""OpenAPI post-processing: document the error answers every endpoint can give.
+
+drf-spectacular describes the success bodies; the errors come from one exception handler
+(security/api.py) and have one of two shapes, so they are added here once for every operation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Either `{detail, code}` or field errors `{field: [message, ...]}`.",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "additionalProperties": True,
+}
+
+ERRORS = {
+    "400": "Invalid input: the body names each faulty field and the reason.",
+    "401": "Not authenticated.",
+    "403": "Authenticated but not allowed (e.g. not an active CPTS member).",
+    "404": "Not found, or not visible to the caller (the two are indistinguishable on purpose).",
+    "405": "Method not allowed.",
+    "406": "Not acceptable.",
+    "415": "Unsupported media type.",
+    "429": "Too many requests.",
+}
+WRITE_ERRORS = {
+    "409": "The current state of the object forbids this action.",
+    "412": "Stale edit: the object changed since the given ETag.",
+}
+
+
+def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
+            errors = dict(ERRORS)
+            if method in ("post", "put", "patch", "delete"):
+                errors.update(WRITE_ERRORS)
+            for status, description in errors.items():
+                responses.setdefault(
+                    status,
+                    {"description": description, "content": {"application/json": {"schema": ref}}},
+                )
+    return result

@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from directory.urls import api_urlpatterns as directory_api
+from worker import views as worker_views
+
+api_v1 = [*directory_api]
+
+urlpatterns = [
+    path("healthz", worker_views.healthz, name="healthz"),
+    path("readyz", worker_views.readyz, name="readyz"),
+    path(
+        "connexion/",
+        auth_views.LoginView.as_view(template_name="registration/login.html"),
+        name="login",
+    ),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("directory.urls")),
+]
+
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.internal_error"

@@ -1,0 +1,154 @@
+"""Directory endpoints: thin views that parse, call a selector or a service, and serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from directory import selectors, services
+from directory.filters import MemberFilter, OrganisationFilter
+from directory.permissions import current_member
+from directory.serializers import (
+    MemberCreateInput,
+    MemberInput,
+    MemberOutput,
+    MemberSelfInput,
+    OrganisationInput,
+    OrganisationOutput,
+)
+
+
+class OrganisationListApi(generics.ListAPIView):
+    """The organisations of the CPTS: practices, hospital and its services, pharmacies..."""
+
+    serializer_class = OrganisationOutput
+    filterset_class = OrganisationFilter
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return selectors.organisations_visible_to(None)
+        return selectors.organisations_visible_to(current_member(self.request))
+
+    @extend_schema(request=OrganisationInput, responses={201: OrganisationOutput})
+    def post(self, request: Request) -> Response:
+        """Add an organisation (CPTS coordination only)."""
+        data = OrganisationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        organisation = services.create_organisation(
+            actor=current_member(request), **data.validated_data
+        )
+        return Response(OrganisationOutput(organisation).data, status=status.HTTP_201_CREATED)
+
+
+class OrganisationDetailApi(APIView):
+    @extend_schema(responses=OrganisationOutput)
+    def get(self, request: Request, code: UUID) -> Response:
+        organisation = selectors.access_organisation(current_member(request), code)
+        return Response(OrganisationOutput(organisation).data)
+
+    @extend_schema(request=OrganisationInput(partial=True), responses=OrganisationOutput)
+    def patch(self, request: Request, code: UUID) -> Response:
+        """Change an organisation (CPTS coordination only)."""
+        member = current_member(request)
+        organisation = selectors.access_organisation(member, code)
+        data = OrganisationInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        organisation = services.update_organisation(
+            actor=member, organisation=organisation, **data.validated_data
+        )
+        return Response(OrganisationOutput(organisation).data)
+
+
+class MemberListApi(generics.ListAPIView):
+    """The professionals of the CPTS, searchable by name, profession, commune, organisation."""
+
+    serializer_class = MemberOutput
+    filterset_class = MemberFilter
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return selectors.members_visible_to(None)
+        return selectors.members_visible_to(current_member(self.request))
+
+    @extend_schema(request=MemberCreateInput, responses={201: MemberOutput})
+    def post(self, request: Request) -> Response:
+        """Add a member and their memberships (CPTS coordination only)."""
+        data = MemberCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = services.create_member(actor=current_member(request), **data.to_service_kwargs())
+        member = selectors.access_member(member, member.code)
+        return Response(MemberOutput(member).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailApi(APIView):
+    @extend_schema(responses=MemberOutput)
+    def get(self, request: Request, code: UUID) -> Response:
+        member = selectors.access_member(current_member(request), code)
+        return Response(MemberOutput(member).data)
+
+    @extend_schema(request=MemberInput(partial=True), responses=MemberOutput)
+    def patch(self, request: Request, code: UUID) -> Response:
+        """Change a member's profile (the coordination, or the member for their own details)."""
+        actor = current_member(request)
+        member = selectors.access_member(actor, code)
+        data = MemberInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.update_member(actor=actor, member=member, **data.validated_data)
+        return Response(MemberOutput(selectors.access_member(actor, code)).data)
+
+
+class MeApi(APIView):
+    """The caller's own member profile."""
+
+    @extend_schema(responses=MemberOutput)
+    def get(self, request: Request) -> Response:
+        member = current_member(request)
+        return Response(MemberOutput(selectors.access_member(member, member.code)).data)
+
+    @extend_schema(request=MemberSelfInput, responses=MemberOutput)
+    def patch(self, request: Request) -> Response:
+        """Update one's own phone, specialty, RPPS or ADELI."""
+        member = current_member(request)
+        data = MemberSelfInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.update_member(actor=member, member=member, **data.validated_data)
+        return Response(MemberOutput(selectors.access_member(member, member.code)).data)
+
+
+class TokenObtainApi(APIView):
+    """Exchange a username and password for an API token (`Authorization: Token <token>`)."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+        examples=[
+            OpenApiExample("Demo GP", value={"username": "dr.martin", "password": "demo"}),
+        ],
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None or selectors.member_for_user(user) is None:
+            raise ValidationError({"detail": "Identifiant ou mot de passe incorrect."})
+        return Response({"token": services.issue_api_token(user=user)})

@@ -1,0 +1,135 @@
+"""The fictional CPTS of the demo: organisations and members, loaded idempotently.
+
+Identifiers are synthetic but pass their check digits (RPPS and FINESS Luhn keys), so the
+demo exercises the same validation as real data. Later capabilities add their own demo
+content through `load_demo` (liaison sheets, conversations, protocols).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from directory import services
+from directory.identifiers import luhn_complete
+from directory.models import Member, Membership, Organisation, User
+
+COMMUNE = "Beaulieu-sur-Loire"
+POSTCODE = "45630"
+
+
+@dataclass(frozen=True)
+class DemoOrganisation:
+    key: str
+    name: str
+    kind: str
+    finess_body: str = ""
+    parent: str = ""
+    address: str = ""
+    commune: str = COMMUNE
+    postcode: str = POSTCODE
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class DemoMember:
+    username: str
+    given_name: str
+    family_name: str
+    profession: str
+    organisation: str
+    role: str = Membership.Role.MEMBER
+    rpps_body: str = ""
+    specialty: str = ""
+    phone: str = ""
+
+
+P = Member.Profession
+K = Organisation.Kind
+
+ORGANISATIONS = [
+    DemoOrganisation("cpts", "CPTS du Val de Loire", K.CPTS, address="2 place de la Mairie",
+                     phone="02 38 00 00 01"),
+    DemoOrganisation("msp", "MSP des Tilleuls", K.MSP, address="14 rue des Tilleuls",
+                     phone="02 38 00 00 10"),
+    DemoOrganisation("cabinet", "Cabinet médical du Port", K.CABINET, address="3 quai du Port",
+                     commune="Ousson-sur-Loire", postcode="45250", phone="02 38 00 00 20"),
+    DemoOrganisation("hospital", "Centre hospitalier de Gien", K.HOSPITAL, "45000011",
+                     address="2 avenue Jean Villejean", commune="Gien", postcode="45500",
+                     phone="02 38 29 38 29"),
+    DemoOrganisation("urgences", "Urgences", K.HOSPITAL_SERVICE, parent="hospital",
+                     commune="Gien", postcode="45500", phone="02 38 29 38 00"),
+    DemoOrganisation("cardiologie", "Cardiologie", K.HOSPITAL_SERVICE, parent="hospital",
+                     commune="Gien", postcode="45500", phone="02 38 29 38 40"),
+    DemoOrganisation("medecine_interne", "Médecine interne", K.HOSPITAL_SERVICE,
+                     parent="hospital", commune="Gien", postcode="45500",
+                     phone="02 38 29 38 50"),
+    DemoOrganisation("pharmacie", "Pharmacie de la Loire", K.PHARMACY, "45000022",
+                     address="8 Grande Rue", phone="02 38 00 00 30"),
+    DemoOrganisation("service_social", "Service social départemental", K.SOCIAL_SERVICE,
+                     address="1 rue de la Solidarité", phone="02 38 00 00 40"),
+]  # fmt: skip
+
+MEMBERS = [
+    DemoMember("dr.martin", "Claire", "Martin", P.GENERAL_PRACTITIONER, "msp",
+               rpps_body="1000000001", phone="06 00 00 00 01"),
+    DemoMember("dr.leroy", "Antoine", "Leroy", P.GENERAL_PRACTITIONER, "msp",
+               rpps_body="1000000002", phone="06 00 00 00 02"),
+    DemoMember("dr.bernard", "Hélène", "Bernard", P.GENERAL_PRACTITIONER, "cabinet",
+               rpps_body="1000000003", phone="06 00 00 00 03"),
+    DemoMember("ide.petit", "Julie", "Petit", P.NURSE, "msp", rpps_body="2000000004",
+               phone="06 00 00 00 04"),
+    DemoMember("pharma.durand", "Marc", "Durand", P.PHARMACIST, "pharmacie",
+               rpps_body="2000000005", phone="06 00 00 00 05"),
+    DemoMember("hop.cardio", "Sophie", "Lambert", P.SPECIALIST, "cardiologie",
+               rpps_body="1000000006", specialty="Cardiologie"),
+    DemoMember("hop.cardio2", "Nadia", "Garnier", P.MEDICAL_SECRETARY, "cardiologie"),
+    DemoMember("hop.urgences", "Paul", "Rousseau", P.SPECIALIST, "urgences",
+               rpps_body="1000000007", specialty="Médecine d'urgence"),
+    DemoMember("as.moreau", "Inès", "Moreau", P.SOCIAL_WORKER, "service_social"),
+    DemoMember("coord", "Élise", "Fontaine", P.COORDINATOR, "cpts", role=Membership.Role.ADMIN,
+               phone="06 00 00 00 10"),
+]  # fmt: skip
+
+
+@transaction.atomic
+def load_directory(*, password: str) -> dict[str, Member]:
+    """Create (or leave as they are) the demo organisations and members; reset passwords."""
+    organisations: dict[str, Organisation] = {}
+    for spec in ORGANISATIONS:
+        existing = Organisation.objects.filter(name=spec.name, kind=spec.kind).first()
+        organisations[spec.key] = existing or services.create_organisation(
+            actor=None,
+            name=spec.name,
+            kind=spec.kind,
+            finess=luhn_complete(spec.finess_body) if spec.finess_body else "",
+            parent=organisations[spec.parent] if spec.parent else None,
+            address=spec.address,
+            commune=spec.commune,
+            postcode=spec.postcode,
+            phone=spec.phone,
+        )
+    members: dict[str, Member] = {}
+    for spec in MEMBERS:
+        user = User.objects.filter(username=spec.username).first()
+        if user is None:
+            member = services.create_member(
+                actor=None,
+                username=spec.username,
+                email=f"{spec.username}@demo.cpts-liaison.test",
+                password=password,
+                family_name=spec.family_name,
+                given_name=spec.given_name,
+                profession=spec.profession,
+                specialty=spec.specialty,
+                rpps=luhn_complete(spec.rpps_body) if spec.rpps_body else "",
+                phone=spec.phone,
+                memberships=[(organisations[spec.organisation], spec.role)],
+            )
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            member = user.member
+        members[spec.username] = member
+    return members

@@ -1,0 +1,60 @@
+"""Query filters of the directory lists (?search=, ?kind=, ?profession=, ...)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from directory.models import Member, Membership, Organisation
+
+
+def _words(value: str) -> list[str]:
+    return [word for word in value.split() if word][:5]
+
+
+class OrganisationFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", label=_("Recherche sur le nom"))
+    kind = django_filters.ChoiceFilter(choices=Organisation.Kind.choices)
+    commune = django_filters.CharFilter(field_name="commune", lookup_expr="iexact")
+    parent = django_filters.UUIDFilter(field_name="parent__code", label=_("Organisation parente"))
+
+    class Meta:
+        model = Organisation
+        fields = ["search", "kind", "commune", "parent"]
+
+    def filter_search(
+        self, queryset: QuerySet[Organisation], name: str, value: str
+    ) -> QuerySet[Organisation]:
+        for word in _words(value):
+            queryset = queryset.filter(name__icontains=word)
+        return queryset
+
+
+class MemberFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", label=_("Recherche sur les noms"))
+    profession = django_filters.ChoiceFilter(choices=Member.Profession.choices)
+    commune = django_filters.CharFilter(method="filter_commune", label=_("Commune d'exercice"))
+    organisation = django_filters.UUIDFilter(method="filter_organisation", label=_("Organisation"))
+
+    class Meta:
+        model = Member
+        fields = ["search", "profession", "commune", "organisation"]
+
+    def filter_search(self, queryset: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:
+        for word in _words(value):
+            queryset = queryset.filter(
+                Q(family_name__icontains=word) | Q(given_name__icontains=word)
+            )
+        return queryset
+
+    # Membership joins can repeat a member: filter through pk__in instead of distinct().
+    def filter_commune(self, queryset: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:
+        ids = Membership.objects.filter(organisation__commune__iexact=value).values("member_id")
+        return queryset.filter(pk__in=ids)
+
+    def filter_organisation(
+        self, queryset: QuerySet[Member], name: str, value: object
+    ) -> QuerySet[Member]:
+        ids = Membership.objects.filter(organisation__code=value).values("member_id")
+        return queryset.filter(pk__in=ids)

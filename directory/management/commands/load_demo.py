@@ -1,0 +1,20 @@
+"""`python manage.py load_demo`: the fictional CPTS, idempotently (safe to run at every start)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from directory.demo import MEMBERS, load_directory
+
+
+class Command(BaseCommand):
+    help = "Load the demo CPTS (organisations, members). Password: DEMO_PASSWORD or 'demo'."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = os.environ.get("DEMO_PASSWORD") or "demo"
+        members = load_directory(password=password)
+        self.stdout.write(self.style.SUCCESS(f"Demo CPTS ready: {len(members)} members."))
+        self.stdout.write("Logins: " + ", ".join(spec.username for spec in MEMBERS))

@@ -1,0 +1,171 @@
+"""The CPTS directory: who works where, with which profession and role."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+from directory.identifiers import validate_adeli, validate_finess, validate_rpps
+
+
+class TimestampedModel(models.Model):
+    """Every row knows when it was created and last changed."""
+
+    created_at = models.DateTimeField(default=now, db_index=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class User(AbstractUser):
+    """The login account. The professional profile is `Member`; a user has at most one."""
+
+    class Meta:
+        verbose_name = _("compte")
+        verbose_name_plural = _("comptes")
+
+
+class Organisation(TimestampedModel):
+    class Kind(models.TextChoices):
+        CPTS = "cpts", _("CPTS")
+        MSP = "msp", _("Maison de santé pluriprofessionnelle")
+        CABINET = "cabinet", _("Cabinet")
+        HOSPITAL = "hospital", _("Établissement de santé")
+        HOSPITAL_SERVICE = "hospital_service", _("Service hospitalier")
+        PHARMACY = "pharmacy", _("Pharmacie")
+        LABORATORY = "laboratory", _("Laboratoire")
+        SOCIAL_SERVICE = "social_service", _("Service social")
+        MEDICO_SOCIAL = "medico_social", _("Structure médico-sociale")
+        OTHER = "other", _("Autre")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("nom"), max_length=200)
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, db_index=True)
+    finess = models.CharField(
+        _("FINESS"), max_length=9, blank=True, default="", validators=[validate_finess]
+    )
+    parent = models.ForeignKey(
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("rattachement"),
+    )
+    address = models.CharField(_("adresse"), max_length=300, blank=True, default="")
+    commune = models.CharField(_("commune"), max_length=120, blank=True, default="", db_index=True)
+    postcode = models.CharField(_("code postal"), max_length=5, blank=True, default="")
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True, default="")
+    email = models.EmailField(_("e-mail"), blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finess"],
+                condition=~Q(finess=""),
+                name="organisation_unique_finess",
+                violation_error_code="unique",  # reported on the field, not as a global error
+                violation_error_message=_("Ce numéro FINESS est déjà enregistré."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="hospital_service") | Q(parent__isnull=False),
+                name="organisation_service_has_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(TimestampedModel):
+    """A professional of the CPTS: the profile behind a login."""
+
+    class Profession(models.TextChoices):
+        GENERAL_PRACTITIONER = "medecin_generaliste", _("Médecin généraliste")
+        SPECIALIST = "medecin_specialiste", _("Médecin spécialiste")
+        NURSE = "infirmier", _("Infirmier")
+        PHARMACIST = "pharmacien", _("Pharmacien")
+        PHYSIOTHERAPIST = "masseur_kinesitherapeute", _("Masseur-kinésithérapeute")
+        MIDWIFE = "sage_femme", _("Sage-femme")
+        SPEECH_THERAPIST = "orthophoniste", _("Orthophoniste")
+        DENTIST = "chirurgien_dentiste", _("Chirurgien-dentiste")
+        SOCIAL_WORKER = "assistant_service_social", _("Assistant de service social")
+        MEDICAL_SECRETARY = "secretaire_medicale", _("Secrétaire médicale")
+        COORDINATOR = "coordinateur", _("Coordinateur")
+        OTHER = "other", _("Autre")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(User, models.CASCADE, related_name="member")
+    family_name = models.CharField(_("nom"), max_length=150)
+    given_name = models.CharField(_("prénom"), max_length=150)
+    profession = models.CharField(
+        _("profession"), max_length=32, choices=Profession.choices, db_index=True
+    )
+    specialty = models.CharField(_("spécialité"), max_length=120, blank=True, default="")
+    rpps = models.CharField(
+        _("RPPS"), max_length=11, blank=True, default="", validators=[validate_rpps]
+    )
+    adeli = models.CharField(
+        _("ADELI"), max_length=9, blank=True, default="", validators=[validate_adeli]
+    )
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True, default="")
+    is_active = models.BooleanField(_("actif"), default=True)
+    organisations = models.ManyToManyField(
+        Organisation, through="Membership", related_name="members"
+    )
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        verbose_name = _("membre")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rpps"],
+                condition=~Q(rpps=""),
+                name="member_unique_rpps",
+                violation_error_code="unique",
+                violation_error_message=_("Ce numéro RPPS est déjà enregistré."),
+            ),
+            models.UniqueConstraint(
+                fields=["adeli"],
+                condition=~Q(adeli=""),
+                name="member_unique_adeli",
+                violation_error_code="unique",
+                violation_error_message=_("Ce numéro ADELI est déjà enregistré."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class Membership(TimestampedModel):
+    class Role(models.TextChoices):
+        MEMBER = "member", _("Membre")
+        ADMIN = "admin", _("Administrateur")
+
+    member = models.ForeignKey(Member, models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, models.CASCADE, related_name="memberships")
+    role = models.CharField(_("rôle"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        verbose_name = _("appartenance")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "organisation"], name="membership_unique_member_organisation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} in {self.organisation_id} ({self.role})"

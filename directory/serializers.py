@@ -1,0 +1,103 @@
+"""Shapes of directory entries in the API (ids are the public UUIDs, never database keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from directory.identifiers import validate_adeli, validate_finess, validate_rpps
+from directory.models import Member, Membership, Organisation
+
+
+class OrganisationOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="code", read_only=True)
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Organisation.Kind.choices)
+    finess = serializers.CharField(allow_blank=True)
+    parent = serializers.UUIDField(source="parent.code", allow_null=True, default=None)
+    address = serializers.CharField(allow_blank=True)
+    commune = serializers.CharField(allow_blank=True)
+    postcode = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+
+
+class OrganisationInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=Organisation.Kind.choices)
+    finess = serializers.CharField(
+        max_length=9, required=False, allow_blank=True, validators=[validate_finess]
+    )
+    parent = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Organisation.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("id de l'organisation parente (un service appartient à un établissement)"),
+    )
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    commune = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    postcode = serializers.RegexField(r"^\d{5}$", required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+
+
+class MembershipOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="organisation.code")
+    name = serializers.CharField(source="organisation.name")
+    kind = serializers.CharField(source="organisation.kind")
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class MemberOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="code", read_only=True)
+    family_name = serializers.CharField()
+    given_name = serializers.CharField()
+    display_name = serializers.CharField()
+    profession = serializers.ChoiceField(choices=Member.Profession.choices)
+    specialty = serializers.CharField(allow_blank=True)
+    rpps = serializers.CharField(allow_blank=True)
+    adeli = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(source="user.email", allow_blank=True)
+    organisations = MembershipOutput(source="memberships", many=True)
+
+
+class MembershipInput(serializers.Serializer):
+    id = serializers.SlugRelatedField(slug_field="code", queryset=Organisation.objects.all())
+    role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+
+
+class MemberSelfInput(serializers.Serializer):
+    """What a member may change on their own profile."""
+
+    specialty = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    rpps = serializers.CharField(
+        max_length=11, required=False, allow_blank=True, validators=[validate_rpps]
+    )
+    adeli = serializers.CharField(
+        max_length=9, required=False, allow_blank=True, validators=[validate_adeli]
+    )
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+
+
+class MemberInput(MemberSelfInput):
+    """What the coordination sets when it adds or edits a member."""
+
+    family_name = serializers.CharField(max_length=150)
+    given_name = serializers.CharField(max_length=150)
+    profession = serializers.ChoiceField(choices=Member.Profession.choices)
+    is_active = serializers.BooleanField(required=False)
+
+
+class MemberCreateInput(MemberInput):
+    username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    organisations = MembershipInput(many=True, required=False)
+
+    def to_service_kwargs(self) -> dict[str, Any]:
+        data = dict(self.validated_data)
+        data["memberships"] = [(m["id"], m["role"]) for m in data.pop("organisations", [])]
+        return data

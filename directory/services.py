@@ -1,0 +1,158 @@
+"""Writes on the directory: the only sanctioned way to create or change its entries.
+
+Every write validates the whole row with the model's validators (so RPPS, ADELI and FINESS
+keys are checked whatever the entry point: API, web form, CSV import, demo loader).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
+
+from directory.models import Member, Membership, Organisation, User
+from directory.selectors import is_directory_admin
+from security.exceptions import PermissionDenied
+
+ORGANISATION_FIELDS = (
+    "name", "kind", "finess", "parent", "address", "commune", "postcode", "phone", "email",
+)  # fmt: skip
+MEMBER_ADMIN_FIELDS = (
+    "family_name", "given_name", "profession", "specialty", "rpps", "adeli", "phone", "is_active",
+)  # fmt: skip
+MEMBER_SELF_FIELDS = ("specialty", "rpps", "adeli", "phone")
+
+
+def _require_directory_admin(actor: Member) -> None:
+    if not is_directory_admin(actor):
+        raise PermissionDenied(_("Seule la coordination de la CPTS peut modifier l'annuaire."))
+
+
+def _check_parent(organisation: Organisation) -> None:
+    parent = organisation.parent
+    is_service = organisation.kind == Organisation.Kind.HOSPITAL_SERVICE
+    if is_service and (parent is None or parent.kind != Organisation.Kind.HOSPITAL):
+        raise ValidationError(
+            {"parent": [_("Un service hospitalier doit être rattaché à un établissement.")]}
+        )
+    if parent is not None and parent.pk is not None and parent.pk == organisation.pk:
+        raise ValidationError(
+            {"parent": [_("Une organisation ne peut pas être son propre parent.")]}
+        )
+
+
+def _save(instance: Organisation | Member, *, update_fields: Iterable[str] | None = None) -> None:
+    """full_clean then save; a lost uniqueness race still becomes a field error."""
+    instance.full_clean(exclude=["user"] if isinstance(instance, Member) else None)
+    try:
+        with transaction.atomic():
+            instance.save(update_fields=list(update_fields) if update_fields else None)
+    except IntegrityError as exc:
+        raise ValidationError(_("Cette entrée existe déjà dans l'annuaire.")) from exc
+
+
+@transaction.atomic
+def create_organisation(*, actor: Member | None, **fields: Any) -> Organisation:
+    """Add an organisation to the directory (coordination only; actor None = system/demo)."""
+    if actor is not None:
+        _require_directory_admin(actor)
+    organisation = Organisation(**{k: v for k, v in fields.items() if k in ORGANISATION_FIELDS})
+    if organisation.finess:
+        organisation.finess = organisation.finess.upper()
+    _check_parent(organisation)
+    _save(organisation)
+    return organisation
+
+
+@transaction.atomic
+def update_organisation(
+    *, actor: Member, organisation: Organisation, **fields: Any
+) -> Organisation:
+    """Change an organisation's fields (coordination only)."""
+    _require_directory_admin(actor)
+    changed = [name for name in ORGANISATION_FIELDS if name in fields]
+    for name in changed:
+        setattr(organisation, name, fields[name])
+    _check_parent(organisation)
+    _save(organisation, update_fields=[*changed, "updated_at"])
+    return organisation
+
+
+@transaction.atomic
+def create_member(
+    *,
+    actor: Member | None,
+    username: str,
+    email: str = "",
+    password: str | None = None,
+    memberships: Iterable[tuple[Organisation, str]] = (),
+    **fields: Any,
+) -> Member:
+    """Create a login and its professional profile, with its memberships.
+
+    Without a password the account cannot log in until one is set (an invitation flow
+    will set it); the demo loader passes one.
+    """
+    if actor is not None:
+        _require_directory_admin(actor)
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": [_("Cet identifiant est déjà utilisé.")]})
+    member = Member(**{k: v for k, v in fields.items() if k in MEMBER_ADMIN_FIELDS})
+    _save_new_member(member, username=username, email=email, password=password)
+    for organisation, role in memberships:
+        Membership.objects.create(member=member, organisation=organisation, role=role)
+    return member
+
+
+def _save_new_member(member: Member, *, username: str, email: str, password: str | None) -> None:
+    member.full_clean(exclude=["user"])
+    user = User(username=username, email=email, first_name=member.given_name)
+    user.last_name = member.family_name
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    member.user = user
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError as exc:
+        raise ValidationError(_("Ce numéro RPPS ou ADELI est déjà enregistré.")) from exc
+
+
+@transaction.atomic
+def update_member(*, actor: Member, member: Member, **fields: Any) -> Member:
+    """Change a member's profile: admins change anything, a member only their own details."""
+    allowed = MEMBER_SELF_FIELDS if actor.pk == member.pk else MEMBER_ADMIN_FIELDS
+    if actor.pk != member.pk or set(fields) - set(MEMBER_SELF_FIELDS):
+        _require_directory_admin(actor)
+        allowed = MEMBER_ADMIN_FIELDS
+    changed = [name for name in allowed if name in fields]
+    for name in changed:
+        setattr(member, name, fields[name])
+    _save(member, update_fields=[*changed, "updated_at"])
+    return member
+
+
+@transaction.atomic
+def set_membership(
+    *, actor: Member | None, member: Member, organisation: Organisation, role: str
+) -> Membership:
+    """Add a member to an organisation, or change their role there."""
+    if actor is not None:
+        _require_directory_admin(actor)
+    membership, _created = Membership.objects.update_or_create(
+        member=member, organisation=organisation, defaults={"role": role}
+    )
+    return membership
+
+
+def issue_api_token(*, user: User) -> str:
+    """The user's API token, created on first use (one token per account)."""
+    token, _created = Token.objects.get_or_create(user=user)
+    return str(token.key)

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from directory import apis, views
+
+api_urlpatterns = [
+    path("auth/token/", apis.TokenObtainApi.as_view(), name="api-token"),
+    path("me/", apis.MeApi.as_view(), name="api-me"),
+    path("organisations/", apis.OrganisationListApi.as_view(), name="api-organisations"),
+    path(
+        "organisations/<uuid:code>/",
+        apis.OrganisationDetailApi.as_view(),
+        name="api-organisation",
+    ),
+    path("members/", apis.MemberListApi.as_view(), name="api-members"),
+    path("members/<uuid:code>/", apis.MemberDetailApi.as_view(), name="api-member"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("annuaire/", views.directory_search, name="directory"),
+    path(
+        "annuaire/organisations/<uuid:code>/",
+        views.organisation_detail,
+        name="organisation-detail",
+    ),
+    path("annuaire/membres/<uuid:code>/", views.member_detail, name="member-detail"),
+]

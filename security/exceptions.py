@@ -1,0 +1,61 @@
+"""Errors the business layer raises on purpose; security/api.py maps them to HTTP.
+
+The core never raises DRF exceptions: it does not know it sits behind HTTP.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business-rule violation: 400 unless a subclass says otherwise."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, detail: str = "", **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    """Missing or out of the caller's reach: the two are the same answer on purpose."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class InvalidTransition(DomainError):
+    """The object's current state forbids the action."""
+
+    status_code = 409
+    code = "invalid_transition"
+
+
+class StaleVersion(DomainError):
+    """The caller edited an old version (If-Match did not match)."""
+
+    status_code = 412
+    code = "stale_version"
+
+    def __init__(self, *, current_version: int) -> None:
+        super().__init__(
+            f"resource changed; current version is {current_version}",
+            current_version=current_version,
+        )
+        self.current_version = current_version
+
+
+class FieldErrors(DomainError):
+    """Validation that needs the database or the object's state, reported per field."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__("invalid input")
+        self.fields = fields
+
+
+class PermissionDenied(DomainError):
+    """The object is visible to the caller, but the action is reserved to another role."""
+
+    status_code = 403
+    code = "permission_denied"

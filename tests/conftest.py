@@ -1,0 +1,40 @@
+"""Shared fixtures: API clients, the demo CPTS as personas, a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from directory.demo import load_directory
+from directory.models import Member
+
+pytest_plugins = ["tests.worker_process"]
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# between page actions are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def demo(db: None) -> dict[str, Member]:
+    """The demo CPTS: personas by login (dr.martin, ide.petit, hop.cardio, coord, ...)."""
+    return load_directory(password="demo")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(api_client: APIClient) -> Callable[[Member], APIClient]:
+    """`client_for(member)`: an API client authenticated as that member."""
+
+    def authenticate(member: Member) -> APIClient:
+        api_client.force_authenticate(member.user)
+        return api_client
+
+    return authenticate

@@ -1,0 +1,33 @@
+"""Test settings: production settings with fixed secrets and a few speed switches.
+
+config.settings refuses to start without real secrets when DEBUG is off, so the fixed test
+ones are set *before* importing it.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+os.environ.setdefault("TOKEN_THROTTLE_RATE", "10000/min")
+# One queue per test run: a worker started by this run never eats another run's messages.
+os.environ.setdefault("CELERY_QUEUE", f"test-{os.getpid()}")
+os.environ.setdefault("EMAIL_URL", "locmem://")
+
+from config.settings import *  # noqa: F403
+from config.settings import DATABASES, VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The test client and the live server speak plain HTTP.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory: the real worker process started by the tests must share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+
+# whitenoise warns when STATIC_ROOT is missing; tests serve static files from the finders.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -1,0 +1,66 @@
+"""Settings come from the environment and refuse unsafe production defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_settings(
+    env: dict[str, str], code: str = "import config.settings"
+) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "DEBUG")}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_it_refuses_to_start_without_a_secret_key_in_production() -> None:
+    result = run_settings({"DEBUG": "False"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_it_generates_a_dev_key_only_with_debug(tmp_path: Path) -> None:
+    result = run_settings(
+        {"DEBUG": "True", "VAR_DIR": str(tmp_path)},
+        "from django.conf import settings; import config.settings as s; print(len(s.SECRET_KEY))",
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 50
+    assert (tmp_path / "dev-secret-key").exists()
+
+
+def test_it_rejects_a_malformed_boolean() -> None:
+    result = run_settings({"DEBUG": "maybe"})
+    assert result.returncode != 0
+    assert "DEBUG='maybe'" in result.stderr
+
+
+def test_it_parses_email_url() -> None:
+    from config.settings import email_settings  # noqa: PLC0415
+
+    smtp = email_settings("smtp://user:p%40ss@mail.example:2525?tls=1")
+    assert smtp["EMAIL_HOST"] == "mail.example"
+    assert smtp["EMAIL_PORT"] == 2525
+    assert smtp["EMAIL_HOST_PASSWORD"] == "p@ss"
+    assert smtp["EMAIL_USE_TLS"] is True
+    assert "console" in str(email_settings("")["EMAIL_BACKEND"])
+
+
+def test_it_speaks_french_in_paris() -> None:
+    assert settings.LANGUAGE_CODE == "fr"
+    assert settings.TIME_ZONE == "Europe/Paris"
+    assert ("en", "Anglais") in [(code, str(name)) for code, name in settings.LANGUAGES]
