@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +71,31 @@ def dev_secret(filename: str, make: object) -> str:
     return path.read_text().strip()
 
 
+def _dev_encryption_key() -> str:
+    from security.crypto import generate_key_spec  # noqa: PLC0415  (cryptography, no Django)
+
+    return generate_key_spec("dev1")
+
+
+def _dev_b64_key() -> str:
+    import base64  # noqa: PLC0415
+
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _decode_b64_key(name: str, value: str) -> bytes:
+    import base64  # noqa: PLC0415
+    import binascii  # noqa: PLC0415
+
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ImproperlyConfigured(f"{name} is not valid base64") from exc
+    if len(key) < 32:
+        raise ImproperlyConfigured(f"{name} must decode to at least 32 bytes")
+    return key
+
+
 def email_settings(url: str) -> dict[str, object]:
     """Translate EMAIL_URL (smtp://user:pass@host:port?tls=1, console://, locmem://)."""
     if not url:
@@ -123,6 +150,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN in a health network
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
     "directory",
     "security",
     "worker",
@@ -139,8 +171,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "security.middleware.RequestContextMiddleware",
+    "security.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # counts failures and refuses locked-out logins
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -181,6 +223,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Strong authentication (Health-data protection issue): TOTP for every member who may see
+# clinical data, on by default outside DEBUG; login brute-force lockout (django-axes).
+REQUIRE_2FA = env_bool("REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "CPTS Liaison")
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -223,6 +274,42 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# No inline script anywhere: pages load their scripts from /static/ (django-csp).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Encryption at rest (security/crypto.py). ENCRYPTION_KEYS: comma-separated `id:base64key`,
+# newest (encrypting) first, every listed key decrypts. BLIND_INDEX_KEY: base64, a separate
+# key for the searchable HMACs of patient identifiers. The development defaults are generated
+# into var/ and refused when DEBUG is off.
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS")
+BLIND_INDEX_KEY_B64 = env_secret("BLIND_INDEX_KEY")
+if not ENCRYPTION_KEYS or not BLIND_INDEX_KEY_B64:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "ENCRYPTION_KEYS and BLIND_INDEX_KEY are required when DEBUG is off: generate them "
+            "with `python -m security.crypto` (see .env.example); development keys are "
+            "generated only with DEBUG=True."
+        )
+    ENCRYPTION_KEYS = ENCRYPTION_KEYS or [dev_secret("dev-encryption-key", _dev_encryption_key)]
+    BLIND_INDEX_KEY_B64 = BLIND_INDEX_KEY_B64 or dev_secret("dev-blind-index-key", _dev_b64_key)
+BLIND_INDEX_KEY = _decode_b64_key("BLIND_INDEX_KEY", BLIND_INDEX_KEY_B64)
+# Refuse to encrypt past this many encryptions per key (NIST SP 800-38D allows 2**32 with
+# random nonces; half of it leaves a margin for counts lost to rolled-back transactions).
+ENCRYPTION_MAX_PER_KEY = env_int("ENCRYPTION_MAX_PER_KEY", 2**31)
+ENCRYPTION_USAGE_COUNTER = "security.keys.DatabaseUsageCounter"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -240,7 +327,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "security.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("TOKEN_THROTTLE_RATE", "10/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": os.environ.get("TOKEN_THROTTLE_RATE", "10/min"),
+        "writes": os.environ.get("WRITE_THROTTLE_RATE", "120/min"),
+    },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -295,6 +385,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 # The worker heartbeat is considered stale after this many seconds (reported by /readyz).
 WORKER_HEARTBEAT_STALE_AFTER = env_int("WORKER_HEARTBEAT_STALE_AFTER", 180)
+
+# --- Notifications and background work (worker/) -------------------------------------------
+
+# --- end of notifications ------------------------------------------------------------------
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

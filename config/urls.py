@@ -4,9 +4,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from directory.urls import api_urlpatterns as directory_api
+from security.audit_urls import api_urlpatterns as audit_api
+from security.otp_urls import urlpatterns as two_factor_pages
 from worker import views as worker_views
+from worker.urls import api_urlpatterns as notifications_api
+from worker.urls import urlpatterns as notifications_pages
 
-api_v1 = [*directory_api]
+api_v1 = [*directory_api, *audit_api, *notifications_api]
 
 urlpatterns = [
     path("healthz", worker_views.healthz, name="healthz"),
@@ -22,6 +26,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("securite/2fa/", include(two_factor_pages)),
+    path("notifications/", include(notifications_pages)),
     path("", include("directory.urls")),
 ]
 

@@ -613,3 +613,12 @@ def reset_keyring_cache() -> None:
     global _cached_keyring
     with _cache_lock:
         _cached_keyring = None
+
+
+if __name__ == "__main__":  # `python -m security.crypto`: fresh keys for .env
+    import base64
+    import secrets
+    import sys
+
+    sys.stdout.write(f"ENCRYPTION_KEYS={generate_key_spec('k1')}\n")
+    sys.stdout.write(f"BLIND_INDEX_KEY={base64.b64encode(secrets.token_bytes(32)).decode()}\n")

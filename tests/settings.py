@@ -12,6 +12,15 @@ os.environ.setdefault("TOKEN_THROTTLE_RATE", "10000/min")
 # One queue per test run: a worker started by this run never eats another run's messages.
 os.environ.setdefault("CELERY_QUEUE", f"test-{os.getpid()}")
 os.environ.setdefault("EMAIL_URL", "locmem://")
+# Fixed, public test keys: the suite must be reproducible, and these protect nothing.
+os.environ.setdefault(
+    "ENCRYPTION_KEYS",
+    "test2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=,"
+    "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+)
+os.environ.setdefault("BLIND_INDEX_KEY", "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=")
+# Most tests log in with a password only; the 2FA tests turn it on explicitly.
+os.environ.setdefault("REQUIRE_2FA", "False")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, VAR_DIR

@@ -1,0 +1,3 @@
+"""Routes of the audit trail API (coordinator only)."""
+
+api_urlpatterns: list = []

@@ -1,0 +1,75 @@
+"""Request-wide security middleware: request context for the audit, enforced 2FA."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from security.request_context import RequestContext, reset_request_context, set_request_context
+from security.two_factor import two_factor_required_for
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client address. X-Forwarded-For is trusted only behind the declared TLS proxy."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = set_request_context(
+            RequestContext(
+                ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300]
+            )
+        )
+        try:
+            return self.get_response(request)
+        finally:
+            reset_request_context(token)
+
+
+class RequireTwoFactorMiddleware:
+    """A session that has not passed TOTP only reaches the 2FA pages, logout and static files.
+
+    Token-authenticated API calls are checked when the token is issued (it asks for `otp`),
+    so this guards the web session, including session-authenticated API calls.
+    """
+
+    OPEN_PREFIXES = (
+        "/connexion/", "/deconnexion/", "/securite/2fa/", "/static/", "/healthz", "/readyz",
+        "/api/schema/", "/api/docs/", "/api/v1/auth/token/", "/i18n/",
+    )  # fmt: skip
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            settings.REQUIRE_2FA
+            and user is not None
+            and user.is_authenticated
+            and not request.path.startswith(self.OPEN_PREFIXES)
+            and not user.is_verified()  # set by django_otp's OTPMiddleware
+            and two_factor_required_for(user)
+            and "HTTP_AUTHORIZATION" not in request.META  # token auth: checked at issue time
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": "Double authentification requise.", "code": "otp_required"},
+                    status=403,
+                )
+            return redirect(f"{reverse('two-factor-verify')}?next={request.path}")
+        return self.get_response(request)

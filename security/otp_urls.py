@@ -1,0 +1,3 @@
+"""Routes of the two-factor authentication pages (enrolment, verification, recovery codes)."""
+
+urlpatterns: list = []
