@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("TOKEN_THROTTLE_RATE", "10000/min")
+os.environ.setdefault("WRITE_THROTTLE_RATE", "10000/min")
 # One queue per test run: a worker started by this run never eats another run's messages.
 os.environ.setdefault("CELERY_QUEUE", f"test-{os.getpid()}")
 os.environ.setdefault("EMAIL_URL", "locmem://")
@@ -40,3 +41,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 # whitenoise warns when STATIC_ROOT is missing; tests serve static files from the finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
+# Per-process cache in tests: counters (throttling) must not leak from one run to the next
+# through a shared Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
