@@ -6,7 +6,12 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -26,6 +31,8 @@ from directory.serializers import (
     OrganisationInput,
     OrganisationOutput,
 )
+from security.throttling import LoginLockedOut, take_lockout
+from security.two_factor import check_api_otp
 
 
 class OrganisationListApi(generics.ListAPIView):
@@ -126,29 +133,65 @@ class MeApi(APIView):
 
 
 class TokenObtainApi(APIView):
-    """Exchange a username and password for an API token (`Authorization: Token <token>`)."""
+    """Exchange a username and password (and the TOTP code when 2FA applies) for an API token.
+
+    Send the token as `Authorization: Token <token>`. When two-factor authentication is
+    enforced for the member, `otp` must be the code currently shown by their authenticator app:
+    a token outlives any session, so it takes the same proof as a web login.
+    """
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
 
+    @extend_schema_serializer(component_name="TokenObtain")  # not a generic "Input"
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
+        otp = serializers.CharField(
+            max_length=16,
+            required=False,
+            allow_blank=True,
+            help_text=(
+                "The 6-digit code currently shown by the member's authenticator app. Required "
+                "when two-factor authentication is enforced for the member (REQUIRE_2FA, on in "
+                "production): without it, or with a wrong or already used code, the answer is "
+                "400 naming `otp`. Recovery codes are not accepted here."
+            ),
+        )
 
     @extend_schema(
         request=InputSerializer,
         responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
         examples=[
-            OpenApiExample("Demo GP", value={"username": "dr.martin", "password": "demo"}),
+            OpenApiExample(
+                "Demo GP",
+                value={"username": "dr.martin", "password": "demo"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "With two-factor authentication",
+                value={"username": "dr.martin", "password": "demo", "otp": "123456"},
+                request_only=True,
+            ),
         ],
         auth=[],
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        # django-axes counts failures and flags lockouts on Django's request, which its
+        # middleware reads; DRF's wrapper would keep the flag to itself.
+        http_request = request._request
+        user = authenticate(
+            http_request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if take_lockout(http_request):
+            raise LoginLockedOut(http_request)
         if user is None or selectors.member_for_user(user) is None:
             raise ValidationError({"detail": "Identifiant ou mot de passe incorrect."})
+        check_api_otp(user, data.validated_data.get("otp", ""))
         return Response({"token": services.issue_api_token(user=user)})

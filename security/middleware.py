@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from security.request_context import RequestContext, reset_request_context, set_request_context
 from security.two_factor import two_factor_required_for
@@ -41,10 +43,16 @@ class RequestContextMiddleware:
 
 
 class RequireTwoFactorMiddleware:
-    """A session that has not passed TOTP only reaches the 2FA pages, logout and static files.
+    """A session that has not passed its second factor reaches only the 2FA pages and logout.
 
-    Token-authenticated API calls are checked when the token is issued (it asks for `otp`),
-    so this guards the web session, including session-authenticated API calls.
+    (Plus the public paths below: login, static files, health checks, the API contract.)
+
+    Whether an account needs the second factor is decided by
+    security.two_factor.two_factor_required_for (REQUIRE_2FA and the account's role). Token
+    calls carry no session, so they pass here untouched: the token endpoint asks for `otp`
+    before issuing a token. A request that carries both an unverified session cookie and an
+    Authorization header is still refused: DRF tries the session first, so the header does not
+    change who the caller is.
     """
 
     OPEN_PREFIXES = (
@@ -58,18 +66,17 @@ class RequireTwoFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if (
-            settings.REQUIRE_2FA
-            and user is not None
+            user is not None
             and user.is_authenticated
             and not request.path.startswith(self.OPEN_PREFIXES)
-            and not user.is_verified()  # set by django_otp's OTPMiddleware
             and two_factor_required_for(user)
-            and "HTTP_AUTHORIZATION" not in request.META  # token auth: checked at issue time
+            and not user.is_verified()  # set by django_otp's OTPMiddleware
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(
-                    {"detail": "Double authentification requise.", "code": "otp_required"},
+                    {"detail": gettext("Double authentification requise."), "code": "otp_required"},
                     status=403,
                 )
-            return redirect(f"{reverse('two-factor-verify')}?next={request.path}")
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('two-factor-verify')}?{query}")
         return self.get_response(request)

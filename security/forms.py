@@ -1,0 +1,74 @@
+"""Forms of the two-factor pages: they read a code and ask security.two_factor about it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
+
+from security import two_factor
+
+
+def _code_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+    )
+
+
+class VerifyForm(forms.Form):
+    """A TOTP code or a recovery code; `device` is the one that accepted it."""
+
+    code = _code_field(_("Code de vérification"))
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.device: Device | None = None
+
+    def clean_code(self) -> str:
+        code: str = self.cleaned_data["code"]
+        self.device = two_factor.verify_code(self.user, code)
+        if self.device is None:
+            raise forms.ValidationError(
+                _(
+                    "Code incorrect ou déjà utilisé. Saisissez le code affiché maintenant par "
+                    "votre application, ou un code de secours inutilisé."
+                ),
+                code="invalid_code",
+            )
+        return code
+
+
+class EnrolForm(forms.Form):
+    """The first code of the newly scanned app; `device` is the device it confirmed."""
+
+    code = _code_field(_("Code à 6 chiffres affiché par l'application"))
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.device: Device | None = None
+
+    def clean_code(self) -> str:
+        code: str = self.cleaned_data["code"]
+        self.device = two_factor.confirm_enrolment(self.user, code)
+        if self.device is None:
+            raise forms.ValidationError(
+                _(
+                    "Ce code ne correspond pas. Vérifiez l'heure de votre téléphone et saisissez "
+                    "le code affiché maintenant."
+                ),
+                code="invalid_code",
+            )
+        return code
