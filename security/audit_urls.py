@@ -1,3 +1,9 @@
 """Routes of the audit trail API (coordinator only)."""
 
-api_urlpatterns: list = []
+from django.urls import path
+
+from security.audit_apis import AuditEntryListApi
+
+api_urlpatterns = [
+    path("audit/", AuditEntryListApi.as_view(), name="api-audit"),
+]

@@ -3,13 +3,44 @@
 Entries form a hash chain (each stores the hash of the previous one), so an edit or a
 deletion made behind the application's back is detected by `manage.py verify_audit`.
 Entries carry codes and action names, never clinical content or patient identity.
+
+Entries are appended by `security.audit.record` only. The model refuses updates and deletes
+(`save()` of an existing row, `delete()`, `QuerySet.update/delete/bulk_update`); on
+PostgreSQL a trigger (migration 0002) refuses them for any SQL client too.
 """
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from django.db import models
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Someone tried to change or remove an audit entry: a bug, never a user error."""
+
+
+def _refuse(what: str) -> NoReturn:
+    raise AppendOnlyViolation(f"the audit trail is append-only: {what} is refused")
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    """Bulk writes that would bypass the hash chain are refused."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        _refuse("update")
+
+    def delete(self) -> NoReturn:
+        _refuse("delete")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> NoReturn:
+        _refuse("bulk_update")
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        # Rows created in bulk would not be chained: record() is the only way in.
+        _refuse("bulk_create")
 
 
 class AuditEntry(models.Model):
@@ -27,13 +58,31 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         verbose_name = _("entrée d'audit")
         verbose_name_plural = _("journal d'audit")
+        constraints = [
+            # Two entries claiming the same predecessor would fork the chain. record() already
+            # serialises appends on the chain head; this makes a fork impossible whatever the
+            # code path or database.
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_entry_unique_prev_hash"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.target_type}:{self.target_code}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            _refuse("changing a saved entry")
+        # force_insert: a new object given an existing pk must fail, not overwrite that row.
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("delete")
 
 
 class AuditChainHead(models.Model):

@@ -1,0 +1,4 @@
+"""Routes of the messaging API and pages."""
+
+api_urlpatterns: list = []
+urlpatterns: list = []

@@ -1,0 +1,13 @@
+"""The names of audited actions, `"<model>.<verb>"`, all in one module.
+
+One module so that the trail can be grepped and reported on: a reviewer sees every action the
+service can record, and a report on "who read this sheet" filters on a constant, not on a
+string typed twice. Each app adds its own block here when it starts recording (liaison sheets:
+`liaison_sheet.read`, `liaison_sheet.send`, ...; messaging, protocols, ...), and passes the
+constant to `security.audit.record(action=...)`, which checks the shape.
+"""
+
+from __future__ import annotations
+
+# The audit trail itself: reading it reveals who touched which patient's records.
+AUDIT_LIST = "audit.list"

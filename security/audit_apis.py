@@ -1,0 +1,84 @@
+"""The audit trail API: the coordination looks up who touched an object, or what a member did.
+
+Thin, like every interface: check the caller, validate the query, call the selector (which
+records the listing), paginate and serialize.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.filters import ALWAYS_ALLOWED
+from directory.permissions import current_member
+from security.access import require_coordinator
+from security.audit_selectors import AUDIT_TRAIL, audit_entries_about
+from security.models import AuditEntry
+
+
+class AuditEntryListApi(generics.ListAPIView):
+    """Audit entries about one object (`target`) or by one member (`actor`), newest first.
+
+    Reserved to the CPTS coordination; anyone else gets 404. Each listing is itself recorded
+    in the trail (action `audit.list`).
+    """
+
+    class FilterSerializer(serializers.Serializer):
+        target = serializers.UUIDField(
+            required=False,
+            help_text="Public id of the object the entries are about (this or `actor`).",
+        )
+        actor = serializers.UUIDField(
+            required=False, help_text="Public id of the member who acted (this or `target`)."
+        )
+
+    # Named components: every API nests an "OutputSerializer", and the schema needs one name each.
+    @extend_schema_serializer(component_name="AuditEntry")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(help_text="Position in the hash chain.")
+        created_at = serializers.DateTimeField()
+        actor = serializers.UUIDField(
+            source="actor_code", allow_null=True, help_text="Member id; null for the system."
+        )
+        actor_name = serializers.SerializerMethodField()
+        action = serializers.CharField(help_text="`<model>.<verb>`, e.g. `liaison_sheet.read`.")
+        target_type = serializers.CharField(help_text="`app.model`, empty if no target.")
+        target = serializers.UUIDField(source="target_code", allow_null=True)
+        ip = serializers.CharField()
+        user_agent = serializers.CharField()
+        extra = serializers.DictField()
+
+        def get_actor_name(self, entry: AuditEntry) -> str:
+            return entry.actor.display_name if entry.actor is not None else ""
+
+    serializer_class = OutputSerializer
+    filter_backends: list[type] = []  # the query is validated by FilterSerializer below
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        member = current_member(request)
+        # Before reading the query: someone outside the coordination learns nothing, not
+        # even which parameters this endpoint takes.
+        require_coordinator(member, what=AUDIT_TRAIL)
+        query = self.validated_query(request)
+        entries = audit_entries_about(member, **query)
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+    def validated_query(self, request: Request) -> dict[str, Any]:
+        """`target` and `actor` as UUIDs; 400 naming the parameter otherwise."""
+        unknown = sorted(set(request.query_params) - {"target", "actor", *ALWAYS_ALLOWED})
+        if unknown:
+            raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
+        data = self.FilterSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data:
+            message = _("Indiquez « target » (un objet) ou « actor » (un membre).")
+            raise ValidationError({"target": [message], "actor": [message]})
+        return dict(data.validated_data)

@@ -1,0 +1,51 @@
+"""Reads of the audit trail, for the CPTS coordination only.
+
+The trail says who touched which patient's records, so reading it is itself sensitive: it is
+reserved to the coordination (everyone else gets a 404, as for an object they may not see),
+it is only ever listed about one object or one member, never whole, and every listing is
+recorded in the trail.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from directory.models import Member
+from security import actions, audit
+from security.access import require_coordinator
+from security.models import AuditEntry
+
+AUDIT_TRAIL = "audit trail"
+
+
+def audit_entries_visible_to(member: Member) -> QuerySet[AuditEntry]:
+    """The whole trail, newest first, for the coordination; NotFound for anyone else.
+
+    Raising instead of returning an empty queryset: an empty 200 would still tell a
+    member that the endpoint exists for them and simply has nothing to show.
+    """
+    require_coordinator(member, what=AUDIT_TRAIL)
+    return AuditEntry.objects.select_related("actor").order_by("-id")
+
+
+def audit_entries_about(
+    member: Member, *, target: UUID | None = None, actor: UUID | None = None
+) -> QuerySet[AuditEntry]:
+    """Entries about the object `target` and/or by the member `actor`, and record the listing.
+
+    At least one of the two is required (ValueError otherwise): listing the whole trail
+    is an export, not a consultation. The listing is recorded before the rows are read, so
+    it appears in its own results when the coordinator lists their own actions.
+    """
+    if target is None and actor is None:
+        raise ValueError("list the audit trail about a target or an actor")
+    entries = audit_entries_visible_to(member)
+    if target is not None:
+        entries = entries.filter(target_code=target)
+    if actor is not None:
+        entries = entries.filter(actor_code=actor)
+    query = {name: str(value) for name, value in (("target", target), ("actor", actor)) if value}
+    audit.record(actor=member, action=actions.AUDIT_LIST, extra=query)
+    return entries
