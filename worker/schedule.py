@@ -1,14 +1,68 @@
 """The Celery beat schedule, in code so that it is reviewed and versioned like code.
 
 Imported by config/settings.py before the apps load: it may import celery.schedules only,
-never models.
+never models. Crontabs are in CELERY_TIMEZONE (TIME_ZONE, Europe/Paris).
+
+Every job calls one service of the app it concerns, works in batches and is safe to run
+twice or concurrently. `expires` drops a run that waited in the queue longer than its
+period (workers down): the next one does the same work, so a backlog of identical runs
+would only add load when the workers come back. Capabilities add their jobs here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Proves a worker is consuming: /readyz reports the age of the last beat.
-    "worker-heartbeat": {"task": "worker.tasks.record_heartbeat", "schedule": 30.0},
+    "worker-heartbeat": {
+        "task": "worker.tasks.record_heartbeat",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
+    # The notification outbox: dead workers' claims, lost messages, quiet hours that ended.
+    "sweep-outbox": {
+        "task": "worker.tasks.sweep_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    # https://crontab.guru/#5_*_*_*_* – hourly: each member's daily digest goes at the first
+    # run after NOTIFICATION_DIGEST_HOUR that is outside their quiet hours.
+    "send-notification-digests": {
+        "task": "worker.tasks.send_notification_digests",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 3000},
+    },
+    # https://crontab.guru/#40_3_*_*_* – nightly, off-peak.
+    "purge-notifications": {
+        "task": "worker.tasks.purge_notifications",
+        "schedule": crontab(minute=40, hour=3),
+        "options": {"expires": 3600},
+    },
+    # Liaison loop: referrals nobody took (delay by urgency, then the coordinator).
+    "liaison-alert-unreceived-referrals": {
+        "task": "liaison.tasks.alert_unreceived_referrals",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    # https://crontab.guru/#0_7_*_*_* – every morning, before consultations.
+    "liaison-remind-missing-discharge-letters": {
+        "task": "liaison.tasks.remind_missing_discharge_letters",
+        "schedule": crontab(minute=0, hour=7),
+        "options": {"expires": 3600},
+    },
+    # https://crontab.guru/#15_*_*_*_* – hourly: a letter is due the day of discharge.
+    "liaison-alert-late-discharge-letters": {
+        "task": "liaison.tasks.alert_late_discharge_letters",
+        "schedule": crontab(minute=15),
+        "options": {"expires": 3000},
+    },
+    # https://crontab.guru/#30_8_*_*_* – every morning.
+    "liaison-remind-unread-discharge-letters": {
+        "task": "liaison.tasks.remind_unread_discharge_letters",
+        "schedule": crontab(minute=30, hour=8),
+        "options": {"expires": 3600},
+    },
 }

@@ -1,15 +1,39 @@
-"""Reads of the background machinery: is the database, the broker, a worker alive?"""
+"""Reads of the background machinery: notifications and preferences, and health.
+
+Every list of notifications starts from `notifications_visible_to(member)`: a member sees
+their own notifications and nobody else's, and `access_notification` answers 404 for the
+rest. Only the coordination sees failed deliveries, of everyone (metadata, never content).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.db.models import QuerySet
 from django.utils.timezone import now
 
-from worker.models import WorkerHeartbeat
+from directory.models import Member
+from directory.selectors import is_directory_admin
+from security.exceptions import NotFound, PermissionDenied
+from worker.events import (
+    SYSTEM_ACTOR,
+    Channel,
+    EventType,
+    UnknownEvent,
+    get_event,
+    registered_events,
+)
+from worker.models import (
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    WorkerHeartbeat,
+)
 
 
 @dataclass(frozen=True)
@@ -50,3 +74,164 @@ def worker_heartbeat(*, name: str = "worker") -> HeartbeatStatus:
         age_seconds=round(age, 1),
         stale=age > settings.WORKER_HEARTBEAT_STALE_AFTER,
     )
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+def notifications_visible_to(member: Member | None) -> QuerySet[Notification]:
+    """The member's own notifications, newest first, with their actor loaded (None: none)."""
+    if member is None:  # schema generation has no caller
+        return Notification.objects.none()
+    return (
+        Notification.objects.filter(recipient=member)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def access_notification(member: Member, code: UUID | str) -> Notification:
+    """The member's notification with this public id, or NotFound (also for anyone else's)."""
+    try:
+        return notifications_visible_to(member).get(code=code)
+    except (Notification.DoesNotExist, ValueError):
+        raise NotFound("notification") from None
+
+
+def unread_count(member: Member) -> int:
+    return Notification.objects.filter(recipient=member, read_at__isnull=True).count()
+
+
+def notification_text(notification: Notification) -> str:
+    """What the notification says, from the event registry: what happened, and who did it."""
+    try:
+        spec = get_event(notification.event)
+    except UnknownEvent:
+        # An event whose app was removed since: say something rather than break the inbox.
+        return "Nouvelle notification"
+    actor = notification.actor.display_name if notification.actor else SYSTEM_ACTOR
+    return spec.render(actor=actor)
+
+
+def failed_notifications_visible_to(member: Member | None) -> QuerySet[Notification]:
+    """Notifications whose e-mail could not be delivered: the coordination's view.
+
+    Members who are not coordinators get PermissionDenied: the list exists for them, but
+    holds other members' metadata. None (schema generation) gets an empty list.
+    """
+    if member is None:
+        return Notification.objects.none()
+    if not is_directory_admin(member):
+        raise PermissionDenied("réservé à la coordination de la CPTS")
+    return (
+        Notification.objects.filter(status=Notification.Status.FAILED)
+        .select_related("recipient", "actor")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def access_failed_notification(member: Member, code: UUID | str) -> Notification:
+    """A failed notification the coordination may retry; NotFound for anyone else."""
+    if not is_directory_admin(member):
+        raise NotFound("notification")
+    try:
+        return failed_notifications_visible_to(member).get(code=code)
+    except (Notification.DoesNotExist, ValueError):
+        raise NotFound("notification") from None
+
+
+# --- Preferences -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventPreference:
+    event: EventType
+    channel: str
+
+    @property
+    def is_default(self) -> bool:
+        return self.channel == self.event.default_channel
+
+
+@dataclass(frozen=True)
+class Preferences:
+    events: list[EventPreference]
+    quiet_hours_start: time | None
+    quiet_hours_end: time | None
+
+
+def notification_preferences_of(member: Member) -> Preferences:
+    """Every registered event with the member's channel for it, and their quiet hours."""
+    chosen = dict(
+        NotificationPreference.objects.filter(member=member).values_list("event", "channel")
+    )
+    quiet = notification_settings_of(member)
+    return Preferences(
+        events=[
+            EventPreference(event=spec, channel=chosen.get(spec.name, spec.default_channel))
+            for spec in registered_events()
+        ],
+        quiet_hours_start=quiet.quiet_hours_start if quiet else None,
+        quiet_hours_end=quiet.quiet_hours_end if quiet else None,
+    )
+
+
+def notification_settings_of(member: Member | int) -> NotificationSettings | None:
+    return NotificationSettings.objects.filter(member=member).first()
+
+
+def channel_for(member: Member, event: str) -> str:
+    """The member's channel for this event: their choice, or the event's default."""
+    chosen = (
+        NotificationPreference.objects.filter(member=member, event=event)
+        .values_list("channel", flat=True)
+        .first()
+    )
+    if chosen:
+        return chosen
+    try:
+        return get_event(event).default_channel
+    except UnknownEvent:
+        return Channel.IN_APP  # no e-mail about an event this process cannot even name
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def quiet_period_end(quiet: NotificationSettings | None, at: datetime) -> datetime | None:
+    """When the member's quiet period containing `at` ends, or None outside quiet hours.
+
+    Quiet hours are wall-clock times in the CPTS's time zone, so they follow daylight
+    saving time; a period may span midnight.
+    """
+    if quiet is None or quiet.quiet_hours_start is None or quiet.quiet_hours_end is None:
+        return None
+    zone = local_zone()
+    local = at.astimezone(zone)
+    start, end, moment = quiet.quiet_hours_start, quiet.quiet_hours_end, local.time()
+    day: date = local.date()
+    if start < end:
+        if not start <= moment < end:
+            return None
+    elif moment >= start:
+        day += timedelta(days=1)
+    elif moment >= end:
+        return None
+    return datetime.combine(day, end, tzinfo=zone)
+
+
+def digest_cutoff(at: datetime) -> datetime:
+    """The latest daily digest time at or before `at`: digests cover what came before it."""
+    zone = local_zone()
+    local = at.astimezone(zone)
+    cutoff = datetime.combine(
+        local.date(), time(hour=settings.NOTIFICATION_DIGEST_HOUR), tzinfo=zone
+    )
+    if cutoff > local:
+        cutoff = datetime.combine(
+            local.date() - timedelta(days=1),
+            time(hour=settings.NOTIFICATION_DIGEST_HOUR),
+            tzinfo=zone,
+        )
+    return cutoff

@@ -1,12 +1,29 @@
-"""Writes of the background machinery."""
+"""Writes of the background machinery: the notification outbox and the members' preferences.
+
+The invariant this module owns: a notification row is written in the transaction of the
+change it reports, and its delivery task is published only after that transaction commits.
+Roll back, and there is nothing to deliver; commit, and the row is delivered even if the
+broker is down right then (the outbox sweep in worker.dispatch publishes it again).
+"""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Mapping
+from datetime import time
 
+from django.db import models, transaction
 from django.utils.timezone import now
 
-from worker.models import WorkerHeartbeat
+from directory.models import Member
+from security.exceptions import FieldErrors, InvalidTransition, NotFound
+from worker.events import Channel, get_event, registered_events
+from worker.models import (
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    WorkerHeartbeat,
+)
 
 
 def record_heartbeat(*, name: str = "worker") -> WorkerHeartbeat:
@@ -15,3 +32,167 @@ def record_heartbeat(*, name: str = "worker") -> WorkerHeartbeat:
         name=name, defaults={"last_seen": now(), "hostname": socket.gethostname()}
     )
     return heartbeat
+
+
+# --- The outbox ------------------------------------------------------------------------------
+
+
+def enqueue_notification(
+    *,
+    recipient: Member,
+    event: str,
+    target: models.Model | None = None,
+    actor: Member | None = None,
+    url: str = "",
+) -> Notification:
+    """Record that `recipient` must hear about `event`, in the caller's transaction.
+
+    Call it inside the transaction of the change: the notification then commits or rolls
+    back with it. `target` is referenced by its model label and public `code`, never by its
+    content; `url` is a path inside the site (the link of the notification). An unknown
+    event type is a programming error and raises UnknownEvent.
+
+    Delivery starts after commit: the task is published on commit with robust=True, so a
+    broker outage at that moment is logged, not turned into an error of the committed
+    request; the outbox sweep publishes the row again a minute later.
+    """
+    get_event(event)
+    target_code = None
+    if target is not None:
+        target_code = getattr(target, "code", None)
+        if target_code is None:
+            raise TypeError(f"{type(target).__name__} has no public `code` to notify about")
+    if url and (not url.startswith("/") or url.startswith("//") or len(url) > 300):
+        raise ValueError("url must be a path inside the site, like /fiches/<code>/")
+    moment = now()
+    notification = Notification.objects.create(
+        recipient=recipient,
+        actor=actor,
+        event=event,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_code=target_code,
+        url=url,
+        created_at=moment,
+        due_at=moment,
+        dispatched_at=moment,  # published on commit just below; the sweep covers a failure
+    )
+    notification_id = notification.pk
+    # A lambda, not functools.partial: Django 5.2 mislogs a failing partial under robust=True.
+    transaction.on_commit(lambda: publish_notifications([notification_id]), robust=True)
+    return notification
+
+
+def publish_notifications(notification_ids: list[int]) -> None:
+    """Publish one delivery task per id on one broker connection (ids only, never content)."""
+    from config.celery import app  # noqa: PLC0415  (the app imports settings, not the reverse)
+    from worker.tasks import deliver_notification as deliver_notification_task  # noqa: PLC0415
+
+    with app.producer_or_acquire() as producer:
+        for notification_id in notification_ids:
+            deliver_notification_task.apply_async((notification_id,), producer=producer)
+
+
+@transaction.atomic
+def send_test_notification(*, actor: Member) -> Notification:
+    """A notification to oneself, through one's own channels: does my e-mail work?"""
+    from django.urls import reverse  # noqa: PLC0415
+
+    return enqueue_notification(
+        recipient=actor, event="notifications.test", actor=actor, url=reverse("notifications")
+    )
+
+
+@transaction.atomic
+def retry_failed_notifications(*, ids: list[int]) -> list[int]:
+    """Give failed notifications a new series of attempts (the coordination, once fixed).
+
+    Only rows still failed are touched; the others are left alone. Returns the retried ids,
+    published after commit.
+    """
+    moment = now()
+    # FOR UPDATE: a concurrent retry waits, then no longer sees the rows as failed.
+    failed = Notification.objects.filter(pk__in=ids, status=Notification.Status.FAILED)
+    retried = list(failed.select_for_update().values_list("pk", flat=True))
+    Notification.objects.filter(pk__in=retried, status=Notification.Status.FAILED).update(
+        status=Notification.Status.PENDING,
+        attempts=0,
+        last_error="",
+        due_at=moment,
+        dispatched_at=moment,
+    )
+    if retried:
+        transaction.on_commit(lambda: publish_notifications(retried), robust=True)
+    return retried
+
+
+@transaction.atomic
+def retry_notification(*, notification: Notification, actor: Member) -> Notification:
+    """Retry one failed notification; the caller checked access (access_failed_notification).
+
+    A double click finds it no longer failed the second time: InvalidTransition (409).
+    """
+    if not retry_failed_notifications(ids=[notification.pk]):
+        raise InvalidTransition("cette notification n'est plus en échec")
+    notification.refresh_from_db()
+    return notification
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def mark_notification_read(*, notification: Notification, actor: Member) -> Notification:
+    """Mark one of the actor's notifications read. Reading it twice keeps the first time."""
+    if notification.recipient_id != actor.pk:  # access_notification already said 404
+        raise NotFound("notification")
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now())
+    notification.refresh_from_db(fields=["read_at"])
+    return notification
+
+
+def mark_all_notifications_read(*, actor: Member) -> int:
+    """Mark every unread notification of the actor read; return how many were unread."""
+    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=now())
+
+
+# --- Preferences -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def update_notification_preferences(
+    *,
+    actor: Member,
+    channels: Mapping[str, str],
+    quiet_hours_start: time | None,
+    quiet_hours_end: time | None,
+) -> None:
+    """Replace the actor's preferences: a channel per event type, and quiet hours.
+
+    Events missing from `channels` go back to their default. Only choices that differ from
+    the default are stored, so a better default shipped later reaches everyone who did not
+    choose otherwise.
+    """
+    errors: dict[str, list[str]] = {}
+    events = {spec.name: spec for spec in registered_events()}
+    if unknown := sorted(set(channels) - set(events)):
+        errors["events"] = [f"Type de notification inconnu : {name}" for name in unknown]
+    elif invalid := sorted(name for name, channel in channels.items() if channel not in Channel):
+        errors["events"] = [f"Canal inconnu pour {name}" for name in invalid]
+    if (quiet_hours_start is None) != (quiet_hours_end is None):
+        errors["quiet_hours"] = [
+            "Indiquez le début et la fin des heures calmes, ou aucun des deux."
+        ]
+    elif quiet_hours_start is not None and quiet_hours_start == quiet_hours_end:
+        errors["quiet_hours"] = ["Le début et la fin des heures calmes doivent différer."]
+    if errors:
+        raise FieldErrors(errors)
+
+    NotificationPreference.objects.filter(member=actor).delete()
+    NotificationPreference.objects.bulk_create(
+        NotificationPreference(member=actor, event=name, channel=channel)
+        for name, channel in sorted(channels.items())
+        if channel != events[name].default_channel
+    )
+    NotificationSettings.objects.update_or_create(
+        member=actor,
+        defaults={"quiet_hours_start": quiet_hours_start, "quiet_hours_end": quiet_hours_end},
+    )

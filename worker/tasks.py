@@ -1,13 +1,112 @@
-"""Celery entry points. Each task is an interface: take ids, call one service."""
+"""Celery entry points. Each task is an interface: take ids, call one service.
+
+Every task here is idempotent by construction (its service claims rows with conditional
+UPDATEs), which is what makes late acknowledgement safe: a message redelivered after a
+worker died, or published twice by the sweep, does nothing the second time. The periodic
+jobs' schedule is in worker/schedule.py; the reasons are in docs/background-work.md.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+from typing import Any
+
+from celery import Task, shared_task
+from celery.exceptions import Reject
+from django.conf import settings
+
+from worker.exceptions import DeliveryUnavailable
+
+logger = logging.getLogger(__name__)
 
 
-@shared_task(ignore_result=True)
+class IdempotentTask(Task):  # type: ignore[misc]
+    """Late acknowledgement, requeued when the worker is lost, and a cap on redeliveries.
+
+    A message whose task kills its worker (a segfault, the OOM killer) comes back again and
+    again; Redis does not count deliveries, so the task counts the redeliveries of its
+    message there and drops it past TASK_MAX_REDELIVERIES, loudly, instead of looping.
+    """
+
+    acks_late = True
+    reject_on_worker_lost = True
+    ignore_result = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        delivery_info = self.request.delivery_info or {}
+        if delivery_info.get("redelivered") and self.request.id:
+            redeliveries = count_redelivery(self.app, self.request.id)
+            if redeliveries is not None and redeliveries > settings.TASK_MAX_REDELIVERIES:
+                logger.error(
+                    "task %s[%s] redelivered %s times: dropped",
+                    self.name,
+                    self.request.id,
+                    redeliveries,
+                )
+                raise Reject("too many redeliveries", requeue=False)
+        return super().__call__(*args, **kwargs)
+
+
+def count_redelivery(app: Any, task_id: str) -> int | None:
+    """Count one more redelivery of this task's message; None when the broker is not Redis.
+
+    (Kombu's other transports used here, the demo's filesystem one, do not redeliver.)
+    """
+    with app.connection_for_write() as connection:
+        if connection.transport.driver_type != "redis":
+            return None
+        client = connection.default_channel.client
+        key = f"cpts-liaison:redeliveries:{task_id}"
+        count = int(client.incr(key))
+        # Forget the count once the message cannot come back any more.
+        visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+        client.expire(key, int(visibility) * (settings.TASK_MAX_REDELIVERIES + 2))
+        return count
+
+
+@shared_task(base=IdempotentTask)
 def record_heartbeat() -> None:
     """Periodic proof of life, reported by /readyz. Idempotent: it only moves a timestamp."""
     from worker import services  # noqa: PLC0415  services may import tasks, not the reverse
 
     services.record_heartbeat()
+
+
+@shared_task(base=IdempotentTask, bind=True, max_retries=None)
+def deliver_notification(self: Task, notification_id: int) -> None:
+    """Deliver one outbox row. Running it twice sends at most once.
+
+    No retry limit here: the row counts its attempts and gives up by itself (then shows as
+    failed to the coordination); the countdown is the row's backoff, never longer than the
+    broker's visibility timeout (checked in config/settings.py).
+    """
+    from worker import dispatch  # noqa: PLC0415
+
+    try:
+        dispatch.deliver_notification(notification_id=notification_id)
+    except DeliveryUnavailable as exc:
+        raise self.retry(exc=exc, countdown=exc.retry_in) from None
+
+
+@shared_task(base=IdempotentTask)
+def sweep_outbox() -> None:
+    """Every minute: take back dead workers' claims, publish due notifications again."""
+    from worker import dispatch  # noqa: PLC0415
+
+    dispatch.sweep_outbox()
+
+
+@shared_task(base=IdempotentTask)
+def send_notification_digests() -> None:
+    """Hourly: each member's daily digest, once they are out of their quiet hours."""
+    from worker import dispatch  # noqa: PLC0415
+
+    dispatch.send_digests()
+
+
+@shared_task(base=IdempotentTask)
+def purge_notifications() -> None:
+    """Nightly: delete delivered and read notifications past their retention."""
+    from worker import dispatch  # noqa: PLC0415
+
+    dispatch.purge_notifications()

@@ -1,12 +1,25 @@
-"""Health endpoints for load balancers and orchestrators (no authentication, no data)."""
+"""Health endpoints (no authentication, no data) and the French notification pages."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from uuid import UUID
 
-from worker import selectors
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from directory.models import Member
+from directory.selectors import member_for_user
+from security.exceptions import FieldErrors, NotFound
+from worker import selectors, services
+from worker.forms import PreferencesForm
+from worker.models import Notification
 
 
 @never_cache
@@ -36,3 +49,89 @@ def readyz(request: HttpRequest) -> JsonResponse:
         },
     }
     return JsonResponse(body, status=200 if database and broker else 503)
+
+
+# --- Notification pages ----------------------------------------------------------------------
+
+
+def _member_or_404(request: HttpRequest) -> Member:
+    member = member_for_user(request.user)
+    if member is None:
+        raise Http404
+    return member
+
+
+def _notification_or_404(member: Member, code: UUID) -> Notification:
+    try:
+        return selectors.access_notification(member, code)
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    member = _member_or_404(request)
+    page = Paginator(selectors.notifications_visible_to(member), 25).get_page(
+        request.GET.get("page")
+    )
+    items = [(n, selectors.notification_text(n)) for n in page]
+    return render(request, "worker/notification_list.html", {"page": page, "items": items})
+
+
+@login_required
+@require_GET
+def open_notification(request: HttpRequest, code: UUID) -> HttpResponse:
+    """The link of a notification (in the header, the list, an e-mail): read, then go."""
+    member = _member_or_404(request)
+    notification = _notification_or_404(member, code)
+    services.mark_notification_read(notification=notification, actor=member)
+    if notification.url and url_has_allowed_host_and_scheme(notification.url, allowed_hosts=None):
+        return redirect(notification.url)
+    return redirect("notifications")
+
+
+@login_required
+@require_POST
+def mark_read(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member_or_404(request)
+    notification = _notification_or_404(member, code)
+    services.mark_notification_read(notification=notification, actor=member)
+    return redirect("notifications")
+
+
+@login_required
+@require_POST
+def mark_all_read(request: HttpRequest) -> HttpResponse:
+    services.mark_all_notifications_read(actor=_member_or_404(request))
+    messages.success(request, _("Toutes vos notifications sont marquées comme lues."))
+    return redirect("notifications")
+
+
+@login_required
+@require_POST
+def send_test(request: HttpRequest) -> HttpResponse:
+    services.send_test_notification(actor=_member_or_404(request))
+    messages.success(
+        request,
+        _("Notification de test envoyée, selon vos préférences pour ce type de notification."),
+    )
+    return redirect("notification-preferences")
+
+
+@login_required
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    member = _member_or_404(request)
+    preferences = selectors.notification_preferences_of(member)
+    form = PreferencesForm(request.POST or None, preferences=preferences)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_notification_preferences(actor=member, **form.to_service_kwargs())
+        except FieldErrors as exc:
+            for messages_of_field in exc.fields.values():
+                for message in messages_of_field:
+                    form.add_error(None, message)
+        else:
+            messages.success(request, _("Vos préférences de notification sont enregistrées."))
+            return redirect("notification-preferences")
+    return render(request, "worker/preferences.html", {"form": form})

@@ -1,0 +1,25 @@
+"""A mail backend for the tests: Django's in-memory one, plus what a real server may do.
+
+`error` is raised instead of sending (a server down, a refusal); `during_send` runs while
+the message is "on the wire" (what other processes do while a slow server answers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from django.core.mail import EmailMessage
+from django.core.mail.backends.locmem import EmailBackend
+
+
+class FailingBackend(EmailBackend):
+    error: ClassVar[BaseException | None] = None
+    during_send: ClassVar[Callable[[], None] | None] = None
+
+    def send_messages(self, messages: Sequence[EmailMessage]) -> int:
+        if FailingBackend.error is not None:
+            raise FailingBackend.error
+        if FailingBackend.during_send is not None:
+            FailingBackend.during_send()
+        return super().send_messages(messages)

@@ -1,0 +1,245 @@
+"""deliver_notification: through the member's channels, once, with retries and a clear failure."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+from datetime import time, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils.timezone import now
+
+from directory.models import Member
+from worker import dispatch
+from worker.exceptions import DeliveryUnavailable
+from worker.models import Notification, NotificationPreference, NotificationSettings
+from worker.tasks import deliver_notification as deliver_notification_task
+
+pytestmark = pytest.mark.django_db
+S = Notification.Status
+Notify = Callable[..., Notification]
+
+
+def deliver(notification: Notification, **kwargs: Any) -> dispatch.Outcome:
+    outcome = dispatch.deliver_notification(notification_id=notification.pk, **kwargs)
+    notification.refresh_from_db()
+    return outcome
+
+
+def test_it_sends_one_email_without_patient_data(notify: Notify, demo: dict[str, Member]) -> None:
+    notification = notify()
+
+    assert deliver(notification) == dispatch.Outcome.DELIVERED
+
+    assert notification.status == S.DELIVERED
+    assert notification.channel == "email"
+    assert notification.email_sent_at is not None
+    assert notification.delivered_at is not None
+    assert notification.claim_token is None
+    [email] = mail.outbox
+    assert email.to == [demo["dr.martin"].user.email]
+    assert email.subject == "CPTS Liaison : Notification de test demandée par Élise Fontaine"
+    assert f"/notifications/{notification.code}/" in email.body
+    assert "aucune donnée de patient" in email.body
+    assert email.extra_headers["Message-ID"] == f"<notification.{notification.code}@127.0.0.1>"
+    assert email.extra_headers["Auto-Submitted"] == "auto-generated"
+
+
+def test_running_twice_sends_once(notify: Notify) -> None:
+    notification = notify()
+
+    deliver_notification_task(notification.pk)
+    deliver_notification_task(notification.pk)
+
+    assert len(mail.outbox) == 1
+    assert deliver(notification) == dispatch.Outcome.SKIPPED
+
+
+def test_an_in_app_preference_sends_no_email(notify: Notify, demo: dict[str, Member]) -> None:
+    NotificationPreference.objects.create(
+        member=demo["dr.martin"], event="notifications.test", channel="in_app"
+    )
+    notification = notify()
+
+    assert deliver(notification) == dispatch.Outcome.DELIVERED
+
+    assert notification.channel == "in_app"
+    assert notification.email_sent_at is None
+    assert mail.outbox == []
+
+
+def test_an_in_app_event_sends_no_email(notify: Notify) -> None:
+    notification = notify(event="notifications.welcome")
+    deliver(notification)
+    assert (notification.status, notification.channel) == (S.DELIVERED, "in_app")
+    assert mail.outbox == []
+
+
+def test_a_member_without_email_is_told_in_app(notify: Notify, demo: dict[str, Member]) -> None:
+    demo["dr.martin"].user.email = ""
+    demo["dr.martin"].user.save(update_fields=["email"])
+    notification = notify()
+    deliver(notification)
+    assert (notification.status, notification.channel) == (S.DELIVERED, "in_app")
+    assert mail.outbox == []
+
+
+def test_a_digest_preference_waits_for_the_digest(notify: Notify, demo: dict[str, Member]) -> None:
+    NotificationPreference.objects.create(
+        member=demo["dr.martin"], event="notifications.test", channel="digest"
+    )
+    notification = notify()
+
+    assert deliver(notification) == dispatch.Outcome.DIGEST
+
+    assert (notification.status, notification.channel) == (S.DIGEST, "digest")
+    assert mail.outbox == []
+
+
+@time_machine.travel("2026-03-10 22:00:00+01:00", tick=False)
+def test_quiet_hours_hold_the_email_until_they_end(notify: Notify, demo: dict[str, Member]) -> None:
+    NotificationSettings.objects.create(
+        member=demo["dr.martin"], quiet_hours_start=time(20), quiet_hours_end=time(7, 30)
+    )
+    notification = notify()
+
+    assert deliver(notification) == dispatch.Outcome.DEFERRED
+
+    assert notification.status == S.PENDING
+    assert notification.due_at.isoformat() == "2026-03-11T06:30:00+00:00"  # 07:30 in Paris
+    assert notification.attempts == 0
+    assert notification.dispatched_at is None  # the sweep publishes it when it is due
+    assert mail.outbox == []
+    # Before the end, a stray message does nothing; after it, the e-mail goes.
+    assert deliver(notification) == dispatch.Outcome.SKIPPED
+    with time_machine.travel("2026-03-11 07:31:00+01:00", tick=False):
+        assert deliver(notification) == dispatch.Outcome.DELIVERED
+    assert len(mail.outbox) == 1
+
+
+def test_a_notification_read_meanwhile_sends_no_email(notify: Notify) -> None:
+    notification = notify()
+    Notification.objects.filter(pk=notification.pk).update(read_at=now())
+    deliver(notification)
+    assert (notification.status, notification.channel) == (S.DELIVERED, "in_app")
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+        smtplib.SMTPResponseException(421, b"Service not available"),
+        TimeoutError("timed out"),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_a_transient_failure_is_retried_with_backoff(
+    notify: Notify, smtp_fails: Callable[[BaseException | None], None], error: BaseException
+) -> None:
+    notification = notify()
+    smtp_fails(error)
+    moment = now()
+
+    with pytest.raises(DeliveryUnavailable) as raised:
+        deliver(notification, at=moment)
+
+    notification.refresh_from_db()
+    assert notification.status == S.PENDING
+    assert notification.attempts == 1
+    assert 24 <= raised.value.retry_in <= 30  # base 30 s, -20 % jitter at most
+    assert notification.due_at == moment + timedelta(seconds=raised.value.retry_in)
+    assert notification.last_error
+    # The retry runs when due, and the server is back.
+    smtp_fails(None)
+    assert deliver(notification, at=notification.due_at) == dispatch.Outcome.DELIVERED
+    assert len(mail.outbox) == 1
+
+
+def test_the_backoff_doubles_up_to_its_cap() -> None:
+    delays = [dispatch.retry_delay(attempt) for attempt in range(1, 9)]
+    assert all(
+        low * 0.8 <= delay <= low
+        for delay, low in zip(delays, [30, 60, 120, 240, 480, 600, 600, 600], strict=True)
+    )
+
+
+def test_it_gives_up_after_the_last_attempt(
+    notify: Notify, smtp_fails: Callable[[BaseException | None], None], settings: Any
+) -> None:
+    settings.NOTIFICATION_MAX_ATTEMPTS = 3
+    notification = notify()
+    smtp_fails(ConnectionRefusedError(111, "Connection refused"))
+
+    for hours_later in (1, 2):
+        with pytest.raises(DeliveryUnavailable):
+            deliver(notification, at=now() + timedelta(hours=hours_later))
+    assert deliver(notification, at=now() + timedelta(hours=3)) == dispatch.Outcome.FAILED
+
+    assert notification.status == S.FAILED
+    assert notification.attempts == 3
+    assert notification.last_error == "ConnectionRefusedError"
+
+
+def test_a_permanent_refusal_fails_at_once(
+    notify: Notify, smtp_fails: Callable[[BaseException | None], None]
+) -> None:
+    notification = notify()
+    smtp_fails(smtplib.SMTPRecipientsRefused({"x@example.test": (550, b"No such user")}))
+
+    assert deliver(notification) == dispatch.Outcome.FAILED
+
+    assert notification.status == S.FAILED
+    assert notification.last_error.startswith("SMTP 550")
+
+
+def test_a_bug_fails_once_and_loudly(
+    notify: Notify, smtp_fails: Callable[[BaseException | None], None]
+) -> None:
+    notification = notify()
+    smtp_fails(KeyError("a bug"))
+
+    with pytest.raises(KeyError):
+        deliver(notification)
+
+    notification.refresh_from_db()
+    assert (notification.status, notification.last_error) == (S.FAILED, "KeyError")
+
+
+def test_a_row_that_keeps_killing_workers_ends_failed(notify: Notify, settings: Any) -> None:
+    settings.NOTIFICATION_MAX_ATTEMPTS = 2
+    notification = notify()
+    # Two claims whose workers died (the sweep took the rows back each time).
+    Notification.objects.filter(pk=notification.pk).update(attempts=2)
+
+    assert deliver(notification) == dispatch.Outcome.FAILED
+    assert mail.outbox == []
+
+
+def test_a_worker_that_lost_its_claim_leaves_the_row_to_its_new_owner(
+    notify: Notify, smtp_is_slow: Callable[[Callable[[], None]], None], settings: Any
+) -> None:
+    notification = notify()
+    settings.NOTIFICATION_CLAIM_LEASE = 60
+
+    def lease_expires_and_the_sweep_takes_the_row_back() -> None:
+        dispatch.sweep_outbox(at=now() + timedelta(seconds=61))
+
+    smtp_is_slow(lease_expires_and_the_sweep_takes_the_row_back)
+    deliver(notification)
+
+    assert notification.status == S.PENDING  # to be delivered by its new owner, not marked
+    assert notification.claim_token is None
+
+
+def test_delivery_costs_a_bounded_number_of_queries(
+    notify: Notify, django_assert_num_queries: Any
+) -> None:
+    notification = notify()
+    # claim, row + recipient + actor, preference, quiet hours, outcome
+    with django_assert_num_queries(5):
+        dispatch.deliver_notification(notification_id=notification.pk)

@@ -1,0 +1,133 @@
+"""The notification e-mails: what happened, and a link. Never who the patient is.
+
+The text comes from the event registry (whose labels can only name the actor) and the link
+points to the notification itself, which the recipient opens after logging in: whatever the
+e-mail passes through, it carries no patient identity and no clinical content.
+
+Each e-mail has a Message-ID derived from the notification's public id: should the narrow
+at-least-once window of SMTP send one twice (docs/background-work.md), mail clients and
+servers that deduplicate by Message-ID show it once.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Sequence
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import ngettext, override
+
+from directory.models import Member
+from worker.models import Notification
+from worker.selectors import notification_text
+
+SUBJECT_PREFIX = "CPTS Liaison"
+# How many notifications a digest lists one by one; the rest are counted.
+DIGEST_MAX_ITEMS = 50
+
+
+class PermanentDeliveryError(Exception):
+    """The mail server refused for good (5xx): retrying would fail the same way."""
+
+
+def mail_domain() -> str:
+    return urlparse(settings.SITE_URL).hostname or "cpts-liaison.invalid"
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def notification_link(notification: Notification) -> str:
+    return absolute(reverse("notification-open", kwargs={"code": notification.code}))
+
+
+def _headers(message_id: str) -> dict[str, str]:
+    return {
+        "Message-ID": f"<{message_id}@{mail_domain()}>",
+        "Auto-Submitted": "auto-generated",  # RFC 3834: no out-of-office replies
+        "X-Auto-Response-Suppress": "All",
+    }
+
+
+def send_notification_email(notification: Notification) -> None:
+    """Send one notification by e-mail; raise the SMTP or network error as it comes."""
+    recipient = notification.recipient
+    with override(settings.LANGUAGE_CODE):
+        text = notification_text(notification)
+        body = render_to_string(
+            "worker/email/notification.txt",
+            {
+                "recipient": recipient,
+                "text": text,
+                "link": notification_link(notification),
+                "preferences_link": absolute(reverse("notification-preferences")),
+            },
+        )
+        subject = f"{SUBJECT_PREFIX} : {text}"[:200]
+    _send(
+        subject,
+        body,
+        to=recipient.user.email,
+        message_id=f"notification.{notification.code}",
+    )
+
+
+def send_digest_email(
+    recipient: Member, notifications: Sequence[Notification], *, key: str
+) -> None:
+    """Send the daily digest: one line and one link per notification, nothing else."""
+    with override(settings.LANGUAGE_CODE):
+        items = [
+            {"text": notification_text(n), "link": notification_link(n), "at": n.created_at}
+            for n in notifications[:DIGEST_MAX_ITEMS]
+        ]
+        count = len(notifications)
+        body = render_to_string(
+            "worker/email/digest.txt",
+            {
+                "recipient": recipient,
+                "items": items,
+                "more": max(0, count - DIGEST_MAX_ITEMS),
+                "inbox_link": absolute(reverse("notifications")),
+                "preferences_link": absolute(reverse("notification-preferences")),
+            },
+        )
+        subject = ngettext(
+            "%(prefix)s : %(count)d notification en attente",
+            "%(prefix)s : %(count)d notifications en attente",
+            count,
+        ) % {"prefix": SUBJECT_PREFIX, "count": count}
+    _send(subject, body, to=recipient.user.email, message_id=f"digest.{key}")
+
+
+def _send(subject: str, body: str, *, to: str, message_id: str) -> None:
+    message = EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers=_headers(message_id),
+    )
+    try:
+        message.send(fail_silently=False)
+    except smtplib.SMTPResponseException as exc:
+        if exc.smtp_code >= 500:
+            raise PermanentDeliveryError(f"SMTP {exc.smtp_code}") from exc
+        raise
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _message in exc.recipients.values()]
+        if codes and min(codes) >= 500:
+            raise PermanentDeliveryError(f"SMTP {min(codes)} (destinataire refusé)") from exc
+        raise
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, content-free description of a delivery error for the coordination."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} {exc.smtp_code}"
+    return (str(exc) if isinstance(exc, PermanentDeliveryError) else type(exc).__name__)[:200]

@@ -1,0 +1,138 @@
+"""The registry of notification event types: what each one says, and how it is sent by default.
+
+Each app registers its events at import time of one of its modules named in EVENT_MODULES
+(`liaison/notify.py`, `messaging/events.py`, ...):
+
+    register_event("liaison.referral_sent", "Nouvelle fiche de liaison de {actor}")
+
+The registry is filled lazily in every process (web, worker, beat) the first time it is read,
+by importing those modules from every installed app: a worker that only imported tasks still
+knows every event it may have to render.
+
+A label names what happened and who did it, and nothing else: `{actor}` is its only
+placeholder, so a notification can never carry a patient's name or clinical content, whatever
+the caller passes. The text is rendered when shown or sent, never stored.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy as _
+
+EVENT_MODULES = ("events", "notify", "notifications")
+EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+# Shown in place of the actor when nobody acted (a scheduled job noticed something).
+SYSTEM_ACTOR = "CPTS Liaison"
+
+
+class Channel(models.TextChoices):
+    """How a member hears about an event. In-app is always on: every channel includes it."""
+
+    IN_APP = "in_app", _("Dans l'application uniquement")
+    EMAIL = "email", _("Par e-mail, immédiatement")
+    DIGEST = "digest", _("Par e-mail, dans un résumé quotidien")
+
+
+class UnknownEvent(LookupError):
+    """An event type nobody registered: a programming error, never a user's."""
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    label: str | Promise
+    description: str | Promise
+    default_channel: str
+
+    def render(self, *, actor: str) -> str:
+        return str(self.label).format(actor=actor)
+
+
+_registry: dict[str, EventType] = {}
+_discovered = False
+
+
+def register_event(
+    name: str,
+    label: str | Promise,
+    *,
+    description: str | Promise = "",
+    default_channel: str = Channel.EMAIL,
+) -> EventType:
+    """Declare an event type: its French label template and its default channel.
+
+    The default channel is e-mail: a notification that a busy professional never sees is,
+    in practice, lost; members lower it to a digest or in-app in their preferences.
+    Registering the same definition twice is harmless (a module imported again); two
+    different definitions under one name are a configuration error.
+    """
+    if not EVENT_NAME.match(name) or len(name) > 64:
+        raise ImproperlyConfigured(f"notification event {name!r}: use `app.event_name`")
+    fields = {field for _text, field, _spec, _conv in string.Formatter().parse(str(label)) if field}
+    if not fields <= {"actor"}:
+        raise ImproperlyConfigured(
+            f"notification event {name!r}: the label may only use {{actor}}, not {sorted(fields)}"
+        )
+    if default_channel not in Channel.values:
+        raise ImproperlyConfigured(f"notification event {name!r}: unknown channel")
+    spec = EventType(
+        name=name,
+        label=label,
+        description=description or str(label).replace("{actor}", "…"),
+        default_channel=str(default_channel),
+    )
+    existing = _registry.get(name)
+    if existing is not None and existing != spec:
+        raise ImproperlyConfigured(f"notification event {name!r} is registered twice, differently")
+    _registry[name] = spec
+    return spec
+
+
+def get_event(name: str) -> EventType:
+    """The registered event type, or UnknownEvent."""
+    _discover()
+    try:
+        return _registry[name]
+    except KeyError:
+        raise UnknownEvent(f"unknown notification event {name!r}: register_event() it") from None
+
+
+def registered_events() -> list[EventType]:
+    """Every event type, in name order (the order of the preferences form)."""
+    _discover()
+    return sorted(_registry.values(), key=lambda spec: spec.name)
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered or not apps.ready:
+        return
+    _discovered = True  # before importing: a module that reads the registry must not recurse
+    try:
+        autodiscover_modules(*EVENT_MODULES)
+    except Exception:
+        _discovered = False  # fail again, loudly, on the next read rather than run half-filled
+        raise
+
+
+# The worker's own events.
+register_event(
+    "notifications.welcome",
+    _("Bienvenue sur CPTS Liaison ! Message de {actor}"),
+    description=_("Message de bienvenue"),
+    default_channel=Channel.IN_APP,
+)
+register_event(
+    "notifications.test",
+    _("Notification de test demandée par {actor}"),
+    description=_("Notification de test (bouton de cette page)"),
+    default_channel=Channel.EMAIL,
+)

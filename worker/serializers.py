@@ -1,0 +1,97 @@
+"""Shapes of notifications and preferences in the API (ids are public UUIDs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from worker.events import Channel
+from worker.models import Notification
+from worker.selectors import notification_text
+
+
+class MemberRefOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="code")
+    display_name = serializers.CharField()
+
+
+class NotificationOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="code")
+    event = serializers.CharField()
+    text = serializers.SerializerMethodField(help_text="Ce qui s'est passé, et qui l'a fait.")
+    actor = MemberRefOutput(allow_null=True)
+    target_type = serializers.CharField(allow_blank=True, help_text="ex. liaison.liaisonsheet")
+    target_id = serializers.UUIDField(source="target_code", allow_null=True)
+    url = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    read = serializers.BooleanField(source="is_read")
+    read_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(serializers.CharField())
+    def get_text(self, notification: Notification) -> str:
+        return notification_text(notification)
+
+
+class FailedNotificationOutput(serializers.Serializer):
+    """What the coordination needs to act on a failed delivery: who, what kind, why."""
+
+    id = serializers.UUIDField(source="code")
+    recipient = MemberRefOutput()
+    event = serializers.CharField()
+    status = serializers.ChoiceField(choices=Notification.Status.choices)
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class EventPreferenceOutput(serializers.Serializer):
+    event = serializers.CharField(source="event.name")
+    description = serializers.CharField(source="event.description")
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    default_channel = serializers.ChoiceField(
+        source="event.default_channel", choices=Channel.choices
+    )
+
+
+class PreferencesOutput(serializers.Serializer):
+    events = EventPreferenceOutput(many=True)
+    quiet_hours_start = serializers.TimeField(allow_null=True, format="%H:%M")
+    quiet_hours_end = serializers.TimeField(allow_null=True, format="%H:%M")
+
+
+class EventPreferenceInput(serializers.Serializer):
+    event = serializers.CharField(max_length=64)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+
+
+class PreferencesInput(serializers.Serializer):
+    """The whole set: events left out go back to their default channel."""
+
+    events = EventPreferenceInput(many=True, max_length=500)
+    quiet_hours_start = serializers.TimeField(
+        allow_null=True, help_text="Début des heures calmes (heure de Paris), ex. 20:00"
+    )
+    quiet_hours_end = serializers.TimeField(allow_null=True, help_text="Fin, ex. 07:30")
+
+    def validate_events(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        names = [item["event"] for item in value]
+        if len(names) != len(set(names)):
+            raise serializers.ValidationError(
+                "Chaque type de notification ne peut figurer qu'une fois."
+            )
+        return value
+
+    def to_service_kwargs(self) -> dict[str, Any]:
+        data = self.validated_data
+        return {
+            "channels": {item["event"]: item["channel"] for item in data["events"]},
+            "quiet_hours_start": data["quiet_hours_start"],
+            "quiet_hours_end": data["quiet_hours_end"],
+        }
+
+
+class ReadAllOutput(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="Notifications qui étaient non lues.")
+    unread_count = serializers.IntegerField()
