@@ -199,6 +199,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "directory.context_processors.current_member",
+                "worker.context_processors.notifications",
             ],
         },
     },
@@ -213,6 +214,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # web, worker and beat share the SQLite file in the demo: wait for a lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Take the write lock when a transaction starts: two audited writes that both read the
+    # chain head then write would otherwise fail with "database is locked" instead of waiting.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "directory.User"
 
@@ -232,6 +236,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "security.middleware.client_ip"  # the real client behind the proxy
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -327,6 +332,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "security.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_THROTTLE_CLASSES": ["security.throttling.WriteRateThrottle"],
+    # Without a declared proxy DRF would key throttles on a client-supplied X-Forwarded-For.
+    "NUM_PROXIES": 1 if env_bool("BEHIND_TLS_PROXY", default=False) else 0,
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("TOKEN_THROTTLE_RATE", "10/min"),
         "writes": os.environ.get("WRITE_THROTTLE_RATE", "120/min"),
@@ -346,6 +354,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OrganisationKindEnum": "directory.models.Organisation.Kind",
+        "MembershipRoleEnum": "directory.models.Membership.Role",
+        "SheetKindEnum": "liaison.models.LiaisonSheet.Kind",
+        "SheetStatusEnum": "liaison.models.LiaisonSheet.Status",
+        "SheetParticipantRoleEnum": "liaison.models.SheetParticipant.Role",
+        "NotificationStatusEnum": "worker.models.Notification.Status",
+        "NotificationChannelEnum": "worker.events.Channel",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -354,6 +371,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Throttle and lockout counters must be shared by every web worker: Redis when there is one.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_SPOOL_DIR = VAR_DIR / "celery-spool"
 if REDIS_URL:
@@ -387,8 +410,132 @@ CELERY_TIMEZONE = TIME_ZONE
 WORKER_HEARTBEAT_STALE_AFTER = env_int("WORKER_HEARTBEAT_STALE_AFTER", 180)
 
 # --- Notifications and background work (worker/) -------------------------------------------
+# The design and the reasons are in docs/background-work.md. In short: every task is
+# idempotent (it takes ids and claims rows with conditional UPDATEs), so a message may be
+# delivered twice but never lost.
+#
+# Late acknowledgement: a task's message is acknowledged when the task ends, so a worker that
+# dies mid-task leaves it to be redelivered. Alone it is not enough: when the process running
+# the task is killed (SIGKILL, OOM), Celery acknowledges the message anyway unless
+# reject_on_worker_lost asks it to requeue it.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task that raised is finished (acknowledged): a bug fails once and loudly, it is not retried
+# in a loop; expected failures are retried explicitly with a backoff.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+# When the broker connection drops, let running tasks finish rather than cancel them mid-way
+# (an e-mail sent but not yet marked would be sent again); their messages come back anyway.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Publishing happens after commit, inside a web request: when Redis is down, give up quickly
+# (the committed outbox row is picked up by the sweep) instead of holding the request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+# A message redelivered more than this many times (its task keeps killing workers) is dropped
+# with an error in the log instead of looping forever; counted in Redis (worker.tasks).
+TASK_MAX_REDELIVERIES = env_int("TASK_MAX_REDELIVERIES", 5)
 
+# Notification delivery (worker/dispatch.py).
+# Delivery attempts of one notification (claims, including those of a worker that died)
+# before it is marked failed and shown to the coordination.
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+# Exponential backoff between e-mail attempts: base * 2**(attempt-1) seconds, capped.
+NOTIFICATION_RETRY_BASE_DELAY = env_int("NOTIFICATION_RETRY_BASE_DELAY", 30)
+NOTIFICATION_RETRY_MAX_DELAY = env_int("NOTIFICATION_RETRY_MAX_DELAY", 600)
+# Seconds a worker's claim on a notification is valid: past it, the sweep takes the row
+# back (the worker died). Longer than the hard task time limit, so a live claim never expires.
+NOTIFICATION_CLAIM_LEASE = env_int("NOTIFICATION_CLAIM_LEASE", 600)
+# The sweep re-publishes a due notification whose task was published this long ago and has
+# not delivered it yet (Redis was down, or the message was lost).
+NOTIFICATION_REDISPATCH_AFTER = env_int("NOTIFICATION_REDISPATCH_AFTER", 60)
+# Rows per batch of the sweep, the digest and the purge.
+NOTIFICATION_BATCH_SIZE = env_int("NOTIFICATION_BATCH_SIZE", 500)
+# Local hour (TIME_ZONE) from which each member's daily digest goes out.
+NOTIFICATION_DIGEST_HOUR = env_int("NOTIFICATION_DIGEST_HOUR", 7)
+# Delivered and read notifications are deleted after this many days.
+NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 90)
+
+if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR must be between 0 and 23")
+if NOTIFICATION_MAX_ATTEMPTS < 1 or NOTIFICATION_BATCH_SIZE < 1:
+    raise ImproperlyConfigured("NOTIFICATION_MAX_ATTEMPTS and NOTIFICATION_BATCH_SIZE must be >= 1")
+if NOTIFICATION_CLAIM_LEASE <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "NOTIFICATION_CLAIM_LEASE must be longer than the task time limit "
+        f"({CELERY_TASK_TIME_LIMIT} s): a running delivery would otherwise be taken over"
+    )
+if REDIS_URL:
+    # Redis redelivers a message not acknowledged within the visibility timeout, and a retry's
+    # countdown is spent unacknowledged in a worker: a timeout shorter than the longest task or
+    # delay would run tasks twice, in a loop for delays longer than it.
+    _longest = max(CELERY_TASK_TIME_LIMIT, NOTIFICATION_RETRY_MAX_DELAY)
+    if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= _longest:
+        raise ImproperlyConfigured(
+            f"CELERY_VISIBILITY must be longer than the longest task or retry delay ({_longest} s)"
+        )
 # --- end of notifications ------------------------------------------------------------------
+
+# --- Liaison sheets (liaison/) -----------------------------------------------------------------
+# How long a hospital service has to take a referral before it is alerted (then, after twice
+# as long, the coordinator), by urgency, in minutes.
+LIAISON_RECEIPT_DELAY_MINUTES = {
+    "emergency": env_int("LIAISON_RECEIPT_EMERGENCY_MINUTES", 60),
+    "urgent": env_int("LIAISON_RECEIPT_URGENT_MINUTES", 4 * 60),
+    "routine": env_int("LIAISON_RECEIPT_ROUTINE_MINUTES", 48 * 60),
+}
+# Days after the planned admission before a missing discharge letter is chased.
+LIAISON_DISCHARGE_GRACE_DAYS = env_int("LIAISON_DISCHARGE_GRACE_DAYS", 7)
+# Days before an unread discharge letter is recalled to its recipients.
+LIAISON_UNREAD_REMINDER_DAYS = env_int("LIAISON_UNREAD_REMINDER_DAYS", 2)
+# Largest attachment accepted (liaison sheets and messages), in bytes.
+MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 20 * 2**20)
+
+# --- Messaging (messaging/) ------------------------------------------------------------------
+# Secure messaging between members (docs/messaging.md).
+# Longest message body, in characters (attachments have their own limit, MAX_ATTACHMENT_BYTES).
+MESSAGING_MAX_BODY_CHARS = env_int("MESSAGING_MAX_BODY_CHARS", 10_000)
+# Files attached to one message.
+MESSAGING_MAX_ATTACHMENTS = env_int("MESSAGING_MAX_ATTACHMENTS", 10)
+# A conversation is kept this many days after its last message, then purged (files included).
+MESSAGING_RETENTION_DAYS = env_int("MESSAGING_RETENTION_DAYS", 365)
+# The floor for a conversation attached to a patient or a liaison sheet: part of the medical
+# record, kept at least as long as it (20 years, CSP R1112-7 for hospital records; confirm
+# with the CPTS's DPO). A shorter requested period is refused.
+MESSAGING_LEGAL_RETENTION_DAYS = env_int("MESSAGING_LEGAL_RETENTION_DAYS", 20 * 365)
+# Recipients who have not read a message after this many minutes get one e-mail (no content).
+MESSAGING_UNREAD_EMAIL_AFTER_MINUTES = env_int("MESSAGING_UNREAD_EMAIL_AFTER_MINUTES", 30)
+# Lifetime of a signed attachment download link, in seconds.
+MESSAGING_DOWNLOAD_LINK_SECONDS = env_int("MESSAGING_DOWNLOAD_LINK_SECONDS", 600)
+# Conversations deleted per transaction by the nightly purge.
+MESSAGING_PURGE_BATCH_SIZE = env_int("MESSAGING_PURGE_BATCH_SIZE", 100)
+# How often an open conversation page asks for new messages, in seconds.
+MESSAGING_POLL_SECONDS = env_int("MESSAGING_POLL_SECONDS", 5)
+
+for _name in ("MESSAGING_MAX_BODY_CHARS", "MESSAGING_MAX_ATTACHMENTS", "MESSAGING_RETENTION_DAYS",
+              "MESSAGING_LEGAL_RETENTION_DAYS", "MESSAGING_UNREAD_EMAIL_AFTER_MINUTES",
+              "MESSAGING_DOWNLOAD_LINK_SECONDS", "MESSAGING_PURGE_BATCH_SIZE",
+              "MESSAGING_POLL_SECONDS"):  # fmt: skip
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be a positive integer")
+# --- end of messaging ------------------------------------------------------------------------
+
+# --- Protocols and resource guide (protocols/) ----------------------------------------------
+# Days after a version is published (or after a member registers) before participants who
+# have not acknowledged it ("lu et approuvé") are reminded, once per version.
+PROTOCOL_ACK_REMINDER_DAYS = env_int("PROTOCOL_ACK_REMINDER_DAYS", 7)
+# Days before the review date of a version in force when its authors are warned.
+PROTOCOL_REVIEW_WARNING_DAYS = env_int("PROTOCOL_REVIEW_WARNING_DAYS", 30)
+# Largest CSV accepted by the directory import (organisations and members), in rows.
+DIRECTORY_IMPORT_MAX_ROWS = env_int("DIRECTORY_IMPORT_MAX_ROWS", 5000)
+if PROTOCOL_ACK_REMINDER_DAYS < 1 or PROTOCOL_REVIEW_WARNING_DAYS < 1:
+    raise ImproperlyConfigured(
+        "PROTOCOL_ACK_REMINDER_DAYS and PROTOCOL_REVIEW_WARNING_DAYS must be >= 1"
+    )
+
+# --- end of protocols ------------------------------------------------------------------------
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

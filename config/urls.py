@@ -1,16 +1,31 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from directory.urls import api_urlpatterns as directory_api
+from liaison.output_urls import api_urlpatterns as outputs_api
+from liaison.output_urls import urlpatterns as outputs_pages
+from liaison.urls import api_urlpatterns as liaison_api
+from messaging.urls import api_urlpatterns as messaging_api
+from messaging.urls import urlpatterns as messaging_pages
+from protocols.urls import api_urlpatterns as protocols_api
+from protocols.urls import urlpatterns as protocols_pages
 from security.audit_urls import api_urlpatterns as audit_api
 from security.otp_urls import urlpatterns as two_factor_pages
 from worker import views as worker_views
 from worker.urls import api_urlpatterns as notifications_api
 from worker.urls import urlpatterns as notifications_pages
 
-api_v1 = [*directory_api, *audit_api, *notifications_api]
+api_v1 = [
+    *directory_api,
+    *outputs_api,
+    *liaison_api,
+    *messaging_api,
+    *protocols_api,
+    *audit_api,
+    *notifications_api,
+]
 
 urlpatterns = [
     path("healthz", worker_views.healthz, name="healthz"),
@@ -24,10 +39,21 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        # The split view serves its init script as a file: the CSP forbids inline scripts.
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="security/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("securite/2fa/", include(two_factor_pages)),
     path("notifications/", include(notifications_pages)),
+    path("liaison/", include("liaison.urls")),
+    path("", include(outputs_pages)),
+    path("", include(messaging_pages)),
+    path("", include(protocols_pages)),
     path("", include("directory.urls")),
 ]
 

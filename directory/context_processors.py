@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from directory.selectors import member_for_user
+from directory.selectors import is_directory_admin, member_for_user
 
 
 def current_member(request: HttpRequest) -> dict[str, object]:
-    return {"current_member": member_for_user(getattr(request, "user", None))}
+    """The member behind the session, and whether they coordinate the CPTS (navigation)."""
+    member = member_for_user(getattr(request, "user", None))
+    return {
+        "current_member": member,
+        "is_coordinator": member is not None and is_directory_admin(member),
+    }

@@ -42,6 +42,17 @@ def services_of(member: Member, organisation: Organisation) -> QuerySet[Organisa
     return organisations_visible_to(member).filter(parent=organisation)
 
 
+def members_with_codes(member: Member, codes: list[str]) -> QuerySet[Member]:
+    """Active members among these public ids (unknown or malformed ids are ignored)."""
+    valid = []
+    for code in codes:
+        try:
+            valid.append(UUID(str(code)))
+        except ValueError:
+            continue
+    return members_visible_to(member).filter(code__in=valid)
+
+
 def access_organisation(member: Member, code: UUID | str) -> Organisation:
     """The organisation with this public id, or NotFound."""
     try:

@@ -30,11 +30,15 @@ def api_client() -> APIClient:
 
 
 @pytest.fixture
-def client_for(api_client: APIClient) -> Callable[[Member], APIClient]:
-    """`client_for(member)`: an API client authenticated as that member."""
+def client_for() -> Callable[[Member], APIClient]:
+    """`client_for(member)`: a new API client authenticated as that member.
+
+    A new client each call, so `gp = client_for(a); cardio = client_for(b)` stay distinct.
+    """
 
     def authenticate(member: Member) -> APIClient:
-        api_client.force_authenticate(member.user)
-        return api_client
+        client = APIClient()
+        client.force_authenticate(member.user)
+        return client
 
     return authenticate

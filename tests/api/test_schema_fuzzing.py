@@ -57,7 +57,7 @@ def coordinator_headers(demo, keep_the_test_connection: None) -> dict[str, str]:
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=12,
     deadline=None,
     derandomize=True,  # the same examples every run: a failure here is reproducible
     suppress_health_check=list(HealthCheck),

@@ -8,6 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from directory.demo import MEMBERS, load_directory
+from liaison.demo import load_sheets
+from worker.demo import load_notifications
 
 
 class Command(BaseCommand):
@@ -16,5 +18,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         password = os.environ.get("DEMO_PASSWORD") or "demo"
         members = load_directory(password=password)
-        self.stdout.write(self.style.SUCCESS(f"Demo CPTS ready: {len(members)} members."))
+        sheets = load_sheets(members)
+        load_notifications(members)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo CPTS ready: {len(members)} members, {sheets} new liaison sheets."
+            )
+        )
         self.stdout.write("Logins: " + ", ".join(spec.username for spec in MEMBERS))

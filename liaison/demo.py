@@ -1,0 +1,117 @@
+"""Demo sheets in every state between the demo members (fictional patients)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils.timezone import localdate
+
+from directory.models import Member, Organisation
+from liaison.models import LiaisonSheet
+from liaison.services import discharge, drafts, transitions
+
+PATIENTS = [
+    {"identity_status": "QUAL", "ins": "279035121518989", "birth_family_name": "Lefèvre",
+     "given_names": "Éloïse Marie", "birth_date": "1979-03-15", "sex": "F",
+     "birth_place_insee": "45155"},
+    {"identity_status": "VALI", "birth_family_name": "Garçon", "given_names": "Noël",
+     "birth_date": "1941-12-25", "sex": "M"},
+    {"identity_status": "PROV", "birth_family_name": "Cœur", "used_family_name": "Bonnet",
+     "given_names": "Françoise", "birth_date": "1936-07-02", "sex": "F"},
+    {"identity_status": "VALI", "birth_family_name": "Nguyen", "given_names": "Thi Hoa",
+     "birth_date": "1958-05-30", "sex": "F"},
+    {"identity_status": "PROV", "birth_family_name": "Petitjean", "given_names": "Marcel",
+     "birth_date": "1949-10-11", "sex": "M"},
+    {"identity_status": "VALI", "birth_family_name": "Benali", "given_names": "Karim",
+     "birth_date": "1967-01-19", "sex": "M"},
+]  # fmt: skip
+
+
+def _referral(urgency: str, reason: str) -> dict[str, Any]:
+    return {
+        "urgency": urgency, "entry_mode": "scheduled", "reason": reason,
+        "medications": [{"name": "Apixaban", "dose": "5 mg", "frequency": "2/j", "route": "orale"},
+                        {"name": "Bisoprolol", "dose": "2,5 mg", "frequency": "1/j"}],
+        "allergies_none_known": True,
+        "medical_history": "Fibrillation atriale, HTA",
+        "social_context": {"lives_alone": True, "home_help": "Aide ménagère 2 fois par semaine"},
+        "trusted_person": {"name": "Fille", "relationship": "fille", "phone": "06 11 22 33 44"},
+        "contact_back": "Secrétariat MSP : 02 38 00 00 10",
+    }  # fmt: skip
+
+
+def _discharge_content(today: date) -> dict[str, Any]:
+    return {
+        "admission_date": (today - timedelta(days=6)).isoformat(),
+        "discharge_date": (today - timedelta(days=1)).isoformat(),
+        "entry_mode": "scheduled", "exit_mode": "home",
+        "reason": "Décompensation cardiaque",
+        "stay_summary": "Évolution favorable sous diurétiques.",
+        "mdro_search_done": True, "transfusion": False, "blood_derivatives": False,
+        "discharge_medications": [
+            {"name": "Furosémide", "dose": "40 mg", "frequency": "1/j", "duration": "3 mois",
+             "change": "new"},
+            {"name": "Apixaban", "dose": "5 mg", "frequency": "2/j", "duration": "au long cours",
+             "change": "continued"},
+        ],
+        "follow_up": {
+            "consultations": [
+                {"with": "Cardiologue", "date": (today + timedelta(days=30)).isoformat()}
+            ],
+            "recommendations": "Pesée quotidienne, régime peu salé.",
+        },
+        "hospital_contact": "Dr Sophie Lambert, cardiologie, 02 38 29 38 40",
+    }  # fmt: skip
+
+
+@transaction.atomic
+def load_sheets(members: dict[str, Member]) -> int:
+    """A handful of sheets, once (skipped if the demo already has sheets)."""
+    if LiaisonSheet.objects.exists():
+        return 0
+    gp, leroy, nurse = members["dr.martin"], members["dr.leroy"], members["ide.petit"]
+    cardio = members["hop.cardio"]
+    cardiologie = Organisation.objects.get(name="Cardiologie")
+    interne = Organisation.objects.get(name="Médecine interne")
+    today = localdate()
+
+    def referral(author: Member, patient: int, service: Organisation, urgency: str, reason: str,
+                 *, send: bool = True) -> LiaisonSheet:  # fmt: skip
+        sheet = drafts.create_draft(
+            actor=author, kind="referral", patient=PATIENTS[patient],
+            content=_referral(urgency, reason), recipient_organisation=service,
+            participants=[nurse, members["pharma.durand"]] if patient == 0 else [nurse],
+        )  # fmt: skip
+        return transitions.send_sheet(actor=author, sheet=sheet) if send else sheet
+
+    referral(gp, 4, cardiologie, "routine", "Bilan de souffle", send=False)  # draft
+    referral(gp, 1, cardiologie, "urgent", "Malaise avec bradycardie")  # sent
+    received = referral(leroy, 2, cardiologie, "routine", "Œdèmes des membres inférieurs")
+    transitions.transition_referral(actor=cardio, sheet=received, action="receive")
+    accepted = referral(gp, 3, cardiologie, "routine", "Bilan d'une dyspnée")
+    transitions.transition_referral(actor=cardio, sheet=accepted, action="accept",
+                                    planned_date=today + timedelta(days=3))  # fmt: skip
+    transitions.add_note(actor=cardio, sheet=accepted, note="Rendez-vous confirmé avec la patiente")
+    urgences = Organisation.objects.get(name="Urgences")
+    declined = referral(members["dr.bernard"], 5, urgences, "routine", "Palpitations")
+    transitions.transition_referral(
+        actor=members["hop.urgences"], sheet=declined, action="decline",
+        note="Relève d'une consultation de cardiologie", redirect_to=cardiologie,
+    )  # fmt: skip
+    cancelled = referral(gp, 1, interne, "routine", "Bilan d'anémie")
+    transitions.transition_referral(actor=gp, sheet=cancelled, action="cancel",
+                                    note="Bilan fait en ville")  # fmt: skip
+    no_show = referral(leroy, 4, cardiologie, "routine", "Holter ECG")
+    transitions.transition_referral(actor=cardio, sheet=no_show, action="accept",
+                                    planned_date=today - timedelta(days=2))  # fmt: skip
+    transitions.transition_referral(actor=cardio, sheet=no_show, action="no_show")
+    closed = referral(gp, 0, cardiologie, "urgent", "Insuffisance cardiaque décompensée")
+    transitions.transition_referral(actor=cardio, sheet=closed, action="accept",
+                                    planned_date=today - timedelta(days=6))  # fmt: skip
+    letter = discharge.start_discharge_letter(actor=cardio, referral=closed)
+    letter = drafts.update_draft(actor=cardio, sheet=letter, expected_version=letter.version,
+                                 content=_discharge_content(today))  # fmt: skip
+    transitions.send_sheet(actor=cardio, sheet=letter)
+    return LiaisonSheet.objects.count()

@@ -1,0 +1,264 @@
+"""The data dictionary of the two liaison documents (DOMAIN.md Part A) as validators.
+
+Two levels of validation, as Part A says:
+- shape, always: types, choices, identifier keys (a draft may be incomplete, never malformed);
+- "required to send": checked by `missing_for_send`, which lists *every* missing field so the
+  sender fixes them in one go (400 on send).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from directory.identifiers import validate_nir
+
+ENTRY_MODES = ["emergency", "scheduled", "transfer", "other"]
+EXIT_MODES = ["home", "ssr", "had", "ehpad", "other_hospital", "other", "death"]
+URGENCIES = ["routine", "urgent", "emergency"]
+CHANGES = ["new", "modified", "continued"]
+IDENTITY_STATUSES = ["PROV", "RECUP", "VALI", "QUAL"]
+
+
+def text(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, **kwargs)
+
+
+class PatientSerializer(serializers.Serializer):
+    identity_status = serializers.ChoiceField(IDENTITY_STATUSES, default="PROV")
+    ins = serializers.CharField(required=False, allow_blank=True, max_length=21)
+    birth_family_name = text(max_length=100)
+    used_family_name = text(max_length=100)
+    given_names = text(max_length=200)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    sex = serializers.ChoiceField(["F", "M", "U"], required=False, allow_blank=True)
+    birth_place_insee = serializers.RegexField(
+        r"^(\d{5}|2[AB]\d{3})$", required=False, allow_blank=True
+    )
+    address = text(max_length=300)
+    phone = text(max_length=30)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("identity_status") in ("", None):
+            data = {**data, "identity_status": "PROV"}  # not stated = provisional (RNIV)
+        return super().to_internal_value(data)
+
+    def validate_ins(self, value: str) -> str:
+        if value:
+            validate_nir(value)
+        return value.replace(" ", "").upper()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The INS travels only with a qualified identity (RNIV, DOMAIN.md B §3.2).
+        if attrs.get("ins") and attrs.get("identity_status", "PROV") != "QUAL":
+            raise serializers.ValidationError(
+                {"ins": [_("L'INS n'est accepté qu'avec une identité qualifiée (QUAL).")]}
+            )
+        return attrs
+
+
+class MedicationSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    dose = text(max_length=100)
+    frequency = text(max_length=100)
+    route = text(max_length=60)
+    start_date = serializers.DateField(required=False, allow_null=True)
+    end_date = serializers.DateField(required=False, allow_null=True)
+    comment = text(max_length=500)
+
+
+class DischargeMedicationSerializer(MedicationSerializer):
+    duration = text(max_length=100)
+    change = serializers.ChoiceField(CHANGES, required=False, allow_blank=True)
+
+
+class StoppedMedicationSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    reason = text(max_length=500)
+
+
+class AllergySerializer(serializers.Serializer):
+    substance = serializers.CharField(max_length=200)
+    reaction = text(max_length=300)
+    severity = text(max_length=60)
+    status = text(max_length=60)
+
+
+class PersonSerializer(serializers.Serializer):
+    name = text(max_length=150)
+    relationship = text(max_length=100)
+    phone = text(max_length=30)
+
+
+class SocialContextSerializer(serializers.Serializer):
+    lives_alone = serializers.BooleanField(required=False, allow_null=True)
+    home_help = text(max_length=500)
+    caregiver = text(max_length=500)
+    social_worker = text(max_length=500)
+
+
+class DeviceSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=300)
+    date = serializers.DateField(required=False, allow_null=True)
+    identifier = text(max_length=100)
+
+
+class ExamRequestSerializer(serializers.Serializer):
+    what = serializers.CharField(max_length=300)
+    by_date = serializers.DateField(required=False, allow_null=True)
+
+
+class ConsultationSerializer(serializers.Serializer):
+    date = serializers.DateField(required=False, allow_null=True)
+    note = text(max_length=500)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `with` is the contract's key and a Python keyword: it cannot be a class attribute.
+        return {"with": serializers.CharField(max_length=200), **super().get_fields()}
+
+
+class FollowUpSerializer(serializers.Serializer):
+    acts = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
+    exam_requests = ExamRequestSerializer(many=True, required=False)
+    consultations = ConsultationSerializer(many=True, required=False)
+    recommendations = text(max_length=5000)
+
+
+LONG = 20000
+
+
+class ReferralContentSerializer(serializers.Serializer):
+    """Clinical sections of a referral (R1112-1-1; CI-SIS LDL-EES)."""
+
+    urgency = serializers.ChoiceField(URGENCIES, required=False, allow_blank=True)
+    entry_mode = serializers.ChoiceField(ENTRY_MODES, required=False, allow_blank=True)
+    expected_date = serializers.DateField(required=False, allow_null=True)
+    reason = text(max_length=LONG)
+    medications = MedicationSerializer(many=True, required=False)
+    medications_none = serializers.BooleanField(required=False, default=False)
+    allergies = AllergySerializer(many=True, required=False)
+    allergies_none_known = serializers.BooleanField(required=False, default=False)
+    medical_history = text(max_length=LONG)
+    surgical_history = text(max_length=LONG)
+    social_context = SocialContextSerializer(required=False)
+    advance_directives = text(max_length=LONG)
+    trusted_person = PersonSerializer(required=False)
+    emergency_contact = PersonSerializer(required=False)
+    comment = text(max_length=LONG)
+    contact_back = text(max_length=1000)
+
+
+class DischargeContentSerializer(serializers.Serializer):
+    """Clinical sections of a discharge letter (R1112-1-2; CI-SIS LDL-SES)."""
+
+    document_status = serializers.ChoiceField(
+        ["in_progress", "final"], required=False, allow_blank=True
+    )
+    admission_date = serializers.DateField(required=False, allow_null=True)
+    discharge_date = serializers.DateField(required=False, allow_null=True)
+    entry_mode = serializers.ChoiceField(ENTRY_MODES, required=False, allow_blank=True)
+    exit_mode = serializers.ChoiceField(EXIT_MODES, required=False, allow_blank=True)
+    reason = text(max_length=LONG)
+    stay_summary = text(max_length=LONG)
+    adverse_events = text(max_length=LONG)
+    mdro_search_done = serializers.BooleanField(required=False, allow_null=True, default=None)
+    mdro_identified = text(max_length=LONG)
+    transfusion = serializers.BooleanField(required=False, allow_null=True, default=None)
+    transfusion_incidents = text(max_length=LONG)
+    blood_derivatives = serializers.BooleanField(required=False, allow_null=True, default=None)
+    blood_derivatives_incidents = text(max_length=LONG)
+    implanted_devices = DeviceSerializer(many=True, required=False)
+    discharge_medications = DischargeMedicationSerializer(many=True, required=False)
+    discharge_medications_none = serializers.BooleanField(required=False, default=False)
+    stopped_medications = StoppedMedicationSerializer(many=True, required=False)
+    pending_results = text(max_length=LONG)
+    follow_up = FollowUpSerializer(required=False)
+    allergies = AllergySerializer(many=True, required=False)
+    allergies_none_known = serializers.BooleanField(required=False, default=False)
+    hospital_contact = text(max_length=2000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        admission, discharge = attrs.get("admission_date"), attrs.get("discharge_date")
+        if admission and discharge and discharge < admission:
+            raise serializers.ValidationError(
+                {"discharge_date": [_("La sortie ne peut précéder l'entrée.")]}
+            )
+        explicit = self.context.get("explicit", set(self.initial_data or {}))
+        pending = bool(attrs.get("pending_results"))
+        if pending and attrs.get("document_status") == "final" and "document_status" in explicit:
+            raise serializers.ValidationError(
+                {"document_status": [_("Des résultats sont attendus : le document est en cours.")]}
+            )
+        if pending:
+            attrs["document_status"] = "in_progress"
+        elif "document_status" not in explicit or not attrs.get("document_status"):
+            # Results arrived (or none were awaited): the letter is final unless told otherwise.
+            attrs["document_status"] = "final"
+        return attrs
+
+
+CONTENT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
+    "referral": ReferralContentSerializer,
+    "discharge": DischargeContentSerializer,
+}
+CONTENT_KEYS = {kind: list(cls().fields) for kind, cls in CONTENT_SERIALIZERS.items()}
+
+REQUIRED = _("Obligatoire pour envoyer.")
+
+
+def _missing_patient(patient: dict[str, Any]) -> list[str]:
+    keys = ("birth_family_name", "given_names", "birth_date", "sex")
+    return [f"patient.{key}" for key in keys if not patient.get(key)]
+
+
+def _missing_lines(content: dict[str, Any], key: str, required: tuple[str, ...]) -> list[str]:
+    return [
+        f"{key}[{index}].{field}"
+        for index, line in enumerate(content.get(key) or [])
+        for field in required
+        if not line.get(field)
+    ]
+
+
+def missing_for_send(
+    *,
+    kind: str,
+    patient: dict[str, Any],
+    content: dict[str, Any],
+    has_recipient_organisation: bool,
+    recipient_count: int,
+) -> dict[str, list[str]]:
+    """Every field that must be filled before sending, as {field path: [reason]}."""
+    missing = _missing_patient(patient)
+    if kind == "referral":
+        if not has_recipient_organisation:
+            missing.append("recipient_organisation")
+        missing += [key for key in ("urgency", "reason") if not content.get(key)]
+        if not content.get("medications") and not content.get("medications_none"):
+            missing.append("medications")
+        if not content.get("allergies") and not content.get("allergies_none_known"):
+            missing.append("allergies")
+    else:
+        if recipient_count == 0:
+            missing.append("recipients")
+        for key in ("admission_date", "discharge_date", "entry_mode", "exit_mode", "reason",
+                    "stay_summary", "hospital_contact"):  # fmt: skip
+            if not content.get(key):
+                missing.append(key)
+        for key in ("mdro_search_done", "transfusion", "blood_derivatives"):
+            if content.get(key) is None:  # False is an answer; only "not filled" is missing
+                missing.append(key)
+        medications = content.get("discharge_medications")
+        if not medications and not content.get("discharge_medications_none"):
+            missing.append("discharge_medications")
+        missing += _missing_lines(content, "discharge_medications", ("dose", "duration"))
+        missing += _missing_lines(content, "stopped_medications", ("reason",))
+    return {path: [str(REQUIRED)] for path in missing}
+
+
+def changed_sections(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Top-level sections whose value differs between two versions of a document."""
+    keys = set(before) | set(after)
+    return sorted(key for key in keys if before.get(key) != after.get(key))

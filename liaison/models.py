@@ -1,0 +1,190 @@
+"""Liaison sheets: the referral (fiche de liaison d'entrée) and the discharge letter.
+
+Field names follow DOMAIN.md Part A, the contract other software codes against. Patient
+identity and every clinical section are encrypted at rest (security.fields); what stays in
+clear is what the loop needs to query and alert on: kind, status, urgency, organisations,
+members, and the dates that drive the alerts and indicators. Patient search goes through
+keyed blind indexes, never through the clear identity.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+from directory.models import TimestampedModel
+from security.fields import BlindIndexField, EncryptedJSONField, EncryptedTextField
+from security.files import EncryptedFileField
+
+
+class LiaisonSheet(TimestampedModel):
+    class Kind(models.TextChoices):
+        REFERRAL = "referral", _("Fiche de liaison d'entrée")
+        DISCHARGE = "discharge", _("Lettre de liaison de sortie")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        SENT = "sent", _("Envoyée")
+        RECEIVED = "received", _("Prise en charge")
+        ACCEPTED = "accepted", _("Acceptée")
+        DECLINED = "declined", _("Refusée")
+        CANCELLED = "cancelled", _("Annulée")
+        NO_SHOW = "no_show", _("Patient non venu")
+        CLOSED = "closed", _("Clôturée")
+
+    class Urgency(models.TextChoices):
+        ROUTINE = "routine", _("Programmée")
+        URGENT = "urgent", _("Urgente")
+        EMERGENCY = "emergency", _("Urgence vitale")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # Optimistic concurrency for draft edits: the ETag / If-Match value.
+    version = models.PositiveIntegerField(default=1)
+
+    author = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
+    sender_organisation = models.ForeignKey(
+        "directory.Organisation", models.PROTECT, related_name="+"
+    )
+    recipient_organisation = models.ForeignKey(
+        "directory.Organisation", models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # A discharge letter answers a referral (closing the loop); a declined referral may be
+    # redirected to another service, which creates a new referral pointing to the first.
+    referral = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="discharge_letters"
+    )
+    redirected_from = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="redirections"
+    )
+    # Versions of one discharge letter share a set id (CDA setId); each has its number.
+    set_id = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
+    document_version = models.PositiveIntegerField(default=1)
+    previous_version = models.OneToOneField(
+        "self", models.PROTECT, null=True, blank=True, related_name="next_version"
+    )
+
+    patient = EncryptedJSONField(default=dict)
+    content = EncryptedJSONField(default=dict)
+    ins_index = BlindIndexField()
+    birth_name_index = BlindIndexField()
+    used_name_index = BlindIndexField()
+
+    urgency = models.CharField(max_length=16, choices=Urgency.choices, blank=True, default="")
+    document_status = models.CharField(max_length=16, blank=True, default="")
+    planned_date = models.DateField(null=True, blank=True)
+    admission_date = models.DateField(null=True, blank=True)
+    discharge_date = models.DateField(null=True, blank=True)
+
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Markers of the scheduled alerts: two beats in a row send one alert.
+    receipt_alerted_at = models.DateTimeField(null=True, blank=True)
+    receipt_escalated_at = models.DateTimeField(null=True, blank=True)
+    discharge_reminded_at = models.DateTimeField(null=True, blank=True)
+    late_discharge_alerted_at = models.DateTimeField(null=True, blank=True)
+
+    creation_key = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["recipient_organisation", "status", "-sent_at"]),
+            models.Index(fields=["sender_organisation", "status", "-created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(sent_at__isnull=False),
+                name="liaison_sheet_sent_has_sent_at",
+            ),
+            models.UniqueConstraint(
+                fields=["author", "creation_key"],
+                condition=~Q(creation_key=""),
+                name="liaison_sheet_unique_creation_key",
+            ),
+            models.UniqueConstraint(
+                fields=["set_id", "document_version"], name="liaison_sheet_unique_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"LiaisonSheet {self.code}"  # never the patient's name: __str__ ends up in logs
+
+    @property
+    def is_referral(self) -> bool:
+        return self.kind == self.Kind.REFERRAL
+
+
+class SheetParticipant(models.Model):
+    """A named member of the loop: a copied care-team member or a discharge recipient.
+
+    Receipts live here: when the sheet reached them and when they read it.
+    """
+
+    class Role(models.TextChoices):
+        COPY = "copy", _("En copie")
+        RECIPIENT = "recipient", _("Destinataire")
+
+    sheet = models.ForeignKey(LiaisonSheet, models.CASCADE, related_name="participants")
+    member = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sheet", "member"], name="sheet_participant_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on {self.sheet_id} ({self.role})"
+
+
+class SheetEvent(models.Model):
+    """One immutable step of the loop: who moved the sheet from which state to which, when."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sheet = models.ForeignKey(LiaisonSheet, models.CASCADE, related_name="events")
+    actor = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=now, db_index=True)
+    action = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16, blank=True, default="")
+    note = EncryptedTextField(blank=True, default="")
+    idempotency_key = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["actor", "action", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="sheet_event_unique_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.sheet_id}"
+
+
+class SheetAttachment(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sheet = models.ForeignKey(LiaisonSheet, models.CASCADE, related_name="attachments")
+    uploaded_by = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=now)
+    filename = EncryptedTextField()  # "CR-Dupont.pdf" names the patient
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    file = EncryptedFileField()
+
+    def __str__(self) -> str:
+        return f"SheetAttachment {self.code}"

@@ -1,0 +1,225 @@
+"""Reads of liaison sheets, and the access rules of the loop.
+
+Who sees a sheet (DOMAIN.md B §7.4: CPTS membership alone gives no access to a patient):
+- the sender's organisation (drafts included: a practice shares its drafts);
+- once sent: the recipient service's members, and the named participants (the care team
+  copied on a referral, the recipients of a discharge letter).
+Everyone else gets NotFound (404), whether the sheet exists or not.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from directory.models import Member, Membership, Organisation
+from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
+from security import audit
+from security.exceptions import NotFound
+from security.fields import compute_blind_index
+
+S = LiaisonSheet.Status
+
+
+def organisation_ids_of(member: Member) -> list[int]:
+    """The organisations the member works in: one query per request, cached on the member.
+
+    The member object lives for one request (or one task), so a membership change is seen
+    by the next request.
+    """
+    cached = getattr(member, "_organisation_ids", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(member=member).values_list("organisation_id", flat=True)
+        )
+        member._organisation_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _visibility(member: Member, organisation_ids: list[int]) -> Q:
+    participant = SheetParticipant.objects.filter(sheet=OuterRef("pk"), member=member)
+    return (
+        Q(sender_organisation_id__in=organisation_ids)
+        | Q(author=member)
+        | (
+            ~Q(status=S.DRAFT)
+            & (Q(recipient_organisation_id__in=organisation_ids) | Exists(participant))
+        )
+    )
+
+
+def sheets_visible_to(member: Member) -> QuerySet[LiaisonSheet]:
+    """Every sheet `member` may see. All sheet reads start here."""
+    return LiaisonSheet.objects.filter(_visibility(member, organisation_ids_of(member)))
+
+
+def _with_relations(queryset: QuerySet[LiaisonSheet]) -> QuerySet[LiaisonSheet]:
+    participants = SheetParticipant.objects.select_related("member").order_by("pk")
+    return queryset.select_related(
+        "author", "sender_organisation", "recipient_organisation", "referral", "previous_version"
+    ).prefetch_related(Prefetch("participants", queryset=participants))
+
+
+def sheet_for_output(sheet: LiaisonSheet) -> LiaisonSheet:
+    """The sheet reloaded with what its detail shows, after a write the caller just audited."""
+    return _with_relations(LiaisonSheet.objects.all()).get(pk=sheet.pk)
+
+
+def access_sheet(
+    member: Member, code: UUID | str, *, audit_action: str = "liaison_sheet.read"
+) -> LiaisonSheet:
+    """Return the sheet if `member` may see it, and record the read.
+
+    Missing and forbidden raise the same NotFound on purpose: a 403 would confirm that a
+    sheet exists for a patient the caller has no business knowing about.
+    """
+    try:
+        sheet = _with_relations(sheets_visible_to(member)).get(code=code)
+    except (LiaisonSheet.DoesNotExist, ValueError):
+        raise NotFound("liaison sheet") from None
+    audit.record(actor=member, action=audit_action, target=sheet)
+    return sheet
+
+
+def is_on_sender_side(member: Member, sheet: LiaisonSheet) -> bool:
+    return sheet.author_id == member.pk or sheet.sender_organisation_id in organisation_ids_of(
+        member
+    )
+
+
+def is_on_recipient_side(member: Member, sheet: LiaisonSheet) -> bool:
+    return sheet.recipient_organisation_id in organisation_ids_of(member)
+
+
+def is_participant(member: Member, sheet: LiaisonSheet) -> bool:
+    return any(p.member_id == member.pk for p in sheet.participants.all())
+
+
+def sheet_list(
+    member: Member,
+    *,
+    box: str = "",
+    status: str = "",
+    kind: str = "",
+    urgency: str = "",
+    ins: str = "",
+    family_name: str = "",
+    birth_date: date | None = None,
+    sent_from: date | None = None,
+    sent_to: date | None = None,
+) -> QuerySet[LiaisonSheet]:
+    """The sheets of a worklist, newest first, filtered as the caller asks.
+
+    Patient search compares keyed blind indexes: the identity is never decrypted to search.
+    """
+    organisation_ids = organisation_ids_of(member)
+    queryset = LiaisonSheet.objects.all()
+    if box == "inbox":
+        participant = SheetParticipant.objects.filter(sheet=OuterRef("pk"), member=member)
+        queryset = queryset.filter(
+            ~Q(status=S.DRAFT)
+            & (Q(recipient_organisation_id__in=organisation_ids) | Exists(participant))
+        )
+    elif box == "outbox":
+        queryset = queryset.filter(
+            Q(sender_organisation_id__in=organisation_ids) | Q(author=member)
+        )
+    else:
+        queryset = queryset.filter(_visibility(member, organisation_ids))
+    if status:
+        queryset = queryset.filter(status=status)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if urgency:
+        queryset = queryset.filter(urgency=urgency)
+    if ins:
+        queryset = queryset.filter(ins_index=compute_blind_index("ins", ins.replace(" ", "")))
+    if family_name:
+        name_index = compute_blind_index("family_name+birth_date", f"{family_name}|{birth_date}")
+        queryset = queryset.filter(Q(birth_name_index=name_index) | Q(used_name_index=name_index))
+    if sent_from:
+        queryset = queryset.filter(sent_at__date__gte=sent_from)
+    if sent_to:
+        queryset = queryset.filter(sent_at__date__lte=sent_to)
+    return _with_relations(queryset).order_by("-created_at", "-pk")
+
+
+def events_of(sheet: LiaisonSheet) -> QuerySet[SheetEvent]:
+    return SheetEvent.objects.filter(sheet=sheet).select_related("actor").order_by("at", "pk")
+
+
+def versions_of(sheet: LiaisonSheet) -> QuerySet[LiaisonSheet]:
+    """Every version of a discharge letter (same set id), oldest first, drafts excluded."""
+    return (
+        LiaisonSheet.objects.filter(set_id=sheet.set_id)
+        .exclude(~Q(pk=sheet.pk) & Q(status=S.DRAFT))
+        .order_by("document_version")
+    )
+
+
+def attachments_of(sheet: LiaisonSheet) -> QuerySet[SheetAttachment]:
+    return SheetAttachment.objects.filter(sheet=sheet).order_by("created_at", "pk")
+
+
+def access_attachment(member: Member, sheet_code: UUID | str, code: UUID | str) -> SheetAttachment:
+    """An attachment of a sheet the member may see; the download is audited by the caller."""
+    sheet = access_sheet(member, sheet_code, audit_action="liaison_sheet.attachment_read")
+    try:
+        return SheetAttachment.objects.select_related("sheet").get(sheet=sheet, code=code)
+    except (SheetAttachment.DoesNotExist, ValueError):
+        raise NotFound("attachment") from None
+
+
+def worklist_for(member: Member, tab: str, *, limit: int = 100) -> list[LiaisonSheet]:
+    """The web worklists: what to handle, what we sent, what we still wait an answer for."""
+    if tab == "envoyees":
+        return list(sheet_list(member, box="outbox")[:limit])
+    if tab == "en-attente":
+        # Referrals still waiting for their discharge letter, and letters sent "in progress"
+        # whose awaited results have not yet come back as a new version.
+        later_version = LiaisonSheet.objects.filter(previous_version=OuterRef("pk"))
+        waiting = (
+            sheet_list(member, box="outbox")
+            .filter(
+                Q(kind=LiaisonSheet.Kind.REFERRAL, status__in=(S.SENT, S.RECEIVED, S.ACCEPTED))
+                | Q(kind=LiaisonSheet.Kind.DISCHARGE, status=S.SENT, document_status="in_progress")
+            )
+            .exclude(Exists(later_version.exclude(status=S.DRAFT)))
+        )
+        return list(waiting[:limit])
+    inbox = sheet_list(member, box="inbox").exclude(status__in=(S.CLOSED, S.CANCELLED, S.DECLINED))
+    return list(inbox[:limit])
+
+
+def hospital_services(*, excluding: int | None = None) -> QuerySet[Organisation]:
+    services = Organisation.objects.filter(kind=Organisation.Kind.HOSPITAL_SERVICE)
+    if excluding is not None:
+        services = services.exclude(pk=excluding)
+    return services.select_related("parent").order_by("parent__name", "name")
+
+
+def organisation_by_code(code: str) -> Organisation | None:
+    try:
+        return Organisation.objects.filter(code=code).first() if code else None
+    except ValueError:
+        return None
+
+
+def letters_of(referral: LiaisonSheet) -> QuerySet[LiaisonSheet]:
+    """The discharge letters sent in answer to a referral."""
+    return (
+        LiaisonSheet.objects.filter(referral=referral)
+        .exclude(status=S.DRAFT)
+        .order_by("set_id", "document_version")
+    )
+
+
+def has_next_version(sheet: LiaisonSheet) -> bool:
+    return LiaisonSheet.objects.filter(previous_version=sheet).exists()
+
+
+def no_sheets() -> QuerySet[LiaisonSheet]:
+    """An empty queryset (schema generation has no caller)."""
+    return LiaisonSheet.objects.none()

@@ -1,0 +1,255 @@
+"""API shapes of liaison sheets: DOMAIN.md Part A's keys, flat, as the contract says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from directory.models import Member, Organisation
+from liaison.documents import (
+    CONTENT_KEYS,
+    CONTENT_SERIALIZERS,
+    DischargeContentSerializer,
+    PatientSerializer,
+    ReferralContentSerializer,
+    changed_sections,
+)
+from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
+
+RELATION_KEYS = {"kind", "patient", "recipient_organisation", "sender_organisation",
+                 "referral", "copy_to", "recipients"}  # fmt: skip
+
+
+class MemberRef(serializers.Serializer):
+    id = serializers.UUIDField(source="code")
+    display_name = serializers.CharField()
+
+
+class OrganisationRef(serializers.Serializer):
+    id = serializers.UUIDField(source="code")
+    name = serializers.CharField()
+
+
+class ParticipantOutput(serializers.Serializer):
+    member = MemberRef()
+    role = serializers.ChoiceField(choices=SheetParticipant.Role.choices)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="code")
+    filename = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="code")
+    at = serializers.DateTimeField()
+    actor = MemberRef()
+    action = serializers.CharField()
+    from_status = serializers.CharField(allow_blank=True)
+    to_status = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+class SheetSummaryOutput(serializers.Serializer):
+    """A row of a worklist: no clinical section, the identity to recognise the patient."""
+
+    id = serializers.UUIDField(source="code")
+    kind = serializers.ChoiceField(choices=LiaisonSheet.Kind.choices)
+    status = serializers.ChoiceField(choices=LiaisonSheet.Status.choices)
+    urgency = serializers.CharField(allow_blank=True)
+    document_status = serializers.CharField(allow_blank=True)
+    document_version = serializers.IntegerField()
+    patient = PatientSerializer()
+    author = MemberRef()
+    sender_organisation = OrganisationRef()
+    recipient_organisation = OrganisationRef(allow_null=True)
+    planned_date = serializers.DateField(allow_null=True)
+    discharge_date = serializers.DateField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    unread = serializers.SerializerMethodField()
+
+    def get_unread(self, sheet: LiaisonSheet) -> bool:
+        """Whether the caller is a named participant who has not read it yet."""
+        member = self.context.get("member")
+        return (
+            any(
+                p.member_id == getattr(member, "pk", None) and p.read_at is None
+                for p in sheet.participants.all()
+            )
+            and sheet.status != LiaisonSheet.Status.DRAFT
+        )
+
+
+class SheetOutput(ReferralContentSerializer, DischargeContentSerializer):
+    """A whole sheet: metadata, identity, every section of its kind, the loop's people."""
+
+    id = serializers.UUIDField(source="code")
+    kind = serializers.ChoiceField(choices=LiaisonSheet.Kind.choices)
+    status = serializers.ChoiceField(choices=LiaisonSheet.Status.choices)
+    version = serializers.IntegerField()
+    document_version = serializers.IntegerField()
+    patient = PatientSerializer()
+    author = MemberRef()
+    sender_organisation = OrganisationRef()
+    recipient_organisation = serializers.UUIDField(allow_null=True)
+    referral = serializers.UUIDField(allow_null=True)
+    redirected_from = serializers.UUIDField(allow_null=True)
+    previous_version = serializers.UUIDField(allow_null=True)
+    copy_to = serializers.ListField(child=serializers.UUIDField())
+    recipients = serializers.ListField(child=serializers.UUIDField())
+    participants = ParticipantOutput(many=True)
+    attachments = AttachmentOutput(many=True)
+    changes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("Sections changed since the previous version of the document."),
+    )
+    planned_date = serializers.DateField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, sheet: LiaisonSheet) -> dict[str, Any]:
+        participants = list(sheet.participants.all())
+        copies = [p.member.code for p in participants if p.role == SheetParticipant.Role.COPY]
+        recipients = [
+            p.member.code for p in participants if p.role == SheetParticipant.Role.RECIPIENT
+        ]
+        previous = sheet.previous_version
+        content = CONTENT_SERIALIZERS[sheet.kind]().to_representation(sheet.content)
+        data: dict[str, Any] = {
+            "id": str(sheet.code),
+            "kind": sheet.kind,
+            "status": sheet.status,
+            "version": sheet.version,
+            "document_version": sheet.document_version,
+            "patient": PatientSerializer().to_representation(sheet.patient),
+            "author": MemberRef(sheet.author).data,
+            "sender_organisation": OrganisationRef(sheet.sender_organisation).data,
+            "recipient_organisation": _code(sheet.recipient_organisation),
+            "referral": _code(sheet.referral),
+            "redirected_from": str(sheet.redirected_from.code)
+            if sheet.redirected_from_id
+            else None,
+            "previous_version": _code(previous),
+            "copy_to": [str(code) for code in copies],
+            "recipients": [str(code) for code in recipients],
+            "participants": ParticipantOutput(participants, many=True).data,
+            "attachments": AttachmentOutput(self.context.get("attachments", []), many=True).data,
+            "changes": changed_sections(previous.content, sheet.content) if previous else [],
+            **content,
+        }
+        for name in ("planned_date",):
+            value = getattr(sheet, name)
+            data[name] = value.isoformat() if value else None
+        for name in (
+            "sent_at",
+            "received_at",
+            "accepted_at",
+            "closed_at",
+            "created_at",
+            "updated_at",
+        ):
+            value = getattr(sheet, name)
+            data[name] = serializers.DateTimeField().to_representation(value) if value else None
+        return data
+
+
+def _code(obj: Any) -> str | None:
+    return str(obj.code) if obj is not None else None
+
+
+class SheetWriteInput(ReferralContentSerializer, DischargeContentSerializer):
+    """Create or edit a draft: the sections of its kind, its identity, its people.
+
+    Only the keys of the sheet's kind are accepted; a key of the other kind is a 400.
+    """
+
+    kind = serializers.ChoiceField(choices=LiaisonSheet.Kind.choices)
+    patient = PatientSerializer(required=False)
+    recipient_organisation = serializers.SlugRelatedField(
+        slug_field="code", queryset=Organisation.objects.all(), required=False, allow_null=True,
+        help_text=_("Referral: the hospital service it is sent to."),
+    )  # fmt: skip
+    sender_organisation = serializers.SlugRelatedField(
+        slug_field="code", queryset=Organisation.objects.all(), required=False,
+        help_text=_("Defaults to the author's (first) organisation."),
+    )  # fmt: skip
+    referral = serializers.UUIDField(
+        required=False, allow_null=True, help_text=_("Discharge: the referral it answers.")
+    )
+    copy_to = serializers.SlugRelatedField(
+        slug_field="code", queryset=Member.objects.filter(is_active=True), many=True,
+        required=False, help_text=_("Referral: the town care team to copy at discharge."),
+    )  # fmt: skip
+    recipients = serializers.SlugRelatedField(
+        slug_field="code", queryset=Member.objects.filter(is_active=True), many=True,
+        required=False, help_text=_("Discharge: who receives the letter."),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fixed_kind = kind
+        if kind is not None:
+            self.fields.pop("kind")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = self.fixed_kind or attrs.get("kind")
+        allowed = set(CONTENT_KEYS[kind]) | RELATION_KEYS if kind else set()
+        unknown = sorted(set(self.initial_data) - allowed) if kind else []
+        if unknown:
+            raise serializers.ValidationError(
+                {key: [_("Champ inconnu pour ce type de document.")] for key in unknown}
+            )
+        return attrs  # sections are validated by the service, on the merged document
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class AcceptInput(NoteInput):
+    planned_date = serializers.DateField(required=False, allow_null=True)
+
+
+class DeclineInput(NoteInput):
+    redirect_to = serializers.SlugRelatedField(
+        slug_field="code", queryset=Organisation.objects.all(), required=False, allow_null=True
+    )
+
+
+class ListQuery(serializers.Serializer):
+    box = serializers.ChoiceField(["inbox", "outbox"], required=False)
+    status = serializers.ChoiceField(LiaisonSheet.Status.choices, required=False)
+    kind = serializers.ChoiceField(LiaisonSheet.Kind.choices, required=False)
+    urgency = serializers.ChoiceField(LiaisonSheet.Urgency.choices, required=False)
+    ins = serializers.CharField(required=False, max_length=21)
+    family_name = serializers.CharField(required=False, max_length=100)
+    birth_date = serializers.DateField(required=False)
+    sent_from = serializers.DateField(required=False)
+    sent_to = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("family_name") and not attrs.get("birth_date"):
+            raise serializers.ValidationError(
+                {"birth_date": [_("La recherche par nom se fait avec la date de naissance.")]}
+            )
+        return attrs
+
+
+def attachment_list(attachments: list[SheetAttachment]) -> list[dict[str, Any]]:
+    return list(AttachmentOutput(attachments, many=True).data)
+
+
+def event_list(events: list[SheetEvent]) -> list[dict[str, Any]]:
+    return list(EventOutput(events, many=True).data)

@@ -1,0 +1,163 @@
+"""Scheduled alerts of the loop: nothing falls through when nobody acts.
+
+Each job selects overdue rows in bounded batches, claims each one with a conditional UPDATE
+of its marker (so two beats, or two workers, send one alert), notifies the people still
+missing, and returns how many it handled. On PostgreSQL the batch is read with
+SELECT ... FOR UPDATE SKIP LOCKED, so concurrent runs split the work instead of waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.timezone import localdate, now
+
+from directory.models import Member, Membership, Organisation
+from liaison import notify
+from liaison.models import LiaisonSheet, SheetParticipant
+
+logger = logging.getLogger(__name__)
+S = LiaisonSheet.Status
+K = LiaisonSheet.Kind
+BATCH = 200
+
+
+def receipt_delay(urgency: str) -> timedelta:
+    """How long a service has to take a referral, by urgency (settings, in minutes)."""
+    minutes = settings.LIAISON_RECEIPT_DELAY_MINUTES.get(urgency or "routine")
+    return timedelta(minutes=minutes or settings.LIAISON_RECEIPT_DELAY_MINUTES["routine"])
+
+
+def _locked(queryset: QuerySet[LiaisonSheet]) -> list[LiaisonSheet]:
+    if connection.features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    return list(queryset[:BATCH])
+
+
+def _claim(sheet: LiaisonSheet, marker: str, at: datetime) -> bool:
+    return (
+        LiaisonSheet.objects.filter(pk=sheet.pk, **{f"{marker}__isnull": True}).update(
+            **{marker: at}
+        )
+        == 1
+    )
+
+
+def _coordinators() -> list[Member]:
+    return [
+        m.member
+        for m in Membership.objects.filter(
+            role=Membership.Role.ADMIN,
+            organisation__kind=Organisation.Kind.CPTS,
+            member__is_active=True,
+        ).select_related("member")
+    ]
+
+
+@transaction.atomic
+def alert_unreceived_referrals(*, at: datetime | None = None) -> int:
+    """Referrals nobody took in time: alert the service, then escalate to the coordinator."""
+    at = at or now()
+    handled = 0
+    shortest = min(settings.LIAISON_RECEIPT_DELAY_MINUTES.values())
+    candidates = LiaisonSheet.objects.filter(
+        kind=K.REFERRAL, status=S.SENT, sent_at__lte=at - timedelta(minutes=shortest)
+    ).filter(Q(receipt_alerted_at__isnull=True) | Q(receipt_escalated_at__isnull=True))
+    for sheet in _locked(candidates.order_by("sent_at")):
+        delay = receipt_delay(sheet.urgency)
+        assert sheet.sent_at is not None
+        if sheet.receipt_alerted_at is None:
+            if sheet.sent_at <= at - delay and _claim(sheet, "receipt_alerted_at", at):
+                notify.notify(
+                    notify.recipient_side(sheet),
+                    event="liaison.referral_not_received",
+                    sheet=sheet,
+                    actor=None,
+                )
+                handled += 1
+        elif sheet.sent_at <= at - 2 * delay and _claim(sheet, "receipt_escalated_at", at):
+            notify.notify(
+                _coordinators(), event="liaison.referral_escalated", sheet=sheet, actor=None
+            )
+            handled += 1
+    logger.info("liaison alerts: %d unreceived referrals handled", handled)
+    return handled
+
+
+@transaction.atomic
+def remind_missing_discharge_letters(*, at: datetime | None = None) -> int:
+    """Accepted referrals past their planned date (plus a grace period) with no letter sent."""
+    at = at or now()
+    limit = localdate(at) - timedelta(days=settings.LIAISON_DISCHARGE_GRACE_DAYS)
+    sent_letter = LiaisonSheet.objects.filter(referral=OuterRef("pk"), status=S.SENT)
+    candidates = LiaisonSheet.objects.filter(
+        kind=K.REFERRAL,
+        status=S.ACCEPTED,
+        planned_date__lt=limit,
+        discharge_reminded_at__isnull=True,
+    ).exclude(Exists(sent_letter))
+    handled = 0
+    for sheet in _locked(candidates.order_by("planned_date")):
+        if _claim(sheet, "discharge_reminded_at", at):
+            notify.notify(
+                notify.recipient_side(sheet),
+                event="liaison.discharge_missing",
+                sheet=sheet,
+                actor=None,
+            )
+            handled += 1
+    logger.info("liaison alerts: %d missing discharge letters reminded", handled)
+    return handled
+
+
+@transaction.atomic
+def alert_late_discharge_letters(*, at: datetime | None = None) -> int:
+    """Letters still in draft after the day of discharge (R1112-1-2: the same day)."""
+    at = at or now()
+    candidates = LiaisonSheet.objects.filter(
+        kind=K.DISCHARGE,
+        status=S.DRAFT,
+        discharge_date__lt=localdate(at),
+        late_discharge_alerted_at__isnull=True,
+    )
+    handled = 0
+    for sheet in _locked(candidates.order_by("discharge_date")):
+        if _claim(sheet, "late_discharge_alerted_at", at):
+            notify.notify([sheet.author], event="liaison.discharge_late", sheet=sheet, actor=None)
+            handled += 1
+    logger.info("liaison alerts: %d late discharge letters", handled)
+    return handled
+
+
+@transaction.atomic
+def remind_unread_discharge_letters(*, at: datetime | None = None) -> int:
+    """Recipients who have not read a discharge letter after N days get one reminder."""
+    at = at or now()
+    candidates = SheetParticipant.objects.filter(
+        sheet__kind=K.DISCHARGE,
+        sheet__status=S.SENT,
+        read_at__isnull=True,
+        reminded_at__isnull=True,
+        sheet__sent_at__lte=at - timedelta(days=settings.LIAISON_UNREAD_REMINDER_DAYS),
+    ).select_related("sheet", "member")
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    handled = 0
+    for participant in list(candidates.order_by("pk")[:BATCH]):
+        claimed = SheetParticipant.objects.filter(
+            pk=participant.pk, reminded_at__isnull=True
+        ).update(reminded_at=at)
+        if claimed:
+            notify.notify(
+                [participant.member],
+                event="liaison.discharge_unread",
+                sheet=participant.sheet,
+                actor=None,
+            )
+            handled += 1
+    logger.info("liaison alerts: %d unread discharge letters reminded", handled)
+    return handled

@@ -1,0 +1,118 @@
+"""Discharge letters: started from a referral (prefilled), and completed by new versions."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from directory.models import Member
+from liaison.models import LiaisonSheet, SheetParticipant
+from liaison.selectors import is_on_recipient_side, is_on_sender_side
+from liaison.services.drafts import create_draft
+from security import audit
+from security.exceptions import InvalidTransition, PermissionDenied
+
+S = LiaisonSheet.Status
+K = LiaisonSheet.Kind
+
+
+def _prefill_from(referral: LiaisonSheet) -> dict[str, object]:
+    """What the hospital would otherwise retype: reason, entry, treatments, allergies."""
+    content = referral.content or {}
+    medications = [
+        {key: line.get(key, "") for key in ("name", "dose", "frequency", "route", "comment")}
+        | {"change": "continued"}
+        for line in content.get("medications") or []
+    ]
+    prefill: dict[str, object] = {
+        "reason": content.get("reason", ""),
+        "entry_mode": content.get("entry_mode", ""),
+        "discharge_medications": medications,
+        "allergies": content.get("allergies") or [],
+        "allergies_none_known": bool(content.get("allergies_none_known")),
+    }
+    if referral.planned_date:
+        prefill["admission_date"] = referral.planned_date.isoformat()
+    return prefill
+
+
+@transaction.atomic
+def start_discharge_letter(*, actor: Member, referral: LiaisonSheet) -> LiaisonSheet:
+    """The discharge letter of a referral, prefilled with its patient, treatments and team.
+
+    Recipients: the referring doctor and the copied care team. Asked twice (a double click),
+    it returns the draft already started rather than a second one.
+    """
+    if referral.kind != K.REFERRAL:
+        raise InvalidTransition(
+            _("Une lettre de sortie répond à une fiche d'entrée."), status=referral.status
+        )
+    if not is_on_recipient_side(actor, referral):
+        raise PermissionDenied(_("Seul le service destinataire rédige la lettre de sortie."))
+    if referral.status not in (S.SENT, S.RECEIVED, S.ACCEPTED):
+        raise InvalidTransition(
+            _("La fiche doit être reçue ou acceptée pour préparer la sortie."),
+            status=referral.status,
+        )
+    existing = LiaisonSheet.objects.filter(
+        referral=referral,
+        kind=K.DISCHARGE,
+        status=S.DRAFT,
+        sender_organisation_id=referral.recipient_organisation_id,
+    ).first()
+    if existing is not None:
+        return existing
+    team = [referral.author] + [p.member for p in referral.participants.select_related("member")]
+    return create_draft(
+        actor=actor,
+        kind=K.DISCHARGE,
+        patient=dict(referral.patient),
+        content=_prefill_from(referral),
+        sender_organisation=referral.recipient_organisation,
+        referral=referral,
+        participants=team,
+    )
+
+
+@transaction.atomic
+def revise_discharge_letter(*, actor: Member, letter: LiaisonSheet) -> LiaisonSheet:
+    """Start the next version of a sent letter (results arrived, a correction): a new draft
+    with the same set id and the next version number; recipients will see both versions."""
+    if letter.kind != K.DISCHARGE or letter.status != S.SENT:
+        raise InvalidTransition(
+            _("Seule une lettre envoyée peut être complétée."), status=letter.status
+        )
+    if not is_on_sender_side(actor, letter):
+        raise PermissionDenied(_("Seul le service émetteur complète sa lettre."))
+    if LiaisonSheet.objects.filter(previous_version=letter).exists():
+        raise InvalidTransition(_("Une version plus récente existe déjà."), status=letter.status)
+    content = dict(letter.content)
+    content.pop("document_status", None)
+    try:
+        with transaction.atomic():
+            draft = LiaisonSheet.objects.create(
+                kind=K.DISCHARGE,
+                author=actor,
+                sender_organisation=letter.sender_organisation,
+                referral=letter.referral,
+                set_id=letter.set_id,
+                document_version=letter.document_version + 1,
+                previous_version=letter,
+                patient=letter.patient,
+                content=content,
+                ins_index=letter.ins_index,
+                birth_name_index=letter.birth_name_index,
+                used_name_index=letter.used_name_index,
+                admission_date=letter.admission_date,
+                discharge_date=letter.discharge_date,
+            )
+    except IntegrityError:
+        raise InvalidTransition(
+            _("Une version plus récente existe déjà."), status=letter.status
+        ) from None
+    SheetParticipant.objects.bulk_create(
+        SheetParticipant(sheet=draft, member_id=p.member_id, role=p.role)
+        for p in letter.participants.all()
+    )
+    audit.record(actor=actor, action="liaison_sheet.revise", target=draft)
+    return draft

@@ -1,0 +1,233 @@
+"""Creating and editing drafts: the only states in which a sheet's content may change."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.timezone import now
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from directory.models import Member, Organisation
+from liaison.documents import CONTENT_SERIALIZERS, PatientSerializer
+from liaison.models import LiaisonSheet, SheetParticipant
+from liaison.selectors import is_on_sender_side, organisation_ids_of
+from security import audit
+from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied, StaleVersion
+from security.fields import compute_blind_index
+
+S = LiaisonSheet.Status
+K = LiaisonSheet.Kind
+
+
+def _json(data: Any) -> Any:
+    """Validated data as plain JSON (dates as ISO strings), as it is stored."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _validated(
+    serializer_class: type[serializers.Serializer],
+    data: dict[str, Any],
+    prefix: str,
+    explicit: set[str] | None = None,
+) -> dict[str, Any]:
+    serializer = serializer_class(
+        data=data, context={"explicit": explicit if explicit is not None else set(data)}
+    )
+    if not serializer.is_valid():
+        errors = serializer.errors
+        raise FieldErrors({f"{prefix}{key}": value for key, value in errors.items()})
+    return _json(serializer.validated_data)
+
+
+def validated_patient(data: dict[str, Any]) -> dict[str, Any]:
+    return _validated(PatientSerializer, data, "patient.")
+
+
+def validated_content(
+    kind: str, data: dict[str, Any], explicit: set[str] | None = None
+) -> dict[str, Any]:
+    """`explicit`: the keys the caller set now (the rest is the stored draft being merged)."""
+    return _validated(CONTENT_SERIALIZERS[kind], data, "", explicit)
+
+
+def identity_indexes(patient: dict[str, Any]) -> dict[str, str]:
+    """Blind indexes of the identity: INS, and family name + birth date (birth and used name)."""
+    birth_date = patient.get("birth_date") or ""
+
+    def name_index(name: str) -> str:
+        if not name or not birth_date:
+            return ""
+        return compute_blind_index("family_name+birth_date", f"{name}|{birth_date}")
+
+    ins = patient.get("ins") or ""
+    return {
+        "ins_index": compute_blind_index("ins", ins) if ins else "",
+        "birth_name_index": name_index(patient.get("birth_family_name") or ""),
+        "used_name_index": name_index(patient.get("used_family_name") or ""),
+    }
+
+
+def _clear_fields(kind: str, content: dict[str, Any]) -> dict[str, Any]:
+    """The few content values also kept in clear, because alerts and lists query them."""
+    if kind == K.REFERRAL:
+        return {"urgency": content.get("urgency") or ""}
+    return {
+        "document_status": content.get("document_status") or "",
+        "admission_date": content.get("admission_date") or None,
+        "discharge_date": content.get("discharge_date") or None,
+    }
+
+
+def _sender_organisation(actor: Member, kind: str, requested: Organisation | None) -> Organisation:
+    organisation_ids = organisation_ids_of(actor)
+    if requested is not None:
+        if requested.pk not in organisation_ids:
+            raise FieldErrors(
+                {"sender_organisation": [_("Vous n'appartenez pas à cette structure.")]}
+            )
+        return requested
+    candidates = Organisation.objects.filter(pk__in=organisation_ids).order_by("pk")
+    if kind == K.DISCHARGE:
+        candidates = candidates.filter(kind=Organisation.Kind.HOSPITAL_SERVICE)
+    organisation = candidates.first()
+    if organisation is None:
+        message = (
+            _("Seul un service hospitalier peut émettre une lettre de sortie.")
+            if kind == K.DISCHARGE
+            else _("Vous n'êtes rattaché à aucune structure.")
+        )
+        raise FieldErrors({"sender_organisation": [message]})
+    return organisation
+
+
+def _check_recipient_organisation(organisation: Organisation | None) -> None:
+    if organisation is not None and organisation.kind != Organisation.Kind.HOSPITAL_SERVICE:
+        raise FieldErrors(
+            {"recipient_organisation": [_("Le destinataire doit être un service hospitalier.")]}
+        )
+
+
+def _set_participants(sheet: LiaisonSheet, members: list[Member]) -> None:
+    role = SheetParticipant.Role.COPY if sheet.is_referral else SheetParticipant.Role.RECIPIENT
+    inactive = [member for member in members if not member.is_active]
+    if inactive:
+        key = "copy_to" if sheet.is_referral else "recipients"
+        raise FieldErrors({key: [_("Ce membre n'est plus actif.")]})
+    SheetParticipant.objects.filter(sheet=sheet).exclude(member__in=members).delete()
+    existing = set(SheetParticipant.objects.filter(sheet=sheet).values_list("member_id", flat=True))
+    SheetParticipant.objects.bulk_create(
+        SheetParticipant(sheet=sheet, member=member, role=role)
+        for member in dict.fromkeys(members)
+        if member.pk not in existing
+    )
+
+
+@transaction.atomic
+def create_draft(
+    *,
+    actor: Member,
+    kind: str,
+    patient: dict[str, Any] | None = None,
+    content: dict[str, Any] | None = None,
+    recipient_organisation: Organisation | None = None,
+    sender_organisation: Organisation | None = None,
+    referral: LiaisonSheet | None = None,
+    participants: list[Member] | None = None,
+    creation_key: str = "",
+) -> LiaisonSheet:
+    """Start a sheet as a draft. Retried with the same creation key, it returns the first one."""
+    if creation_key:
+        existing = LiaisonSheet.objects.filter(author=actor, creation_key=creation_key).first()
+        if existing is not None:
+            return existing
+    if kind == K.REFERRAL:
+        _check_recipient_organisation(recipient_organisation)
+    organisation = _sender_organisation(actor, kind, sender_organisation)
+    clean_patient = validated_patient(patient or {})
+    clean_content = validated_content(kind, content or {})
+    sheet = LiaisonSheet(
+        kind=kind,
+        author=actor,
+        sender_organisation=organisation,
+        recipient_organisation=recipient_organisation if kind == K.REFERRAL else None,
+        referral=referral if kind == K.DISCHARGE else None,
+        patient=clean_patient,
+        content=clean_content,
+        creation_key=creation_key,
+        **identity_indexes(clean_patient),
+        **_clear_fields(kind, clean_content),
+    )
+    try:
+        with transaction.atomic():
+            sheet.save()
+    except IntegrityError:
+        # The same creation key raced in from a retry: the first one wins.
+        return LiaisonSheet.objects.get(author=actor, creation_key=creation_key)
+    _set_participants(sheet, participants or [])
+    audit.record(actor=actor, action="liaison_sheet.create", target=sheet)
+    return sheet
+
+
+@transaction.atomic
+def update_draft(
+    *,
+    actor: Member,
+    sheet: LiaisonSheet,
+    expected_version: int,
+    patient: dict[str, Any] | None = None,
+    content: dict[str, Any] | None = None,
+    recipient_organisation: Organisation | type[Ellipsis] | None = ...,
+    participants: list[Member] | None = None,
+) -> LiaisonSheet:
+    """Merge changes into a draft, if nobody saved it since `expected_version`.
+
+    The conditional UPDATE on (status, version) is the lock: of two concurrent saves of the
+    same version, exactly one passes and the other gets StaleVersion (412).
+    """
+    if not is_on_sender_side(actor, sheet):
+        raise PermissionDenied(_("Seul l'émetteur modifie un brouillon."))
+    updated = LiaisonSheet.objects.filter(
+        pk=sheet.pk, status=S.DRAFT, version=expected_version
+    ).update(version=F("version") + 1, updated_at=now())
+    if updated != 1:
+        sheet.refresh_from_db(fields=["status", "version"])
+        if sheet.status != S.DRAFT:
+            raise InvalidTransition(_("Seul un brouillon peut être modifié."), status=sheet.status)
+        raise StaleVersion(current_version=sheet.version)
+    sheet.version = expected_version + 1
+    fields = ["updated_at"]
+    if patient is not None:
+        sheet.patient = validated_patient({**sheet.patient, **patient})
+        for name, value in identity_indexes(sheet.patient).items():
+            setattr(sheet, name, value)
+        fields += ["patient", "ins_index", "birth_name_index", "used_name_index"]
+    if content is not None:
+        sheet.content = validated_content(sheet.kind, {**sheet.content, **content}, set(content))
+        for name, value in _clear_fields(sheet.kind, sheet.content).items():
+            setattr(sheet, name, value)
+        fields += ["content", *_clear_fields(sheet.kind, sheet.content)]
+    if recipient_organisation is not ... and sheet.is_referral:
+        _check_recipient_organisation(recipient_organisation)  # type: ignore[arg-type]
+        sheet.recipient_organisation = recipient_organisation  # type: ignore[assignment]
+        fields.append("recipient_organisation")
+    sheet.save(update_fields=fields)
+    if participants is not None:
+        _set_participants(sheet, participants)
+    audit.record(actor=actor, action="liaison_sheet.update", target=sheet)
+    return sheet
+
+
+@transaction.atomic
+def delete_draft(*, actor: Member, sheet: LiaisonSheet) -> None:
+    """Discard a draft that was never sent (nothing of it has left the practice)."""
+    if not is_on_sender_side(actor, sheet):
+        raise PermissionDenied(_("Seul l'émetteur supprime un brouillon."))
+    if sheet.status != S.DRAFT:
+        raise InvalidTransition(_("Seul un brouillon peut être supprimé."), status=sheet.status)
+    audit.record(actor=actor, action="liaison_sheet.delete", target=sheet)
+    sheet.delete()

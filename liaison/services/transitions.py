@@ -1,0 +1,306 @@
+"""The lifecycle of the loop (after IHE 360X): send, receive, accept, decline, cancel, no-show,
+reopen, close, notes, read receipts.
+
+Every transition is a conditional UPDATE on the current status: of two concurrent clicks,
+one moves the sheet and the other gets InvalidTransition (409) with the current status.
+Each step leaves an immutable SheetEvent (the timeline), an audit entry and notifications,
+all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.timezone import now
+from django.utils.translation import gettext as _
+
+from directory.models import Member, Organisation
+from liaison import notify
+from liaison.documents import missing_for_send
+from liaison.models import LiaisonSheet, SheetEvent, SheetParticipant
+from liaison.selectors import is_on_recipient_side, is_on_sender_side, is_participant
+from security import audit
+from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
+
+S = LiaisonSheet.Status
+K = LiaisonSheet.Kind
+OPEN = (S.SENT, S.RECEIVED, S.ACCEPTED, S.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    side: str  # who may do it: "sender" or "recipient"
+    event: str  # the notification event
+    tell: str  # who is told: "sender" or "recipient"
+    kinds: tuple[str, ...] = (K.REFERRAL,)
+
+
+TRANSITIONS = {
+    "receive": Transition(
+        "receive", (S.SENT,), S.RECEIVED, "recipient", "liaison.referral_received", "sender"
+    ),
+    "accept": Transition(
+        "accept",
+        (S.SENT, S.RECEIVED),
+        S.ACCEPTED,
+        "recipient",
+        "liaison.referral_accepted",
+        "sender",
+    ),
+    "decline": Transition(
+        "decline",
+        (S.SENT, S.RECEIVED),
+        S.DECLINED,
+        "recipient",
+        "liaison.referral_declined",
+        "sender",
+    ),
+    "cancel": Transition(
+        "cancel",
+        (S.SENT, S.RECEIVED),
+        S.CANCELLED,
+        "sender",
+        "liaison.referral_cancelled",
+        "recipient",
+    ),
+    "no_show": Transition(
+        "no_show", (S.ACCEPTED,), S.NO_SHOW, "recipient", "liaison.referral_no_show", "sender"
+    ),
+    "reopen": Transition(
+        "reopen", (S.NO_SHOW,), S.SENT, "sender", "liaison.referral_reopened", "recipient"
+    ),
+    "close": Transition(
+        "close", (S.NO_SHOW,), S.CLOSED, "sender", "liaison.referral_closed", "recipient"
+    ),
+}
+
+
+def _require_side(actor: Member, sheet: LiaisonSheet, side: str) -> None:
+    allowed = (
+        is_on_sender_side(actor, sheet) if side == "sender" else is_on_recipient_side(actor, sheet)
+    )
+    if not allowed:
+        who = _("l'émetteur") if side == "sender" else _("le service destinataire")
+        raise PermissionDenied(_("Cette action revient à %(who)s.") % {"who": who})
+
+
+def _move(sheet: LiaisonSheet, sources: tuple[str, ...], target: str, **stamps: Any) -> None:
+    """Conditional UPDATE: only a sheet still in one of `sources` moves."""
+    updated = LiaisonSheet.objects.filter(pk=sheet.pk, status__in=sources).update(
+        status=target, version=F("version") + 1, updated_at=now(), **stamps
+    )
+    if updated != 1:
+        sheet.refresh_from_db(fields=["status", "version"])
+        raise InvalidTransition(
+            _("Action impossible : la fiche est à l'état « %(status)s ».")
+            % {"status": S(sheet.status).label},
+            status=sheet.status,
+        )
+    sheet.refresh_from_db()
+
+
+def _record_event(
+    sheet: LiaisonSheet, actor: Member, action: str, before: str, note: str = "", key: str = ""
+) -> SheetEvent:
+    return SheetEvent.objects.create(
+        sheet=sheet,
+        actor=actor,
+        action=action,
+        from_status=before,
+        to_status=sheet.status,
+        note=note,
+        idempotency_key=key,
+    )
+
+
+def _tell(sheet: LiaisonSheet, who: str, event: str, actor: Member) -> None:
+    members = notify.sender_side(sheet) if who == "sender" else notify.recipient_side(sheet)
+    notify.notify(members, event=event, sheet=sheet, actor=actor)
+
+
+def _already_done(sheet: LiaisonSheet, actor: Member, action: str, key: str) -> bool:
+    return (
+        bool(key)
+        and SheetEvent.objects.filter(
+            sheet=sheet, actor=actor, action=action, idempotency_key=key
+        ).exists()
+    )
+
+
+@transaction.atomic
+def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "") -> LiaisonSheet:
+    """Send a draft: to its hospital service (referral) or to its recipients (discharge).
+
+    Retried with the same Idempotency-Key, it returns the sheet as the first call left it.
+    Sending without a required section answers 400 listing every missing one.
+    """
+    if _already_done(sheet, actor, "send", idempotency_key):
+        sheet.refresh_from_db()
+        return sheet
+    _require_side(actor, sheet, "sender")
+    if sheet.status != S.DRAFT:
+        raise InvalidTransition(_("Cette fiche a déjà été envoyée."), status=sheet.status)
+    missing = missing_for_send(
+        kind=sheet.kind,
+        patient=sheet.patient,
+        content=sheet.content,
+        has_recipient_organisation=sheet.recipient_organisation_id is not None,
+        recipient_count=sheet.participants.count(),
+    )
+    if missing:
+        raise FieldErrors(missing)
+    sent_at = now()
+    _move(sheet, (S.DRAFT,), S.SENT, sent_at=sent_at)
+    try:
+        with transaction.atomic():
+            _record_event(sheet, actor, "send", S.DRAFT, key=idempotency_key)
+    except IntegrityError:
+        raise InvalidTransition(_("Envoi déjà en cours."), status=sheet.status) from None
+    SheetParticipant.objects.filter(sheet=sheet).update(delivered_at=sent_at)
+    audit.record(actor=actor, action="liaison_sheet.send", target=sheet)
+    if sheet.is_referral:
+        _tell(sheet, "recipient", "liaison.referral_sent", actor)
+    else:
+        notify.notify(
+            [p.member for p in sheet.participants.select_related("member")],
+            event="liaison.discharge_sent",
+            sheet=sheet,
+            actor=actor,
+        )
+        if sheet.referral_id is not None:
+            _close_referral_by_discharge(sheet, actor)
+    return sheet
+
+
+def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:
+    """Sending the discharge letter closes its referral: the loop is closed."""
+    referral = letter.referral
+    assert referral is not None
+    updated = LiaisonSheet.objects.filter(
+        pk=referral.pk, status__in=(S.SENT, S.RECEIVED, S.ACCEPTED)
+    ).update(status=S.CLOSED, closed_at=now(), version=F("version") + 1, updated_at=now())
+    if updated == 1:
+        before = referral.status
+        referral.refresh_from_db()
+        _record_event(referral, actor, "close", before, note=_("Lettre de sortie envoyée."))
+        audit.record(actor=actor, action="liaison_sheet.close", target=referral)
+
+
+@transaction.atomic
+def transition_referral(
+    *,
+    actor: Member,
+    sheet: LiaisonSheet,
+    action: str,
+    note: str = "",
+    planned_date: date | None = None,
+    redirect_to: Organisation | None = None,
+) -> LiaisonSheet:
+    """Apply one lifecycle action to a referral (receive, accept, decline, cancel, ...)."""
+    transition = TRANSITIONS[action]
+    if sheet.kind not in transition.kinds:
+        raise InvalidTransition(_("Action réservée aux fiches d'entrée."), status=sheet.status)
+    _require_side(actor, sheet, transition.side)
+    errors: dict[str, list[str]] = {}
+    if action == "accept" and planned_date is None:
+        errors["planned_date"] = [_("Indiquez la date d'admission ou de rendez-vous prévue.")]
+    if action in ("decline", "reopen") and not note.strip():
+        errors["note"] = [_("Indiquez le motif.")]
+    if redirect_to is not None and (
+        redirect_to.kind != Organisation.Kind.HOSPITAL_SERVICE
+        or redirect_to.pk == sheet.recipient_organisation_id
+    ):
+        errors["redirect_to"] = [_("Choisissez un autre service hospitalier.")]
+    if errors:
+        raise FieldErrors(errors)
+    before = sheet.status
+    moment = now()
+    stamps: dict[str, Any] = {}
+    if action == "receive" or (action == "accept" and sheet.received_at is None):
+        stamps["received_at"] = moment
+    if action == "accept":
+        stamps.update(accepted_at=moment, planned_date=planned_date)
+    if action == "reopen":
+        # Back to the service's queue: the receipt alert starts again from now.
+        stamps.update(sent_at=moment, receipt_alerted_at=None, receipt_escalated_at=None)
+    if action == "close":
+        stamps["closed_at"] = moment
+    _move(sheet, transition.sources, transition.target, **stamps)
+    _record_event(sheet, actor, action, before, note=note)
+    audit.record(actor=actor, action=f"liaison_sheet.{action}", target=sheet)
+    _tell(sheet, transition.tell, transition.event, actor)
+    if action == "decline" and redirect_to is not None:
+        _redirect(sheet, actor, redirect_to)
+    return sheet
+
+
+def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> LiaisonSheet:
+    """A declined referral redirected to another service becomes a new referral, sent there.
+
+    It keeps the sender (the GP remains the author of the request) and points to the first.
+    """
+    copy = LiaisonSheet.objects.create(
+        kind=K.REFERRAL,
+        status=S.SENT,
+        author=declined.author,
+        sender_organisation=declined.sender_organisation,
+        recipient_organisation=service,
+        redirected_from=declined,
+        patient=declined.patient,
+        content=declined.content,
+        urgency=declined.urgency,
+        ins_index=declined.ins_index,
+        birth_name_index=declined.birth_name_index,
+        used_name_index=declined.used_name_index,
+        sent_at=now(),
+    )
+    SheetParticipant.objects.bulk_create(
+        SheetParticipant(sheet=copy, member_id=p.member_id, role=p.role, delivered_at=now())
+        for p in declined.participants.all()
+    )
+    _record_event(copy, actor, "redirect", S.DRAFT, note=_("Réorientée par le service précédent."))
+    audit.record(actor=actor, action="liaison_sheet.redirect", target=copy)
+    notify.notify(
+        notify.recipient_side(copy), event="liaison.referral_sent", sheet=copy, actor=actor
+    )
+    return copy
+
+
+@transaction.atomic
+def add_note(*, actor: Member, sheet: LiaisonSheet, note: str) -> SheetEvent:
+    """An interim note while the loop is open ("admis en USIC", "sortie prévue jeudi")."""
+    if not note.strip():
+        raise FieldErrors({"note": [_("La note est vide.")]})
+    sender = is_on_sender_side(actor, sheet)
+    recipient = is_on_recipient_side(actor, sheet)
+    if not (sender or recipient or is_participant(actor, sheet)):
+        raise PermissionDenied(_("Seuls les membres de la boucle ajoutent des notes."))
+    if sheet.status not in OPEN:
+        raise InvalidTransition(_("La fiche n'est plus ouverte."), status=sheet.status)
+    event = _record_event(sheet, actor, "note", sheet.status, note=note.strip())
+    audit.record(actor=actor, action="liaison_sheet.note", target=sheet)
+    others = notify.sender_side(sheet) if not sender else notify.recipient_side(sheet)
+    if not sheet.is_referral:
+        others = [p.member for p in sheet.participants.select_related("member")] + [sheet.author]
+    notify.notify(others, event="liaison.note_added", sheet=sheet, actor=actor)
+    return event
+
+
+@transaction.atomic
+def mark_read(*, actor: Member, sheet: LiaisonSheet) -> bool:
+    """Record the read receipt of a named participant; True if this call recorded it."""
+    if sheet.status == S.DRAFT:
+        return False
+    updated = SheetParticipant.objects.filter(
+        sheet=sheet, member=actor, read_at__isnull=True
+    ).update(read_at=now())
+    if updated:
+        audit.record(actor=actor, action="liaison_sheet.mark_read", target=sheet)
+    return bool(updated)

@@ -1,0 +1,338 @@
+"""French web pages of the liaison loop: worklists, the sheet form, the sheet and its actions.
+
+Thin like the API: they parse the form (liaison.forms), call the same selectors and services,
+and render. A DomainError becomes a message on the page, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from directory import selectors as directory_selectors
+from directory.models import Member, Organisation
+from liaison import forms, selectors
+from liaison.models import LiaisonSheet
+from liaison.services import attachments, discharge, drafts, transitions
+from security.exceptions import DomainError, FieldErrors, NotFound
+from security.files import open_file
+
+S = LiaisonSheet.Status
+TABS = {
+    "a-traiter": _("À traiter"),
+    "envoyees": _("Envoyées"),
+    "en-attente": _("En attente de retour"),
+}
+
+
+def _member(request: HttpRequest) -> Member:
+    member = directory_selectors.member_for_user(request.user)
+    if member is None:
+        raise Http404
+    return member
+
+
+def _sheet(member: Member, code: UUID) -> LiaisonSheet:
+    try:
+        return selectors.access_sheet(member, code)
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    tab = request.GET.get("onglet", "a-traiter")
+    if tab not in TABS:
+        tab = "a-traiter"
+    rows = [
+        {
+            "sheet": sheet,
+            "patient": sheet.patient,
+            "unread": any(
+                p.member_id == member.pk and p.read_at is None for p in sheet.participants.all()
+            ),
+        }
+        for sheet in selectors.worklist_for(member, tab)
+    ]
+    return render(request, "liaison/worklist.html", {"tabs": TABS, "tab": tab, "rows": rows})
+
+
+def _form_context(
+    member: Member,
+    kind: str,
+    sheet: LiaisonSheet | None,
+    patient: dict[str, Any],
+    content: dict[str, Any],
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    participants = {p.member_id for p in sheet.participants.all()} if sheet else set()
+    return {
+        "kind": kind,
+        "sheet": sheet,
+        "sections": forms.bound_sections(kind, patient, content, errors),
+        "services": selectors.hospital_services(),
+        "members": [
+            {"member": m, "checked": m.pk in participants}
+            for m in directory_selectors.members_visible_to(member).exclude(pk=member.pk)
+        ],
+        "errors": errors or {},
+        "document": (patient, content),
+    }
+
+
+def _people(request: HttpRequest, member: Member) -> list[Member]:
+    return list(directory_selectors.members_with_codes(member, request.POST.getlist("people")))
+
+
+def _recipient_service(request: HttpRequest) -> Organisation | None:
+    code = request.POST.get("recipient_organisation", "")
+    if not code:
+        return None
+    return selectors.organisation_by_code(code)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _save_response(request: HttpRequest, sheet: LiaisonSheet) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "code": str(sheet.code),
+                "version": sheet.version,
+                "edit_url": f"/liaison/{sheet.code}/modifier/",
+            }
+        )
+    if "send" in request.POST:
+        messages.success(request, _("Fiche envoyée."))
+        return redirect("liaison-sheet", code=sheet.code)
+    messages.success(request, _("Brouillon enregistré."))
+    return redirect("liaison-edit", code=sheet.code)
+
+
+def _error_response(
+    request: HttpRequest, error: DomainError, context: dict[str, Any]
+) -> HttpResponse:
+    fields = error.fields if isinstance(error, FieldErrors) else {}
+    if _wants_json(request):
+        return JsonResponse({"detail": error.detail, "fields": fields}, status=error.status_code)
+    context["sections"] = forms.bound_sections(context["kind"], *context["document"], fields)
+    context["errors"] = fields
+    if not fields:
+        messages.error(request, error.detail)
+    else:
+        messages.error(request, _("Certains champs sont à compléter ou à corriger."))
+    return render(request, "liaison/form.html", context, status=error.status_code)
+
+
+@login_required
+def new_referral(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    if request.method != "POST":
+        return render(request, "liaison/form.html", _form_context(member, "referral", None, {}, {}))
+    patient, content = forms.parse("referral", request.POST)
+    try:
+        sheet = drafts.create_draft(
+            actor=member,
+            kind="referral",
+            patient=patient,
+            content=content,
+            recipient_organisation=_recipient_service(request),
+            participants=_people(request, member),
+            creation_key=request.POST.get("creation_key", "")[:64],
+        )
+        if "send" in request.POST:
+            transitions.send_sheet(actor=member, sheet=sheet, idempotency_key=f"web-{sheet.code}")
+    except DomainError as error:
+        existing = locals().get("sheet")
+        context = _form_context(member, "referral", existing, patient, content)
+        return _error_response(request, error, context)
+    return _save_response(request, sheet)
+
+
+@login_required
+def edit_sheet(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    sheet = _sheet(member, code)
+    if sheet.status != S.DRAFT:
+        return redirect("liaison-sheet", code=sheet.code)
+    if request.method != "POST":
+        return render(
+            request,
+            "liaison/form.html",
+            _form_context(member, sheet.kind, sheet, sheet.patient, sheet.content),
+        )
+    patient, content = forms.parse(sheet.kind, request.POST)
+    try:
+        sheet = drafts.update_draft(
+            actor=member,
+            sheet=sheet,
+            expected_version=int(request.POST.get("version") or 0),
+            patient=patient,
+            content=content,
+            participants=_people(request, member),
+            **(
+                {"recipient_organisation": _recipient_service(request)} if sheet.is_referral else {}
+            ),
+        )
+        if "send" in request.POST:
+            transitions.send_sheet(actor=member, sheet=sheet, idempotency_key=f"web-{sheet.code}")
+    except DomainError as error:
+        sheet.refresh_from_db()
+        return _error_response(
+            request, error, _form_context(member, sheet.kind, sheet, patient, content)
+        )
+    return _save_response(request, sheet)
+
+
+def _actions_for(member: Member, sheet: LiaisonSheet) -> set[str]:
+    """The buttons to show; the services enforce the same rules (this only hides noise)."""
+    sender = selectors.is_on_sender_side(member, sheet)
+    recipient = selectors.is_on_recipient_side(member, sheet)
+    status = sheet.status
+    actions: set[str] = set()
+    if status == S.DRAFT and sender:
+        actions |= {"edit", "delete"}
+    if sheet.is_referral:
+        if recipient and status == S.SENT:
+            actions |= {"receive", "accept", "decline"}
+        if recipient and status == S.RECEIVED:
+            actions |= {"accept", "decline"}
+        if recipient and status in (S.SENT, S.RECEIVED, S.ACCEPTED):
+            actions.add("discharge")
+        if recipient and status == S.ACCEPTED:
+            actions.add("no_show")
+        if sender and status in (S.SENT, S.RECEIVED):
+            actions.add("cancel")
+        if sender and status == S.NO_SHOW:
+            actions |= {"reopen", "close"}
+    elif sender and status == S.SENT and not selectors.has_next_version(sheet):
+        actions.add("revise")
+    if status in (S.SENT, S.RECEIVED, S.ACCEPTED, S.NO_SHOW):
+        actions.add("note")
+    if (sender or recipient) and status not in (S.CANCELLED, S.CLOSED, S.DECLINED):
+        actions.add("attach")
+    return actions
+
+
+@login_required
+def sheet_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    sheet = _sheet(member, code)
+    if sheet.status == S.DRAFT and selectors.is_on_sender_side(member, sheet):
+        return redirect("liaison-edit", code=sheet.code)
+    transitions.mark_read(actor=member, sheet=sheet)  # opening it is reading it
+    versions = list(selectors.versions_of(sheet)) if not sheet.is_referral else []
+    previous = sheet.previous_version
+    return render(
+        request,
+        "liaison/detail.html",
+        {
+            "sheet": sheet,
+            "patient": sheet.patient,
+            "sections": forms.filled_sections(sheet.kind, sheet.patient, sheet.content),
+            "participants": sheet.participants.all(),
+            "events": selectors.events_of(sheet),
+            "attachments": selectors.attachments_of(sheet),
+            "actions": _actions_for(member, sheet),
+            "versions": versions,
+            "changes": forms_changes(previous, sheet),
+            "letters": selectors.letters_of(sheet) if sheet.is_referral else [],
+            "services": selectors.hospital_services(excluding=sheet.recipient_organisation_id),
+        },
+    )
+
+
+def forms_changes(previous: LiaisonSheet | None, sheet: LiaisonSheet) -> list[str]:
+    from liaison.documents import changed_sections  # noqa: PLC0415
+
+    return changed_sections(previous.content, sheet.content) if previous else []
+
+
+@login_required
+@require_POST
+def sheet_action(request: HttpRequest, code: UUID, action: str) -> HttpResponse:
+    member = _member(request)
+    sheet = _sheet(member, code)
+    note = request.POST.get("note", "")
+    try:
+        if action in transitions.TRANSITIONS:
+            planned = request.POST.get("planned_date") or None
+            redirect_code = request.POST.get("redirect_to") or ""
+            redirect_to = selectors.organisation_by_code(redirect_code)
+            transitions.transition_referral(
+                actor=member,
+                sheet=sheet,
+                action=action,
+                note=note,
+                planned_date=_date(planned),
+                redirect_to=redirect_to,
+            )
+            messages.success(request, _("Action enregistrée."))
+        elif action == "note":
+            transitions.add_note(actor=member, sheet=sheet, note=note)
+            messages.success(request, _("Note ajoutée."))
+        elif action == "discharge":
+            letter = discharge.start_discharge_letter(actor=member, referral=sheet)
+            return redirect("liaison-edit", code=letter.code)
+        elif action == "revise":
+            draft = discharge.revise_discharge_letter(actor=member, letter=sheet)
+            return redirect("liaison-edit", code=draft.code)
+        elif action == "attach" and "file" in request.FILES:
+            upload = request.FILES["file"]
+            attachments.add_attachment(
+                actor=member,
+                sheet=sheet,
+                fileobj=upload,
+                filename=upload.name or "",
+                size=upload.size or 0,
+            )
+            messages.success(request, _("Pièce jointe ajoutée."))
+        elif action == "delete":
+            drafts.delete_draft(actor=member, sheet=sheet)
+            messages.success(request, _("Brouillon supprimé."))
+            return redirect("liaison-worklist")
+        else:
+            raise Http404
+    except DomainError as error:
+        fields = error.fields if isinstance(error, FieldErrors) else {}
+        detail = "; ".join(f"{key} : {' '.join(map(str, value))}" for key, value in fields.items())
+        messages.error(request, detail or error.detail)
+    return redirect("liaison-sheet", code=sheet.code)
+
+
+def _date(value: str | None) -> Any:
+    from datetime import date  # noqa: PLC0415
+
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+def download_attachment(
+    request: HttpRequest, code: UUID, attachment_code: UUID
+) -> StreamingHttpResponse:
+    member = _member(request)
+    try:
+        attachment = selectors.access_attachment(member, code, attachment_code)
+    except NotFound:
+        raise Http404 from None
+    response = StreamingHttpResponse(
+        open_file(attachment, "file"), content_type=attachment.content_type
+    )
+    response["Content-Length"] = str(attachment.size)
+    response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
+    response["Cache-Control"] = "no-store"
+    return response

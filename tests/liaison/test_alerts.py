@@ -1,0 +1,120 @@
+"""Scheduled alerts: nothing falls through, and two runs send one alert."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.utils.timezone import now
+
+from liaison.models import LiaisonSheet, SheetParticipant
+from liaison.services import alerts, transitions
+from worker.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+
+def count(event: str, member) -> int:
+    return Notification.objects.filter(event=event, recipient=member).count()
+
+
+def test_an_unreceived_referral_alerts_the_service_then_the_coordinator(
+    demo, make_referral
+) -> None:
+    sheet = make_referral()  # urgent: 4 hours
+    assert alerts.alert_unreceived_referrals(at=now() + timedelta(hours=3)) == 0
+    later = now() + timedelta(hours=5)
+    assert alerts.alert_unreceived_referrals(at=later) == 1
+    assert alerts.alert_unreceived_referrals(at=later) == 0  # idempotent
+    assert count("liaison.referral_not_received", demo["hop.cardio"]) == 1
+    assert count("liaison.referral_not_received", demo["hop.cardio2"]) == 1
+    assert count("liaison.referral_escalated", demo["coord"]) == 0
+    assert alerts.alert_unreceived_referrals(at=now() + timedelta(hours=9)) == 1
+    assert count("liaison.referral_escalated", demo["coord"]) == 1
+    sheet.refresh_from_db()
+    assert sheet.receipt_escalated_at is not None
+
+
+def test_a_received_referral_is_not_chased(demo, make_referral) -> None:
+    sheet = make_referral()
+    transitions.transition_referral(actor=demo["hop.cardio"], sheet=sheet, action="receive")
+    assert alerts.alert_unreceived_referrals(at=now() + timedelta(days=10)) == 0
+
+
+def test_the_delay_depends_on_urgency(demo, make_referral) -> None:
+    make_referral(urgency="emergency")
+    make_referral(urgency="routine")
+    assert alerts.alert_unreceived_referrals(at=now() + timedelta(minutes=90)) == 1
+
+
+def test_an_accepted_referral_without_a_letter_reminds_the_service(demo, make_referral) -> None:
+    sheet = make_referral()
+    transitions.transition_referral(
+        actor=demo["hop.cardio"], sheet=sheet, action="accept", planned_date=date(2026, 11, 2)
+    )
+    with time_machine.travel("2026-11-05 08:00 +0100"):
+        assert alerts.remind_missing_discharge_letters() == 0
+    with time_machine.travel("2026-11-12 08:00 +0100"):
+        assert alerts.remind_missing_discharge_letters() == 1
+        assert alerts.remind_missing_discharge_letters() == 0
+    assert count("liaison.discharge_missing", demo["hop.cardio"]) == 1
+
+
+def test_a_letter_not_sent_on_the_day_of_discharge_alerts_its_author(demo, make_referral) -> None:
+    from liaison.services.discharge import start_discharge_letter  # noqa: PLC0415
+    from liaison.services.drafts import update_draft  # noqa: PLC0415
+
+    referral = make_referral()
+    letter = start_discharge_letter(actor=demo["hop.cardio"], referral=referral)
+    update_draft(
+        actor=demo["hop.cardio"],
+        sheet=letter,
+        expected_version=1,
+        content={"discharge_date": "2026-11-09", "admission_date": "2026-11-02"},
+    )
+    with time_machine.travel("2026-11-09 20:00 +0100"):
+        assert alerts.alert_late_discharge_letters() == 0
+    with time_machine.travel("2026-11-10 08:00 +0100"):
+        assert alerts.alert_late_discharge_letters() == 1
+        assert alerts.alert_late_discharge_letters() == 0
+    assert count("liaison.discharge_late", demo["hop.cardio"]) == 1
+
+
+def test_unread_letters_remind_only_those_who_have_not_read(demo, make_referral) -> None:
+    from liaison.services.discharge import start_discharge_letter  # noqa: PLC0415
+    from liaison.services.drafts import update_draft  # noqa: PLC0415
+    from tests.liaison.conftest import discharge_content  # noqa: PLC0415
+
+    referral = make_referral()
+    letter = start_discharge_letter(actor=demo["hop.cardio"], referral=referral)
+    letter = update_draft(
+        actor=demo["hop.cardio"], sheet=letter, expected_version=1, content=discharge_content()
+    )
+    transitions.send_sheet(actor=demo["hop.cardio"], sheet=letter)
+    transitions.mark_read(actor=demo["ide.petit"], sheet=letter)
+    assert alerts.remind_unread_discharge_letters(at=now() + timedelta(days=1)) == 0
+    assert alerts.remind_unread_discharge_letters(at=now() + timedelta(days=3)) == 1
+    assert alerts.remind_unread_discharge_letters(at=now() + timedelta(days=4)) == 0
+    assert count("liaison.discharge_unread", demo["dr.martin"]) == 1
+    assert count("liaison.discharge_unread", demo["ide.petit"]) == 0
+    assert SheetParticipant.objects.get(sheet=letter, member=demo["dr.martin"]).reminded_at
+
+
+def test_alert_texts_never_name_the_patient(demo, make_referral) -> None:
+    make_referral()
+    alerts.alert_unreceived_referrals(at=now() + timedelta(days=5))
+    for notification in Notification.objects.all():
+        text = str(notification.text if hasattr(notification, "text") else notification)
+        assert "Lefèvre" not in text
+        assert "Éloïse" not in text
+
+
+def test_the_alert_jobs_use_a_bounded_number_of_queries(
+    demo, make_referral, django_assert_max_num_queries
+) -> None:
+    for _ in range(5):
+        make_referral()
+    LiaisonSheet.objects.update(sent_at=now() - timedelta(days=5))
+    with django_assert_max_num_queries(60):
+        assert alerts.alert_unreceived_referrals() == 5

@@ -1,0 +1,116 @@
+"""The French liaison pages through Django's test client (the browser test drives them too)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from liaison.models import LiaisonSheet
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client: Client, member) -> Client:
+    client.force_login(member.user)
+    return client
+
+
+def form_data(cardiologie, nurse, **extra):
+    data = {
+        "recipient_organisation": str(cardiologie.code),
+        "patient.birth_family_name": "Lefèvre",
+        "patient.given_names": "Éloïse",
+        "patient.birth_date": "1979-03-15",
+        "patient.sex": "F",
+        "patient.identity_status": "VALI",
+        "urgency": "urgent",
+        "reason": "Dyspnée",
+        "medications-0-name": "Furosémide",
+        "medications-0-dose": "40 mg",
+        "allergies_none_known": "on",
+        "people": [str(nurse.code)],
+    }
+    data.update(extra)
+    return data
+
+
+def test_a_gp_fills_and_sends_a_referral_from_the_form(client: Client, demo, cardiologie) -> None:
+    login(client, demo["dr.martin"])
+    assert "Nouvelle fiche" in client.get("/liaison/").content.decode()
+    response = client.post(
+        "/liaison/nouvelle/", form_data(cardiologie, demo["ide.petit"], send="1")
+    )
+    sheet = LiaisonSheet.objects.get()
+    assert response.status_code == 302
+    assert sheet.status == "sent"
+    assert sheet.content["medications"] == [{"name": "Furosémide", "dose": "40 mg"}]
+    assert sheet.content["allergies_none_known"] is True
+    assert sheet.participants.get().member == demo["ide.petit"]
+
+
+def test_autosave_answers_json_and_a_stale_save_is_412(client: Client, demo, cardiologie) -> None:
+    login(client, demo["dr.martin"])
+    created = client.post(
+        "/liaison/nouvelle/",
+        form_data(cardiologie, demo["ide.petit"]),
+        HTTP_ACCEPT="application/json",
+    ).json()
+    assert created["version"] == 1
+    url = created["edit_url"]
+    saved = client.post(
+        url,
+        form_data(cardiologie, demo["ide.petit"], version="1", reason="v2"),
+        HTTP_ACCEPT="application/json",
+    )
+    assert saved.json()["version"] == 2
+    stale = client.post(
+        url, form_data(cardiologie, demo["ide.petit"], version="1"), HTTP_ACCEPT="application/json"
+    )
+    assert stale.status_code == 412
+    assert LiaisonSheet.objects.get().content["reason"] == "v2"
+
+
+def test_sending_an_incomplete_form_shows_what_is_missing(
+    client: Client, demo, cardiologie
+) -> None:
+    login(client, demo["dr.martin"])
+    data = form_data(cardiologie, demo["ide.petit"], reason="", send="1")
+    del data["allergies_none_known"]
+    response = client.post("/liaison/nouvelle/", data)
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "reason" in body
+    assert "allergies" in body
+    assert LiaisonSheet.objects.get().status == "draft"  # the draft is kept
+
+
+def test_the_hospital_works_the_sheet_from_its_page(client: Client, demo, make_referral) -> None:
+    sheet = make_referral()
+    login(client, demo["hop.cardio"])
+    body = client.get(f"/liaison/{sheet.code}/").content.decode()
+    assert "Prendre en charge" in body
+    assert "LEFÈVRE" in body
+    client.post(f"/liaison/{sheet.code}/action/receive/")
+    client.post(f"/liaison/{sheet.code}/action/accept/", {"planned_date": "2026-12-01"})
+    sheet.refresh_from_db()
+    assert sheet.status == "accepted"
+    response = client.post(f"/liaison/{sheet.code}/action/discharge/")
+    letter = LiaisonSheet.objects.get(kind="discharge")
+    assert response["Location"] == f"/liaison/{letter.code}/modifier/"
+    form = client.get(response["Location"]).content.decode()
+    assert "Furosémide" in form  # prefilled from the referral
+
+
+def test_a_refused_action_is_a_message_not_an_error(client: Client, demo, make_referral) -> None:
+    sheet = make_referral()
+    login(client, demo["hop.cardio"])
+    response = client.post(f"/liaison/{sheet.code}/action/no_show/", follow=True)
+    assert response.status_code == 200
+    assert "Action impossible" in response.content.decode()
+
+
+def test_outsiders_get_404_on_the_pages(client: Client, demo, make_referral) -> None:
+    sheet = make_referral()
+    login(client, demo["hop.urgences"])
+    assert client.get(f"/liaison/{sheet.code}/").status_code == 404
+    assert client.post(f"/liaison/{sheet.code}/action/receive/").status_code == 404
