@@ -275,20 +275,21 @@ def _fill(total: int) -> None:
     ]  # fmt: skip
     start = now() - timedelta(days=400)
     raw = connection.cursor().connection
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for i in range(missing):
-                row = str(uuid.uuid4())
-                service = cardio.pk if i % 50 == 0 else services[i % len(services)].pk
-                at = start + timedelta(seconds=i * 30)
-                copy.write_row([
-                    row, "referral", "sent", 1, gp.pk, sender, service, uuid.uuid4(), 1,
-                    encrypt(patient, aad=associated_data(table, "patient", row), keyring=keyring),
-                    encrypt(content, aad=associated_data(table, "content", row), keyring=keyring),
-                    "", "", "", "routine", "", at, at, at, "",
-                ])  # fmt: skip
-        cursor.execute(f"ANALYZE {table}")
+    copy_sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for i in range(missing):
+            row = str(uuid.uuid4())
+            service = cardio.pk if i % 50 == 0 else services[i % len(services)].pk
+            at = start + timedelta(seconds=i * 30)
+            copy.write_row([
+                row, "referral", "sent", 1, gp.pk, sender, service, uuid.uuid4(), 1,
+                encrypt(patient, aad=associated_data(table, "patient", row), keyring=keyring),
+                encrypt(content, aad=associated_data(table, "content", row), keyring=keyring),
+                "", "", "", "routine", "", at, at, at, "",
+            ])  # fmt: skip
     raw.commit()
+    raw.autocommit = True  # VACUUM cannot run in a transaction; it fills the visibility map
+    raw.execute(f"VACUUM ANALYZE {table}")
 
 
 def time_inbox(token: str, repeat: int = 20) -> tuple[float, float]:
