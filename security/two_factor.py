@@ -80,8 +80,18 @@ def verify_code(user: Any, code: str, *, recovery_codes: bool = True) -> Device 
         devices = model.objects.devices_for_user(user, confirmed=True).select_for_update()
         for device in devices:
             if device.verify_token(code):
+                if model is StaticDevice:
+                    _audit(user, "two_factor.recovery_code_used")
                 return device
+    _audit(user, "two_factor.failure")
     return None
+
+
+def _audit(user: Any, action: str) -> None:
+    """Second-factor events go to the audit trail: who enrolled, who failed, when."""
+    from security import audit  # noqa: PLC0415  (audit imports directory models)
+
+    audit.record(actor=member_for_user(user), action=action)
 
 
 def normalize_code(code: str) -> str:
@@ -120,6 +130,7 @@ def confirm_enrolment(user: Any, code: str) -> TOTPDevice | None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    _audit(user, "two_factor.enrol")
     return device
 
 
@@ -151,6 +162,7 @@ def regenerate_recovery_codes(user: Any) -> list[str]:
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    _audit(user, "two_factor.recovery_codes_regenerated")
     return codes
 
 

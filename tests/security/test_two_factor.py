@@ -360,3 +360,25 @@ def test_it_asks_for_a_code_before_showing_recovery_codes(two_factor_on, demo) -
     assert response.status_code == 302
     assert response["Location"].startswith(VERIFY)
     assert two_factor.recovery_codes_left(user) == two_factor.RECOVERY_CODE_COUNT
+
+
+def test_second_factor_events_are_audited(demo) -> None:
+    from django_otp.oath import totp
+
+    from security import two_factor
+    from security.models import AuditEntry
+
+    user = demo["ide.petit"].user
+    device = two_factor.start_enrolment(user)
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    two_factor.confirm_enrolment(user, code)
+    two_factor.regenerate_recovery_codes(user)
+    assert two_factor.verify_code(user, "123456") is None
+    actions = set(
+        AuditEntry.objects.filter(actor=demo["ide.petit"]).values_list("action", flat=True)
+    )
+    assert {
+        "two_factor.enrol",
+        "two_factor.recovery_codes_regenerated",
+        "two_factor.failure",
+    } <= actions
