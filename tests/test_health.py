@@ -30,7 +30,7 @@ def test_readyz_checks_the_broker_and_reports_the_heartbeat(client: Client) -> N
 
 
 def test_readyz_is_503_when_the_broker_is_down(client: Client, settings) -> None:
-    from config.celery import app  # noqa: PLC0415
+    from config.celery import app
 
     original = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1

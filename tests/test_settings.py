@@ -50,7 +50,7 @@ def test_it_rejects_a_malformed_boolean() -> None:
 
 
 def test_it_parses_email_url() -> None:
-    from config.settings import email_settings  # noqa: PLC0415
+    from config.settings import email_settings
 
     smtp = email_settings("smtp://user:p%40ss@mail.example:2525?tls=1")
     assert smtp["EMAIL_HOST"] == "mail.example"

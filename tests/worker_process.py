@@ -227,7 +227,7 @@ class SmtpSink:
     """
 
     def __init__(self, *, hold_first: bool = False) -> None:
-        from aiosmtpd.controller import Controller  # noqa: PLC0415
+        from aiosmtpd.controller import Controller
 
         self.accepted: list[ReceivedMail] = []
         self.holding = threading.Event()
@@ -274,7 +274,7 @@ def publishing_to(broker_url: str) -> Iterator[None]:
     Celery reads the broker URL when it first builds its connection pools; dropping the
     pools makes the next publish connect to the new URL.
     """
-    from config.celery import app  # noqa: PLC0415
+    from config.celery import app
 
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
 

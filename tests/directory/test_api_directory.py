@@ -125,7 +125,7 @@ def test_it_hides_inactive_members(client_for, demo: dict[str, Member]) -> None:
 
 
 def test_a_bare_account_without_member_profile_gets_403(api_client, demo) -> None:
-    from tests.factories import UserFactory  # noqa: PLC0415
+    from tests.factories import UserFactory
 
     api_client.force_authenticate(UserFactory())
     assert api_client.get("/api/v1/members/").status_code == 403

@@ -65,7 +65,7 @@ def test_a_discharge_letter_is_seen_by_its_recipients_only(client_for, demo, mak
     letter = cardio.post(f"{API}{referral.code}/discharge/").json()
     for username in ("dr.martin", "ide.petit"):
         assert client_for(demo[username]).get(f"{API}{letter['id']}/").status_code == 404  # draft
-    from tests.liaison.conftest import discharge_content  # noqa: PLC0415
+    from tests.liaison.conftest import discharge_content
 
     cardio = client_for(demo["hop.cardio"])
     cardio.patch(f"{API}{letter['id']}/", discharge_content(), format="json", HTTP_IF_MATCH='"1"')
@@ -77,7 +77,7 @@ def test_a_discharge_letter_is_seen_by_its_recipients_only(client_for, demo, mak
 
 
 def test_every_read_is_audited(client_for, demo, make_referral) -> None:
-    from security.models import AuditEntry  # noqa: PLC0415
+    from security.models import AuditEntry
 
     sheet = make_referral()
     client_for(demo["hop.cardio"]).get(f"{API}{sheet.code}/")

@@ -62,8 +62,8 @@ def test_an_accepted_referral_without_a_letter_reminds_the_service(demo, make_re
 
 
 def test_a_letter_not_sent_on_the_day_of_discharge_alerts_its_author(demo, make_referral) -> None:
-    from liaison.services.discharge import start_discharge_letter  # noqa: PLC0415
-    from liaison.services.drafts import update_draft  # noqa: PLC0415
+    from liaison.services.discharge import start_discharge_letter
+    from liaison.services.drafts import update_draft
 
     referral = make_referral()
     letter = start_discharge_letter(actor=demo["hop.cardio"], referral=referral)
@@ -82,9 +82,9 @@ def test_a_letter_not_sent_on_the_day_of_discharge_alerts_its_author(demo, make_
 
 
 def test_unread_letters_remind_only_those_who_have_not_read(demo, make_referral) -> None:
-    from liaison.services.discharge import start_discharge_letter  # noqa: PLC0415
-    from liaison.services.drafts import update_draft  # noqa: PLC0415
-    from tests.liaison.conftest import discharge_content  # noqa: PLC0415
+    from liaison.services.discharge import start_discharge_letter
+    from liaison.services.drafts import update_draft
+    from tests.liaison.conftest import discharge_content
 
     referral = make_referral()
     letter = start_discharge_letter(actor=demo["hop.cardio"], referral=referral)

@@ -24,7 +24,7 @@ def smtp_fails(settings: Any) -> Iterator[Callable[[BaseException | None], None]
 
     SMTP is what leaves the project: it is the one thing these tests replace.
     """
-    from tests.worker.email_backends import FailingBackend  # noqa: PLC0415
+    from tests.worker.email_backends import FailingBackend
 
     settings.EMAIL_BACKEND = "tests.worker.email_backends.FailingBackend"
 
@@ -38,7 +38,7 @@ def smtp_fails(settings: Any) -> Iterator[Callable[[BaseException | None], None]
 @pytest.fixture
 def smtp_is_slow(settings: Any) -> Iterator[Callable[[Callable[[], None]], None]]:
     """`smtp_is_slow(callback)`: while the server takes its time, `callback` happens."""
-    from tests.worker.email_backends import FailingBackend  # noqa: PLC0415
+    from tests.worker.email_backends import FailingBackend
 
     settings.EMAIL_BACKEND = "tests.worker.email_backends.FailingBackend"
 

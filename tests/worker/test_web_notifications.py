@@ -55,7 +55,7 @@ def test_the_list_page_shows_read_and_unread(notify: Notify, martin: Client) -> 
 def test_opening_a_notification_marks_it_read_and_follows_its_link(
     demo: dict[str, Member], martin: Client
 ) -> None:
-    from worker.services import enqueue_notification  # noqa: PLC0415
+    from worker.services import enqueue_notification
 
     notification = enqueue_notification(
         recipient=demo["dr.martin"], event="notifications.test", url="/annuaire/"
