@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 
 class ProtocolsConfig(AppConfig):
-    """Placeholder app: its models arrive with its own issue."""
+    """Shared cooperation protocols and the CPTS resource guide (themes, office hours)."""
 
     name = "protocols"
+    verbose_name = "Protocoles et guide des ressources"

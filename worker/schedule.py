@@ -65,4 +65,23 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=30, hour=8),
         "options": {"expires": 3600},
     },
+    # https://crontab.guru/#0_8_*_*_1-5 – weekdays 08:00: participants who have not read a
+    # new protocol version.
+    "protocols-remind-unacknowledged": {
+        "task": "protocols.tasks.remind_unacknowledged_versions",
+        "schedule": crontab(minute=0, hour=8, day_of_week="1-5"),
+        "options": {"expires": 3600},
+    },
+    # https://crontab.guru/#10_6_*_*_* – daily: review dates within 30 days.
+    "protocols-warn-upcoming-reviews": {
+        "task": "protocols.tasks.warn_upcoming_reviews",
+        "schedule": crontab(minute=10, hour=6),
+        "options": {"expires": 3600},
+    },
+    # https://crontab.guru/#15_6_*_*_* – daily: "revue en retard".
+    "protocols-mark-overdue-reviews": {
+        "task": "protocols.tasks.mark_overdue_reviews",
+        "schedule": crontab(minute=15, hour=6),
+        "options": {"expires": 3600},
+    },
 }

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from directory.demo import MEMBERS, load_directory
 from liaison.demo import load_sheets
+from protocols.demo import load_protocols
 from worker.demo import load_notifications
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         members = load_directory(password=password)
         sheets = load_sheets(members)
         load_notifications(members)
+        load_protocols(members)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo CPTS ready: {len(members)} members, {sheets} new liaison sheets."

@@ -1,0 +1,226 @@
+"""French pages of the resource guide: the guide, its PDF, entry editing, themes, CSV import."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.timezone import localdate
+from django.utils.translation import gettext as _
+
+from directory import selectors as directory_selectors
+from directory.models import Member, Organisation
+from protocols.guide import importer, selectors, services
+from protocols.guide.pdf import render_guide_pdf
+from protocols.models import OfficeHours
+from security.exceptions import DomainError, FieldErrors, NotFound
+
+HOUR_ROWS = 4
+
+
+def _member(request: HttpRequest) -> Member:
+    member = directory_selectors.member_for_user(request.user)
+    if member is None:
+        raise Http404
+    return member
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    return {
+        name: request.GET.get(name, "")[:120].replace("\x00", "") for name in ("theme", "commune")
+    }
+
+
+@login_required
+def guide(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    filters = _filters(request)
+    return render(
+        request,
+        "protocols/guide.html",
+        {
+            "sections": selectors.guide(**filters),
+            "filters": filters,
+            "themes": list(selectors.themes()),
+            "communes": selectors.guide_communes(),
+            "cpts": selectors.cpts_name(),
+            "today": localdate(),
+            "is_guide_admin": directory_selectors.is_directory_admin(member),
+            "member": member,
+        },
+    )
+
+
+@login_required
+def guide_pdf(request: HttpRequest) -> HttpResponse:
+    _member(request)
+    pdf = render_guide_pdf(
+        selectors.guide(**_filters(request)), cpts=selectors.cpts_name(), on=localdate()
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="guide-des-ressources.pdf"'
+    return response
+
+
+def _parse_time(value: str) -> time | None:
+    try:
+        return time.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _parse_entry(request: HttpRequest) -> tuple[list[services.ThemeChoice], list[dict[str, Any]]]:
+    chosen, _unknown = selectors.themes_with_slugs(request.POST.getlist("themes"))
+    choices = [
+        services.ThemeChoice(theme, request.POST.get(f"note-{theme.slug}", "")) for theme in chosen
+    ]
+    hours = []
+    for index in range(HOUR_ROWS):
+        day = request.POST.get(f"hours-{index}-weekday", "")
+        if not day:
+            continue
+        hours.append(
+            {
+                "weekday": int(day) if day.isdigit() else -1,
+                "starts_at": _parse_time(request.POST.get(f"hours-{index}-starts_at", "")),
+                "ends_at": _parse_time(request.POST.get(f"hours-{index}-ends_at", "")),
+                "location": request.POST.get(f"hours-{index}-location", ""),
+                "details": request.POST.get(f"hours-{index}-details", ""),
+            }
+        )
+    return choices, hours
+
+
+def _entry_context(title: str, links: list[Any], hours: list[OfficeHours]) -> dict[str, Any]:
+    notes = {link.theme_id: link.note for link in links}
+    rows = [
+        {"index": i, "hours": hours[i] if i < len(hours) else None}
+        for i in range(max(HOUR_ROWS, len(hours)))
+    ]
+    return {
+        "title": title,
+        "themes": [
+            {"theme": t, "checked": t.pk in notes, "note": notes.get(t.pk, "")}
+            for t in selectors.themes()
+        ],
+        "rows": rows,
+        "weekdays": OfficeHours.Weekday.choices,
+    }
+
+
+def _edit_entry(request: HttpRequest, target: Organisation | Member, title: str) -> HttpResponse:
+    member = _member(request)
+    if request.method == "POST":
+        choices, hours = _parse_entry(request)
+        try:
+            if isinstance(target, Organisation):
+                services.set_organisation_guide(
+                    actor=member, organisation=target, themes=choices, office_hours=hours
+                )
+            else:
+                services.set_member_guide(
+                    actor=member, member=target, themes=choices, office_hours=hours
+                )
+        except DomainError as error:
+            detail = (
+                " ".join(m for ms in error.fields.values() for m in ms)
+                if isinstance(error, FieldErrors)
+                else error.detail
+            )
+            messages.error(request, detail)
+        else:
+            messages.success(request, _("Fiche du guide enregistrée."))
+            return redirect("guide")
+    if isinstance(target, Organisation):
+        links, hours_list = selectors.organisation_guide(target)
+    else:
+        links, hours_list = selectors.member_guide(target)
+    return render(request, "protocols/guide_entry.html", _entry_context(title, links, hours_list))
+
+
+@login_required
+def edit_organisation_entry(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    try:
+        organisation = directory_selectors.access_organisation(member, code)
+    except NotFound:
+        raise Http404 from None
+    return _edit_entry(request, organisation, organisation.name)
+
+
+@login_required
+def edit_member_entry(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    try:
+        shown = directory_selectors.access_member(member, code)
+    except NotFound:
+        raise Http404 from None
+    return _edit_entry(request, shown, shown.display_name)
+
+
+@login_required
+def manage_themes(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    if not directory_selectors.is_directory_admin(member):
+        raise Http404
+    if request.method == "POST":
+        try:
+            services.create_theme(
+                actor=member,
+                name=request.POST.get("name", ""),
+                description=request.POST.get("description", ""),
+            )
+        except DomainError as error:
+            detail = (
+                " ".join(m for ms in error.fields.values() for m in ms)
+                if isinstance(error, FieldErrors)
+                else error.detail
+            )
+            messages.error(request, detail)
+        else:
+            messages.success(request, _("Thème ajouté."))
+            return redirect("guide-themes")
+    return render(
+        request,
+        "protocols/guide_themes.html",
+        {
+            "themes": list(selectors.themes()),
+            "organisations": list(directory_selectors.organisations_visible_to(member)),
+        },
+    )
+
+
+@login_required
+def import_directory(request: HttpRequest) -> HttpResponse:
+    """The coordinator's CSV import: a dry run first, then the import."""
+    member = _member(request)
+    if not directory_selectors.is_directory_admin(member):
+        raise Http404
+    report = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choisissez un fichier CSV."))
+        else:
+            try:
+                report = importer.import_directory(
+                    actor=member,
+                    fileobj=upload,
+                    dry_run=request.POST.get("dry_run") == "on",
+                    skip_invalid=request.POST.get("skip_invalid") == "on",
+                )
+            except DomainError as error:
+                detail = (
+                    " ".join(m for ms in error.fields.values() for m in ms)
+                    if isinstance(error, FieldErrors)
+                    else error.detail
+                )
+                messages.error(request, detail)
+    return render(
+        request, "protocols/guide_import.html", {"report": report, "columns": importer.COLUMNS}
+    )

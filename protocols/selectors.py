@@ -1,0 +1,359 @@
+"""Reads of protocols, and who may see and do what.
+
+Visibility (protocols hold no patient data, so the rules are about work in progress):
+- a protocol that has been published (in force or retired) is visible to every active
+  member, with all its released versions (published, superseded, retired);
+- drafts and versions in review are visible to the people working on them: the version's
+  author, the protocol's creator, the named reviewers, and the CPTS coordination;
+- a protocol never published is visible to the same people only.
+Everyone else gets NotFound (404), whether the object exists or not; a hidden version, or a
+participation of another protocol, gives the same answer as a protocol that does not exist.
+
+Reads are not audited: there is no health data here. Writes are (protocols.services).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils.timezone import localdate, localtime
+
+from directory.models import Member, Membership, Organisation
+from directory.selectors import is_directory_admin
+from protocols import search
+from protocols.diff import SectionDiff, diff_versions
+from protocols.models import (
+    Acknowledgement,
+    Participation,
+    Protocol,
+    ProtocolReview,
+    ProtocolVersion,
+)
+from security.exceptions import NotFound
+
+V = ProtocolVersion.Status
+P = Protocol.Status
+
+
+def is_coordinator(member: Member) -> bool:
+    """CPTS coordination (directory admins): one query per request, cached on the member."""
+    cached = getattr(member, "_is_protocol_coordinator", None)
+    if cached is None:
+        cached = is_directory_admin(member)
+        member._is_protocol_coordinator = cached  # type: ignore[attr-defined]
+    return bool(cached)
+
+
+def _involved(member: Member) -> Q:
+    authored = ProtocolVersion.objects.filter(author=member).values("protocol_id")
+    reviewing = ProtocolReview.objects.filter(reviewer=member).values("version__protocol_id")
+    return Q(created_by=member) | Q(pk__in=authored) | Q(pk__in=reviewing)
+
+
+def protocols_visible_to(member: Member) -> QuerySet[Protocol]:
+    """Every protocol `member` may see. All protocol reads start here."""
+    if is_coordinator(member):
+        return Protocol.objects.all()
+    return Protocol.objects.filter(Q(status__in=(P.PUBLISHED, P.RETIRED)) | _involved(member))
+
+
+def versions_visible_to(member: Member, protocol: Protocol) -> QuerySet[ProtocolVersion]:
+    """The versions of `protocol` that `member` may read, oldest first."""
+    versions = ProtocolVersion.objects.filter(protocol=protocol)
+    if not (protocol.created_by_id == member.pk or is_coordinator(member)):
+        reviewing = ProtocolReview.objects.filter(version=OuterRef("pk"), reviewer=member)
+        versions = versions.filter(
+            Q(status__in=ProtocolVersion.RELEASED) | Q(author=member) | Exists(reviewing)
+        )
+    return versions.select_related("author").order_by("number")
+
+
+def access_protocol(member: Member, code: UUID | str) -> Protocol:
+    """The protocol if `member` may see it, else NotFound (missing and hidden look alike)."""
+    try:
+        return (
+            protocols_visible_to(member)
+            .select_related("current_version", "created_by")
+            .prefetch_related("themes")
+            .get(code=code)
+        )
+    except (Protocol.DoesNotExist, ValueError):
+        raise NotFound("protocol") from None
+
+
+def access_version(member: Member, protocol: Protocol, number: int) -> ProtocolVersion:
+    """Version `number` of a protocol `member` already accessed, if they may read it."""
+    try:
+        version = (
+            versions_visible_to(member, protocol)
+            .select_related("based_on", "published_by")
+            .prefetch_related(_reviews_prefetch())
+            .get(number=number)
+        )
+    except ProtocolVersion.DoesNotExist:
+        raise NotFound("protocol") from None
+    version.protocol = protocol
+    return version
+
+
+def _reviews_prefetch() -> Prefetch:
+    return Prefetch(
+        "reviews",
+        queryset=ProtocolReview.objects.select_related("reviewer").order_by("round", "pk"),
+    )
+
+
+def version_for_output(version: ProtocolVersion) -> ProtocolVersion:
+    """The version reloaded with what its detail shows, after a write."""
+    return (
+        ProtocolVersion.objects.select_related(
+            "protocol", "author", "based_on", "published_by", "protocol__created_by"
+        )
+        .prefetch_related(_reviews_prefetch())
+        .get(pk=version.pk)
+    )
+
+
+def protocol_for_output(protocol: Protocol) -> Protocol:
+    return (
+        Protocol.objects.select_related("current_version", "created_by")
+        .prefetch_related("themes")
+        .get(pk=protocol.pk)
+    )
+
+
+def protocol_list(
+    member: Member,
+    *,
+    q: str = "",
+    kind: str = "",
+    status: str = "",
+    profession: str = "",
+    theme: str = "",
+    review_overdue: bool | None = None,
+) -> QuerySet[Protocol]:
+    """The library: visible protocols, searched in French and filtered as asked.
+
+    Sorted by title, or by relevance when searching on PostgreSQL.
+    """
+    queryset = protocols_visible_to(member)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if status:
+        queryset = queryset.filter(status=status)
+    if profession:
+        queryset = queryset.filter(profession_tags__contains=f" {profession} ")
+    if theme:
+        queryset = queryset.filter(
+            pk__in=Protocol.themes.through.objects.filter(theme__slug=theme).values("protocol_id")
+        )
+    if review_overdue is not None:
+        overdue = Q(status=P.PUBLISHED) & (
+            Q(current_version__review_date__lt=localdate())
+            | Q(current_version__review_overdue_at__isnull=False)
+        )
+        queryset = queryset.filter(overdue) if review_overdue else queryset.exclude(overdue)
+    queryset = (
+        queryset.select_related("current_version")
+        .prefetch_related("themes")
+        .order_by("title", "pk")
+    )
+    return search.apply_search(queryset, q)
+
+
+def no_protocols() -> QuerySet[Protocol]:
+    """An empty queryset (schema generation has no caller)."""
+    return Protocol.objects.none()
+
+
+def versions_to_review(member: Member) -> QuerySet[ProtocolVersion]:
+    """Versions in review where `member` has a decision to give in the current round."""
+    pending = ProtocolReview.objects.filter(
+        version=OuterRef("pk"),
+        reviewer=member,
+        round=OuterRef("review_round"),
+        decision=ProtocolReview.Decision.PENDING,
+    )
+    return (
+        ProtocolVersion.objects.filter(status=V.IN_REVIEW)
+        .filter(Exists(pending))
+        .select_related("protocol", "author")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def open_versions_of(member: Member) -> QuerySet[ProtocolVersion]:
+    """Drafts and versions in review that `member` writes (all of them for the coordination)."""
+    versions = ProtocolVersion.objects.filter(status__in=ProtocolVersion.OPEN)
+    if not is_coordinator(member):
+        versions = versions.filter(Q(author=member) | Q(protocol__created_by=member))
+    return versions.select_related("protocol", "author").order_by("-updated_at", "pk")
+
+
+def open_version_of(protocol: Protocol) -> ProtocolVersion | None:
+    return (
+        ProtocolVersion.objects.filter(protocol=protocol, status__in=ProtocolVersion.OPEN)
+        .select_related("author")
+        .first()
+    )
+
+
+def latest_version_of(protocol: Protocol) -> ProtocolVersion | None:
+    return ProtocolVersion.objects.filter(protocol=protocol).order_by("-number").first()
+
+
+def head_version_of(protocol: Protocol) -> ProtocolVersion | None:
+    """The version that represents the protocol: the one in force, else the latest."""
+    published = ProtocolVersion.objects.filter(protocol=protocol, status=V.PUBLISHED).first()
+    return published or latest_version_of(protocol)
+
+
+def current_reviews(version: ProtocolVersion) -> list[ProtocolReview]:
+    return [review for review in version.reviews.all() if review.round == version.review_round]
+
+
+def review_of(version: ProtocolVersion, member: Member) -> ProtocolReview | None:
+    """`member`'s review in the version's current round, if they are a named reviewer."""
+    for review in current_reviews(version):
+        if review.reviewer_id == member.pk:
+            return review
+    return None
+
+
+def can_edit(member: Member, version: ProtocolVersion) -> bool:
+    """Drafts are edited by their author, the protocol's creator and the coordination."""
+    return member.pk in (version.author_id, version.protocol.created_by_id) or is_coordinator(
+        member
+    )
+
+
+def can_manage(member: Member, protocol: Protocol) -> bool:
+    """Publishing, retiring and the protocol's metadata: its creator and the coordination."""
+    return protocol.created_by_id == member.pk or is_coordinator(member)
+
+
+def previous_released(version: ProtocolVersion) -> ProtocolVersion | None:
+    """The version this one replaces: its base if released, else the last released before."""
+    base = version.based_on
+    if base is not None and base.status in ProtocolVersion.RELEASED:
+        return base
+    return (
+        ProtocolVersion.objects.filter(
+            protocol_id=version.protocol_id,
+            number__lt=version.number,
+            status__in=ProtocolVersion.RELEASED,
+        )
+        .order_by("-number")
+        .first()
+    )
+
+
+def diff_between(
+    member: Member, protocol: Protocol, *, from_number: int | None, to_number: int | None
+) -> tuple[ProtocolVersion, ProtocolVersion, list[SectionDiff]]:
+    """Compare two readable versions (default: the one in force with the one it replaced)."""
+    if to_number is None:
+        head = protocol.current_version or latest_version_of(protocol)
+        if head is None:
+            raise NotFound("protocol")
+        to_number = head.number
+    new = access_version(member, protocol, to_number)
+    if from_number is None:
+        old = previous_released(new) or new.based_on
+        if old is None:
+            raise NotFound("protocol")
+        from_number = old.number
+    old = access_version(member, protocol, from_number)
+    return old, new, diff_versions(old, new)
+
+
+def participants_of(protocol: Protocol) -> QuerySet[Participation]:
+    """Active participations, with their members."""
+    return (
+        Participation.objects.filter(
+            protocol=protocol, ended_at__isnull=True, member__is_active=True
+        )
+        .select_related("member")
+        .order_by("role", "member__family_name", "member__given_name", "pk")
+    )
+
+
+def access_participation(protocol: Protocol, code: UUID | str) -> Participation:
+    try:
+        return participants_of(protocol).get(code=code)
+    except (Participation.DoesNotExist, ValueError):
+        raise NotFound("protocol") from None
+
+
+@dataclass(frozen=True)
+class AcknowledgementOverview:
+    """Who acknowledged the version in force, and which participants have not yet."""
+
+    version: ProtocolVersion | None
+    acknowledged: list[Acknowledgement]
+    pending: list[Member]
+
+    def has_acknowledged(self, member: Member) -> bool:
+        return any(ack.member_id == member.pk for ack in self.acknowledged)
+
+
+def acknowledgement_overview(protocol: Protocol) -> AcknowledgementOverview:
+    """Two queries: the acknowledgements of the current version, and the participants."""
+    version = protocol.current_version
+    if version is None:
+        return AcknowledgementOverview(None, [], [])
+    acknowledged = list(
+        Acknowledgement.objects.filter(version=version)
+        .select_related("member")
+        .order_by("acknowledged_at", "pk")
+    )
+    done = {ack.member_id for ack in acknowledged}
+    pending: dict[int, Member] = {}
+    for participation in participants_of(protocol):
+        if participation.member_id not in done:
+            pending.setdefault(participation.member_id, participation.member)
+    return AcknowledgementOverview(version, acknowledged, list(pending.values()))
+
+
+def acknowledgement_of(member: Member, version: ProtocolVersion) -> Acknowledgement | None:
+    return Acknowledgement.objects.filter(version=version, member=member).first()
+
+
+def monthly_acknowledgement_counts(
+    start: date, end: date, organisation: Organisation | None = None
+) -> dict[str, int]:
+    """Acknowledgements per month, "YYYY-MM" -> count, for the coordination's indicators.
+
+    Counts the acknowledgements made between `start` and `end`, both days included, in local
+    time (TIME_ZONE); with `organisation`, only those of its members. Every month of the
+    period is a key, months without any acknowledgement count 0. One aggregate query.
+    """
+    counts: dict[str, int] = {}
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        counts[f"{year:04d}-{month:02d}"] = 0
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    if start > end:
+        return counts
+    queryset = Acknowledgement.objects.filter(
+        acknowledged_at__date__gte=start, acknowledged_at__date__lte=end
+    )
+    if organisation is not None:
+        members = Membership.objects.filter(organisation=organisation).values("member_id")
+        queryset = queryset.filter(member_id__in=members)
+    rows = (
+        queryset.annotate(month=TruncMonth("acknowledged_at"))
+        .values("month")
+        .annotate(total=Count("pk"))
+        .order_by("month")
+    )
+    for row in rows:
+        month_start = row["month"]
+        if isinstance(month_start, datetime):
+            month_start = localtime(month_start) if month_start.tzinfo else month_start
+        counts[f"{month_start.year:04d}-{month_start.month:02d}"] = row["total"]
+    return counts

@@ -1,0 +1,414 @@
+"""French pages of the protocols: library, protocol page, editor, review page, comparison.
+
+Thin like the API: they parse the form, call the same selectors and services, and render.
+A DomainError becomes a message on the page (with the HTTP status of the API), never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from directory import selectors as directory_selectors
+from directory.models import Member
+from protocols import forms, selectors
+from protocols.diff import diff_versions
+from protocols.guide.selectors import themes, themes_with_slugs
+from protocols.models import SECTIONS, Participation, Protocol, ProtocolVersion
+from protocols.serializers import ProtocolListQuery
+from protocols.services import drafting, lifecycle, participation
+from security.exceptions import DomainError, FieldErrors, NotFound
+
+V = ProtocolVersion.Status
+MAX_NUMBER = 2**31 - 1
+
+
+def _member(request: HttpRequest) -> Member:
+    member = directory_selectors.member_for_user(request.user)
+    if member is None:
+        raise Http404
+    return member
+
+
+def _protocol(member: Member, code: UUID) -> Protocol:
+    try:
+        return selectors.access_protocol(member, code)
+    except NotFound:
+        raise Http404 from None
+
+
+def _version(member: Member, protocol: Protocol, number: int) -> ProtocolVersion:
+    try:
+        if number > MAX_NUMBER:
+            raise NotFound("protocol")
+        return selectors.access_version(member, protocol, number)
+    except NotFound:
+        raise Http404 from None
+
+
+def _error_message(error: DomainError) -> str:
+    if isinstance(error, FieldErrors):
+        return " ".join(
+            f"{message}" for messages_ in error.fields.values() for message in messages_
+        )
+    return error.detail
+
+
+def _sections(version: ProtocolVersion) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "title": title, "text": getattr(version, name)} for name, title in SECTIONS
+    ]
+
+
+@login_required
+def library(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    query = ProtocolListQuery(
+        data={k: v for k, v in request.GET.items() if k in ProtocolListQuery().fields and v}
+    )
+    filters = dict(query.validated_data) if query.is_valid() else {}
+    protocols = list(selectors.protocol_list(member, **filters)[:200])
+    return render(
+        request,
+        "protocols/library.html",
+        {
+            "protocols": protocols,
+            "filters": {
+                name: request.GET.get(name, "")
+                for name in ("q", "kind", "status", "profession", "theme")
+            },
+            "kinds": Protocol.Kind.choices,
+            "statuses": Protocol.Status.choices,
+            "professions": Member.Profession.choices,
+            "themes": list(themes()),
+            "to_review": list(selectors.versions_to_review(member)),
+            "drafts": list(selectors.open_versions_of(member)[:50]),
+        },
+    )
+
+
+def _editor_context(
+    member: Member,
+    protocol: Protocol | None,
+    version: ProtocolVersion | None,
+    values: dict[str, Any],
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    chosen_themes = (
+        {t.slug for t in protocol.themes.all()} if protocol else set(values.get("themes", []))
+    )
+    reviewers = {r.reviewer_id for r in selectors.current_reviews(version)} if version else set()
+    return {
+        "protocol": protocol,
+        "version": version,
+        "values": values,
+        "sections": forms.editor_sections(values, errors or {}),
+        "professions": forms.profession_boxes(values, errors or {}),
+        "kinds": Protocol.Kind.choices,
+        "themes": [{"theme": t, "checked": t.slug in chosen_themes} for t in themes()],
+        "members": [
+            {"member": m, "checked": m.pk in reviewers}
+            for m in directory_selectors.members_visible_to(member).exclude(pk=member.pk)
+        ],
+        "errors": errors or {},
+    }
+
+
+@login_required
+def new_protocol(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    if request.method != "POST":
+        return render(
+            request,
+            "protocols/editor.html",
+            _editor_context(member, None, None, forms.version_values(None)),
+        )
+    content, errors = forms.parse_content(request.POST)
+    values = {**request.POST.dict(), **content, "themes": request.POST.getlist("themes")}
+    for name in forms.PROFESSION_FIELDS:
+        values[name] = request.POST.getlist(name)
+    chosen, _unknown = themes_with_slugs(request.POST.getlist("themes"))
+    if not errors:
+        try:
+            protocol = drafting.create_protocol(
+                actor=member,
+                kind=request.POST.get("kind", ""),
+                reference=request.POST.get("reference", ""),
+                themes=chosen,
+                content=content,
+            )
+        except DomainError as error:
+            errors = error.fields if isinstance(error, FieldErrors) else {"general": [error.detail]}
+        else:
+            messages.success(request, _("Brouillon enregistré."))
+            return redirect("protocol-edit", code=protocol.code, number=1)
+    messages.error(request, _("Certains champs sont à compléter ou à corriger."))
+    context = _editor_context(member, None, None, values, errors)
+    return render(request, "protocols/editor.html", context, status=400)
+
+
+@login_required
+def edit_version(request: HttpRequest, code: UUID, number: int) -> HttpResponse:
+    member = _member(request)
+    protocol = _protocol(member, code)
+    version = _version(member, protocol, number)
+    if version.status != V.DRAFT or not selectors.can_edit(member, version):
+        return redirect("protocol-version", code=protocol.code, number=version.number)
+    if request.method != "POST":
+        context = _editor_context(member, protocol, version, forms.version_values(version))
+        return render(request, "protocols/editor.html", context)
+    content, errors = forms.parse_content(request.POST)
+    revision = request.POST.get("revision", "")
+    try:
+        if errors:
+            raise FieldErrors(errors)
+        version = drafting.update_draft(
+            actor=member,
+            version=version,
+            content=content,
+            expected_revision=int(revision) if revision.isdigit() else None,
+        )
+        if "submit" in request.POST:
+            reviewers = list(
+                directory_selectors.members_with_codes(member, request.POST.getlist("reviewers"))
+            )
+            version = lifecycle.submit_for_review(
+                actor=member, version=version, reviewers=reviewers
+            )
+            messages.success(request, _("Version envoyée en relecture."))
+            return redirect("protocol-version", code=protocol.code, number=version.number)
+    except DomainError as error:
+        values = {**forms.version_values(version), **request.POST.dict(), **content}
+        for name in forms.PROFESSION_FIELDS:
+            values[name] = request.POST.getlist(name)
+        fields = error.fields if isinstance(error, FieldErrors) else {}
+        messages.error(
+            request,
+            _error_message(error)
+            if not fields
+            else _("Certains champs sont à compléter ou à corriger."),
+        )
+        context = _editor_context(member, protocol, version, values, fields)
+        return render(request, "protocols/editor.html", context, status=error.status_code)
+    messages.success(request, _("Brouillon enregistré."))
+    return redirect("protocol-edit", code=protocol.code, number=version.number)
+
+
+def _reading_context(
+    member: Member, protocol: Protocol, version: ProtocolVersion
+) -> dict[str, Any]:
+    return {
+        "protocol": protocol,
+        "version": version,
+        "sections": _sections(version),
+        "can_edit": version.status == V.DRAFT and selectors.can_edit(member, version),
+        "can_manage": selectors.can_manage(member, protocol),
+        "can_publish": version.status == V.IN_REVIEW
+        and (version.author_id == member.pk or selectors.can_manage(member, protocol)),
+        "my_review": selectors.review_of(version, member),
+        "reviews": list(version.reviews.all()),
+        "round_reviews": selectors.current_reviews(version),
+    }
+
+
+@login_required
+def protocol_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    protocol = _protocol(member, code)
+    current = (
+        selectors.access_version(member, protocol, protocol.current_version.number)
+        if protocol.current_version
+        else None
+    )
+    versions = list(selectors.versions_visible_to(member, protocol))
+    open_version = next((v for v in versions if v.status in ProtocolVersion.OPEN), None)
+    context: dict[str, Any] = {
+        "protocol": protocol,
+        "current": current,
+        "versions": versions,
+        "open_version": open_version,
+        "can_manage": selectors.can_manage(member, protocol),
+        "participants": list(selectors.participants_of(protocol)),
+        "roles": [
+            (value, label)
+            for value, label in Participation.Role.choices
+            if (value == Participation.Role.PARTICIPANT)
+            == (protocol.kind == Protocol.Kind.PLURIPROFESSIONAL)
+        ],
+        "overview": selectors.acknowledgement_overview(protocol),
+    }
+    if current is not None:
+        context.update(_reading_context(member, protocol, current))
+        context["my_acknowledgement"] = selectors.acknowledgement_of(member, current)
+        previous = selectors.previous_released(current)
+        if previous is not None:
+            context["previous"] = previous
+            context["changes"] = [s for s in diff_versions(previous, current) if s.changed]
+    return render(request, "protocols/detail.html", context)
+
+
+@login_required
+def version_detail(request: HttpRequest, code: UUID, number: int) -> HttpResponse:
+    member = _member(request)
+    protocol = _protocol(member, code)
+    version = _version(member, protocol, number)
+    context = _reading_context(member, protocol, version)
+    context["my_acknowledgement"] = selectors.acknowledgement_of(member, version)
+    return render(request, "protocols/version.html", context)
+
+
+@login_required
+def review_version(request: HttpRequest, code: UUID, number: int) -> HttpResponse:
+    member = _member(request)
+    protocol = _protocol(member, code)
+    version = _version(member, protocol, number)
+    context = _reading_context(member, protocol, version)
+    base = selectors.previous_released(version)
+    if base is not None:
+        context["previous"] = base
+        context["changes"] = [s for s in diff_versions(base, version) if s.changed]
+    return render(request, "protocols/review.html", context)
+
+
+@login_required
+def compare_versions(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    protocol = _protocol(member, code)
+    numbers = {}
+    for name in ("from", "to"):
+        value = request.GET.get(name, "")
+        numbers[name] = int(value) if value.isdigit() and int(value) <= MAX_NUMBER else None
+    try:
+        old, new, sections = selectors.diff_between(
+            member, protocol, from_number=numbers["from"], to_number=numbers["to"]
+        )
+    except NotFound:
+        raise Http404 from None
+    return render(
+        request,
+        "protocols/diff.html",
+        {
+            "protocol": protocol,
+            "old": old,
+            "new": new,
+            "changes": [s for s in sections if s.changed],
+            "versions": list(selectors.versions_visible_to(member, protocol)),
+        },
+    )
+
+
+@login_required
+def download_attachment(request: HttpRequest, code: UUID, number: int) -> FileResponse:
+    member = _member(request)
+    version = _version(member, _protocol(member, code), number)
+    if not version.attachment:
+        raise Http404
+    response = FileResponse(version.attachment.open("rb"), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(False, version.attachment_name)
+    return response
+
+
+ACTIONS = {"submit", "approve", "request_changes", "publish", "retire", "acknowledge", "attach"}
+
+
+@login_required
+@require_POST
+def version_action(request: HttpRequest, code: UUID, number: int, action: str) -> HttpResponse:
+    member = _member(request)
+    protocol = _protocol(member, code)
+    version = _version(member, protocol, number)
+    if action not in ACTIONS:
+        raise Http404
+    back = request.POST.get("next", "")
+    if not back.startswith("/protocoles/"):
+        back = reverse("protocol-detail", kwargs={"code": protocol.code})
+    comment = request.POST.get("comment", "")
+    try:
+        if action == "submit":
+            reviewers = list(
+                directory_selectors.members_with_codes(member, request.POST.getlist("reviewers"))
+            )
+            lifecycle.submit_for_review(actor=member, version=version, reviewers=reviewers)
+            messages.success(request, _("Version envoyée en relecture."))
+        elif action == "approve":
+            lifecycle.approve_version(actor=member, version=version, comment=comment)
+            messages.success(request, _("Vous avez approuvé cette version."))
+        elif action == "request_changes":
+            lifecycle.request_changes(actor=member, version=version, comment=comment)
+            messages.success(
+                request, _("Modifications demandées : la version revient à son auteur.")
+            )
+        elif action == "publish":
+            lifecycle.publish_version(actor=member, version=version)
+            messages.success(request, _("Version publiée : elle est désormais en vigueur."))
+        elif action == "retire":
+            lifecycle.retire_version(actor=member, version=version)
+            messages.success(request, _("Protocole retiré."))
+        elif action == "acknowledge":
+            participation.acknowledge_version(actor=member, version=version)
+            messages.success(request, _("Lecture enregistrée : lu et approuvé."))
+        else:
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise FieldErrors({"file": [_("Aucun fichier reçu.")]})
+            drafting.attach_pdf(
+                actor=member,
+                version=version,
+                fileobj=upload,
+                filename=upload.name or "",
+                size=upload.size or 0,
+            )
+            messages.success(request, _("PDF joint."))
+    except DomainError as error:
+        messages.error(request, _error_message(error))
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def new_version(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    protocol = _protocol(member, code)
+    try:
+        version = drafting.draft_new_version(actor=member, protocol=protocol)
+    except DomainError as error:
+        messages.error(request, _error_message(error))
+        return redirect("protocol-detail", code=protocol.code)
+    messages.success(
+        request, _("Nouvelle version en préparation, copiée de la version en vigueur.")
+    )
+    return redirect("protocol-edit", code=protocol.code, number=version.number)
+
+
+@login_required
+@require_POST
+def participants(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    protocol = _protocol(member, code)
+    try:
+        if request.POST.get("end"):
+            registered = selectors.access_participation(protocol, request.POST["end"])
+            participation.end_participation(actor=member, participation=registered)
+            messages.success(request, _("Participation terminée."))
+        else:
+            participation.register_participant(
+                actor=member,
+                protocol=protocol,
+                member=member,
+                role=request.POST.get("role", ""),
+                training_declared=request.POST.get("training_declared") == "on",
+                training_details=request.POST.get("training_details", ""),
+            )
+            messages.success(request, _("Vous êtes inscrit à ce protocole."))
+    except DomainError as error:
+        messages.error(request, _error_message(error))
+    return redirect("protocol-detail", code=protocol.code)

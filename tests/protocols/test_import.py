@@ -1,0 +1,194 @@
+"""CSV import of organisations and members: rejections, dry run, all or nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from directory.identifiers import luhn_complete
+from directory.models import Member, Organisation
+from protocols.guide.importer import import_directory
+from protocols.models import MemberTheme, OrganisationTheme
+from security.exceptions import PermissionDenied
+from security.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+GOOD_RPPS = luhn_complete("1000000099")
+BAD_RPPS = GOOD_RPPS[:-1] + str((int(GOOD_RPPS[-1]) + 1) % 10)
+HEADER = "type;nom;prenom;profession;rpps;structure;type_structure;commune;telephone;themes\n"
+VALID = (
+    "organisation;Cabinet infirmier des Lilas;;;;;cabinet;Gien;02 38 00 11 22;personnes-agees\n"
+    f"membre;Roux;Léa;Infirmière;{GOOD_RPPS};Cabinet infirmier des Lilas;;;;personnes-agees\n"
+)
+INVALID = (
+    f"membre;Blanc;Hugo;infirmier;{BAD_RPPS};;;;;\n"
+    "membre;Noir;Zoé;Astrologue;;;;;;\n"
+    "membre;;Sans nom;pharmacien;;;;;;\n"
+    "organisation;;;;;;pharmacy;Gien;;\n"
+)
+
+
+def csv_file(text: str) -> io.BytesIO:
+    upload = io.BytesIO(text.encode("utf-8"))
+    upload.name = "annuaire.csv"
+    return upload
+
+
+def test_a_dry_run_lists_each_rejected_row_and_why(demo, themes) -> None:
+    report = import_directory(
+        actor=demo["coord"], fileobj=csv_file(HEADER + VALID + INVALID), dry_run=True
+    )
+    rejected = {row.line: row.errors for row in report.rejected}
+    assert set(rejected) == {4, 5, 6, 7}
+    assert "clé de contrôle" in " ".join(rejected[4])
+    assert rejected[4][0].startswith("rpps")
+    assert rejected[5] == ["profession : profession inconnue « Astrologue »."]
+    assert rejected[6] == ["nom, prenom : nom ou prénom manquant."]
+    assert rejected[7] == ["nom : nom manquant."]
+    assert [row.status for row in report.rows[:2]] == ["ok", "ok"]
+    assert (report.organisations_created, report.members_created, report.imported) == (1, 1, False)
+    assert not Member.objects.filter(family_name__in=["Roux", "Blanc"]).exists()
+    assert not Organisation.objects.filter(name="Cabinet infirmier des Lilas").exists()
+
+
+def test_one_rejected_row_means_nothing_is_imported(demo, themes) -> None:
+    report = import_directory(
+        actor=demo["coord"], fileobj=csv_file(HEADER + VALID + INVALID), dry_run=False
+    )
+    assert report.imported is False
+    assert (report.organisations_created, report.members_created) == (0, 0)
+    assert len(report.rejected) == 4
+    assert not Organisation.objects.filter(name="Cabinet infirmier des Lilas").exists()
+    assert not AuditEntry.objects.filter(action="directory.import").exists()
+
+
+def test_the_valid_rows_are_imported_when_told_to_skip_the_others(demo, themes) -> None:
+    report = import_directory(
+        actor=demo["coord"],
+        fileobj=csv_file(HEADER + VALID + INVALID),
+        dry_run=False,
+        skip_invalid=True,
+    )
+    assert report.imported is True
+    assert (report.organisations_created, report.members_created) == (1, 1)
+    lea = Member.objects.get(family_name="Roux")
+    assert (lea.profession, lea.rpps, lea.user.username) == ("infirmier", GOOD_RPPS, "lea-roux")
+    assert lea.memberships.get().organisation.name == "Cabinet infirmier des Lilas"
+    assert MemberTheme.objects.filter(member=lea, theme__slug="personnes-agees").exists()
+    assert OrganisationTheme.objects.filter(
+        organisation__name="Cabinet infirmier des Lilas"
+    ).exists()
+    assert AuditEntry.objects.filter(action="directory.import", extra__members=1).exists()
+
+
+def test_a_clean_file_is_imported_entirely(demo, themes) -> None:
+    report = import_directory(actor=demo["coord"], fileobj=csv_file(HEADER + VALID), dry_run=False)
+    assert report.imported
+    assert not report.rejected
+
+
+def test_numbers_already_registered_are_rejected(demo) -> None:
+    taken = demo["dr.martin"].rpps
+    text = HEADER + f"membre;Martin;Claire;medecin_generaliste;{taken};;;;;\n"
+    report = import_directory(actor=demo["coord"], fileobj=csv_file(text), dry_run=True)
+    assert "RPPS" in " ".join(report.rejected[0].errors)
+
+
+def test_only_the_coordination_imports(demo) -> None:
+    with pytest.raises(PermissionDenied):
+        import_directory(actor=demo["dr.martin"], fileobj=csv_file(HEADER + VALID), dry_run=True)
+
+
+def test_the_api_takes_a_multipart_upload_and_dry_runs_by_default(demo, client_for, themes) -> None:
+    client = client_for(demo["coord"])
+    response = client.post(
+        "/api/v1/directory-import/", {"file": csv_file(HEADER + VALID)}, format="multipart"
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["dry_run"], body["imported"], body["accepted"], body["rejected_count"]) == (
+        True,
+        False,
+        2,
+        0,
+    )
+    response = client.post(
+        "/api/v1/directory-import/",
+        {"file": csv_file(HEADER + VALID + INVALID), "dry_run": "false"},
+        format="multipart",
+    )
+    assert response.json()["imported"] is False
+    assert response.json()["rows"][2]["status"] == "rejected"
+    response = client.post(
+        "/api/v1/directory-import/",
+        {
+            "file": csv_file(HEADER + VALID + INVALID),
+            "dry_run": "false",
+            "skip_invalid": "true",
+        },
+        format="multipart",
+    )
+    assert response.json()["imported"] is True
+    forbidden = client_for(demo["dr.martin"]).post(
+        "/api/v1/directory-import/", {"file": csv_file(HEADER)}, format="multipart"
+    )
+    assert forbidden.status_code == 403
+
+
+def test_unreadable_files_are_a_400(demo, client_for) -> None:
+    client = client_for(demo["coord"])
+    for content in (b"", b"nom;prenom\nx;y\n", b"type;nom\n\x00\x00\x00;a\n"):
+        upload = io.BytesIO(content)
+        upload.name = "x.csv"
+        response = client.post("/api/v1/directory-import/", {"file": upload}, format="multipart")
+        assert response.status_code in (200, 400), content
+    response = client.post(
+        "/api/v1/directory-import/", {"file": csv_file("nom;prenom\nx;y\n")}, format="multipart"
+    )
+    assert response.status_code == 400
+
+
+def test_a_windows_csv_with_commas_is_read(demo) -> None:
+    text = "type,nom,prenom,profession\nmembre,Lefèvre,Noé,pharmacien\n"
+    upload = io.BytesIO(text.encode("cp1252"))
+    report = import_directory(actor=demo["coord"], fileobj=upload, dry_run=False)
+    assert report.imported
+    assert Member.objects.filter(family_name="Lefèvre", given_name="Noé").exists()
+
+
+def test_the_command_dry_runs_unless_applied(demo, themes, tmp_path) -> None:
+    path = tmp_path / "annuaire.csv"
+    path.write_text(HEADER + VALID + INVALID, encoding="utf-8")
+    out = io.StringIO()
+    call_command("import_directory", str(path), "--as", "coord", stdout=out)
+    assert "line 5: REJECTED" in out.getvalue()
+    assert "Dry run" in out.getvalue()
+    with pytest.raises(CommandError, match="rejected rows"):
+        call_command(
+            "import_directory", str(path), "--as", "coord", "--apply", stdout=io.StringIO()
+        )
+    call_command(
+        "import_directory", str(path), "--as", "coord", "--apply", "--skip-invalid", stdout=out
+    )
+    assert Member.objects.filter(family_name="Roux").exists()
+    with pytest.raises(CommandError):
+        call_command("import_directory", str(path), "--as", "dr.martin", stdout=io.StringIO())
+
+
+def test_the_coordinator_page_shows_the_report(demo, themes) -> None:
+    web = Client()
+    web.force_login(demo["coord"].user)
+    assert web.get("/guide/import/").status_code == 200
+    page = web.post(
+        "/guide/import/", {"file": csv_file(HEADER + VALID + INVALID), "dry_run": "on"}
+    ).content.decode()
+    assert "Résultat de la simulation" in page
+    assert "profession inconnue « Astrologue »" in page
+    assert "4 lignes rejetées" in page
+    other = Client()
+    other.force_login(demo["dr.martin"].user)
+    assert other.get("/guide/import/").status_code == 404
