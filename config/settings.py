@@ -373,6 +373,7 @@ SPECTACULAR_SETTINGS = {
         "DirectoryImportRowStatusEnum": "protocols.guide.importer.RowStatus",
         "ProfessionEnum": "directory.models.Member.Profession",
         "WeekdayEnum": "protocols.models.OfficeHours.Weekday",
+        "MessageKindEnum": "messaging.models.Message.Kind",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from directory.models import Member, Membership, Organisation
@@ -88,7 +89,8 @@ def access_sheet(
     """
     try:
         sheet = _with_relations(sheets_visible_to(member)).get(code=code)
-    except (LiaisonSheet.DoesNotExist, ValueError):
+    except (LiaisonSheet.DoesNotExist, ValueError, ValidationError):
+        # A malformed id (e.g. from a request body) is as unknown as a missing one.
         raise NotFound("liaison sheet") from None
     audit.record(actor=member, action=audit_action, target=sheet)
     return sheet

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 
 class MessagingConfig(AppConfig):
-    """Placeholder app: its models arrive with its own issue."""
+    """Secure messaging between CPTS members (docs/messaging.md)."""
 
     name = "messaging"
+    verbose_name = "Messagerie"

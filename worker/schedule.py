@@ -84,4 +84,16 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=15, hour=6),
         "options": {"expires": 3600},
     },
+    # Messages still unread after MESSAGING_UNREAD_EMAIL_AFTER_MINUTES: one e-mail, no content.
+    "messaging-remind-unread": {
+        "task": "messaging.tasks.remind_unread_messages",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    # https://crontab.guru/#20_3_*_*_* – nightly, off-peak: conversations past retention.
+    "messaging-purge-expired": {
+        "task": "messaging.tasks.purge_expired_conversations",
+        "schedule": crontab(minute=20, hour=3),
+        "options": {"expires": 3600},
+    },
 }

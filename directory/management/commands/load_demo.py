@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from directory.demo import MEMBERS, load_directory
 from liaison.demo import load_sheets
+from messaging.demo import load_conversations
 from protocols.demo import load_protocols
 from worker.demo import load_notifications
 
@@ -20,11 +21,13 @@ class Command(BaseCommand):
         password = os.environ.get("DEMO_PASSWORD") or "demo"
         members = load_directory(password=password)
         sheets = load_sheets(members)
+        conversations = load_conversations(members)
         load_notifications(members)
-        load_protocols(members)
+        protocols = load_protocols(members)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo CPTS ready: {len(members)} members, {sheets} new liaison sheets."
+                f"Demo CPTS ready: {len(members)} members; new: {sheets} liaison sheets, "
+                f"{conversations} conversations, {protocols} protocols."
             )
         )
         self.stdout.write("Logins: " + ", ".join(spec.username for spec in MEMBERS))

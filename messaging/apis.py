@@ -1,0 +1,328 @@
+"""Messaging endpoints: parse, access the conversation, call one service, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from directory.models import Member
+from directory.permissions import current_member
+from liaison.selectors import organisation_ids_of
+from messaging import selectors
+from messaging.models import Conversation
+from messaging.serializers import (
+    ConversationCreateInput,
+    ConversationListQuery,
+    ConversationOutput,
+    MessageCreateInput,
+    MessageListQuery,
+    MessageOutput,
+    MessageUploadInput,
+    ParticipantAddInput,
+    ReadInput,
+    ReadOutput,
+)
+from messaging.services import conversations, messages
+from messaging.services.messages import Upload
+from security.files import open_file
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key creates nothing twice (the first result is returned).",
+)
+DOWNLOAD_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain")
+
+
+def idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 64:
+        raise ValidationError({"Idempotency-Key": [_("64 caractères au plus.")]})
+    return key
+
+
+def refuse_unknown_params(request: Request, allowed: set[str]) -> None:
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
+
+
+def conversation_context(member: Member) -> dict[str, Any]:
+    return {"member": member, "organisation_ids": set(organisation_ids_of(member))}
+
+
+def conversation_response(
+    member: Member, conversation: Conversation, *, status_code: int = 200
+) -> Response:
+    fresh = selectors.conversation_for_output(member, conversation)
+    return Response(
+        ConversationOutput(fresh, context=conversation_context(member)).data, status=status_code
+    )
+
+
+class ConversationListApi(generics.ListAPIView):
+    """The caller's conversations, most recent activity first, each with its unread count."""
+
+    serializer_class = ConversationOutput
+    filter_backends: list[type] = []
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return selectors.no_conversations()
+        refuse_unknown_params(
+            self.request, set(ConversationListQuery().fields) | {"page", "page_size"}
+        )
+        query = ConversationListQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.conversation_list(current_member(self.request), **query.validated_data)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            context.update(conversation_context(current_member(self.request)))
+        return context
+
+    @extend_schema(parameters=[ConversationListQuery])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ConversationCreateInput,
+        responses={201: ConversationOutput},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    def post(self, request: Request) -> Response:
+        """Start a conversation with members and/or a shared inbox, optionally with a message."""
+        member = current_member(request)
+        body = ConversationCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        conversation = conversations.start_conversation(
+            actor=member,
+            subject=data["subject"],
+            participants=selectors.participants_from_codes(member, data["participants"]),
+            organisation_inbox=(
+                selectors.inbox_from_code(data["organisation_inbox"])
+                if data.get("organisation_inbox")
+                else None
+            ),
+            patient=data.get("patient"),
+            liaison_sheet=(
+                selectors.sheet_from_code(member, data["liaison_sheet"])
+                if data.get("liaison_sheet")
+                else None
+            ),
+            retention_days=data.get("retention_days"),
+            body=data["body"],
+            urgent=data["urgent"],
+            creation_key=idempotency_key(request),
+        )
+        return conversation_response(member, conversation, status_code=status.HTTP_201_CREATED)
+
+
+class ConversationDetailApi(APIView):
+    @extend_schema(responses=ConversationOutput)
+    def get(self, request: Request, code: UUID) -> Response:
+        member = current_member(request)
+        conversation = selectors.access_conversation(member, code)
+        return conversation_response(member, conversation)
+
+
+class MessageCursorPagination(CursorPagination):
+    """Newest first, by (created_at, id): the cost of a page does not grow with the conversation."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = ("-created_at", "-id")
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        value = request.query_params.get(self.page_size_query_param)
+        if value is not None and (not value.isdigit() or int(value) < 1):
+            raise ValidationError(
+                {self.page_size_query_param: [_("Un entier positif est attendu.")]}
+            )
+        return super().paginate_queryset(queryset, request, view)
+
+
+class ConversationMessagesApi(generics.GenericAPIView):
+    pagination_class = MessageCursorPagination
+    serializer_class = MessageOutput
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    filter_backends: list[type] = []
+
+    @extend_schema(parameters=[MessageListQuery], responses=MessageOutput(many=True))
+    def get(self, request: Request, code: UUID) -> Response:
+        """The messages, newest first, by cursor; `since` returns only newer ones (polling).
+
+        A page that returns no message discloses nothing and is not audited; any other is.
+        """
+        member = current_member(request)
+        refuse_unknown_params(request, {"since", "cursor", "page_size"})
+        conversation = selectors.access_conversation(member, code, audit_action=None)
+        query = MessageListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        standing = selectors.standing_of(member, conversation)
+        queryset = selectors.messages_of(conversation, standing)
+        if since := query.validated_data.get("since"):
+            queryset = selectors.messages_after(
+                queryset, selectors.message_in(conversation, since, field="since")
+            )
+        page = self.paginate_queryset(queryset)
+        selectors.record_disclosure(member, conversation, messages=len(page or []))
+        context = {"member": member, "conversation_code": conversation.code}
+        return self.get_paginated_response(MessageOutput(page, many=True, context=context).data)
+
+    @extend_schema(
+        request={"application/json": MessageCreateInput, "multipart/form-data": MessageUploadInput},
+        responses={201: MessageOutput},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    def post(self, request: Request, code: UUID) -> Response:
+        """Write a message: text up to the size limit, the urgent flag, files (multipart).
+
+        A member who left the conversation gets 403. Retried with the same Idempotency-Key,
+        it answers the first message again (header `Idempotent-Replayed: true`).
+        """
+        member = current_member(request)
+        conversation = selectors.access_conversation(member, code, audit_action=None)
+        body = MessageCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        reply_to = data.get("reply_to")
+        files = [
+            Upload(fileobj=upload, filename=upload.name or "", size=upload.size or 0)
+            for upload in request.FILES.getlist("attachments")
+        ]
+        posted = messages.post_message(
+            actor=member,
+            conversation=conversation,
+            body=data["body"],
+            urgent=data["urgent"],
+            files=files,
+            idempotency_key=idempotency_key(request),
+            reply_to=selectors.message_in(conversation, reply_to, field="reply_to")
+            if reply_to
+            else None,
+        )
+        message = selectors.messages_of(
+            conversation, selectors.standing_of(member, conversation)
+        ).get(pk=posted.message.pk)
+        context = {"member": member, "conversation_code": conversation.code}
+        response = Response(
+            MessageOutput(message, context=context).data, status=status.HTTP_201_CREATED
+        )
+        if posted.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class MessageRedactApi(APIView):
+    @extend_schema(request=None, responses=MessageOutput)
+    def post(self, request: Request, code: UUID, message_code: UUID) -> Response:
+        """Withdraw one's own message: content and files deleted, "message retiré" stays."""
+        member = current_member(request)
+        conversation = selectors.access_conversation(member, code, audit_action=None)
+        standing = selectors.standing_of(member, conversation)
+        message = selectors.messages_of(conversation, standing).filter(code=message_code).first()
+        if message is None:
+            message = selectors.message_in(conversation, message_code)  # NotFound
+        message = messages.redact_message(actor=member, message=message)
+        fresh = selectors.messages_of(conversation, standing).get(pk=message.pk)
+        context = {"member": member, "conversation_code": conversation.code}
+        return Response(MessageOutput(fresh, context=context).data)
+
+
+class ConversationReadApi(APIView):
+    @extend_schema(request=ReadInput, responses=ReadOutput)
+    def post(self, request: Request, code: UUID) -> Response:
+        """Mark the conversation read (up to a message): the senders see the time.
+
+        Not audited: a receipt discloses nothing; the read that showed the messages was.
+        """
+        member = current_member(request)
+        conversation = selectors.access_conversation(member, code, audit_action=None)
+        body = ReadInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        up_to = body.validated_data.get("up_to")
+        marked = messages.mark_read(
+            actor=member,
+            conversation=conversation,
+            up_to=selectors.message_in(conversation, up_to, field="up_to") if up_to else None,
+        )
+        unread = selectors.unread_in(member, conversation)
+        return Response(ReadOutput({"marked": marked, "unread": unread}).data)
+
+
+class ConversationParticipantsApi(APIView):
+    @extend_schema(request=ParticipantAddInput, responses={201: ConversationOutput})
+    def post(self, request: Request, code: UUID) -> Response:
+        """Add a member; they see the whole history from now on."""
+        member = current_member(request)
+        conversation = selectors.access_conversation(member, code, audit_action=None)
+        body = ParticipantAddInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        added = selectors.member_from_code(member, body.validated_data["member"])
+        conversations.add_participant(actor=member, conversation=conversation, member=added)
+        return conversation_response(member, conversation, status_code=status.HTTP_201_CREATED)
+
+
+class ConversationLeaveApi(APIView):
+    @extend_schema(request=None, responses=ConversationOutput)
+    def post(self, request: Request, code: UUID) -> Response:
+        """Leave: keep the history up to now, stop receiving and writing."""
+        member = current_member(request)
+        conversation = selectors.access_conversation(member, code, audit_action=None)
+        conversations.leave_conversation(actor=member, conversation=conversation)
+        return conversation_response(member, conversation)
+
+
+class AttachmentDownloadApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "token",
+                OpenApiTypes.STR,
+                required=True,
+                description="The signed token of the message's download_url.",
+            )
+        ],
+        responses={
+            (200, content_type): OpenApiResponse(OpenApiTypes.BINARY)
+            for content_type in DOWNLOAD_TYPES
+        },
+        description="403 (`link_expired`) when the link expired or was issued to someone else.",
+    )
+    def get(self, request: Request, code: UUID, attachment_code: UUID) -> StreamingHttpResponse:
+        """Download an attachment, decrypted on the fly (audited); the link expires."""
+        member = current_member(request)
+        attachment = selectors.access_attachment(
+            member, code, attachment_code, token=request.query_params.get("token", "")
+        )
+        return attachment_response(attachment)
+
+
+def attachment_response(attachment: Any) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        open_file(attachment, "file"), content_type=attachment.content_type
+    )
+    response["Content-Length"] = str(attachment.size)
+    response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,553 @@
+"""Reads of conversations, and the access rule of messaging.
+
+Who sees a conversation: its participants (a member who left still sees the history up to
+the moment they left, and can no longer write), and every member of the organisation whose
+shared inbox it is addressed to. Everyone else gets NotFound (404), whether it exists or not:
+CPTS membership, even the coordination's, gives no access to anyone's messages.
+
+Reads of clinical content are audited here. Two exceptions are deliberate, because they
+disclose nothing: a poll that returns no new message (an open conversation page polls every
+few seconds; auditing each empty poll would drown the trail), and marking messages read (the
+read that showed them was audited). Writes are audited by their services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
+from django.urls import reverse
+from django.utils.timezone import get_current_timezone, make_aware
+from django.utils.translation import gettext as _
+
+from directory.models import Member, Membership, Organisation
+from directory.selectors import members_visible_to
+from liaison.models import LiaisonSheet
+from liaison.selectors import access_sheet, organisation_ids_of, sheets_visible_to
+from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
+from security import audit
+from security.exceptions import FieldErrors, NotFound, PermissionDenied
+from security.fields import compute_blind_index
+
+MESSAGE = Message.Kind.MESSAGE
+# The time of the last message, or of the creation for a conversation without one yet: lists
+# sort on it (a bare last_message_at would put the NULLs first on PostgreSQL, last on SQLite).
+ACTIVITY = Coalesce("last_message_at", "created_at")
+DOWNLOAD_SALT = "messaging.attachment-download"
+
+
+# --- Visibility ------------------------------------------------------------------------------
+
+
+def _visibility(member: Member) -> Q:
+    participant = Participant.objects.filter(conversation=OuterRef("pk"), member=member)
+    return Q(Exists(participant)) | Q(organisation_inbox_id__in=organisation_ids_of(member))
+
+
+def conversations_visible_to(member: Member) -> QuerySet[Conversation]:
+    """Every conversation `member` may see. All conversation reads start here."""
+    return Conversation.objects.filter(_visibility(member))
+
+
+def access_conversation(
+    member: Member, code: UUID | str, *, audit_action: str | None = "conversation.read"
+) -> Conversation:
+    """Return the conversation if `member` may see it, and record the read.
+
+    Missing and forbidden raise the same NotFound on purpose: a 403 would confirm that a
+    conversation exists, and for one about a patient that alone is health data.
+    `audit_action=None` leaves the audit to the caller, who records it only if it
+    discloses content (see `record_disclosure`).
+    """
+    try:
+        conversation = (
+            conversations_visible_to(member)
+            .select_related("organisation_inbox", "liaison_sheet", "created_by")
+            .get(code=code)
+        )
+    except (Conversation.DoesNotExist, ValueError, ValidationError):
+        raise NotFound("conversation") from None
+    if audit_action:
+        audit.record(actor=member, action=audit_action, target=conversation)
+    return conversation
+
+
+def record_disclosure(member: Member, conversation: Conversation, *, messages: int) -> None:
+    """Audit a read that returned `messages` messages; a read that returned none is not one."""
+    if messages:
+        audit.record(
+            actor=member,
+            action="conversation.read",
+            target=conversation,
+            extra={"messages": messages},
+        )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a member stands in a conversation: what they may do there."""
+
+    participant: Participant | None
+    via_inbox: bool
+
+    @property
+    def has_left(self) -> bool:
+        return self.participant is not None and self.participant.left_at is not None
+
+    @property
+    def is_active_participant(self) -> bool:
+        return self.participant is not None and self.participant.left_at is None
+
+    @property
+    def may_write(self) -> bool:
+        return self.is_active_participant or self.via_inbox
+
+    @property
+    def reads_until(self) -> datetime | None:
+        """A member who left (and is not in the inbox's organisation) reads up to then."""
+        if self.via_inbox or self.participant is None:
+            return None
+        return self.participant.left_at
+
+
+def standing_of(member: Member, conversation: Conversation) -> Standing:
+    """The member's standing in a conversation they can see (access_conversation passed)."""
+    participant = Participant.objects.filter(conversation=conversation, member=member).first()
+    via_inbox = (
+        conversation.organisation_inbox_id is not None
+        and conversation.organisation_inbox_id in organisation_ids_of(member)
+    )
+    return Standing(participant=participant, via_inbox=via_inbox)
+
+
+# --- Lists -----------------------------------------------------------------------------------
+
+
+def _unread_of(member: Member, *, urgent: bool = False) -> Coalesce:
+    receipts = MessageReceipt.objects.filter(
+        conversation=OuterRef("pk"), member=member, read_at__isnull=True
+    )
+    if urgent:
+        receipts = receipts.filter(message__urgent=True, message__redacted_at__isnull=True)
+    counted = receipts.order_by().values("conversation").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _with_relations(queryset: QuerySet[Conversation], member: Member) -> QuerySet[Conversation]:
+    participants = Participant.objects.select_related("member").order_by("joined_at", "pk")
+    return (
+        queryset.select_related("organisation_inbox", "liaison_sheet", "created_by")
+        .prefetch_related(Prefetch("participants", queryset=participants))
+        .annotate(unread=_unread_of(member), urgent_unread=_unread_of(member, urgent=True))
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return make_aware(datetime.combine(day, time.min), get_current_timezone())
+
+
+def conversation_list(
+    member: Member,
+    *,
+    participant: UUID | None = None,
+    subject: str = "",
+    ins: str = "",
+    family_name: str = "",
+    birth_date: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    unread: bool | None = None,
+    urgent: bool | None = None,
+    left: bool = False,
+) -> QuerySet[Conversation]:
+    """The caller's conversations, most recent activity first, each with its unread count.
+
+    Subjects of conversations about a patient are encrypted: `subject` searches the others
+    only, and those are found through the patient (blind index of the INS, or of the family
+    name with the birth date), never by decrypting anything.
+    """
+    queryset = conversations_visible_to(member).annotate(activity=ACTIVITY)
+    mine = Participant.objects.filter(conversation=OuterRef("pk"), member=member)
+    in_inbox = Q(organisation_inbox_id__in=organisation_ids_of(member))
+    if left:
+        queryset = queryset.filter(Exists(mine.filter(left_at__isnull=False)) & ~in_inbox)
+    else:
+        queryset = queryset.filter(Exists(mine.filter(left_at__isnull=True)) | in_inbox)
+    if participant is not None:
+        queryset = queryset.filter(
+            Exists(
+                Participant.objects.filter(conversation=OuterRef("pk"), member__code=participant)
+            )
+        )
+    if subject:
+        queryset = queryset.filter(subject__icontains=subject)
+    if ins:
+        index = compute_blind_index("ins", ins.replace(" ", "").upper())
+        queryset = queryset.filter(Q(ins_index=index) | Q(liaison_sheet__ins_index=index))
+    if family_name and birth_date:
+        index = compute_blind_index("family_name+birth_date", f"{family_name}|{birth_date}")
+        queryset = queryset.filter(
+            Q(birth_name_index=index)
+            | Q(used_name_index=index)
+            | Q(liaison_sheet__birth_name_index=index)
+            | Q(liaison_sheet__used_name_index=index)
+        )
+    if date_from:
+        queryset = queryset.filter(activity__gte=_day_start(date_from))
+    if date_to:
+        queryset = queryset.filter(activity__lt=_day_start(date_to + timedelta(days=1)))
+    unread_receipts = MessageReceipt.objects.filter(
+        conversation=OuterRef("pk"), member=member, read_at__isnull=True
+    )
+    if unread is not None:
+        queryset = queryset.filter(Exists(unread_receipts) if unread else ~Exists(unread_receipts))
+    if urgent is not None:
+        urgent_messages = Message.objects.filter(
+            conversation=OuterRef("pk"), urgent=True, redacted_at__isnull=True
+        )
+        queryset = queryset.filter(Exists(urgent_messages) if urgent else ~Exists(urgent_messages))
+    return _with_relations(queryset, member).order_by("-activity", "-pk")
+
+
+def unread_in(member: Member, conversation: Conversation) -> int:
+    """The member's unread messages in one conversation."""
+    return MessageReceipt.objects.filter(
+        conversation=conversation, member=member, read_at__isnull=True
+    ).count()
+
+
+def unread_total(member: Member) -> int:
+    """Unread messages across the member's conversations (the inbox badge)."""
+    return MessageReceipt.objects.filter(member=member, read_at__isnull=True).count()
+
+
+def conversation_for_output(member: Member, conversation: Conversation) -> Conversation:
+    """The conversation reloaded with what its detail shows (the caller has access)."""
+    return _with_relations(Conversation.objects.filter(pk=conversation.pk), member).get()
+
+
+def conversations_about_sheet(member: Member, sheet: LiaisonSheet) -> list[Conversation]:
+    """The conversations attached to a liaison sheet that `member` may see (its page lists them)."""
+    queryset = conversations_visible_to(member).filter(liaison_sheet=sheet)
+    return list(_with_relations(queryset, member).order_by(ACTIVITY.desc(), "-pk"))
+
+
+def no_conversations() -> QuerySet[Conversation]:
+    """An empty queryset (schema generation has no caller)."""
+    return Conversation.objects.none()
+
+
+# --- Messages --------------------------------------------------------------------------------
+
+
+def messages_of(conversation: Conversation, standing: Standing) -> QuerySet[Message]:
+    """The messages the member may read, with what a message shows, in a constant number of
+    queries whatever the length of the conversation (the page is sliced by the caller)."""
+    receipts = MessageReceipt.objects.select_related("member").order_by("member__family_name", "pk")
+    attachments = Attachment.objects.order_by("created_at", "pk")
+    queryset = Message.objects.filter(conversation=conversation)
+    if standing.reads_until is not None:
+        queryset = queryset.filter(created_at__lte=standing.reads_until)
+    return queryset.select_related("author", "about_member", "reply_to").prefetch_related(
+        Prefetch("receipts", queryset=receipts), Prefetch("attachments", queryset=attachments)
+    )
+
+
+def message_in(conversation: Conversation, code: UUID | str, *, field: str = "") -> Message:
+    """A message of this conversation (the caller already has access to the conversation).
+
+    With `field`, a miss is a 400 on that input field rather than a 404.
+    """
+    try:
+        return Message.objects.select_related("conversation").get(
+            conversation=conversation, code=code
+        )
+    except (Message.DoesNotExist, ValueError, ValidationError):
+        if field:
+            raise FieldErrors({field: [_("Message inconnu dans cette conversation.")]}) from None
+        raise NotFound("message") from None
+
+
+def messages_after(queryset: QuerySet[Message], message: Message) -> QuerySet[Message]:
+    """Messages strictly after `message` in (created_at, id) order: what a poll has not seen."""
+    return queryset.filter(
+        Q(created_at__gt=message.created_at) | Q(created_at=message.created_at, pk__gt=message.pk)
+    )
+
+
+def latest_messages(
+    conversation: Conversation,
+    standing: Standing,
+    *,
+    before: Message | None = None,
+    limit: int = 50,
+) -> tuple[list[Message], bool]:
+    """The last `limit` messages (before `before`), oldest first, and whether there are more."""
+    queryset = messages_of(conversation, standing)
+    if before is not None:
+        queryset = queryset.filter(
+            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+        )
+    page = list(queryset.order_by("-created_at", "-pk")[: limit + 1])
+    return list(reversed(page[:limit])), len(page) > limit
+
+
+def own_recent_messages(
+    conversation: Conversation, member: Member, *, limit: int = 50
+) -> list[Message]:
+    """The member's latest messages with their receipts (a poll refreshes "lu par ...")."""
+    receipts = MessageReceipt.objects.select_related("member").order_by("member__family_name", "pk")
+    return list(
+        Message.objects.filter(conversation=conversation, author=member, kind=MESSAGE)
+        .prefetch_related(Prefetch("receipts", queryset=receipts))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+# --- Attachments -----------------------------------------------------------------------------
+
+
+def download_token(member: Member, attachment: Attachment) -> str:
+    """A signed, time-stamped token for one member and one attachment (TimestampSigner)."""
+    signer = signing.TimestampSigner(salt=DOWNLOAD_SALT)
+    return signer.sign(f"{attachment.code}:{member.code}")
+
+
+def download_url(
+    member: Member, attachment: Attachment, conversation_code: UUID, *, api: bool = True
+) -> str:
+    """The attachment's download link for this member: its path and a signed token."""
+    name = "api-messaging-attachment" if api else "messaging-attachment"
+    path = reverse(name, kwargs={"code": conversation_code, "attachment_code": attachment.code})
+    return f"{path}?token={download_token(member, attachment)}"
+
+
+def link_is_valid(member: Member, attachment: Attachment, token: str) -> bool:
+    """Whether `token` was issued to this member for this attachment and has not expired."""
+    signer = signing.TimestampSigner(salt=DOWNLOAD_SALT)
+    try:
+        value = signer.unsign(token, max_age=settings.MESSAGING_DOWNLOAD_LINK_SECONDS)
+    except signing.BadSignature:  # SignatureExpired is a BadSignature
+        return False
+    return value == f"{attachment.code}:{member.code}"
+
+
+class LinkExpired(PermissionDenied):
+    """The caller may see the attachment, but the link is not theirs or has expired."""
+
+    code = "link_expired"
+
+
+def access_attachment(
+    member: Member, conversation_code: UUID | str, code: UUID | str, *, token: str
+) -> Attachment:
+    """An attachment the member may download now, with the download recorded in the audit.
+
+    Two checks, in this order: the access rule (of a visible conversation, of a message the
+    member may read, not redacted; else NotFound, as for a missing one), then the signed
+    link (issued to this member for this attachment, and not expired; else LinkExpired).
+    A link copied out of a browser history or a proxy log is therefore useless to anyone
+    else, and to its owner too once it has expired.
+    """
+    conversation = access_conversation(member, conversation_code, audit_action=None)
+    standing = standing_of(member, conversation)
+    try:
+        attachment = Attachment.objects.select_related("message").get(
+            conversation=conversation, code=code, message__redacted_at__isnull=True
+        )
+    except (Attachment.DoesNotExist, ValueError, ValidationError):
+        raise NotFound("attachment") from None
+    if standing.reads_until is not None and attachment.message.created_at > standing.reads_until:
+        raise NotFound("attachment")
+    if not link_is_valid(member, attachment, token):
+        raise LinkExpired(_("Lien de téléchargement expiré ou invalide : rouvrez la conversation."))
+    audit.record(
+        actor=member,
+        action="conversation.attachment_read",
+        target=conversation,
+        extra={"attachment": str(attachment.code)},
+    )
+    return attachment
+
+
+# --- Directory -------------------------------------------------------------------------------
+
+
+def recipient_candidates(member: Member, query: str, *, limit: int = 20) -> list[Member]:
+    """Members to write to whose name (or organisation) matches, the caller excluded."""
+    words = [word for word in query.split() if word][:4]
+    if not words:
+        return []
+    queryset = members_visible_to(member).exclude(pk=member.pk)
+    for word in words:
+        queryset = queryset.filter(
+            Q(family_name__icontains=word)
+            | Q(given_name__icontains=word)
+            | Q(organisations__name__icontains=word)
+        )
+    return list(members_visible_to(member).filter(pk__in=queryset.values("pk"))[:limit])
+
+
+def participants_from_codes(member: Member, codes: list[UUID]) -> list[Member]:
+    """The active members with these public ids, or FieldErrors naming the unknown ones."""
+    found = {m.code: m for m in members_visible_to(member).filter(code__in=codes)}
+    missing = [str(code) for code in dict.fromkeys(codes) if code not in found]
+    if missing:
+        raise FieldErrors(
+            {
+                "participants": [
+                    _("Membre inconnu ou inactif : %(id)s") % {"id": code} for code in missing
+                ]
+            }
+        )
+    return [found[code] for code in dict.fromkeys(codes)]
+
+
+def members_by_codes(member: Member, codes: list[UUID]) -> list[Member]:
+    """The active members among these public ids, in their order (unknown ids are left out)."""
+    found = {m.code: m for m in members_visible_to(member).filter(code__in=codes)}
+    return [found[code] for code in dict.fromkeys(codes) if code in found]
+
+
+def member_from_code(member: Member, code: UUID | str, *, field: str = "member") -> Member:
+    try:
+        return members_visible_to(member).get(code=code)
+    except (Member.DoesNotExist, ValueError, ValidationError):
+        raise FieldErrors({field: [_("Membre inconnu ou inactif.")]}) from None
+
+
+def inbox_from_code(code: UUID | str) -> Organisation:
+    organisation = organisation_by_code(code)
+    if organisation is None:
+        raise FieldErrors(
+            {
+                "organisation_inbox": [
+                    _("Structure inconnue, ou sans membre actif pour lire ses messages.")
+                ]
+            }
+        )
+    return organisation
+
+
+def sheet_from_code(member: Member, code: UUID | str) -> LiaisonSheet:
+    """The liaison sheet to attach: the caller must see it (its access rule, audited)."""
+    try:
+        return access_sheet(member, UUID(str(code)))
+    except (NotFound, ValueError):
+        raise FieldErrors({"liaison_sheet": [_("Fiche de liaison introuvable.")]}) from None
+
+
+def inbox_organisations() -> QuerySet[Organisation]:
+    """Organisations with at least one active member: those whose shared inbox can be written to."""
+    staffed = Membership.objects.filter(organisation=OuterRef("pk"), member__is_active=True)
+    return (
+        Organisation.objects.filter(Exists(staffed))
+        .select_related("parent")
+        .order_by("parent__name", "name")
+    )
+
+
+def organisation_by_code(code: UUID | str) -> Organisation | None:
+    try:
+        return inbox_organisations().filter(code=code).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+def active_members_of(organisation_id: int) -> list[Member]:
+    return list(
+        Member.objects.filter(
+            is_active=True, memberships__organisation_id=organisation_id
+        ).distinct()
+    )
+
+
+def sheet_for(member: Member, code: UUID | str) -> LiaisonSheet | None:
+    """The liaison sheet with this id if the member may see it (without auditing: a link)."""
+    try:
+        return sheets_visible_to(member).filter(code=code).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+# --- Indicators ------------------------------------------------------------------------------
+
+
+def monthly_message_counts(
+    start: date, end: date, organisation: Organisation | None = None
+) -> dict[str, int]:
+    """Messages written per month between `start` and `end` (both days included).
+
+    Keys are "YYYY-MM" in the CPTS's time zone, every month of the period present (0 when
+    none). With `organisation`, only conversations it takes part in: one of its members is
+    (or was) a participant, or it is the conversation's shared inbox. One aggregate query;
+    participant events ("X a été ajouté") are not messages and are not counted.
+    """
+    zone = get_current_timezone()
+    queryset = Message.objects.filter(
+        kind=MESSAGE,
+        created_at__gte=_day_start(start),
+        created_at__lt=_day_start(end + timedelta(days=1)),
+    )
+    if organisation is not None:
+        members = Membership.objects.filter(organisation=organisation).values("member_id")
+        involved = Participant.objects.filter(
+            conversation=OuterRef("conversation_id"), member_id__in=members
+        )
+        queryset = queryset.filter(
+            Exists(involved) | Q(conversation__organisation_inbox=organisation)
+        )
+    rows = (
+        queryset.annotate(month=TruncMonth("created_at", tzinfo=zone))
+        .order_by()
+        .values("month")
+        .annotate(n=Count("pk"))
+    )
+    counts = {_month_key(row["month"]): row["n"] for row in rows}
+    result: dict[str, int] = {}
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        key = f"{year:04d}-{month:02d}"
+        result[key] = counts.get(key, 0)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return result
+
+
+def _month_key(value: date | datetime) -> str:
+    return f"{value.year:04d}-{value.month:02d}"
+
+
+# --- Scheduled jobs --------------------------------------------------------------------------
+
+
+def expired_conversations(*, at: datetime) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(retain_until__lt=at).order_by("retain_until", "pk")
+
+
+def receipts_to_remind(*, cutoff: datetime) -> QuerySet[MessageReceipt]:
+    """Unread, not yet reminded receipts of messages older than `cutoff` (active members).
+
+    A shared inbox is a team's: once one of its members has read a message, the others (who
+    read that inbox without being participants) are not reminded of it.
+    """
+    read_by_the_team = MessageReceipt.objects.filter(
+        message=OuterRef("message"),
+        read_at__isnull=False,
+        member__memberships__organisation=OuterRef("conversation__organisation_inbox"),
+    )
+    is_participant = Participant.objects.filter(
+        conversation=OuterRef("conversation"), member=OuterRef("member")
+    )
+    return MessageReceipt.objects.filter(
+        read_at__isnull=True,
+        reminded_at__isnull=True,
+        message__created_at__lte=cutoff,
+        message__redacted_at__isnull=True,
+        member__is_active=True,
+    ).exclude(Exists(read_by_the_team) & ~Exists(is_participant))

@@ -1,0 +1,1 @@
+"""Writes of messaging: conversations (who takes part), messages, and the scheduled jobs."""

@@ -1,0 +1,288 @@
+"""Writing, reading and redacting messages.
+
+Invariants this module owns:
+- Only an active participant, or a member of the conversation's shared inbox, writes; a
+  member who left gets PermissionDenied (403: they still see the history they took part in).
+- A message, its files, its receipts (one per recipient), the conversation's new retention
+  deadline, the audit entry and the notifications commit together or not at all.
+- A retried POST with the same Idempotency-Key creates one message: the database's unique
+  constraint on (author, key) decides between concurrent retries, not an exists() check.
+- Sending first UPDATEs the conversation row (last message, retention deadline). That lock
+  orders concurrent sends to one conversation and makes a send that races the purge of an
+  expired conversation fail cleanly (NotFound) instead of writing into a deleted one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import IO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.timezone import now
+from django.utils.translation import gettext as _
+
+from directory.models import Member
+from messaging import notify
+from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
+from messaging.selectors import active_members_of, standing_of
+from security import audit
+from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
+from security.files import default_file_store, store_file
+from security.uploads import check_upload
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to attach, as the interface received it."""
+
+    fileobj: IO[bytes]
+    filename: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: Message
+    replayed: bool  # True when an Idempotency-Key retry returned the first message
+
+
+def checked_body(body: str, *, has_files: bool) -> str:
+    """The body to store, or FieldErrors: empty (without a file) or longer than the limit."""
+    body = body.strip()
+    if not body and not has_files:
+        raise FieldErrors({"body": [_("Le message est vide.")]})
+    limit = settings.MESSAGING_MAX_BODY_CHARS
+    if len(body) > limit:
+        raise FieldErrors(
+            {
+                "body": [
+                    _("Message trop long : %(n)d caractères, %(max)d au plus.")
+                    % {"n": len(body), "max": limit}
+                ]
+            }
+        )
+    return body
+
+
+def checked_files(files: Sequence[Upload]) -> list[str]:
+    """The sniffed content type of each file, or FieldErrors (count, size, type on the content)."""
+    if len(files) > settings.MESSAGING_MAX_ATTACHMENTS:
+        raise FieldErrors(
+            {
+                "attachments": [
+                    _("%(max)d fichiers au plus par message.")
+                    % {"max": settings.MESSAGING_MAX_ATTACHMENTS}
+                ]
+            }
+        )
+    return [check_upload(upload.fileobj, size=upload.size, field="attachments") for upload in files]
+
+
+def _refuse_writing(actor: Member, conversation: Conversation) -> None:
+    standing = standing_of(actor, conversation)
+    if standing.may_write:
+        return
+    if standing.has_left:
+        raise PermissionDenied(
+            _("Vous avez quitté cette conversation : vous ne pouvez plus y écrire.")
+        )
+    raise NotFound("conversation")  # never was in it, or it was purged meanwhile
+
+
+def recipients_of(conversation: Conversation, *, author: Member) -> list[Member]:
+    """Who a new message is for: active participants and the inbox's members, not the author."""
+    members = [
+        participant.member
+        for participant in Participant.objects.filter(
+            conversation=conversation, left_at__isnull=True, member__is_active=True
+        ).select_related("member")
+    ]
+    if conversation.organisation_inbox_id is not None:
+        members += active_members_of(conversation.organisation_inbox_id)
+    unique = {member.pk: member for member in members if member.pk != author.pk}
+    return list(unique.values())
+
+
+def _replay(actor: Member, conversation: Conversation, key: str) -> Posted | None:
+    existing = Message.objects.filter(author=actor, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.conversation_id != conversation.pk:
+        raise InvalidTransition(_("Cette clé d'idempotence a déjà servi pour un autre message."))
+    return Posted(existing, replayed=True)
+
+
+@transaction.atomic
+def post_message(
+    *,
+    actor: Member,
+    conversation: Conversation,
+    body: str,
+    urgent: bool = False,
+    files: Sequence[Upload] = (),
+    reply_to: Message | None = None,
+    idempotency_key: str = "",
+) -> Posted:
+    """Write a message (text and/or files) to a conversation and tell its recipients.
+
+    Retried with the same `idempotency_key`, it returns the first message (replayed=True).
+    """
+    if idempotency_key and (replayed := _replay(actor, conversation, idempotency_key)):
+        return replayed
+    _refuse_writing(actor, conversation)
+    body = checked_body(body, has_files=bool(files))
+    content_types = checked_files(files)
+    if reply_to is not None and reply_to.conversation_id != conversation.pk:
+        raise FieldErrors({"reply_to": [_("Message inconnu dans cette conversation.")]})
+
+    at = now()
+    extended = Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_at=at,
+        retain_until=at + timedelta(days=conversation.retention_days),
+        updated_at=at,
+    )
+    if extended != 1:
+        raise NotFound("conversation")  # purged (expired) in the meantime
+    message = Message(
+        conversation=conversation,
+        author=actor,
+        created_at=at,
+        body=body,
+        urgent=urgent,
+        reply_to=reply_to,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The same key raced in from a retry that committed first: the first one wins.
+        replayed = _replay(actor, conversation, idempotency_key)
+        assert replayed is not None
+        return replayed
+
+    attachments = []
+    for upload, content_type in zip(files, content_types, strict=True):
+        attachment = Attachment(
+            message=message,
+            conversation=conversation,
+            uploaded_by=actor,
+            created_at=at,
+            filename=(upload.filename or "")[:255] or "piece-jointe",
+            content_type=content_type,
+            size=upload.size,
+        )
+        store_file(attachment, "file", upload.fileobj)  # encrypted, before the audit lock
+        attachments.append(attachment)
+    Attachment.objects.bulk_create(attachments)
+
+    recipients = recipients_of(conversation, author=actor)
+    MessageReceipt.objects.bulk_create(
+        MessageReceipt(message=message, conversation=conversation, member=member)
+        for member in recipients
+    )
+    audit.record(
+        actor=actor,
+        action="message.send",
+        target=conversation,
+        extra={"message": str(message.code), "attachments": len(attachments), "urgent": urgent},
+    )
+    _notify(conversation, message, recipients, actor=actor)
+    return Posted(message, replayed=False)
+
+
+def _notify(
+    conversation: Conversation, message: Message, recipients: list[Member], *, actor: Member
+) -> None:
+    if message.urgent:
+        notify.notify(
+            recipients, event=notify.URGENT_MESSAGE_RECEIVED, conversation=conversation, actor=actor
+        )
+        return
+    # One in-app notification per unread stretch: a recipient who has not read the earlier
+    # messages of this conversation was already told about them.
+    already_told = set(
+        MessageReceipt.objects.filter(
+            conversation=conversation, member__in=recipients, read_at__isnull=True
+        )
+        .exclude(message=message)
+        .values_list("member_id", flat=True)
+    )
+    notify.notify(
+        [member for member in recipients if member.pk not in already_told],
+        event=notify.MESSAGE_RECEIVED,
+        conversation=conversation,
+        actor=actor,
+    )
+
+
+def mark_read(*, actor: Member, conversation: Conversation, up_to: Message | None = None) -> int:
+    """Record that the actor read the conversation (up to a message); return how many receipts.
+
+    Reading twice keeps the first time: only receipts still unread are stamped.
+    """
+    receipts = MessageReceipt.objects.filter(
+        conversation=conversation, member=actor, read_at__isnull=True
+    )
+    if up_to is not None:
+        receipts = receipts.filter(message__created_at__lte=up_to.created_at)
+    return receipts.update(read_at=now())
+
+
+@transaction.atomic
+def redact_message(*, actor: Member, message: Message) -> Message:
+    """Withdraw one's own message: the text and files are deleted, a dated trace stays.
+
+    The conditional UPDATE on redacted_at makes a double click harmless: the second gets
+    InvalidTransition (409) with the time of the first.
+    """
+    if message.author_id != actor.pk:
+        raise PermissionDenied(_("Seul l'auteur d'un message peut le retirer."))
+    if message.kind != Message.Kind.MESSAGE:
+        raise InvalidTransition(_("Seul un message peut être retiré."))
+    at = now()
+    updated = Message.objects.filter(pk=message.pk, redacted_at__isnull=True).update(redacted_at=at)
+    if updated != 1:
+        message.refresh_from_db(fields=["redacted_at"])
+        assert message.redacted_at is not None
+        raise InvalidTransition(
+            _("Ce message a déjà été retiré."), redacted_at=message.redacted_at.isoformat()
+        )
+    message.redacted_at = at
+    message.body = ""
+    message.save(update_fields=["body"])  # encrypted column: rewritten through the instance
+    names = list(Attachment.objects.filter(message=message).values_list("file", flat=True))
+    Attachment.objects.filter(message=message).delete()
+    # Nobody has to read a withdrawn message any more; the read receipts stay as a trace.
+    MessageReceipt.objects.filter(message=message, read_at__isnull=True).delete()
+    transaction.on_commit(lambda: delete_stored_files(names), robust=True)
+    audit.record(
+        actor=actor,
+        action="message.redact",
+        target=message.conversation,
+        extra={"message": str(message.code)},
+    )
+    return message
+
+
+def delete_stored_files(names: list[str]) -> None:
+    """Delete encrypted files after the rows that named them are gone (after commit).
+
+    A crash in between leaves unreferenced files: ciphertext under random names, which
+    nothing can open without the row's associated data.
+    """
+    store = default_file_store()
+    for name in names:
+        if name:
+            try:
+                store.delete(name)
+            except OSError:
+                logger.warning("messaging: could not delete a stored file; it stays unreferenced")

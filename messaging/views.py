@@ -1,0 +1,425 @@
+"""French pages of the messaging: inbox, compose, conversation (with its small JSON endpoints).
+
+Thin like the API: they parse the form, call the same selectors and services, and render. A
+DomainError becomes a message on the page (or a JSON error for static/js/messaging.js), never
+a 500. The conversation page refreshes itself by polling `poll` (no inline script: CSP).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from directory import selectors as directory_selectors
+from directory.models import Member
+from messaging import forms, selectors
+from messaging.apis import attachment_response
+from messaging.models import Conversation, Message
+from messaging.selectors import LinkExpired, Standing
+from messaging.services import conversations, messages
+from messaging.services.messages import Upload
+from security.exceptions import DomainError, FieldErrors, NotFound
+
+PAGE = 50
+
+
+def _member(request: HttpRequest) -> Member:
+    member = directory_selectors.member_for_user(request.user)
+    if member is None:
+        raise Http404
+    return member
+
+
+def _conversation(member: Member, code: UUID, *, audit_action: str | None = None) -> Conversation:
+    try:
+        return selectors.access_conversation(member, code, audit_action=audit_action)
+    except NotFound:
+        raise Http404 from None
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _uploads(request: HttpRequest) -> list[Upload]:
+    return [
+        Upload(fileobj=upload, filename=upload.name or "", size=upload.size or 0)
+        for upload in request.FILES.getlist("attachments")
+    ]
+
+
+def _error_text(error: DomainError) -> str:
+    if isinstance(error, FieldErrors):
+        return " ".join(" ".join(str(m) for m in msgs) for msgs in error.fields.values())
+    return str(error.detail)
+
+
+# --- Inbox -----------------------------------------------------------------------------------
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    search = forms.SearchForm(request.GET or None, member=member)
+    filters = search.filters() if search.is_bound and search.is_valid() else {}
+    queryset = selectors.conversation_list(member, **filters)
+    if search.is_bound and not search.is_valid():
+        queryset = queryset.none()
+    page = Paginator(queryset, PAGE).get_page(request.GET.get("page"))
+    rows = [_row(member, conversation) for conversation in page.object_list]
+    return render(
+        request,
+        "messaging/inbox.html",
+        {
+            "search": search,
+            "rows": rows,
+            "page": page,
+            "unread_total": selectors.unread_total(member),
+            "query": _query_without_page(request),
+        },
+    )
+
+
+def _row(member: Member, conversation: Conversation) -> dict[str, Any]:
+    others = [p.member for p in conversation.participants.all() if p.member_id != member.pk]
+    return {"conversation": conversation, "others": others, "patient": conversation.patient}
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+# --- Compose ---------------------------------------------------------------------------------
+
+
+@login_required
+def compose(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    sheet_code = request.POST.get("liaison_sheet") or request.GET.get("fiche") or ""
+    sheet = selectors.sheet_for(member, sheet_code) if sheet_code else None
+    context: dict[str, Any] = {
+        "organisations": selectors.inbox_organisations(),
+        "sheet": sheet,
+        "creation_key": uuid.uuid4().hex,
+        "chosen": [],
+        "data": {},
+        "errors": {},
+        "patient_fields": forms.patient_fields(None, {}),
+    }
+    if request.method != "POST":
+        return render(request, "messaging/compose.html", context)
+    post = request.POST
+    codes = forms.uuids(post.getlist("participants"))
+    context.update(
+        data=post,
+        creation_key=post.get("creation_key", "")[:64],
+        chosen=selectors.members_by_codes(member, codes),
+    )
+    try:
+        conversation = conversations.start_conversation(
+            actor=member,
+            subject=post.get("subject", ""),
+            participants=selectors.participants_from_codes(member, codes),
+            organisation_inbox=(
+                selectors.inbox_from_code(post["organisation_inbox"])
+                if post.get("organisation_inbox")
+                else None
+            ),
+            patient=forms.patient_from(post),
+            liaison_sheet=selectors.sheet_from_code(member, sheet_code) if sheet_code else None,
+            body=post.get("body", ""),
+            urgent=bool(post.get("urgent")),
+            files=_uploads(request),
+            creation_key=context["creation_key"],
+        )
+    except DomainError as error:
+        context["errors"] = (
+            error.fields if isinstance(error, FieldErrors) else {"__all__": [error.detail]}
+        )
+        context["patient_fields"] = forms.patient_fields(post, context["errors"])
+        context["patient_open"] = forms.patient_from(post) is not None
+        flash.error(request, _("Le message n'est pas parti : corrigez ce qui est indiqué."))
+        return render(request, "messaging/compose.html", context, status=error.status_code)
+    flash.success(request, _("Message envoyé."))
+    return redirect("messaging-conversation", code=conversation.code)
+
+
+@login_required
+@require_GET
+def recipients(request: HttpRequest) -> JsonResponse:
+    """The directory search of the compose form: members whose name or organisation matches."""
+    member = _member(request)
+    found = selectors.recipient_candidates(member, request.GET.get("q", "")[:100])
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": str(m.code),
+                    "name": m.display_name,
+                    "detail": ", ".join(
+                        [
+                            m.get_profession_display(),
+                            *(ms.organisation.name for ms in m.memberships.all()),
+                        ]
+                    ),
+                }
+                for m in found
+            ]
+        }
+    )
+
+
+# --- Conversation ----------------------------------------------------------------------------
+
+
+def _message_context(
+    member: Member, conversation: Conversation, standing: Standing
+) -> dict[str, Any]:
+    return {"member": member, "conversation": conversation, "standing": standing}
+
+
+def _render_messages(page: list[Message], context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each message with its signed download links, ready for the template."""
+    member, conversation = context["member"], context["conversation"]
+    return [
+        {
+            "message": message,
+            "mine": message.author_id == member.pk,
+            "attachments": [
+                {
+                    "attachment": a,
+                    "url": selectors.download_url(member, a, conversation.code, api=False),
+                }
+                for a in message.attachments.all()
+            ]
+            if message.redacted_at is None
+            else [],
+        }
+        for message in page
+    ]
+
+
+@login_required
+def conversation(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    if request.method == "POST":
+        return _reply(request, member, code)
+    found = _conversation(member, code, audit_action="conversation.read")
+    standing = selectors.standing_of(member, found)
+    messages.mark_read(actor=member, conversation=found)  # opening it is reading it
+    return _render_conversation(request, member, found, standing)
+
+
+def _render_conversation(
+    request: HttpRequest,
+    member: Member,
+    found: Conversation,
+    standing: Standing,
+    *,
+    status: int = 200,
+    draft: str = "",
+) -> HttpResponse:
+    before = None
+    if request.GET.get("avant"):
+        try:
+            before = selectors.message_in(found, request.GET["avant"])
+        except NotFound:
+            before = None
+    page, has_more = selectors.latest_messages(found, standing, before=before, limit=PAGE)
+    context = _message_context(member, found, standing)
+    full = selectors.conversation_for_output(member, found)
+    return render(
+        request,
+        "messaging/conversation.html",
+        {
+            **context,
+            "conversation": full,
+            "participants": full.participants.all(),
+            "items": _render_messages(page, context),
+            "has_more": has_more,
+            "first": page[0] if page else None,
+            "last": page[-1] if page else None,
+            "reply_key": uuid.uuid4().hex,
+            "draft": draft,
+            "poll_seconds": settings.MESSAGING_POLL_SECONDS,
+            "max_body": settings.MESSAGING_MAX_BODY_CHARS,
+        },
+        status=status,
+    )
+
+
+def _reply(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    found = _conversation(member, code)
+    try:
+        posted = messages.post_message(
+            actor=member,
+            conversation=found,
+            body=request.POST.get("body", ""),
+            urgent=bool(request.POST.get("urgent")),
+            files=_uploads(request),
+            idempotency_key=request.POST.get("key", "")[:64],
+        )
+    except DomainError as error:
+        if _wants_json(request):
+            fields = error.fields if isinstance(error, FieldErrors) else {}
+            return JsonResponse(
+                {"detail": _error_text(error), "fields": fields}, status=error.status_code
+            )
+        flash.error(request, _error_text(error))
+        standing = selectors.standing_of(member, found)
+        return _render_conversation(
+            request,
+            member,
+            found,
+            standing,
+            status=error.status_code,
+            draft=request.POST.get("body", ""),
+        )
+    if _wants_json(request):
+        return JsonResponse({"id": str(posted.message.code)}, status=201)
+    return redirect(
+        f"{reverse('messaging-conversation', kwargs={'code': found.code})}#m-{posted.message.code}"
+    )
+
+
+@login_required
+@require_GET
+def poll(request: HttpRequest, code: UUID) -> JsonResponse:
+    """What changed since the page's last message: new messages (HTML) and fresh receipts.
+
+    An empty answer discloses nothing and is not audited (see messaging.selectors).
+    """
+    member = _member(request)
+    found = _conversation(member, code)
+    standing = selectors.standing_of(member, found)
+    queryset = selectors.messages_of(found, standing)
+    after = request.GET.get("apres", "")
+    if after:
+        try:
+            queryset = selectors.messages_after(queryset, selectors.message_in(found, after))
+        except NotFound:
+            return JsonResponse({"detail": _("Message inconnu.")}, status=400)
+    page = list(queryset.order_by("created_at", "pk")[:100])
+    selectors.record_disclosure(member, found, messages=len(page))
+    context = _message_context(member, found, standing)
+    items = _render_messages(page, context)
+    own = selectors.own_recent_messages(found, member)
+    return JsonResponse(
+        {
+            "messages": [
+                {
+                    "id": str(item["message"].code),
+                    "html": render_to_string(
+                        "messaging/_message.html", {**context, "item": item}, request
+                    ),
+                }
+                for item in items
+            ],
+            "receipts": {
+                str(message.code): render_to_string(
+                    "messaging/_receipts.html", {"message": message}, request
+                )
+                for message in own
+                if message.redacted_at is None
+            },
+            "can_write": standing.may_write,
+        }
+    )
+
+
+@login_required
+@require_POST
+def mark_read(request: HttpRequest, code: UUID) -> JsonResponse:
+    member = _member(request)
+    found = _conversation(member, code)  # a receipt discloses nothing: not audited
+    up_to = None
+    if request.POST.get("jusqu_a"):
+        try:
+            up_to = selectors.message_in(found, request.POST["jusqu_a"])
+        except NotFound:
+            return JsonResponse({"detail": _("Message inconnu.")}, status=400)
+    return JsonResponse(
+        {"marked": messages.mark_read(actor=member, conversation=found, up_to=up_to)}
+    )
+
+
+@login_required
+@require_POST
+def add_participant(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    found = _conversation(member, code)
+    try:
+        added = selectors.member_from_code(member, request.POST.get("member", ""))
+        conversations.add_participant(actor=member, conversation=found, member=added)
+        flash.success(
+            request,
+            _("%(name)s participe désormais à la conversation.") % {"name": added.display_name},
+        )
+    except DomainError as error:
+        flash.error(request, _error_text(error))
+    return redirect("messaging-conversation", code=found.code)
+
+
+@login_required
+@require_POST
+def leave(request: HttpRequest, code: UUID) -> HttpResponse:
+    member = _member(request)
+    found = _conversation(member, code)
+    try:
+        conversations.leave_conversation(actor=member, conversation=found)
+    except DomainError as error:
+        flash.error(request, _error_text(error))
+        return redirect("messaging-conversation", code=found.code)
+    flash.success(request, _("Vous avez quitté la conversation."))
+    return redirect("messaging-inbox")
+
+
+@login_required
+@require_POST
+def redact(request: HttpRequest, code: UUID, message_code: UUID) -> HttpResponse:
+    member = _member(request)
+    found = _conversation(member, code)
+    try:
+        message = selectors.message_in(found, message_code)
+    except NotFound:
+        raise Http404 from None
+    try:
+        messages.redact_message(actor=member, message=message)
+        flash.success(request, _("Message retiré."))
+    except DomainError as error:
+        flash.error(request, _error_text(error))
+    return redirect("messaging-conversation", code=found.code)
+
+
+@login_required
+@require_GET
+def download(
+    request: HttpRequest, code: UUID, attachment_code: UUID
+) -> HttpResponse | StreamingHttpResponse:
+    member = _member(request)
+    try:
+        attachment = selectors.access_attachment(
+            member, code, attachment_code, token=request.GET.get("token", "")
+        )
+    except NotFound:
+        raise Http404 from None
+    except LinkExpired:
+        flash.error(
+            request, _("Ce lien de téléchargement a expiré : utilisez celui de la page rechargée.")
+        )
+        return redirect("messaging-conversation", code=code)
+    return attachment_response(attachment)

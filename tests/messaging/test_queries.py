@@ -1,0 +1,124 @@
+"""Pinned query counts: the cost of a page does not grow with the conversation or the inbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import now
+
+from directory.services import issue_api_token
+from messaging.models import Conversation, Message, MessageReceipt
+from tests.messaging.conftest import API, pdf_upload, say
+
+pytestmark = pytest.mark.django_db
+
+# token and its user, the user's member, the member's organisations, the conversation (access),
+# the caller's participant row, the page of messages (authors and replies joined), receipts,
+# attachments, and the audit entry of the read (chain head lock, entry, head update).
+MESSAGE_PAGE_QUERIES = 11
+
+
+@pytest.fixture
+def token_client(api_client):
+    """An API client authenticated by token, as a real client: each request loads its member."""
+
+    def authenticate(member):
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {issue_api_token(user=member.user)}")
+        return api_client
+
+    return authenticate
+
+
+def fill(conversation: Conversation, count: int) -> None:
+    """`count` messages in one INSERT per batch (encrypted like real ones), with receipts."""
+    gp, pharmacist = (
+        conversation.created_by,
+        conversation.participants.exclude(member=conversation.created_by).get().member,
+    )
+    start = now() - timedelta(days=30)
+    rows = [
+        Message(
+            conversation=conversation,
+            author=gp if i % 2 else pharmacist,
+            body=f"message {i}",
+            created_at=start + timedelta(seconds=i),
+            urgent=i % 7 == 0,
+        )
+        for i in range(count)
+    ]
+    Message.objects.bulk_create(rows, batch_size=2000)
+    receipts = [
+        MessageReceipt(
+            message=m, conversation=conversation, member=pharmacist if m.author_id == gp.pk else gp
+        )
+        for m in rows
+    ]
+    MessageReceipt.objects.bulk_create(receipts, batch_size=2000)
+    say(gp, conversation, "avec une pièce jointe", files=[pdf_upload()])
+
+
+def count_queries(client, url: str) -> tuple[int, dict]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries), response.json()
+
+
+def test_a_conversation_of_10000_messages_lists_like_one_of_10(
+    token_client, pharmacist, start
+) -> None:
+    small, large = start(subject="Petite"), start(subject="Grande")
+    fill(small, 10)
+    fill(large, 10_000)
+    assert Message.objects.filter(conversation=large).count() == 10_001
+    client = token_client(pharmacist)
+    small_count, small_page = count_queries(client, f"{API}{small.code}/messages/?page_size=50")
+    large_count, large_page = count_queries(client, f"{API}{large.code}/messages/?page_size=50")
+    assert small_count == large_count == MESSAGE_PAGE_QUERIES
+    assert len(small_page["results"]) == 11
+    assert len(large_page["results"]) == 50
+    assert large_page["results"][0]["attachments"]
+    # Deep in the conversation, by cursor, still the same.
+    next_count, next_page = count_queries(client, large_page["next"])
+    assert next_count == MESSAGE_PAGE_QUERIES
+    assert next_page["results"][0]["created_at"] < large_page["results"][-1]["created_at"]
+
+
+def test_the_conversation_list_is_constant_in_its_size(
+    token_client, pharmacist, start, demo
+) -> None:
+    for index in range(2):
+        say(demo["dr.martin"], start(subject=f"c{index}"), "x")
+    client = token_client(pharmacist)
+    few, _ = count_queries(client, API)
+    for index in range(12):
+        say(demo["dr.martin"], start(subject=f"d{index}", to=("pharma.durand", "ide.petit")), "x")
+    many, page = count_queries(client, API)
+    assert few == many
+    assert len(page["results"]) == 14
+    # token, member, organisations, count, page (unread counts are subqueries), participants
+    assert many == 6
+
+
+def without_key_usage(queries: list[dict]) -> list[str]:
+    """The nonce counter reserves a block of 1024 encryptions now and then: not per message."""
+    return [q["sql"] for q in queries if "security_keyusage" not in q["sql"]]
+
+
+def test_sending_takes_a_fixed_number_of_queries(token_client, gp, conversation, start) -> None:
+    client = token_client(gp)
+    other = start(to=("pharma.durand", "ide.petit"))
+    counts = []
+    for target in (conversation, other, other):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(f"{API}{target.code}/messages/", {"body": "x"}, format="json")
+        assert response.status_code == 201
+        counts.append(len(without_key_usage(captured.captured_queries)))
+    # Whatever the number of recipients, the same queries; plus one row per notification, and
+    # a recipient who has not read the previous message is not notified again (coalesced).
+    assert counts[0] == counts[2]  # nobody notified: both already have an unread message
+    assert counts[1] == counts[0] + 2  # the first message of `other`: two notifications
+    assert counts[0] == 21
