@@ -356,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}; gunicorn "
         f"({args.workers} sync workers) + PostgreSQL + Redis on the same machine; {args.gps} GP "
-        f"threads sending, {args.staff} hospital threads receiving and accepting.",
+        f"threads sending, {args.staff} hospital threads receiving and accepting; load average "
+        f"{os.getloadavg()[0]:.1f} when the run ended (other work shares the 2 cores).",
         "",
         f"Sent {sent} referrals and accepted {int(timings['_accepted'][0])} in "
         f"{load_seconds:.1f} s: **{sent / load_seconds:.1f} referrals sent/s** end to end "
