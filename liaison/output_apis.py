@@ -1,0 +1,160 @@
+"""Output endpoints: a sheet as PDF or FHIR document, FHIR import, the coordinator's indicators.
+
+Thin like liaison/apis.py: parse, access (which audits), call one function, answer.
+Downloads answer their own media type whatever the Accept header says (a client asking for
+`application/pdf` must not get 406), and their errors are the usual JSON bodies.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from directory.permissions import current_member
+from liaison import selectors
+from liaison.apis import idempotency_key, sheet_response
+from liaison.outputs import selectors as output_selectors
+from liaison.outputs.fhir import bundle_for
+from liaison.outputs.indicators import Indicators, csv_lines
+from liaison.outputs.pdf import render_pdf
+from liaison.outputs.serializers import IndicatorsOutput, IndicatorsQuery
+from liaison.outputs.services import import_sheet_from_fhir
+from liaison.serializers import SheetOutput
+
+FHIR_JSON = "application/fhir+json"
+
+
+class AlwaysJsonErrors(DefaultContentNegotiation):
+    """The download itself is a plain HttpResponse; DRF renders only the errors, as JSON."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+    ) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+class FhirJSONParser(JSONParser):
+    media_type = FHIR_JSON
+
+
+def download(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "no-store"  # clinical content: no shared or browser cache
+    return response
+
+
+def sheet_filename(code: UUID | str, extension: str) -> str:
+    # The patient's name stays out of file names: they show in download lists and logs.
+    return f"fiche-liaison-{str(code)[:8]}.{extension}"
+
+
+def fhir_document(code: UUID | str, bundle: dict[str, Any]) -> HttpResponse:
+    body = json.dumps(bundle, ensure_ascii=False, indent=1).encode()
+    return download(body, FHIR_JSON, sheet_filename(code, "json"))
+
+
+def indicators_csv(indicators: Indicators) -> HttpResponse:
+    """The table as CSV for a French spreadsheet: ';', decimal comma, UTF-8 with BOM."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    csv.writer(buffer, delimiter=";").writerows(csv_lines(indicators))
+    filename = f"indicateurs-liaison-{indicators.start:%Y-%m}-{indicators.end:%Y-%m}.csv"
+    return download(buffer.getvalue().encode(), "text/csv; charset=utf-8", filename)
+
+
+class LiaisonSheetPdfApi(APIView):
+    content_negotiation_class = AlwaysJsonErrors
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request: Request, code: UUID) -> HttpResponse:
+        """The sheet as PDF: identity and date on every page, filled sections only (audited)."""
+        member = current_member(request)
+        sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.pdf")
+        return download(render_pdf(sheet), "application/pdf", sheet_filename(sheet.code, "pdf"))
+
+
+class LiaisonSheetFhirApi(APIView):
+    content_negotiation_class = AlwaysJsonErrors
+
+    @extend_schema(responses={(200, FHIR_JSON): OpenApiTypes.OBJECT})
+    def get(self, request: Request, code: UUID) -> HttpResponse:
+        """The sheet as a FHIR R4 document Bundle (Composition first; audited)."""
+        member = current_member(request)
+        sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.fhir")
+        return fhir_document(sheet.code, bundle_for(sheet))
+
+
+class LiaisonSheetFromFhirApi(APIView):
+    parser_classes = [JSONParser, FhirJSONParser]
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT, FHIR_JSON: OpenApiTypes.OBJECT},
+        responses={201: SheetOutput},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retrying with the same key creates one draft.",
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        """Create a draft from a FHIR R4 document Bundle (e.g. a hospital's discharge letter).
+
+        400 lists, by JSON path in the Bundle, everything that could not be understood; nothing
+        is created then. The caller becomes the draft's author.
+        """
+        member = current_member(request)
+        sheet = import_sheet_from_fhir(
+            actor=member, bundle=request.data, creation_key=idempotency_key(request)
+        )
+        return sheet_response(sheet, member, status_code=status.HTTP_201_CREATED)
+
+
+QUERY_PARAMETERS = {"from", "to", "organisation"}
+
+
+def _indicators(request: Request) -> Indicators:
+    member = current_member(request)
+    output_selectors.require_coordinator(member)  # before parsing: others learn nothing
+    unknown = sorted(set(request.query_params) - QUERY_PARAMETERS)
+    if unknown:
+        raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
+    query = IndicatorsQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return output_selectors.access_liaison_indicators(member, **query.validated_data)
+
+
+class LiaisonIndicatorsApi(APIView):
+    @extend_schema(parameters=[IndicatorsQuery], responses=IndicatorsOutput)
+    def get(self, request: Request) -> Response:
+        """The coordinator's monthly liaison indicators (404 for anyone else)."""
+        return Response(IndicatorsOutput(_indicators(request)).data)
+
+
+class LiaisonIndicatorsCsvApi(APIView):
+    content_negotiation_class = AlwaysJsonErrors
+
+    @extend_schema(parameters=[IndicatorsQuery], responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request) -> HttpResponse:
+        """The same table as CSV (';' separated, decimal comma, UTF-8 with BOM)."""
+        return indicators_csv(_indicators(request))

@@ -1,0 +1,237 @@
+"""A sheet as a readable document: what the print view and the PDF both show.
+
+One function builds it, so paper and screen cannot disagree: the identity line repeated on
+every page, the document's date, the filled sections in DOMAIN.md's order (the order of
+`liaison.forms`, with no empty heading), who sent it and who signs it. Values are turned into
+French text here (choice labels, dd/mm/yyyy dates, Oui/Non); the templates only lay them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+
+from liaison import forms
+from liaison.models import LiaisonSheet
+
+SEX = dict(forms.SEX)
+IDENTITY = dict(forms.IDENTITY)
+
+
+@dataclass(frozen=True)
+class DocumentField:
+    label: str
+    text: str = ""  # may hold newlines
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+    @property
+    def is_table(self) -> bool:
+        return bool(self.columns)
+
+
+@dataclass(frozen=True)
+class DocumentSection:
+    key: str
+    title: str
+    fields: list[DocumentField]
+
+
+@dataclass(frozen=True)
+class Person:
+    role: str
+    name: str
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    identity: str  # the line repeated on every page
+    identity_details: list[str]
+    document_date: str
+    status: str
+    facts: list[tuple[str, str]]
+    sections: list[DocumentSection]
+    sender: Person
+    signer: Person
+    recipients_title: str
+    recipients: list[Person]
+
+
+def french_date(value: Any) -> str:
+    """An ISO date (or date/datetime) as dd/mm/yyyy; anything else unchanged."""
+    if isinstance(value, datetime):
+        return localtime(value).strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _label(choices: list[tuple[str, Any]], value: str) -> str:
+    return str(dict(choices).get(value, value))
+
+
+def _field_text(spec: forms.Field, value: Any) -> str:
+    if spec.kind == "select":
+        return _label(spec.choices, value)
+    if spec.kind == "date":
+        return french_date(value)
+    if spec.kind == "yesno":
+        return _("Oui") if value == "true" else _("Non")
+    if spec.kind == "check":
+        return _("Oui")
+    return str(value)
+
+
+def _cell(column: forms.Column, value: Any) -> str:
+    if column.kind == "select":
+        return _label(column.choices, value)
+    if column.kind == "date":
+        return french_date(value) if value else ""
+    return str(value)
+
+
+def document_sections(sheet: LiaisonSheet) -> list[DocumentSection]:
+    """The filled sections of the sheet, in the form's order, as French text."""
+    sections = []
+    for section in forms.filled_sections(sheet.kind, sheet.patient or {}, sheet.content or {}):
+        fields = []
+        for bound in section["fields"]:
+            spec: forms.Field = bound["spec"]
+            if spec.kind == "rows":
+                fields.append(
+                    DocumentField(
+                        label=str(spec.label),
+                        columns=[str(column.label) for column in spec.columns],
+                        rows=[
+                            [_cell(column, value) for column, value in row]
+                            for row in bound["value"]
+                        ],
+                    )
+                )
+            else:
+                fields.append(
+                    DocumentField(label=str(spec.label), text=_field_text(spec, bound["value"]))
+                )
+        sections.append(
+            DocumentSection(key=section["key"], title=str(section["title"]), fields=fields)
+        )
+    return sections
+
+
+def identity_line(patient: dict[str, Any]) -> str:
+    """BIRTH NAME (usage USED) Given names, born on …, sex: how a patient is recognised."""
+    name = (patient.get("birth_family_name") or "").upper() or _("Patient non identifié")
+    if patient.get("used_family_name"):
+        name += f" ({_('usage')} {patient['used_family_name'].upper()})"
+    if patient.get("given_names"):
+        name += f" {patient['given_names']}"
+    parts = [name]
+    if patient.get("birth_date"):
+        born = _("née le") if patient.get("sex") == "F" else _("né(e) le")
+        parts.append(f"{born} {french_date(patient['birth_date'])}")
+    if patient.get("sex"):
+        parts.append(str(SEX.get(patient["sex"], patient["sex"])))
+    if patient.get("ins"):
+        parts.append(f"INS {patient['ins']}")
+    return " — ".join(parts)
+
+
+def _identity_details(patient: dict[str, Any]) -> list[str]:
+    status = patient.get("identity_status") or "PROV"
+    details = [f"{_('Identité')} : {IDENTITY.get(status, status)}"]
+    if patient.get("birth_place_insee"):
+        details.append(f"{_('Lieu de naissance (code INSEE)')} : {patient['birth_place_insee']}")
+    if patient.get("address"):
+        details.append(f"{_('Adresse')} : {patient['address']}")
+    if patient.get("phone"):
+        details.append(f"{_('Téléphone')} : {patient['phone']}")
+    return details
+
+
+def _organisation_name(organisation: Any) -> str:
+    if organisation is None:
+        return ""
+    parent = getattr(organisation, "parent", None)
+    return f"{parent.name} — {organisation.name}" if parent else organisation.name
+
+
+def _member_details(member: Any) -> str:
+    parts = [str(member.get_profession_display())]
+    if member.specialty:
+        parts.append(member.specialty)
+    if member.rpps:
+        parts.append(f"RPPS {member.rpps}")
+    return ", ".join(parts)
+
+
+def document_date(sheet: LiaisonSheet) -> str:
+    """The date the document carries: when it was sent, or when the draft was started."""
+    return french_date(sheet.sent_at or sheet.created_at)
+
+
+def build_document(sheet: LiaisonSheet) -> Document:
+    """Everything a printed sheet shows. Expects the sheet as `access_sheet` returns it."""
+    patient = sheet.patient or {}
+    content = sheet.content or {}
+    author = sheet.author
+    sender = Person(
+        role=_("Émetteur"),
+        name=author.display_name,
+        details=" — ".join(
+            filter(None, [_member_details(author), _organisation_name(sheet.sender_organisation)])
+        ),
+    )
+    sent = sheet.sent_at is not None
+    signed = (
+        _("Signé électroniquement le %(date)s")
+        % {"date": localtime(sheet.sent_at).strftime("%d/%m/%Y %H:%M")}
+        if sent
+        else _("Brouillon : non signé")
+    )
+    if sheet.is_referral:
+        signer = Person(role=_("Médecin adresseur"), name=author.display_name, details=signed)
+    else:
+        contact = content.get("hospital_contact") or author.display_name
+        signer = Person(role=_("Médecin signataire"), name=contact, details=signed)
+    role = _("En copie") if sheet.is_referral else _("Destinataire")
+    recipients = [
+        Person(
+            role=role, name=p.member.display_name, details=str(p.member.get_profession_display())
+        )
+        for p in sheet.participants.all()
+    ]
+    facts: list[tuple[str, str]] = []
+    if sheet.recipient_organisation_id:
+        facts.append((_("Pour"), _organisation_name(sheet.recipient_organisation)))
+    if sheet.sent_at:
+        facts.append((_("Envoyée le"), localtime(sheet.sent_at).strftime("%d/%m/%Y %H:%M")))
+    if sheet.planned_date:
+        facts.append((_("Date prévue"), french_date(sheet.planned_date)))
+    if not sheet.is_referral:
+        facts.append((_("Version"), str(sheet.document_version)))
+        if sheet.document_status == "in_progress":
+            facts.append((_("Statut du document"), _("En cours : résultats attendus")))
+    return Document(
+        title=str(sheet.get_kind_display()),
+        identity=identity_line(patient),
+        identity_details=_identity_details(patient),
+        document_date=document_date(sheet),
+        status=str(sheet.get_status_display()),
+        facts=facts,
+        sections=document_sections(sheet),
+        sender=sender,
+        signer=signer,
+        recipients_title=_("Équipe de soins en copie") if sheet.is_referral else _("Destinataires"),
+        recipients=recipients,
+    )
