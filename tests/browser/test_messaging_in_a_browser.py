@@ -36,6 +36,8 @@ def test_a_pdf_is_sent_read_downloaded_and_the_receipt_seen(
     login("dr.martin")
     page.get_by_role("link", name="Messagerie").click()
     page.get_by_role("link", name="Nouveau message").click()
+    # The search listens once the page's (deferred) script ran: typing before would be lost.
+    page.wait_for_load_state("load")
     page.get_by_label("Rechercher dans l'annuaire").fill("Durand")
     page.get_by_role("button", name="Marc Durand").click()
     expect(page.locator("#chosen-recipients")).to_contain_text("Marc Durand")
