@@ -9,6 +9,7 @@ the data dictionary.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from django.http import QueryDict
@@ -255,13 +256,39 @@ def bound_sections(
     return sections
 
 
+def french_date(value: str) -> str:
+    """2026-11-23 → 23/11/2026 (dates are stored ISO, read the French way)."""
+    try:
+        return date.fromisoformat(value).strftime("%d/%m/%Y")
+    except (TypeError, ValueError):
+        return value
+
+
+def _readable(kind: str, choices: list[tuple[str, Any]], value: Any) -> Any:
+    """The label a reader expects instead of the stored code ("scheduled" → "Programmée")."""
+    if kind == "select":
+        return str(dict(choices).get(value, value))
+    if kind == "date":
+        return french_date(value)
+    return value
+
+
 def filled_sections(
     kind: str, patient: dict[str, Any], content: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Only what was filled, for reading: no empty headings (as on paper)."""
+    """Only what was filled, for reading: no empty headings (as on paper), codes as labels."""
     result = []
     for section in bound_sections(kind, patient, content):
-        fields = [f for f in section["fields"] if f["value"] not in ("", [], False)]
+        fields = []
+        for bound in section["fields"]:
+            spec, value = bound["spec"], bound["value"]
+            if value in ("", [], False):
+                continue
+            if spec.kind == "rows":
+                value = [[(c, _readable(c.kind, c.choices, v)) for c, v in row] for row in value]
+            else:
+                value = _readable(spec.kind, spec.choices, value)
+            fields.append({**bound, "value": value})
         if fields and section["key"] != "patient":
             result.append({**section, "fields": fields})
     return result

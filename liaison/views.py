@@ -57,6 +57,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         {
             "sheet": sheet,
             "patient": sheet.patient,
+            "birth_date": forms.french_date(sheet.patient.get("birth_date") or ""),
             "unread": any(
                 p.member_id == member.pk and p.read_at is None for p in sheet.participants.all()
             ),
@@ -234,17 +235,21 @@ def sheet_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     transitions.mark_read(actor=member, sheet=sheet)  # opening it is reading it
     versions = list(selectors.versions_of(sheet)) if not sheet.is_referral else []
     previous = sheet.previous_version
+    actions = _actions_for(member, sheet)
+    patient = dict(sheet.patient)
+    patient["birth_date"] = forms.french_date(patient.get("birth_date") or "")
     return render(
         request,
         "liaison/detail.html",
         {
             "sheet": sheet,
-            "patient": sheet.patient,
+            "patient": patient,
+            "button_actions": actions - {"note", "attach"},
             "sections": forms.filled_sections(sheet.kind, sheet.patient, sheet.content),
             "participants": sheet.participants.all(),
             "events": selectors.events_of(sheet),
             "attachments": selectors.attachments_of(sheet),
-            "actions": _actions_for(member, sheet),
+            "actions": actions,
             "versions": versions,
             "changes": forms_changes(previous, sheet),
             "letters": selectors.letters_of(sheet) if sheet.is_referral else [],
