@@ -18,11 +18,8 @@ Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 from __future__ import annotations
 
 import argparse
-import base64
-import http.client
 import json
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -30,86 +27,25 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import stack  # noqa: E402
 from bench.report import machine, percentile, write_section  # noqa: E402
+from bench.stack import ms  # noqa: E402
 
 PORT = 8765
 
 
-def bench_env(database_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9"),
-        DEBUG="False",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="False",
-        REQUIRE_2FA="False",
-        TOKEN_THROTTLE_RATE="100000/min",
-        WRITE_THROTTLE_RATE="1000000/min",
-        ENCRYPTION_KEYS="bench1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-        BLIND_INDEX_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
-        CELERY_QUEUE="bench-liaison",
-        LOG_LEVEL="ERROR",
-        DB_CONN_MAX_AGE="60",  # as in production: a connection per worker, not per request
-        DJANGO_SETTINGS_MODULE="config.settings",
-    )
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
-
-
-def recreate_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    import psycopg  # noqa: PLC0415
-
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-class Client:
-    """One keep-alive HTTP connection per thread, timing each request."""
-
-    def __init__(self, token: str = "") -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        self.headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
-        if token:
-            self.headers["Authorization"] = f"Token {token}"
-
-    def call(
-        self, method: str, path: str, body: Any = None, **headers: str
-    ) -> tuple[int, Any, float]:
-        data = json.dumps(body) if body is not None else None
-        started = time.perf_counter()
-        self.conn.request(method, path, body=data, headers={**self.headers, **headers})
-        response = self.conn.getresponse()
-        payload = response.read()
-        elapsed = time.perf_counter() - started
-        parsed = (
-            json.loads(payload)
-            if payload and response.getheader("Content-Type", "").startswith("application/json")
-            else None
-        )
-        return response.status, parsed, elapsed
+Client = partial(stack.Client, PORT)
 
 
 def token_for(username: str) -> str:
-    status, body, _ = Client().call(
-        "POST", "/api/v1/auth/token/", {"username": username, "password": "demo"}
-    )
-    assert status == 200, body
-    return str(body["token"])
+    return stack.token_for(PORT, username)
 
 
 def referral_body(service: str, index: int) -> dict[str, Any]:
@@ -302,10 +238,6 @@ def time_inbox(token: str, repeat: int = 20) -> tuple[float, float]:
     return percentile(samples, 50), percentile(samples, 99)
 
 
-def ms(value: float) -> str:
-    return f"{value * 1000:.1f} ms"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cpts_bench")
@@ -320,23 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    env = bench_env(args.database_url)
-    recreate_database(args.database_url)
-    manage(env, "migrate", "--no-input")
-    manage(env, "load_demo")
-    manage(env, "collectstatic", "--no-input")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", str(args.workers), "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                if Client().call("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+    env = stack.bench_env(args.database_url, queue="bench-liaison")
+    stack.prepare(env, args.database_url)
+    with stack.gunicorn(env, PORT, args.workers):
         timings = run_load(args)
         inbox_rows = []
         cardio_token = token_for("hop.cardio")
@@ -345,9 +263,6 @@ def main(argv: list[str] | None = None) -> int:
             p50, p99 = time_inbox(cardio_token)
             inbox_rows.append((size, p50, p99))
             print(f"inbox with {size:>9,} sheets: p50 {ms(p50)}, p99 {ms(p99)}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     sent = len(timings["send"])
     load_seconds = timings["_load_seconds"][0]

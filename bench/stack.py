@@ -1,0 +1,131 @@
+"""The real stack the HTTP benchmarks drive: a fresh database, gunicorn, a keep-alive client.
+
+Shared by bench/liaison.py and bench/messaging.py. Everything listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench_env(database_url: str, *, queue: str, var_dir: str | None = None) -> dict[str, str]:
+    """Production-like settings (DEBUG off) with throwaway keys and no throttling."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9"),
+        DEBUG="False",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="False",
+        REQUIRE_2FA="False",
+        TOKEN_THROTTLE_RATE="100000/min",
+        WRITE_THROTTLE_RATE="1000000/min",
+        ENCRYPTION_KEYS="bench1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        BLIND_INDEX_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        CELERY_QUEUE=queue,
+        LOG_LEVEL="ERROR",
+        DB_CONN_MAX_AGE="60",  # as in production: a connection per worker, not per request
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    if var_dir:
+        env["VAR_DIR"] = var_dir  # its own media and static files, away from the demo's var/
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the benchmark's own database (never the application's)."""
+    import psycopg  # noqa: PLC0415
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare(env: dict[str, str], database_url: str) -> None:
+    """A fresh database with the demo CPTS and collected static files."""
+    recreate_database(database_url)
+    manage(env, "migrate", "--no-input")
+    manage(env, "load_demo")
+    manage(env, "collectstatic", "--no-input")
+
+
+class Client:
+    """One keep-alive HTTP connection (one per thread), timing each request."""
+
+    def __init__(self, port: int, token: str = "") -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
+        if token:
+            self.headers["Authorization"] = f"Token {token}"
+
+    def call(
+        self, method: str, path: str, body: Any = None, **headers: str
+    ) -> tuple[int, Any, float]:
+        data = json.dumps(body) if body is not None else None
+        started = time.perf_counter()
+        self.conn.request(method, path, body=data, headers={**self.headers, **headers})
+        response = self.conn.getresponse()
+        payload = response.read()
+        elapsed = time.perf_counter() - started
+        is_json = response.getheader("Content-Type", "").startswith("application/json")
+        return response.status, json.loads(payload) if payload and is_json else None, elapsed
+
+
+def token_for(port: int, username: str) -> str:
+    status, body, _ = Client(port).call(
+        "POST", "/api/v1/auth/token/", {"username": username, "password": "demo"}
+    )
+    assert status == 200, body
+    return str(body["token"])
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, workers: int) -> Iterator[None]:
+    """gunicorn on 127.0.0.1:port until the block ends; waits (bounded) for /healthz."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                if Client(port).call("GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:.1f} ms"
