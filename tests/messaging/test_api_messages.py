@@ -101,6 +101,8 @@ def test_a_file_alone_is_a_message(client_for, gp, conversation) -> None:
     [
         ("scan.pdf", b"MZ\x90\x00\x03" + b"\x00" * 100),  # an executable named .pdf
         ("archive.zip", b"PK\x03\x04" + b"\x00" * 100),
+        ("note.txt", b"<html><script>alert(1)</script></html>"),  # markup posing as text
+        ("schema.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
         ("vide.pdf", b""),
     ],
 )
