@@ -43,6 +43,45 @@ def test_it_generates_a_dev_key_only_with_debug(tmp_path: Path) -> None:
     assert (tmp_path / "dev-secret-key").exists()
 
 
+def test_it_refuses_to_start_without_encryption_keys_in_production(tmp_path: Path) -> None:
+    result = run_settings(
+        {
+            "DEBUG": "False",
+            "SECRET_KEY": "x" * 60,
+            "ENCRYPTION_KEYS": "",
+            "BLIND_INDEX_KEY": "",
+            "VAR_DIR": str(tmp_path),
+        }
+    )
+    assert result.returncode != 0
+    assert "ENCRYPTION_KEYS and BLIND_INDEX_KEY are required" in result.stderr
+    assert not (tmp_path / "dev-encryption-key").exists()
+
+
+def test_it_generates_dev_encryption_keys_only_with_debug(tmp_path: Path) -> None:
+    result = run_settings(
+        {"DEBUG": "True", "ENCRYPTION_KEYS": "", "BLIND_INDEX_KEY": "", "VAR_DIR": str(tmp_path)},
+        "import config.settings as s; print(len(s.ENCRYPTION_KEYS), len(s.BLIND_INDEX_KEY))",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "32"]
+    assert (tmp_path / "dev-encryption-key").exists()
+    assert (tmp_path / "dev-blind-index-key").exists()
+
+
+def test_two_factor_is_required_by_default_outside_debug() -> None:
+    production = {
+        "DEBUG": "False",
+        "SECRET_KEY": "x" * 60,
+        "ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
+        "BLIND_INDEX_KEY": "B" * 43 + "=",
+        "REQUIRE_2FA": "",
+    }
+    code = "import config.settings as s; print(s.REQUIRE_2FA)"
+    assert run_settings(production, code).stdout.strip() == "True"
+    assert run_settings({"DEBUG": "True", "REQUIRE_2FA": ""}, code).stdout.strip() == "False"
+
+
 def test_it_rejects_a_malformed_boolean() -> None:
     result = run_settings({"DEBUG": "maybe"})
     assert result.returncode != 0
