@@ -312,8 +312,9 @@ if not ENCRYPTION_KEYS or not BLIND_INDEX_KEY_B64:
     BLIND_INDEX_KEY_B64 = BLIND_INDEX_KEY_B64 or dev_secret("dev-blind-index-key", _dev_b64_key)
 BLIND_INDEX_KEY = _decode_b64_key("BLIND_INDEX_KEY", BLIND_INDEX_KEY_B64)
 # Refuse to encrypt past this many encryptions per key (NIST SP 800-38D allows 2**32 with
-# random nonces; half of it leaves a margin for counts lost to rolled-back transactions).
-ENCRYPTION_MAX_PER_KEY = env_int("ENCRYPTION_MAX_PER_KEY", 2**31)
+# random nonces; a quarter of it stays far below, with a margin for counts lost to
+# rolled-back transactions, restored backups or scripts outside the application).
+ENCRYPTION_MAX_PER_KEY = env_int("ENCRYPTION_MAX_PER_KEY", 2**30)
 ENCRYPTION_USAGE_COUNTER = "security.keys.DatabaseUsageCounter"
 
 REST_FRAMEWORK = {

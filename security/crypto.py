@@ -92,16 +92,17 @@ TOKEN_VERSION = 0x01
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 """Key ids are short ASCII labels: they are stored in every token and in error messages."""
 
-DEFAULT_MAX_ENCRYPTIONS_PER_KEY = 2**31
+DEFAULT_MAX_ENCRYPTIONS_PER_KEY = 2**30
 """Encryptions allowed under one key before :class:`KeyExhausted` is raised.
 
 NIST SP 800-38D (section 8.3) limits a key used with random 96-bit nonces to 2**32
 invocations, which keeps the probability of a nonce collision (catastrophic for GCM: it
-leaks the XOR of plaintexts and allows forgeries) below 2**-32. We stop at half of that
-because the count is only as good as its bookkeeping: a usage counter restored from an
-old backup, a key copied between environments that count separately, or encryptions made
-by scripts outside the application all make the real usage higher than the recorded one.
-At 2**31 random nonces the collision probability is about 2**-35, and rotating a key is
+leaks the XOR of plaintexts and allows forgeries) below 2**-32. We stop at a quarter of
+that, far below the cap, because the count is only as good as its bookkeeping: a usage
+counter restored from an old backup, a key copied between environments that count
+separately, or encryptions made by scripts outside the application all make the real usage
+higher than the recorded one.
+At 2**30 random nonces the collision probability is about 2**-37, and rotating a key is
 cheap compared with the consequences of a collision.
 """
 

@@ -36,7 +36,7 @@ class DatabaseUsageCounter:
     the caller's transaction, if any. A transaction that rolls back therefore un-counts the
     block it reserved, although the process keeps using it: the recorded total may lag the
     truth by up to one block (``DEFAULT_RESERVATION_BLOCK``, 1024) per rolled-back
-    reservation. Against a budget set at half of the NIST cap (2**31 of 2**32) that error
+    reservation. Against a budget set at a quarter of the NIST cap (2**30 of 2**32) that error
     is negligible, and it spares a second database connection per process. On PostgreSQL
     the ``KeyUsage`` row also stays locked until the caller commits; reservations happen
     once per block per process, so the wait is rare and short.

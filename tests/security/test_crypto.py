@@ -420,7 +420,7 @@ def test_it_builds_and_caches_the_keyring_from_settings(
 ) -> None:
     ring = keyring_from_settings()
     assert [key.id for key in ring.keys] == ["k2", "k1"]
-    assert ring.max_encryptions_per_key == 2**31
+    assert ring.max_encryptions_per_key == 2**30
     assert keyring_from_settings() is ring
     reset_keyring_cache()
     assert keyring_from_settings() is not ring
