@@ -1,4 +1,4 @@
-"""Writes are rate-limited per user ("writes" scope); reads are not."""
+"""Writes are rate-limited per user ("writes" scope), token requests per client; reads are not."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def two_writes_a_minute(settings) -> Iterator[None]:
         "DEFAULT_THROTTLE_RATES": {
             **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
             "writes": "2/min",
+            "token": "2/min",
         },
     }
     cache.clear()
@@ -62,3 +63,17 @@ def test_it_counts_per_user(client_for, demo: dict[str, Member]) -> None:
     change_phone(client_for(demo["dr.martin"]))
 
     assert change_phone(client_for(demo["ide.petit"])).status_code == 200
+
+
+def test_the_token_endpoint_is_limited_per_client_whatever_the_username(
+    api_client, demo: dict[str, Member]
+) -> None:
+    """Guessing passwords across many accounts from one address is slowed down too."""
+    attempts = [
+        api_client.post("/api/v1/auth/token/", {"username": name, "password": "wrong"})
+        for name in ("dr.martin", "ide.petit", "dr.leroy")
+    ]
+
+    assert [response.status_code for response in attempts[:2]] == [400, 400]
+    assert attempts[2].status_code == 429
+    assert int(attempts[2]["Retry-After"]) > 0
