@@ -89,12 +89,32 @@ CYSTITIS: dict[str, Any] = {
     "- consentement de la patiente",
     "exclusion_criteria": "- fièvre, frissons ou douleur lombaire\n- grossesse possible\n"
     "- homme, ou âge hors de 16–65 ans\n- épisode récent traité dans les 3 derniers mois",
+    "urgent_exclusions": "Orientation immédiate vers un médecin ou les urgences, sans "
+    "bandelette :\n"
+    "- fièvre au-delà de 38 °C, température sous 36 °C ou frissons\n"
+    "- douleur du dos ou du flanc, vomissements, diarrhée ou douleur abdominale "
+    "(signes de pyélonéphrite)",
+    "withdrawal_criteria": "- la patiente retire son accord\n"
+    "- symptômes persistants à 72 heures ou récidive dans le mois\n"
+    "- apparition d'un critère d'exclusion pendant la prise en charge",
+    "derogatory_acts": "- réalisation et interprétation de la bandelette urinaire dans le cadre "
+    "du protocole\n"
+    "- délivrance du traitement antibiotique prévu, sans prescription médicale, si la "
+    "bandelette est positive",
+    "non_derogatory_acts": "- recueil des symptômes et vérification des critères d'exclusion\n"
+    "- conseils d'hydratation et de prévention des récidives\n"
+    "- remise d'une fiche d'information à la patiente",
     "steps": "1. Vérifier les critères d'exclusion.\n2. Réaliser la bandelette urinaire.\n"
     "3. Si elle est positive, délivrer le traitement prévu et expliquer la conduite à tenir.\n"
     "4. Informer le médecin traitant par messagerie sécurisée.",
     "referral_back": "Tout critère d'exclusion, ou l'absence d'amélioration à 72 heures : "
     "orientation vers le médecin le jour même.",
+    "information_flow": "- compte rendu au médecin traitant par messagerie sécurisée le jour "
+    "même (résultat de la bandelette, traitement délivré)\n"
+    "- résultat versé dans Mon Espace Santé, sauf opposition de la patiente\n"
+    "- en cas de réorientation, le délégué appelle le médecin délégant",
     "training": "Formation de 4 heures (théorie et cas pratiques), en partie à distance.",
+    "training_hours": 4,
     "patient_information": "La patiente est informée qu'elle est prise en charge dans le cadre "
     "d'un protocole et peut refuser.",
     "indicators": "Nombre de patientes prises en charge, taux de reprise par le médecin, "
@@ -113,12 +133,29 @@ SORE_THROAT: dict[str, Any] = {
     "patients": "Adultes se plaignant d'une douleur à la déglutition.",
     "exclusion_criteria": "- gêne respiratoire ou difficulté à avaler la salive\n"
     "- fièvre élevée mal tolérée\n- immunodépression connue",
+    "urgent_exclusions": "Appel du 15 ou orientation aux urgences sans délai :\n"
+    "- difficulté à respirer ou à avaler sa salive\n"
+    "- voix étouffée, gonflement du cou ou trismus\n"
+    "- altération de l'état général",
+    "withdrawal_criteria": "- le patient retire son accord\n"
+    "- aggravation ou absence d'amélioration à 48 heures\n"
+    "- troisième épisode dans l'année",
+    "derogatory_acts": "- réalisation du test rapide d'orientation diagnostique du "
+    "streptocoque\n"
+    "- délivrance de l'antibiotique prévu par le protocole si le test est positif",
+    "non_derogatory_acts": "- calcul du score clinique\n"
+    "- conseils et traitement des symptômes (antalgiques, hydratation)",
     "steps": "1. Calculer le score clinique.\n"
     "2. Si le score le justifie, réaliser le test rapide.\n"
     "3. Test positif : délivrer le traitement prévu. Test négatif : traitement des symptômes.\n"
     "4. Informer le médecin traitant.",
     "referral_back": "Signes de gravité : urgences. Pas d'amélioration à 48 heures : médecin.",
-    "training": "Formation au score clinique et au test rapide d'orientation diagnostique.",
+    "information_flow": "Compte rendu au médecin traitant par messagerie sécurisée (score, "
+    "résultat du test, traitement), le jour même.",
+    "training": "Formation au score clinique et au test rapide d'orientation diagnostique, "
+    "puis premières prises en charge avec un pharmacien ou un infirmier déjà formé.",
+    "training_hours": 3,
+    "training_supervised_cases": 5,
     "indicators": "Patients pris en charge, tests réalisés, reprises par le médecin.",
 }
 
@@ -128,11 +165,23 @@ FALL_V1: dict[str, Any] = {
     "objective": "Que chaque professionnel qui constate la chute d'un patient sous anticoagulant "
     "sache quoi faire, qui prévenir et dans quel délai.",
     "patients": "Patients du territoire traités par anticoagulant oral ou injectable.",
+    "urgent_exclusions": "Traumatisme crânien, perte de connaissance, saignement qui ne s'arrête "
+    "pas ou douleur de hanche empêchant l'appui : appel du 15, le protocole ne s'applique pas.",
+    "withdrawal_criteria": "- arrêt de l'anticoagulant\n"
+    "- entrée en établissement (EHPAD, hospitalisation de longue durée)",
+    "derogatory_acts": "Aucun : protocole pluriprofessionnel, chacun agit dans le cadre de ses "
+    "compétences.",
+    "non_derogatory_acts": "- infirmier, kinésithérapeute, pharmacien : repérage de la chute et "
+    "des signes de gravité, alerte du médecin traitant\n"
+    "- médecin traitant : examen, adaptation du traitement anticoagulant",
     "steps": "1. Rechercher un traumatisme crânien, une perte de connaissance, un hématome.\n"
     "2. Traumatisme crânien : appeler le 15.\n"
     "3. Sinon, prévenir le médecin traitant le jour même.\n"
     "4. Noter la chute dans le dossier partagé.",
     "referral_back": "Traumatisme crânien ou perte de connaissance : urgences sans délai.",
+    "information_flow": "- le professionnel qui constate la chute prévient le médecin traitant "
+    "le jour même, par téléphone ou messagerie sécurisée\n"
+    "- la chute est notée dans le dossier partagé, lu par toute l'équipe",
     "patient_information": "Remettre au patient et à son entourage la fiche "
     "« Que faire après une chute ».",
     "indicators": "Nombre de chutes signalées, délai d'information du médecin traitant.",
@@ -147,6 +196,10 @@ FALL_V2_CHANGES: dict[str, Any] = {
     "6. Noter la chute dans le dossier partagé.",
     "adverse_events": "Toute chute suivie d'une hospitalisation est revue en réunion "
     "pluriprofessionnelle.",
+    "information_flow": "- le professionnel qui constate la chute prévient le médecin traitant "
+    "le jour même, par téléphone ou messagerie sécurisée\n"
+    "- l'infirmier transmet le résultat de la surveillance à 24 heures au médecin traitant\n"
+    "- la chute est notée dans le dossier partagé, lu par toute l'équipe",
 }
 
 

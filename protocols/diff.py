@@ -1,6 +1,7 @@
 """What changed between two versions of a protocol, section by section.
 
-Each section (title, professions, review date, every Markdown section) is compared line by
+Each section (title, professions, review date, every Markdown section, the training hours
+and supervised cases) is compared line by
 line with difflib; a section is "unchanged", "changed", "added" (empty before) or "removed"
 (empty after). The output is plain data: the API returns it as JSON and the pages render it
 with <ins>/<del>, escaping the text like any other.
@@ -68,7 +69,21 @@ def comparable_sections(version: ProtocolVersion) -> list[tuple[str, str, str]]:
         ("professions", _("Professions concernées"), _professions(version.professions)),
     ]
     parts += [(name, str(title), getattr(version, name)) for name, title in SECTIONS]
+    # The training numbers sit right after the training text they quantify.
+    at = next(i for i, part in enumerate(parts) if part[0] == "training") + 1
+    parts[at:at] = [
+        ("training_hours", _("Heures de formation"), _number(version.training_hours)),
+        (
+            "training_supervised_cases",
+            _("Patients pris en charge sous supervision"),
+            _number(version.training_supervised_cases),
+        ),
+    ]
     return parts
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 def _lines(text: str) -> list[str]:

@@ -12,7 +12,13 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from protocols.models import PROFESSION_FIELDS, SECTION_FIELDS, SECTIONS, ProtocolVersion
+from protocols.models import (
+    PROFESSION_FIELDS,
+    SECTION_FIELDS,
+    SECTIONS,
+    TRAINING_FIELDS,
+    ProtocolVersion,
+)
 from protocols.serializers import ProtocolVersionContentInput
 
 TEXT_FIELDS = ("title", "change_note", "legal_reference", *SECTION_FIELDS)
@@ -22,6 +28,9 @@ def parse_content(post: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]
     """(content, field errors) from the editor form."""
     data: dict[str, Any] = {name: post.get(name, "") for name in TEXT_FIELDS if name in post}
     data["review_date"] = post.get("review_date") or None
+    for name in TRAINING_FIELDS:
+        if name in post:
+            data[name] = post.get(name, "").strip() or None
     for name in PROFESSION_FIELDS:
         data[name] = post.getlist(name)
     body = ProtocolVersionContentInput(data=data, partial=True)
@@ -37,10 +46,30 @@ def editor_sections(values: dict[str, Any], errors: dict[str, list[str]]) -> lis
     ]
 
 
+def training_inputs(values: dict[str, Any], errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The two numbers of the délégués' training, shown under the training section."""
+    titles = {
+        "training_hours": _("Heures de formation (théorie et pratique)"),
+        "training_supervised_cases": _("Patients à prendre en charge sous supervision"),
+    }
+    return [
+        {
+            "name": name,
+            "title": titles[name],
+            "value": "" if values.get(name) is None else values[name],
+            "error": errors.get(name),
+        }
+        for name in TRAINING_FIELDS
+    ]
+
+
 def version_values(version: ProtocolVersion | None) -> dict[str, Any]:
     if version is None:
         return {name: [] for name in PROFESSION_FIELDS}
-    values = {name: getattr(version, name) for name in (*TEXT_FIELDS, *PROFESSION_FIELDS)}
+    values = {
+        name: getattr(version, name)
+        for name in (*TEXT_FIELDS, *PROFESSION_FIELDS, *TRAINING_FIELDS)
+    }
     values["review_date"] = version.review_date.isoformat() if version.review_date else ""
     return values
 

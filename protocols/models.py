@@ -36,14 +36,22 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("patients", _("Patients concernés")),
     ("inclusion_criteria", _("Critères d'inclusion")),
     ("exclusion_criteria", _("Critères d'exclusion")),
+    ("urgent_exclusions", _("Critères d'exclusion urgents (orientation immédiate)")),
+    ("withdrawal_criteria", _("Critères de retrait du patient")),
+    ("derogatory_acts", _("Actes et activités dérogatoires")),
+    ("non_derogatory_acts", _("Actes et activités non dérogatoires")),
     ("steps", _("Étapes et arbre de décision")),
     ("referral_back", _("Réorientation vers le délégant (situations et délais)")),
+    ("information_flow", _("Transmission des informations à l'équipe de soins")),
     ("training", _("Formation requise")),
     ("patient_information", _("Information du patient")),
     ("indicators", _("Indicateurs de suivi")),
     ("adverse_events", _("Gestion des événements indésirables")),
 )
 SECTION_FIELDS = tuple(name for name, _title in SECTIONS)
+# The measurable part of the délégués' training (R4011-1 3°, D4311-15-2: theory and practice
+# hours, a minimum number of patients seen under supervision), next to the `training` text.
+TRAINING_FIELDS = ("training_hours", "training_supervised_cases")
 PROFESSION_FIELDS = ("delegant_professions", "delegate_professions", "professions")
 
 
@@ -164,9 +172,20 @@ class ProtocolVersion(TimestampedModel):
     patients = models.TextField(_("patients concernés"), blank=True, default="")
     inclusion_criteria = models.TextField(_("critères d'inclusion"), blank=True, default="")
     exclusion_criteria = models.TextField(_("critères d'exclusion"), blank=True, default="")
+    urgent_exclusions = models.TextField(_("critères d'exclusion urgents"), blank=True, default="")
+    withdrawal_criteria = models.TextField(_("critères de retrait"), blank=True, default="")
+    derogatory_acts = models.TextField(_("actes dérogatoires"), blank=True, default="")
+    non_derogatory_acts = models.TextField(_("actes non dérogatoires"), blank=True, default="")
     steps = models.TextField(_("étapes et arbre de décision"), blank=True, default="")
     referral_back = models.TextField(_("réorientation vers le délégant"), blank=True, default="")
+    information_flow = models.TextField(_("transmission des informations"), blank=True, default="")
     training = models.TextField(_("formation requise"), blank=True, default="")
+    training_hours = models.PositiveSmallIntegerField(
+        _("heures de formation (théorie et pratique)"), null=True, blank=True
+    )
+    training_supervised_cases = models.PositiveSmallIntegerField(
+        _("patients pris en charge sous supervision"), null=True, blank=True
+    )
     patient_information = models.TextField(_("information du patient"), blank=True, default="")
     indicators = models.TextField(_("indicateurs de suivi"), blank=True, default="")
     adverse_events = models.TextField(_("événements indésirables"), blank=True, default="")
@@ -236,7 +255,7 @@ class ProtocolVersion(TimestampedModel):
     @property
     def requires_training(self) -> bool:
         """A délégué must declare training when the version says which one is required."""
-        return bool(self.training.strip())
+        return bool(self.training.strip() or self.training_hours or self.training_supervised_cases)
 
 
 class ProtocolReview(models.Model):
@@ -277,6 +296,11 @@ class Participation(models.Model):
         DELEGATE = "delegate", _("Délégué")
         PARTICIPANT = "participant", _("Participant")
 
+    class EndReason(models.TextChoices):
+        LEFT = "left", _("Retrait")
+        PROFESSION = "profession", _("Profession non prévue par la nouvelle version")
+        TRAINING = "training", _("Formation exigée par la nouvelle version non déclarée")
+
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     protocol = models.ForeignKey(Protocol, models.CASCADE, related_name="participations")
     member = models.ForeignKey("directory.Member", models.CASCADE, related_name="+")
@@ -286,6 +310,15 @@ class Participation(models.Model):
     registered_at = models.DateTimeField(default=now)
     registered_by = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Why it ended. Registration rules are checked at registration, so publishing a version
+    # that changes the professions or the training requirement ends the participations that
+    # no longer match it (`ended_by_version`), and the protocol page lists them.
+    end_reason = models.CharField(
+        _("motif de fin"), max_length=20, choices=EndReason.choices, blank=True, default=""
+    )
+    ended_by_version = models.ForeignKey(
+        ProtocolVersion, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # Marker of the acknowledgement reminder: the version the member was reminded about.
     reminded_version = models.ForeignKey(
         ProtocolVersion, models.SET_NULL, null=True, blank=True, related_name="+"

@@ -22,6 +22,9 @@ EVENTS = {
     "protocols.version_published": "Nouvelle version d'un protocole publiée par {actor}",
     "protocols.version_retired": "Protocole retiré par {actor}",
     "protocols.participant_registered": "Vous avez été inscrit à un protocole par {actor}",
+    "protocols.participation_ended_by_version": (
+        "Fin de votre participation à un protocole (nouvelle version publiée par {actor})"
+    ),
     "protocols.acknowledgement_reminder": "Protocole à lire et approuver",
     "protocols.review_due_soon": "Révision d'un protocole à prévoir dans les 30 jours",
     "protocols.review_overdue": "Revue d'un protocole en retard",

@@ -1,9 +1,12 @@
 """Full-text search in French over protocol titles and content.
 
 On PostgreSQL the head version of each protocol is indexed as a weighted tsvector with the
-`french` configuration (title A, content B) in `Protocol.search_vector`, under a GIN index
-(migration 0002), and queried with websearch syntax and ranked: French stemming makes
-"chute" find "chutes" and "chuter".
+`french_unaccent` configuration (title A, content B) in `Protocol.search_vector`, under a GIN
+index (migration 0002), and queried with websearch syntax and ranked: French stemming makes
+"chute" find "chutes" and "chuter". `french_unaccent` (migration 0004) is `french` with the
+`unaccent` dictionary before `french_stem`, so "hematome" finds "hématome" as on SQLite.
+The vector is a stored column computed by the services on each write, never an index
+expression: `unaccent` is not IMMUTABLE, which an expression index would require.
 
 SQLite has no French stemmer, so the fallback stores `Protocol.search_folded`: the same text
 with accents and case folded and each word cut by a small French suffix stripper; a query is
@@ -22,7 +25,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import F, QuerySet, Value
 
-CONFIG = "french"
+CONFIG = "french_unaccent"  # created by migration 0004
 MAX_QUERY_WORDS = 8
 _WORD = re.compile(r"[a-z0-9]+")
 # Longest first; only cut when at least three letters remain, so short words stay whole.

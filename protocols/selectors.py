@@ -282,6 +282,15 @@ def participants_of(protocol: Protocol) -> QuerySet[Participation]:
     )
 
 
+def participations_ended_by(version: ProtocolVersion) -> QuerySet[Participation]:
+    """The participations the publication of `version` ended (they no longer matched it)."""
+    return (
+        Participation.objects.filter(ended_by_version=version)
+        .select_related("member")
+        .order_by("role", "member__family_name", "member__given_name", "pk")
+    )
+
+
 def access_participation(protocol: Protocol, code: UUID | str) -> Participation:
     try:
         return participants_of(protocol).get(code=code)

@@ -94,9 +94,16 @@ class ProtocolVersionOutput(ProtocolVersionSummaryOutput):
     patients = serializers.CharField()
     inclusion_criteria = serializers.CharField()
     exclusion_criteria = serializers.CharField()
+    urgent_exclusions = serializers.CharField()
+    withdrawal_criteria = serializers.CharField()
+    derogatory_acts = serializers.CharField()
+    non_derogatory_acts = serializers.CharField()
     steps = serializers.CharField()
     referral_back = serializers.CharField()
+    information_flow = serializers.CharField()
     training = serializers.CharField()
+    training_hours = serializers.IntegerField(allow_null=True)
+    training_supervised_cases = serializers.IntegerField(allow_null=True)
     patient_information = serializers.CharField()
     indicators = serializers.CharField()
     adverse_events = serializers.CharField()
@@ -187,14 +194,35 @@ class ProtocolVersionContentInput(serializers.Serializer):
     exclusion_criteria = serializers.CharField(
         max_length=20000, required=False, allow_blank=True, trim_whitespace=False
     )
+    urgent_exclusions = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, trim_whitespace=False
+    )
+    withdrawal_criteria = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, trim_whitespace=False
+    )
+    derogatory_acts = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, trim_whitespace=False
+    )
+    non_derogatory_acts = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, trim_whitespace=False
+    )
     steps = serializers.CharField(
         max_length=20000, required=False, allow_blank=True, trim_whitespace=False
     )
     referral_back = serializers.CharField(
         max_length=20000, required=False, allow_blank=True, trim_whitespace=False
     )
+    information_flow = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, trim_whitespace=False
+    )
     training = serializers.CharField(
         max_length=20000, required=False, allow_blank=True, trim_whitespace=False
+    )
+    training_hours = serializers.IntegerField(
+        min_value=0, max_value=1000, required=False, allow_null=True
+    )
+    training_supervised_cases = serializers.IntegerField(
+        min_value=0, max_value=1000, required=False, allow_null=True
     )
     patient_information = serializers.CharField(
         max_length=20000, required=False, allow_blank=True, trim_whitespace=False

@@ -112,6 +112,7 @@ def _editor_context(
         "version": version,
         "values": values,
         "sections": forms.editor_sections(values, errors or {}),
+        "training_inputs": forms.training_inputs(values, errors or {}),
         "professions": forms.profession_boxes(values, errors or {}),
         "kinds": Protocol.Kind.choices,
         "themes": [{"theme": t, "checked": t.slug in chosen_themes} for t in themes()],
@@ -249,6 +250,7 @@ def protocol_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     if current is not None:
         context.update(_reading_context(member, protocol, current))
         context["my_acknowledgement"] = selectors.acknowledgement_of(member, current)
+        context["ended_participations"] = list(selectors.participations_ended_by(current))
         previous = selectors.previous_released(current)
         if previous is not None:
             context["previous"] = previous

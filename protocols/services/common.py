@@ -16,6 +16,7 @@ from protocols import search
 from protocols.models import (
     PROFESSION_FIELDS,
     SECTION_FIELDS,
+    TRAINING_FIELDS,
     Protocol,
     ProtocolVersion,
 )
@@ -46,9 +47,11 @@ CONTENT_FIELDS = (
     "review_date",
     *PROFESSION_FIELDS,
     *SECTION_FIELDS,
+    *TRAINING_FIELDS,
 )
 TEXT_LIMITS = {"title": 200, "legal_reference": 300}
 SECTION_LIMIT = 20_000
+COUNT_LIMIT = 1000  # hours or supervised patients: a larger number is a typing mistake
 
 
 def clean_content(content: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +65,14 @@ def clean_content(content: dict[str, Any]) -> dict[str, Any]:
         if name == "review_date":
             if value is not None and not isinstance(value, date):
                 errors[name] = [_("Date invalide.")]
+            cleaned[name] = value
+        elif name in TRAINING_FIELDS:
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 0 <= value <= COUNT_LIMIT
+            ):
+                errors[name] = [_("Nombre entier de 0 à %(n)d.") % {"n": COUNT_LIMIT}]
             cleaned[name] = value
         elif name in PROFESSION_FIELDS:
             values = list(dict.fromkeys(value or []))

@@ -19,7 +19,14 @@ from django.utils.translation import gettext as _
 
 from directory.models import Member
 from protocols import selectors
-from protocols.models import PROFESSION_FIELDS, SECTION_FIELDS, Protocol, ProtocolVersion, Theme
+from protocols.models import (
+    PROFESSION_FIELDS,
+    SECTION_FIELDS,
+    TRAINING_FIELDS,
+    Protocol,
+    ProtocolVersion,
+    Theme,
+)
 from protocols.services.common import (
     PROTOCOL_CREATE,
     PROTOCOL_UPDATE,
@@ -42,6 +49,7 @@ COPIED_FIELDS = (
     "review_date",
     *PROFESSION_FIELDS,
     *SECTION_FIELDS,
+    *TRAINING_FIELDS,
     "attachment",
     "attachment_name",
     "attachment_size",

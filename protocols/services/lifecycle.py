@@ -4,8 +4,10 @@ Every transition is a conditional UPDATE on the version's current status: of two
 clicks one wins and the other gets InvalidTransition (409) with the current state. Publishing
 supersedes the version in force and publishes the new one in the same transaction; the partial
 unique index "one published version per protocol" makes any interleaving that would leave two
-versions in force fail instead. Each transition writes its audit entry and queues its
-notifications in the same transaction.
+versions in force fail instead. It also ends the participations the new version no longer
+allows (professions, training), since the registration rules were checked against the old
+one. Each transition writes its audit entry and queues its notifications in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.utils.translation import gettext as _
 from directory.models import Member
 from protocols import notify, selectors
 from protocols.models import Participation, Protocol, ProtocolReview, ProtocolVersion
+from protocols.services import participation
 from protocols.services.common import (
     VERSION_APPROVE,
     VERSION_PUBLISH,
@@ -253,8 +256,14 @@ def publish_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersi
     audit.record(
         actor=actor, action=VERSION_PUBLISH, target=version, extra={"number": version.number}
     )
+    ended = participation.end_unmatched_participations(actor=actor, version=version, at=at)
+    # Whoever was just removed hears that (and why) instead of "a new version to read".
+    removed = {p.member_id for p in ended}
     notify.notify(
-        _audience(protocol), event="protocols.version_published", protocol=protocol, actor=actor
+        [member for member in _audience(protocol) if member.pk not in removed],
+        event="protocols.version_published",
+        protocol=protocol,
+        actor=actor,
     )
     return version
 

@@ -4,13 +4,17 @@ Participation rules (CSP R4011-1 2° c and 3°, DOMAIN.md B §5.6): a délégant
 have one of the professions the protocol names for that role; a délégué must declare the
 training the protocol requires; a pluriprofessional protocol has participants of the
 professions it concerns. The rules are read from the version in force (the latest version
-while the protocol is being prepared).
+while the protocol is being prepared). They are checked again when a new version is published:
+the participations the new version no longer allows are ended then (end_unmatched_participations),
+with the reason and the version, and their members are told.
 
 Acknowledgement ("lu et approuvé") is recorded once per member and version: acknowledging
 twice returns the first record, so a double click or a retried request is harmless.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils.timezone import now
@@ -151,7 +155,7 @@ def end_participation(*, actor: Member, participation: Participation) -> Partici
     if participation.member_id != actor.pk and not selectors.can_manage(actor, protocol):
         raise PermissionDenied(_("Vous ne pouvez retirer que vous-même."))
     updated = Participation.objects.filter(pk=participation.pk, ended_at__isnull=True).update(
-        ended_at=now()
+        ended_at=now(), end_reason=Participation.EndReason.LEFT
     )
     if updated != 1:
         raise InvalidTransition(_("Cette participation est déjà terminée."), status="ended")
@@ -163,6 +167,61 @@ def end_participation(*, actor: Member, participation: Participation) -> Partici
         extra={"role": participation.role},
     )
     return participation
+
+
+def mismatch_with(version: ProtocolVersion, participation: Participation) -> str:
+    """Why `version` would refuse this participation today ("" when it still matches)."""
+    if participation.member.profession not in _allowed_professions(version, participation.role):
+        return Participation.EndReason.PROFESSION
+    if (
+        participation.role == R.DELEGATE
+        and version.requires_training
+        and participation.training_declared_at is None
+    ):
+        return Participation.EndReason.TRAINING
+    return ""
+
+
+def end_unmatched_participations(
+    *, actor: Member, version: ProtocolVersion, at: datetime
+) -> list[Participation]:
+    """End the participations that the newly published `version` no longer allows.
+
+    Called by publish_version in its transaction. The registration rules are only checked at
+    registration, so without this a délégué whose profession the new version dropped, or who
+    never declared a training the new version now requires, would keep acting under it
+    (DOMAIN.md B §5.6: a délégué acts only while an active, trained membership exists). The
+    member may register again once they match (after declaring the training, for instance).
+    """
+    ended: list[Participation] = []
+    for participation in Participation.objects.filter(
+        protocol_id=version.protocol_id, ended_at__isnull=True
+    ).select_related("member"):
+        reason = mismatch_with(version, participation)
+        if not reason:
+            continue
+        # Conditional: a member leaving at the same moment keeps their own end.
+        updated = Participation.objects.filter(pk=participation.pk, ended_at__isnull=True).update(
+            ended_at=at, end_reason=reason, ended_by_version=version
+        )
+        if updated != 1:
+            continue
+        participation.ended_at, participation.end_reason = at, reason
+        participation.ended_by_version = version
+        audit.record(
+            actor=actor,
+            action=PARTICIPATION_END,
+            target=participation,
+            extra={"role": participation.role, "reason": reason, "number": version.number},
+        )
+        ended.append(participation)
+    notify.notify(
+        [participation.member for participation in ended],
+        event="protocols.participation_ended_by_version",
+        protocol=version.protocol,
+        actor=actor,
+    )
+    return ended
 
 
 @transaction.atomic

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from protocols.models import Acknowledgement, Participation, Protocol
 from protocols.selectors import acknowledgement_overview
 from protocols.services import lifecycle, participation
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
+from security.models import AuditEntry
 from tests.protocols.conftest import publish_next
 from worker.models import Notification
 
@@ -234,3 +236,124 @@ def test_a_member_cannot_end_someone_elses_participation_through_the_service(
     )
     with pytest.raises(PermissionDenied):
         participation.end_participation(actor=demo["ide.petit"], participation=registered)
+
+
+def ended_events(member) -> int:
+    return Notification.objects.filter(
+        event="protocols.participation_ended_by_version", recipient=member
+    ).count()
+
+
+def test_a_new_version_ends_the_participations_it_no_longer_allows(demo, published) -> None:
+    coord, martin = demo["coord"], demo["dr.martin"]
+    petit, durand = demo["ide.petit"], demo["pharma.durand"]
+    version = published(training="")
+    protocol = version.protocol
+    participation.register_participant(
+        actor=coord, protocol=protocol, member=martin, role="delegant"
+    )
+    nurse, _ = participation.register_participant(
+        actor=coord, protocol=protocol, member=petit, role="delegate"
+    )
+    pharmacist, _ = participation.register_participant(
+        actor=coord, protocol=protocol, member=durand, role="delegate", training_declared=True
+    )
+
+    # Version 2 drops the pharmacists and requires a training nobody but durand declared.
+    new = publish_next(
+        demo,
+        version,
+        delegate_professions=["infirmier"],
+        training="Formation de 2 heures.",
+    )
+
+    nurse.refresh_from_db()
+    pharmacist.refresh_from_db()
+    assert (nurse.end_reason, nurse.ended_by_version) == ("training", new)
+    assert (pharmacist.end_reason, pharmacist.ended_by_version) == ("profession", new)
+    assert nurse.ended_at is not None
+    assert pharmacist.ended_at is not None
+    still = Participation.objects.filter(protocol=protocol, ended_at__isnull=True)
+    assert [(p.member, p.role) for p in still] == [(martin, "delegant")]
+    assert AuditEntry.objects.filter(
+        action="protocol_participation.end", target_code=nurse.code
+    ).exists()
+    # The members removed hear why, not "a new version to read"; the others hear of it.
+    assert ended_events(petit) == ended_events(durand) == 1
+    assert ended_events(martin) == 0
+    published_events = Notification.objects.filter(event="protocols.version_published")
+    assert published_events.filter(recipient=martin).exists()
+    assert not published_events.filter(recipient__in=[petit, durand]).exists()
+    # They are no longer asked to acknowledge the version in force.
+    assert acknowledgement_overview(protocol).pending == [martin]
+
+
+def test_a_member_removed_by_a_version_can_register_again_once_matching(demo, published) -> None:
+    version = published(training="")
+    protocol = version.protocol
+    participation.register_participant(
+        actor=demo["ide.petit"], protocol=protocol, member=demo["ide.petit"], role="delegate"
+    )
+    publish_next(demo, version, training="Formation de 2 heures.")
+    protocol.refresh_from_db()
+    again, created = participation.register_participant(
+        actor=demo["ide.petit"],
+        protocol=protocol,
+        member=demo["ide.petit"],
+        role="delegate",
+        training_declared=True,
+    )
+    assert created
+    assert again.ended_at is None
+
+
+def test_a_version_with_the_same_rules_ends_nothing(demo, published) -> None:
+    version = published()
+    protocol = version.protocol
+    participation.register_participant(
+        actor=demo["coord"],
+        protocol=protocol,
+        member=demo["ide.petit"],
+        role="delegate",
+        training_declared=True,
+    )
+    publish_next(demo, version, steps="1. Nouvelle étape.")
+    assert Participation.objects.filter(protocol=protocol, ended_at__isnull=True).count() == 1
+    assert ended_events(demo["ide.petit"]) == 0
+
+
+def test_pluriprofessional_participants_follow_the_professions_too(demo, published) -> None:
+    version = published(
+        kind=Protocol.Kind.PLURIPROFESSIONAL, professions=["infirmier", "pharmacien"]
+    )
+    protocol = version.protocol
+    for username in ("ide.petit", "pharma.durand"):
+        participation.register_participant(
+            actor=demo["coord"], protocol=protocol, member=demo[username], role="participant"
+        )
+    publish_next(demo, version, professions=["infirmier"])
+    still = Participation.objects.filter(protocol=protocol, ended_at__isnull=True)
+    assert [p.member for p in still] == [demo["ide.petit"]]
+
+
+def test_the_protocol_page_lists_the_participations_a_version_ended(demo, published) -> None:
+    version = published(training="")
+    protocol = version.protocol
+    participation.register_participant(
+        actor=demo["coord"], protocol=protocol, member=demo["pharma.durand"], role="delegate"
+    )
+    publish_next(demo, version, delegate_professions=["infirmier"])
+    client = Client()
+    client.force_login(demo["ide.petit"].user)
+    page = client.get(f"/protocoles/{protocol.code}/").content.decode()
+    assert 'id="ended-participations"' in page
+    assert "Profession non prévue par la nouvelle version" in page
+
+
+def test_leaving_records_its_reason(demo, published) -> None:
+    protocol = published().protocol
+    registered, _ = participation.register_participant(
+        actor=demo["dr.martin"], protocol=protocol, member=demo["dr.martin"], role="delegant"
+    )
+    ended = participation.end_participation(actor=demo["dr.martin"], participation=registered)
+    assert (ended.end_reason, ended.ended_by_version) == ("left", None)

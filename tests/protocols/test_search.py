@@ -50,6 +50,38 @@ def test_postgresql_uses_the_french_configuration_and_ranks(demo, published) -> 
     assert Protocol.objects.filter(search_vector__isnull=False).count() == 2
 
 
+def test_it_ignores_accents_in_both_directions(demo, published) -> None:
+    """On every database: PostgreSQL through `french_unaccent`, SQLite by folding."""
+    published(title="Prévention des chutes", steps="1. Rechercher un hématome.")
+    published(title="Angine", steps="1. Test rapide.")
+    member = demo["ide.petit"]
+    assert titles(member, q="hematome") == ["Prévention des chutes"]
+    assert titles(member, q="prevention") == ["Prévention des chutes"]
+    assert titles(member, q="PREVENTION hematomes") == ["Prévention des chutes"]
+    assert titles(member, q="hématome") == ["Prévention des chutes"]  # accents still match
+    assert titles(member, q="angine") == ["Angine"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL full-text search")
+def test_postgresql_searches_with_the_unaccent_configuration(demo, published) -> None:
+    published(title="Prévention", steps="1. Hématome.")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_tsvector('french_unaccent', 'Prévention des hématomes')::text")
+        assert cursor.fetchone()[0] == "'hematom':3 'prevent':1"
+        cursor.execute(
+            "SELECT search_vector::text LIKE %s FROM protocols_protocol", ["%'hematom':%"]
+        )
+        assert cursor.fetchone()[0] is True
+        # The GIN index of migration 0002 is still the one on the stored column.
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %s",
+            ["protocols_protocol_search_vector_gin"],
+        )
+        assert "gin (search_vector)" in cursor.fetchone()[0]
+    assert search.CONFIG == "french_unaccent"
+    assert titles(demo["ide.petit"], q="hematome prevention") == ["Prévention"]
+
+
 def test_the_fallback_folds_accents_and_strips_french_suffixes() -> None:
     assert search.stems("Chutes ÉPUISÉES cœur") == ["chut", "epuis", "coeur"]
     assert search.stem("chute") == search.stem("chutes") == search.stem("chuter") == "chut"
