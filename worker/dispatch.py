@@ -13,7 +13,8 @@ conditional UPDATE that only one caller can win, and every claim carries a token
   Message-ID is stable, so mail clients show it once.
 
 Nothing here sleeps or schedules far in the future on the broker: quiet hours and backoffs
-are a `due_at` on the row, and the sweep publishes rows when they come due.
+are a `due_at` on the row, and the sweep publishes rows when they come due. Only a retry due
+within BROKER_COUNTDOWN_MAX seconds goes back to the broker as a countdown.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 JOB_TIME_BUDGET = 30.0
 # A retry or the end of quiet hours may come due a little early on another worker's clock.
 CLOCK_TOLERANCE = timedelta(seconds=5)
+# The longest retry left to the broker as a countdown, in seconds. A Celery countdown is an
+# ETA message: the worker takes it at once, outside prefetch=1, and holds it unacknowledged
+# until it is due, where a dying worker strands it and Redis redelivers it past the
+# visibility timeout. A few seconds of that is harmless; anything longer waits on the row
+# (`due_at`), and the sweep, every minute, publishes it when due.
+BROKER_COUNTDOWN_MAX = 10
 
 
 class Outcome(StrEnum):
@@ -63,6 +70,7 @@ class Outcome(StrEnum):
     DELIVERED = "delivered"
     DIGEST = "digest"  # waits for the daily digest
     DEFERRED = "deferred"  # quiet hours: back to pending until they end
+    RETRY = "retry"  # transient failure: back to pending, the sweep publishes it when due
     FAILED = "failed"
 
 
@@ -79,8 +87,9 @@ def retry_delay(attempt: int) -> int:
 def deliver_notification(*, notification_id: int, at: datetime | None = None) -> Outcome:
     """Deliver one outbox row through the recipient's channels. Running it twice sends once.
 
-    Raises DeliveryUnavailable after a transient failure, once the row is back to pending
-    with its next attempt due: the task retries then.
+    After a transient failure the row is back to pending with its next attempt due: a retry
+    due within BROKER_COUNTDOWN_MAX seconds raises DeliveryUnavailable (the task retries
+    with that countdown); a later one returns Outcome.RETRY and waits for the sweep.
     """
     at = at or now()
     token = uuid.uuid4()
@@ -181,16 +190,20 @@ def _after_transient_error(
         error,
         delay,
     )
-    # The retry is scheduled now, for then: the sweep only steps in if it does not happen.
+    on_broker = delay <= BROKER_COUNTDOWN_MAX
     _release(
         notification,
         token,
         status=S.PENDING,
         due_at=next_attempt,
-        dispatched_at=next_attempt,
+        # A short retry is published now, for then: the sweep only steps in if it is lost.
+        # A long one is not published at all: the sweep publishes it as soon as it is due.
+        dispatched_at=next_attempt if on_broker else None,
         last_error=error,
     )
-    raise DeliveryUnavailable(error, retry_in=delay) from exc
+    if on_broker:
+        raise DeliveryUnavailable(error, retry_in=delay) from exc
+    return Outcome.RETRY
 
 
 def _delivered(

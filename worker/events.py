@@ -9,9 +9,11 @@ The registry is filled lazily in every process (web, worker, beat) the first tim
 by importing those modules from every installed app: a worker that only imported tasks still
 knows every event it may have to render.
 
-A label names what happened and who did it, and nothing else: `{actor}` is its only
-placeholder, so a notification can never carry a patient's name or clinical content, whatever
-the caller passes. The text is rendered when shown or sent, never stored.
+A label names what happened and who did it, and nothing else: `{actor}` and `{missing}` are
+its only placeholders, so a notification can never carry a patient's name or clinical content,
+whatever the caller passes. `{missing}` names the members or services still expected to act
+(an alert "still not read by ..."); enqueue_notification takes them as Member/Organisation
+objects, never as free text. The label is rendered when shown or sent, never stored.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ EVENT_MODULES = ("events", "notify", "notifications")
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 # Shown in place of the actor when nobody acted (a scheduled job noticed something).
 SYSTEM_ACTOR = "CPTS Liaison"
+PLACEHOLDERS = frozenset({"actor", "missing"})
 
 
 class Channel(models.TextChoices):
@@ -52,8 +55,8 @@ class EventType:
     description: str | Promise
     default_channel: str
 
-    def render(self, *, actor: str) -> str:
-        return str(self.label).format(actor=actor)
+    def render(self, *, actor: str, missing: str = "") -> str:
+        return str(self.label).format(actor=actor, missing=missing or "…")
 
 
 _registry: dict[str, EventType] = {}
@@ -77,16 +80,17 @@ def register_event(
     if not EVENT_NAME.match(name) or len(name) > 64:
         raise ImproperlyConfigured(f"notification event {name!r}: use `app.event_name`")
     fields = {field for _text, field, _spec, _conv in string.Formatter().parse(str(label)) if field}
-    if not fields <= {"actor"}:
+    if not fields <= PLACEHOLDERS:
         raise ImproperlyConfigured(
-            f"notification event {name!r}: the label may only use {{actor}}, not {sorted(fields)}"
+            f"notification event {name!r}: the label may only use {{actor}} and {{missing}}, "
+            f"not {sorted(fields)}"
         )
     if default_channel not in Channel.values:
         raise ImproperlyConfigured(f"notification event {name!r}: unknown channel")
     spec = EventType(
         name=name,
         label=label,
-        description=description or str(label).replace("{actor}", "…"),
+        description=description or str(label).replace("{actor}", "…").replace("{missing}", "…"),
         default_channel=str(default_channel),
     )
     existing = _registry.get(name)

@@ -65,6 +65,10 @@ class Notification(models.Model):
     target_type = models.CharField(max_length=100, blank=True, default="")
     target_code = models.UUIDField(null=True, blank=True)
     url = models.CharField(max_length=300, blank=True, default="")
+    # The `{missing}` of the label: display names of the members or services still expected
+    # to act, joined by enqueue_notification from Member/Organisation objects (professionals
+    # and services, never a patient: no caller can pass free text here).
+    mentions = models.CharField(max_length=500, blank=True, default="")
     read_at = models.DateTimeField(_("lue le"), null=True, blank=True)
 
     status = models.CharField(

@@ -110,7 +110,7 @@ def notification_text(notification: Notification) -> str:
         # An event whose app was removed since: say something rather than break the inbox.
         return "Nouvelle notification"
     actor = notification.actor.display_name if notification.actor else SYSTEM_ACTOR
-    return spec.render(actor=actor)
+    return spec.render(actor=actor, missing=notification.mentions)
 
 
 def failed_notifications_visible_to(member: Member | None) -> QuerySet[Notification]:

@@ -9,13 +9,13 @@ broker is down right then (the outbox sweep in worker.dispatch publishes it agai
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import time
 
 from django.db import models, transaction
 from django.utils.timezone import now
 
-from directory.models import Member
+from directory.models import Member, Organisation
 from security.exceptions import FieldErrors, InvalidTransition, NotFound
 from worker.events import Channel, get_event, registered_events
 from worker.models import (
@@ -44,13 +44,16 @@ def enqueue_notification(
     target: models.Model | None = None,
     actor: Member | None = None,
     url: str = "",
+    mentions: Sequence[Member | Organisation] = (),
 ) -> Notification:
     """Record that `recipient` must hear about `event`, in the caller's transaction.
 
     Call it inside the transaction of the change: the notification then commits or rolls
     back with it. `target` is referenced by its model label and public `code`, never by its
     content; `url` is a path inside the site (the link of the notification). An unknown
-    event type is a programming error and raises UnknownEvent.
+    event type is a programming error and raises UnknownEvent. `mentions` are the members
+    or services the label's `{missing}` names (who has still not acted); they are objects,
+    not strings, so no caller can slip a patient's name into a notification.
 
     Delivery starts after commit: the task is published on commit with robust=True, so a
     broker outage at that moment is logged, not turned into an error of the committed
@@ -66,6 +69,7 @@ def enqueue_notification(
         raise ValueError("url must be a path inside the site, like /fiches/<code>/")
     moment = now()
     notification = Notification.objects.create(
+        mentions=mention_text(mentions),
         recipient=recipient,
         actor=actor,
         event=event,
@@ -80,6 +84,19 @@ def enqueue_notification(
     # A lambda, not functools.partial: Django 5.2 mislogs a failing partial under robust=True.
     transaction.on_commit(lambda: publish_notifications([notification_id]), robust=True)
     return notification
+
+
+def mention_text(mentions: Sequence[Member | Organisation], *, limit: int = 500) -> str:
+    """Display names joined for `{missing}`; past `limit`, the rest is counted ("+ 3")."""
+    names = [m.display_name if isinstance(m, Member) else m.name for m in mentions]
+    text = ""
+    for index, name in enumerate(names):
+        candidate = f"{text}, {name}" if text else name
+        left_after = len(names) - index - 1
+        if len(candidate) + (len(f" + {left_after}") if left_after else 0) > limit:
+            return f"{text} + {len(names) - index}" if text else name[:limit]
+        text = candidate
+    return text
 
 
 def publish_notifications(notification_ids: list[int]) -> None:

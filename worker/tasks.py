@@ -77,8 +77,11 @@ def deliver_notification(self: Task, notification_id: int) -> None:
     """Deliver one outbox row. Running it twice sends at most once.
 
     No retry limit here: the row counts its attempts and gives up by itself (then shows as
-    failed to the coordination); the countdown is the row's backoff, never longer than the
-    broker's visibility timeout (checked in config/settings.py).
+    failed to the coordination). Only a retry due within dispatch.BROKER_COUNTDOWN_MAX
+    seconds comes back here as DeliveryUnavailable and is retried with a countdown: a
+    countdown is an ETA message, which the worker holds unacknowledged beside prefetch=1
+    until it is due. A longer backoff is only a `due_at` on the row, and the outbox sweep
+    publishes it when due (docs/background-work.md, "Retries").
     """
     from worker import dispatch  # noqa: PLC0415
 

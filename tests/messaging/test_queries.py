@@ -11,6 +11,7 @@ from django.utils.timezone import now
 
 from directory.services import issue_api_token
 from messaging.models import Conversation, Message, MessageReceipt
+from messaging.services import jobs
 from tests.messaging.conftest import API, pdf_upload, say
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +123,47 @@ def test_sending_takes_a_fixed_number_of_queries(token_client, gp, conversation,
     assert counts[0] == counts[2]  # nobody notified: both already have an unread message
     assert counts[1] == counts[0] + 2  # the first message of `other`: two notifications
     assert counts[0] == 21
+
+
+# The scheduled jobs: a constant per batch, plus what each item inherently costs.
+# Reminders: the batch of pairs; then, in one transaction (savepoint and release under the
+# test's transaction), the locked waiting receipts, one UPDATE stamping them, the members
+# and the conversations; plus one outbox INSERT per reminder (enqueue_notification records
+# one notification at a time).
+REMINDER_BATCH_QUERIES = 7
+QUERIES_PER_REMINDER = 1
+# Purge: savepoint, the locked batch, its files, the receipts and attachments deleted, then
+# the conversations' cascade (it collects the conversations and their messages, and deletes
+# receipts, attachments, participants, reply links, messages, conversations: 10), release;
+# plus security.audit's three per entry (chain head lock, entry, head update): a hash chain
+# is appended one entry at a time.
+PURGE_BATCH_QUERIES = 16
+QUERIES_PER_PURGED_CONVERSATION = 3
+
+
+@pytest.mark.parametrize("count", [2, 8])
+def test_the_unread_reminders_cost_a_constant_per_batch(
+    start, settings, django_assert_num_queries, count
+) -> None:
+    for i in range(count):
+        start(subject=f"Question {i}", body="Bonjour")  # dr.martin -> pharma.durand, unread
+    later = now() + timedelta(minutes=settings.MESSAGING_UNREAD_EMAIL_AFTER_MINUTES + 1)
+
+    with django_assert_num_queries(REMINDER_BATCH_QUERIES + QUERIES_PER_REMINDER * count):
+        assert jobs.remind_unread_messages(at=later) == count
+    with django_assert_num_queries(1):  # nothing left: one query finds it out
+        assert jobs.remind_unread_messages(at=later) == 0
+
+
+@pytest.mark.parametrize("count", [2, 8])
+def test_the_retention_purge_costs_a_constant_per_batch(
+    start, django_assert_num_queries, count
+) -> None:
+    for i in range(count):
+        start(subject=f"Question {i}", body="Ci-joint", retention_days=1, files=[pdf_upload()])
+    later = now() + timedelta(days=2)
+
+    expected = PURGE_BATCH_QUERIES + QUERIES_PER_PURGED_CONVERSATION * count
+    with django_assert_num_queries(expected):
+        assert jobs.purge_expired_conversations(at=later) == count
+    assert not Conversation.objects.exists()

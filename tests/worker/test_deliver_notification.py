@@ -145,19 +145,70 @@ def test_a_transient_failure_is_retried_with_backoff(
     smtp_fails(error)
     moment = now()
 
-    with pytest.raises(DeliveryUnavailable) as raised:
-        deliver(notification, at=moment)
+    assert deliver(notification, at=moment) == dispatch.Outcome.RETRY
 
-    notification.refresh_from_db()
     assert notification.status == S.PENDING
     assert notification.attempts == 1
-    assert 24 <= raised.value.retry_in <= 30  # base 30 s, -20 % jitter at most
-    assert notification.due_at == moment + timedelta(seconds=raised.value.retry_in)
+    # base 30 s, -20 % jitter at most
+    assert moment + timedelta(seconds=24) <= notification.due_at <= moment + timedelta(seconds=30)
     assert notification.last_error
     # The retry runs when due, and the server is back.
     smtp_fails(None)
     assert deliver(notification, at=notification.due_at) == dispatch.Outcome.DELIVERED
     assert len(mail.outbox) == 1
+
+
+def test_a_long_backoff_waits_on_the_row_for_the_sweep_not_on_the_broker(
+    notify: Notify,
+    smtp_fails: Callable[[BaseException | None], None],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """No ETA message: the task does not retry itself, the sweep publishes the row when due."""
+    notification = notify()
+    smtp_fails(ConnectionRefusedError(111, "Connection refused"))
+
+    # Called directly, a task's self.retry() raises: returning means it did not retry.
+    assert deliver_notification_task(notification.pk) is None
+
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == (S.PENDING, 1)
+    assert notification.dispatched_at is None  # nothing on the broker for it
+    due = notification.due_at
+    assert due - now() > timedelta(seconds=dispatch.BROKER_COUNTDOWN_MAX)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert dispatch.sweep_outbox(at=due - timedelta(seconds=1)).published == 0
+    assert callbacks == []
+
+    smtp_fails(None)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert dispatch.sweep_outbox(at=due).published == 1  # the next sweep once it is due
+    assert len(callbacks) == 1
+    assert deliver(notification, at=due) == dispatch.Outcome.DELIVERED
+    assert len(mail.outbox) == 1
+
+
+def test_a_short_backoff_is_retried_with_a_countdown(
+    notify: Notify,
+    smtp_fails: Callable[[BaseException | None], None],
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.NOTIFICATION_RETRY_BASE_DELAY = 2
+    notification = notify()
+    smtp_fails(ConnectionRefusedError(111, "Connection refused"))
+
+    # Called directly, self.retry(exc=...) raises that exception instead of publishing.
+    with pytest.raises(DeliveryUnavailable) as raised:
+        deliver_notification_task(notification.pk)
+
+    assert 1 <= raised.value.retry_in <= 2 <= dispatch.BROKER_COUNTDOWN_MAX
+    notification.refresh_from_db()
+    assert notification.status == S.PENDING
+    # Published for then: the sweep leaves it to the countdown unless that message is lost.
+    assert notification.dispatched_at == notification.due_at
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert dispatch.sweep_outbox(at=notification.due_at).published == 0
+    assert callbacks == []
 
 
 def test_the_backoff_doubles_up_to_its_cap() -> None:
@@ -176,8 +227,9 @@ def test_it_gives_up_after_the_last_attempt(
     smtp_fails(ConnectionRefusedError(111, "Connection refused"))
 
     for hours_later in (1, 2):
-        with pytest.raises(DeliveryUnavailable):
-            deliver(notification, at=now() + timedelta(hours=hours_later))
+        assert deliver(notification, at=now() + timedelta(hours=hours_later)) == (
+            dispatch.Outcome.RETRY
+        )
     assert deliver(notification, at=now() + timedelta(hours=3)) == dispatch.Outcome.FAILED
 
     assert notification.status == S.FAILED
