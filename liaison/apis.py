@@ -144,7 +144,14 @@ class LiaisonSheetListApi(generics.ListAPIView):
             raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
         query = ListQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return selectors.sheet_list(current_member(self.request), **query.validated_data)
+        member = current_member(self.request)
+        page = self.request.query_params.get("page", "")
+        selectors.record_list_read(
+            member,
+            source="api",
+            filters={**query.validated_data, "page": page if page.isdigit() else ""},
+        )
+        return selectors.sheet_list(member, **query.validated_data)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()

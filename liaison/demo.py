@@ -113,5 +113,33 @@ def load_sheets(members: dict[str, Member]) -> int:
     letter = discharge.start_discharge_letter(actor=cardio, referral=closed)
     letter = drafts.update_draft(actor=cardio, sheet=letter, expected_version=letter.version,
                                  content=_discharge_content(today))  # fmt: skip
-    transitions.send_sheet(actor=cardio, sheet=letter)
+    letter = transitions.send_sheet(actor=cardio, sheet=letter)
+    # Receipts: the GP and the nurse have read it, the pharmacist not yet.
+    transitions.mark_read(actor=gp, sheet=letter)
+    transitions.mark_read(actor=nurse, sheet=letter)
+
+    # A discharge letter still in draft, for the patient accepted in cardiology (no discharge
+    # date yet: it is not late).
+    discharge.start_discharge_letter(actor=cardio, referral=accepted)
+
+    # A patient who came through the emergency room (no referral): the letter is sent
+    # "in progress" while a result is awaited, then completed by a second version.
+    first = drafts.create_draft(
+        actor=cardio, kind="discharge", patient=PATIENTS[5],
+        content=_discharge_content(today) | {
+            "entry_mode": "emergency", "reason": "Fibrillation atriale rapide",
+            "pending_results": "Holter ECG des 24 h en cours d'analyse",
+        },
+        participants=[members["dr.bernard"], nurse],
+    )  # fmt: skip
+    first = transitions.send_sheet(actor=cardio, sheet=first)
+    transitions.mark_read(actor=members["dr.bernard"], sheet=first)
+    second = discharge.revise_discharge_letter(actor=cardio, letter=first)
+    second = drafts.update_draft(
+        actor=cardio, sheet=second, expected_version=second.version,
+        content={"pending_results": "", "stay_summary": (
+            "Réduction sous bêtabloquant. Holter : pas de pause, FA paroxystique."
+        )},
+    )  # fmt: skip
+    transitions.send_sheet(actor=cardio, sheet=second)  # unread by both recipients so far
     return LiaisonSheet.objects.count()

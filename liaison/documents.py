@@ -20,6 +20,7 @@ EXIT_MODES = ["home", "ssr", "had", "ehpad", "other_hospital", "other", "death"]
 URGENCIES = ["routine", "urgent", "emergency"]
 CHANGES = ["new", "modified", "continued"]
 IDENTITY_STATUSES = ["PROV", "RECUP", "VALI", "QUAL"]
+DOCUMENT_STATUSES = ["in_progress", "final"]
 
 
 def text(**kwargs: Any) -> serializers.CharField:
@@ -153,9 +154,7 @@ class ReferralContentSerializer(serializers.Serializer):
 class DischargeContentSerializer(serializers.Serializer):
     """Clinical sections of a discharge letter (R1112-1-2; CI-SIS LDL-SES)."""
 
-    document_status = serializers.ChoiceField(
-        ["in_progress", "final"], required=False, allow_blank=True
-    )
+    document_status = serializers.ChoiceField(DOCUMENT_STATUSES, required=False, allow_blank=True)
     admission_date = serializers.DateField(required=False, allow_null=True)
     discharge_date = serializers.DateField(required=False, allow_null=True)
     entry_mode = serializers.ChoiceField(ENTRY_MODES, required=False, allow_blank=True)
@@ -206,6 +205,9 @@ CONTENT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
 CONTENT_KEYS = {kind: list(cls().fields) for kind, cls in CONTENT_SERIALIZERS.items()}
 
 REQUIRED = _("Obligatoire pour envoyer.")
+REFERRING_DOCTOR_REQUIRED = _(
+    "Le médecin adresseur (auteur de la fiche d'entrée) doit figurer parmi les destinataires."
+)
 
 
 def _missing_patient(patient: dict[str, Any]) -> list[str]:
@@ -228,10 +230,17 @@ def missing_for_send(
     patient: dict[str, Any],
     content: dict[str, Any],
     has_recipient_organisation: bool,
-    recipient_count: int,
+    recipient_ids: set[int] | frozenset[int] = frozenset(),
+    referring_doctor_id: int | None = None,
 ) -> dict[str, list[str]]:
-    """Every field that must be filled before sending, as {field path: [reason]}."""
+    """Every field that must be filled before sending, as {field path: [reason]}.
+
+    Discharge recipients (Part A, B §1.6 R-LDL-2): at least one, and the referring doctor
+    (the author of the referral the letter answers) when there is one. The médecin
+    traitant "when declared" is not checked: no field of Part A declares one yet.
+    """
     missing = _missing_patient(patient)
+    reasons: dict[str, list[str]] = {}
     if kind == "referral":
         if not has_recipient_organisation:
             missing.append("recipient_organisation")
@@ -241,8 +250,10 @@ def missing_for_send(
         if not content.get("allergies") and not content.get("allergies_none_known"):
             missing.append("allergies")
     else:
-        if recipient_count == 0:
+        if not recipient_ids:
             missing.append("recipients")
+        elif referring_doctor_id is not None and referring_doctor_id not in recipient_ids:
+            reasons["recipients"] = [str(REFERRING_DOCTOR_REQUIRED)]
         for key in ("admission_date", "discharge_date", "entry_mode", "exit_mode", "reason",
                     "stay_summary", "hospital_contact"):  # fmt: skip
             if not content.get(key):
@@ -255,7 +266,7 @@ def missing_for_send(
             missing.append("discharge_medications")
         missing += _missing_lines(content, "discharge_medications", ("dose", "duration"))
         missing += _missing_lines(content, "stopped_medications", ("reason",))
-    return {path: [str(REQUIRED)] for path in missing}
+    return {path: [str(REQUIRED)] for path in missing} | reasons
 
 
 def changed_sections(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

@@ -10,6 +10,7 @@ keyed blind indexes, never through the clear identity.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -149,11 +150,32 @@ class SheetParticipant(models.Model):
         return f"{self.member_id} on {self.sheet_id} ({self.role})"
 
 
+class ImmutableEvent(Exception):
+    """A timeline event was about to be changed or removed: a programming error."""
+
+
+class SheetEventQuerySet(models.QuerySet["SheetEvent"]):
+    """Bulk writes would bypass `SheetEvent.save`/`delete`: refuse them too."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableEvent("sheet events are never updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableEvent("sheet events are never deleted")
+
+
 class SheetEvent(models.Model):
-    """One immutable step of the loop: who moved the sheet from which state to which, when."""
+    """One immutable step of the loop: who moved the sheet from which state to which, when.
+
+    The timeline is evidence of who did what: the ORM refuses to update or delete a row
+    (save of an existing row, delete, queryset update/delete). Only drafts are ever deleted
+    (liaison.services.drafts.delete_draft) and a draft has no events (the first one is
+    "send"), so the sheet foreign key PROTECTs: deleting a sheet that has a timeline fails
+    instead of silently taking the timeline with it.
+    """
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    sheet = models.ForeignKey(LiaisonSheet, models.CASCADE, related_name="events")
+    sheet = models.ForeignKey(LiaisonSheet, models.PROTECT, related_name="events")
     actor = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
     at = models.DateTimeField(default=now, db_index=True)
     action = models.CharField(max_length=32)
@@ -161,6 +183,8 @@ class SheetEvent(models.Model):
     to_status = models.CharField(max_length=16, blank=True, default="")
     note = EncryptedTextField(blank=True, default="")
     idempotency_key = models.CharField(max_length=64, blank=True, default="")
+
+    objects = SheetEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "pk"]
@@ -174,6 +198,14 @@ class SheetEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.sheet_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None or not self._state.adding:
+            raise ImmutableEvent("sheet events are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableEvent("sheet events are never deleted")
 
 
 class SheetAttachment(models.Model):

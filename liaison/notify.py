@@ -6,11 +6,11 @@ follows the link and passes the access rules like any other read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.urls import reverse
 
-from directory.models import Member, Membership
+from directory.models import Member, Membership, Organisation
 from liaison.models import LiaisonSheet
 from worker.events import register_event
 from worker.services import enqueue_notification
@@ -26,11 +26,14 @@ EVENTS = {
     "liaison.referral_closed": "Une fiche de liaison a été clôturée par {actor}",
     "liaison.note_added": "Nouvelle note sur une fiche de liaison, de {actor}",
     "liaison.discharge_sent": "Nouvelle lettre de liaison de sortie de {actor}",
-    "liaison.referral_not_received": "Fiche de liaison en attente de prise en charge",
-    "liaison.referral_escalated": "Fiche de liaison toujours non prise en charge",
-    "liaison.discharge_missing": "Lettre de sortie attendue pour une fiche acceptée",
-    "liaison.discharge_late": "Lettre de sortie non envoyée le jour de la sortie",
-    "liaison.discharge_unread": "Lettre de liaison de sortie non lue",
+    # Alerts of the scheduled jobs: {missing} names who has still not acted (members or a
+    # service, never the patient).
+    "liaison.referral_not_received": "Fiche de liaison en attente de prise en charge : {missing}",
+    "liaison.referral_escalated": "Fiche de liaison toujours non prise en charge : {missing}",
+    "liaison.discharge_missing": "Lettre de sortie attendue de {missing} pour une fiche acceptée",
+    "liaison.discharge_late": "Lettre de sortie non envoyée le jour de la sortie : {missing}",
+    "liaison.discharge_unread": "Lettre de liaison de sortie de {missing} non lue",
+    "liaison.discharge_unread_by": "Lettre de liaison de sortie pas encore lue par {missing}",
 }
 for _event, _label in EVENTS.items():
     register_event(_event, _label)
@@ -41,16 +44,29 @@ def sheet_url(sheet: LiaisonSheet) -> str:
 
 
 def notify(
-    members: Iterable[Member], *, event: str, sheet: LiaisonSheet, actor: Member | None
+    members: Iterable[Member],
+    *,
+    event: str,
+    sheet: LiaisonSheet,
+    actor: Member | None,
+    missing: Sequence[Member | Organisation] = (),
 ) -> None:
-    """Queue one notification per member (the actor is never told about their own action)."""
+    """Queue one notification per member (the actor is never told about their own action).
+
+    `missing`: who the alert names as still expected to act (the label's {missing}).
+    """
     seen: set[int] = set()
     for member in members:
         if member.pk in seen or (actor is not None and member.pk == actor.pk):
             continue
         seen.add(member.pk)
         enqueue_notification(
-            recipient=member, event=event, target=sheet, actor=actor, url=sheet_url(sheet)
+            recipient=member,
+            event=event,
+            target=sheet,
+            actor=actor,
+            url=sheet_url(sheet),
+            mentions=missing,
         )
 
 

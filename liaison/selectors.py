@@ -9,7 +9,9 @@ Everyone else gets NotFound (404), whether the sheet exists or not.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -117,6 +119,7 @@ def sheet_list(
     status: str = "",
     kind: str = "",
     urgency: str = "",
+    document_status: str = "",
     ins: str = "",
     family_name: str = "",
     birth_date: date | None = None,
@@ -126,6 +129,7 @@ def sheet_list(
     """The sheets of a worklist, newest first, filtered as the caller asks.
 
     Patient search compares keyed blind indexes: the identity is never decrypted to search.
+    The caller records the read with `record_list_read` (a list shows patient identities).
     """
     organisation_ids = organisation_ids_of(member)
     # The member's own participations are fetched first (a short list): `id IN (...)` OR an
@@ -149,6 +153,8 @@ def sheet_list(
         queryset = queryset.filter(kind=kind)
     if urgency:
         queryset = queryset.filter(urgency=urgency)
+    if document_status:
+        queryset = queryset.filter(document_status=document_status)
     if ins:
         queryset = queryset.filter(ins_index=compute_blind_index("ins", ins.replace(" ", "")))
     if family_name:
@@ -159,6 +165,31 @@ def sheet_list(
     if sent_to:
         queryset = queryset.filter(sent_at__date__lte=sent_to)
     return _with_relations(queryset).order_by("-created_at", "-pk")
+
+
+# Filters whose value may go in the audit trail as is; the patient search filters are
+# recorded by name only (their values identify a patient).
+AUDITED_FILTER_VALUES = ("box", "status", "kind", "urgency", "document_status", "tab", "page")
+PATIENT_SEARCH_FILTERS = ("ins", "family_name", "birth_date")
+
+
+def record_list_read(member: Member, *, source: str, filters: Mapping[str, Any]) -> None:
+    """Audit one list request ("liaison_sheet.list"): a worklist shows patient identities.
+
+    One entry per request, whatever the number of rows (constant queries), holding the
+    filters used; a patient search is recorded as the names of its filters, never the INS,
+    name or birth date searched for.
+    """
+    used = {key: value for key, value in filters.items() if value not in ("", None)}
+    extra: dict[str, Any] = {"source": source}
+    extra |= {key: str(used[key]) for key in AUDITED_FILTER_VALUES if key in used}
+    for key in ("sent_from", "sent_to"):
+        if key in used:
+            extra[key] = str(used[key])
+    searched = [key for key in PATIENT_SEARCH_FILTERS if key in used]
+    if searched:
+        extra["patient_search"] = searched
+    audit.record(actor=member, action="liaison_sheet.list", extra=extra)
 
 
 def events_of(sheet: LiaisonSheet) -> QuerySet[SheetEvent]:
@@ -188,7 +219,11 @@ def access_attachment(member: Member, sheet_code: UUID | str, code: UUID | str) 
 
 
 def worklist_for(member: Member, tab: str, *, limit: int = 100) -> list[LiaisonSheet]:
-    """The web worklists: what to handle, what we sent, what we still wait an answer for."""
+    """The web worklists: what to handle, what we sent, what we still wait an answer for.
+
+    Each call is one audited list read ("liaison_sheet.list", source "web").
+    """
+    record_list_read(member, source="web", filters={"tab": tab})
     if tab == "envoyees":
         return list(sheet_list(member, box="outbox")[:limit])
     if tab == "en-attente":

@@ -11,6 +11,7 @@ from directory.models import Member, Organisation
 from liaison.documents import (
     CONTENT_KEYS,
     CONTENT_SERIALIZERS,
+    DOCUMENT_STATUSES,
     DischargeContentSerializer,
     PatientSerializer,
     ReferralContentSerializer,
@@ -233,6 +234,11 @@ class ListQuery(serializers.Serializer):
     status = serializers.ChoiceField(LiaisonSheet.Status.choices, required=False)
     kind = serializers.ChoiceField(LiaisonSheet.Kind.choices, required=False)
     urgency = serializers.ChoiceField(LiaisonSheet.Urgency.choices, required=False)
+    document_status = serializers.ChoiceField(
+        DOCUMENT_STATUSES,
+        required=False,
+        help_text="Discharge letters: `in_progress` (results awaited) or `final`.",
+    )
     ins = serializers.CharField(required=False, max_length=21)
     family_name = serializers.CharField(required=False, max_length=100)
     birth_date = serializers.DateField(required=False)

@@ -58,6 +58,19 @@ def _coordinators() -> list[Member]:
     ]
 
 
+def _service(sheet: LiaisonSheet) -> list[Organisation]:
+    """The recipient service of a referral, as an alert names it."""
+    return [sheet.recipient_organisation] if sheet.recipient_organisation else []
+
+
+def _recipients(sheet: LiaisonSheet, *, unread_only: bool) -> list[Member]:
+    """The named recipients of a letter (those who have not read it, if `unread_only`)."""
+    participants = SheetParticipant.objects.filter(sheet=sheet).select_related("member")
+    if unread_only:
+        participants = participants.filter(read_at__isnull=True)
+    return [p.member for p in participants.order_by("pk")]
+
+
 @transaction.atomic
 def alert_unreceived_referrals(*, at: datetime | None = None) -> int:
     """Referrals nobody took in time: alert the service, then escalate to the coordinator."""
@@ -77,11 +90,17 @@ def alert_unreceived_referrals(*, at: datetime | None = None) -> int:
                     event="liaison.referral_not_received",
                     sheet=sheet,
                     actor=None,
+                    missing=_service(sheet),
                 )
                 handled += 1
         elif sheet.sent_at <= at - 2 * delay and _claim(sheet, "receipt_escalated_at", at):
+            # The coordinator calls the service: name it and the members who could take it.
             notify.notify(
-                _coordinators(), event="liaison.referral_escalated", sheet=sheet, actor=None
+                _coordinators(),
+                event="liaison.referral_escalated",
+                sheet=sheet,
+                actor=None,
+                missing=[*_service(sheet), *notify.recipient_side(sheet)],
             )
             handled += 1
     logger.info("liaison alerts: %d unreceived referrals handled", handled)
@@ -108,6 +127,7 @@ def remind_missing_discharge_letters(*, at: datetime | None = None) -> int:
                 event="liaison.discharge_missing",
                 sheet=sheet,
                 actor=None,
+                missing=_service(sheet),
             )
             handled += 1
     logger.info("liaison alerts: %d missing discharge letters reminded", handled)
@@ -116,18 +136,30 @@ def remind_missing_discharge_letters(*, at: datetime | None = None) -> int:
 
 @transaction.atomic
 def alert_late_discharge_letters(*, at: datetime | None = None) -> int:
-    """Letters still in draft after the day of discharge (R1112-1-2: the same day)."""
+    """Letters still in draft after the day of discharge (R1112-1-2: the same day).
+
+    First versions only: a later version completes a letter already sent (results arrived
+    after discharge); its draft starting after the discharge date is expected, not late.
+    The alert names the recipients still waiting for the letter.
+    """
     at = at or now()
     candidates = LiaisonSheet.objects.filter(
         kind=K.DISCHARGE,
         status=S.DRAFT,
+        previous_version__isnull=True,
         discharge_date__lt=localdate(at),
         late_discharge_alerted_at__isnull=True,
     )
     handled = 0
     for sheet in _locked(candidates.order_by("discharge_date")):
         if _claim(sheet, "late_discharge_alerted_at", at):
-            notify.notify([sheet.author], event="liaison.discharge_late", sheet=sheet, actor=None)
+            notify.notify(
+                [sheet.author],
+                event="liaison.discharge_late",
+                sheet=sheet,
+                actor=None,
+                missing=_recipients(sheet, unread_only=False),
+            )
             handled += 1
     logger.info("liaison alerts: %d late discharge letters", handled)
     return handled
@@ -135,18 +167,31 @@ def alert_late_discharge_letters(*, at: datetime | None = None) -> int:
 
 @transaction.atomic
 def remind_unread_discharge_letters(*, at: datetime | None = None) -> int:
-    """Recipients who have not read a discharge letter after N days get one reminder."""
+    """Recipients who have not read a discharge letter after N days get one reminder.
+
+    Only the newest sent version of a letter is chased: once a later version is sent, the
+    recipient reads that one (it shows what changed), and the old one is not reminded.
+    The letter's author is told, once per run, which recipients have still not read it.
+    """
     at = at or now()
-    candidates = SheetParticipant.objects.filter(
-        sheet__kind=K.DISCHARGE,
-        sheet__status=S.SENT,
-        read_at__isnull=True,
-        reminded_at__isnull=True,
-        sheet__sent_at__lte=at - timedelta(days=settings.LIAISON_UNREAD_REMINDER_DAYS),
-    ).select_related("sheet", "member")
+    superseded = LiaisonSheet.objects.filter(previous_version=OuterRef("sheet_id")).exclude(
+        status=S.DRAFT
+    )
+    candidates = (
+        SheetParticipant.objects.filter(
+            sheet__kind=K.DISCHARGE,
+            sheet__status=S.SENT,
+            read_at__isnull=True,
+            reminded_at__isnull=True,
+            sheet__sent_at__lte=at - timedelta(days=settings.LIAISON_UNREAD_REMINDER_DAYS),
+        )
+        .exclude(Exists(superseded))
+        .select_related("sheet__sender_organisation", "sheet__author", "member")
+    )
     if connection.features.has_select_for_update_skip_locked:
         candidates = candidates.select_for_update(skip_locked=True, of=("self",))
     handled = 0
+    reminded_sheets: dict[int, LiaisonSheet] = {}
     for participant in list(candidates.order_by("pk")[:BATCH]):
         claimed = SheetParticipant.objects.filter(
             pk=participant.pk, reminded_at__isnull=True
@@ -157,7 +202,17 @@ def remind_unread_discharge_letters(*, at: datetime | None = None) -> int:
                 event="liaison.discharge_unread",
                 sheet=participant.sheet,
                 actor=None,
+                missing=[participant.sheet.sender_organisation],
             )
+            reminded_sheets[participant.sheet_id] = participant.sheet
             handled += 1
+    for sheet in reminded_sheets.values():
+        notify.notify(
+            [sheet.author],
+            event="liaison.discharge_unread_by",
+            sheet=sheet,
+            actor=None,
+            missing=_recipients(sheet, unread_only=True),
+        )
     logger.info("liaison alerts: %d unread discharge letters reminded", handled)
     return handled

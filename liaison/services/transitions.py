@@ -134,6 +134,14 @@ def _already_done(sheet: LiaisonSheet, actor: Member, action: str, key: str) -> 
     )
 
 
+def _referring_doctor_id(sheet: LiaisonSheet) -> int | None:
+    """The author of the referral a discharge letter answers (None: no referral)."""
+    if sheet.is_referral or sheet.referral_id is None:
+        return None
+    assert sheet.referral is not None  # loaded with the sheet by access_sheet
+    return sheet.referral.author_id
+
+
 @transaction.atomic
 def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "") -> LiaisonSheet:
     """Send a draft: to its hospital service (referral) or to its recipients (discharge).
@@ -152,7 +160,8 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         patient=sheet.patient,
         content=sheet.content,
         has_recipient_organisation=sheet.recipient_organisation_id is not None,
-        recipient_count=sheet.participants.count(),
+        recipient_ids=set(sheet.participants.values_list("member_id", flat=True)),
+        referring_doctor_id=_referring_doctor_id(sheet),
     )
     if missing:
         raise FieldErrors(missing)

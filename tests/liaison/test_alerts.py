@@ -118,3 +118,151 @@ def test_the_alert_jobs_use_a_bounded_number_of_queries(
     LiaisonSheet.objects.update(sent_at=now() - timedelta(days=5))
     with django_assert_max_num_queries(60):
         assert alerts.alert_unreceived_referrals() == 5
+
+
+# --- Versions of a letter, and alerts that name who is still missing ------------------------
+
+PATIENT_WORDS = ("Lefèvre", "Moreau", "Éloïse", "279035121518989", "1979")
+
+
+def sent_letter(demo, referral, **content) -> LiaisonSheet:
+    from liaison.services.discharge import start_discharge_letter
+    from liaison.services.drafts import update_draft
+    from tests.liaison.conftest import discharge_content
+
+    letter = start_discharge_letter(actor=demo["hop.cardio"], referral=referral)
+    letter = update_draft(
+        actor=demo["hop.cardio"],
+        sheet=letter,
+        expected_version=letter.version,
+        content=discharge_content(**content),
+    )
+    return transitions.send_sheet(actor=demo["hop.cardio"], sheet=letter)
+
+
+def completed(demo, letter: LiaisonSheet) -> LiaisonSheet:
+    """The next version of `letter`, results in, sent."""
+    from liaison.services.discharge import revise_discharge_letter
+    from liaison.services.drafts import update_draft
+
+    draft = revise_discharge_letter(actor=demo["hop.cardio"], letter=letter)
+    draft = update_draft(
+        actor=demo["hop.cardio"],
+        sheet=draft,
+        expected_version=draft.version,
+        content={"pending_results": ""},
+    )
+    return transitions.send_sheet(actor=demo["hop.cardio"], sheet=draft)
+
+
+def texts(event: str, member) -> list[str]:
+    from worker.selectors import notification_text
+
+    return [
+        notification_text(n) for n in Notification.objects.filter(event=event, recipient=member)
+    ]
+
+
+def assert_no_patient_data(text: str) -> None:
+    for word in PATIENT_WORDS:
+        assert word not in text
+
+
+def test_a_new_version_in_draft_is_not_a_late_letter(demo, make_referral) -> None:
+    first = sent_letter(demo, make_referral(), pending_results="Biopsie en cours d'analyse")
+    assert first.document_status == "in_progress"
+    from liaison.services.discharge import revise_discharge_letter
+
+    revise_discharge_letter(actor=demo["hop.cardio"], letter=first)  # v2 draft, same dates
+
+    with time_machine.travel("2026-11-20 08:00 +0100"):  # long after the discharge date
+        assert alerts.alert_late_discharge_letters() == 0
+    assert count("liaison.discharge_late", demo["hop.cardio"]) == 0
+
+
+def test_only_the_newest_sent_version_is_reminded(demo, make_referral) -> None:
+    first = sent_letter(demo, make_referral(), pending_results="Biopsie en cours d'analyse")
+    second = completed(demo, first)
+
+    assert alerts.remind_unread_discharge_letters(at=now() + timedelta(days=3)) == 2
+    reminders = Notification.objects.filter(event="liaison.discharge_unread")
+    assert {n.target_code for n in reminders} == {second.code}
+    assert not SheetParticipant.objects.filter(sheet=first, reminded_at__isnull=False).exists()
+
+
+def test_a_superseded_version_is_still_reminded_while_the_next_one_is_a_draft(
+    demo, make_referral
+) -> None:
+    from liaison.services.discharge import revise_discharge_letter
+
+    first = sent_letter(demo, make_referral(), pending_results="Biopsie en cours d'analyse")
+    revise_discharge_letter(actor=demo["hop.cardio"], letter=first)
+
+    assert alerts.remind_unread_discharge_letters(at=now() + timedelta(days=3)) == 2
+    assert {
+        n.target_code for n in Notification.objects.filter(event="liaison.discharge_unread")
+    } == {first.code}
+
+
+def test_the_author_is_told_who_has_not_read_the_letter(demo, make_referral) -> None:
+    letter = sent_letter(demo, make_referral())
+    transitions.mark_read(actor=demo["ide.petit"], sheet=letter)
+
+    alerts.remind_unread_discharge_letters(at=now() + timedelta(days=3))
+
+    [text] = texts("liaison.discharge_unread_by", demo["hop.cardio"])
+    assert demo["dr.martin"].display_name in text
+    assert demo["ide.petit"].display_name not in text
+    assert_no_patient_data(text)
+    [reminder] = texts("liaison.discharge_unread", demo["dr.martin"])
+    assert "Cardiologie" in reminder
+    assert_no_patient_data(reminder)
+
+
+def test_the_escalation_names_the_service_and_its_members(demo, make_referral) -> None:
+    make_referral()
+    alerts.alert_unreceived_referrals(at=now() + timedelta(hours=5))
+    [alert] = texts("liaison.referral_not_received", demo["hop.cardio"])
+    assert "Cardiologie" in alert
+
+    alerts.alert_unreceived_referrals(at=now() + timedelta(hours=9))
+
+    [escalation] = texts("liaison.referral_escalated", demo["coord"])
+    assert "Cardiologie" in escalation
+    assert demo["hop.cardio"].display_name in escalation
+    assert demo["hop.cardio2"].display_name in escalation
+    for text in [alert, escalation]:
+        assert_no_patient_data(text)
+
+
+def test_the_late_letter_alert_names_who_waits_for_it(demo, make_referral) -> None:
+    from liaison.services.discharge import start_discharge_letter
+    from liaison.services.drafts import update_draft
+
+    letter = start_discharge_letter(actor=demo["hop.cardio"], referral=make_referral())
+    update_draft(
+        actor=demo["hop.cardio"],
+        sheet=letter,
+        expected_version=1,
+        content={"discharge_date": "2026-11-09", "admission_date": "2026-11-02"},
+    )
+    with time_machine.travel("2026-11-10 08:00 +0100"):
+        alerts.alert_late_discharge_letters()
+
+    [text] = texts("liaison.discharge_late", demo["hop.cardio"])
+    assert demo["dr.martin"].display_name in text
+    assert demo["ide.petit"].display_name in text
+    assert_no_patient_data(text)
+
+
+def test_the_missing_letter_reminder_names_the_service(demo, make_referral) -> None:
+    sheet = make_referral()
+    transitions.transition_referral(
+        actor=demo["hop.cardio"], sheet=sheet, action="accept", planned_date=date(2026, 11, 2)
+    )
+    with time_machine.travel("2026-11-12 08:00 +0100"):
+        alerts.remind_missing_discharge_letters()
+
+    [text] = texts("liaison.discharge_missing", demo["hop.cardio"])
+    assert "Cardiologie" in text
+    assert_no_patient_data(text)
