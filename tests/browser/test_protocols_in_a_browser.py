@@ -34,7 +34,7 @@ def test_a_local_protocol_from_draft_to_acknowledgement(
     page.locator("input[name=delegant_professions][value=medecin_generaliste]").check()
     page.locator("input[name=delegate_professions][value=infirmier]").check()
     page.get_by_label("Objectif").fill("Savoir réagir quand un patient anticoagulé tombe.")
-    page.get_by_label("Critères d'exclusion").fill("- perte de connaissance")
+    page.get_by_label("Critères d'exclusion", exact=True).fill("- perte de connaissance")
     page.get_by_label("Étapes et arbre de décision").fill(
         "1. Rechercher une ecchymose ou un hématome.\n2. Prévenir le médecin traitant."
     )
