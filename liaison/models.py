@@ -200,7 +200,7 @@ class SheetEvent(models.Model):
         return f"{self.action} on {self.sheet_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None or not self._state.adding:
+        if not self._state.adding:
             raise ImmutableEvent("sheet events are never updated")
         super().save(*args, **kwargs)
 

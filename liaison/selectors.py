@@ -169,7 +169,10 @@ def sheet_list(
 
 # Filters whose value may go in the audit trail as is; the patient search filters are
 # recorded by name only (their values identify a patient).
-AUDITED_FILTER_VALUES = ("box", "status", "kind", "urgency", "document_status", "tab", "page")
+AUDITED_FILTER_VALUES = (
+    *("box", "status", "kind", "urgency", "document_status", "sent_from", "sent_to"),
+    *("tab", "page"),
+)
 PATIENT_SEARCH_FILTERS = ("ins", "family_name", "birth_date")
 
 
@@ -183,9 +186,6 @@ def record_list_read(member: Member, *, source: str, filters: Mapping[str, Any])
     used = {key: value for key, value in filters.items() if value not in ("", None)}
     extra: dict[str, Any] = {"source": source}
     extra |= {key: str(used[key]) for key in AUDITED_FILTER_VALUES if key in used}
-    for key in ("sent_from", "sent_to"):
-        if key in used:
-            extra[key] = str(used[key])
     searched = [key for key in PATIENT_SEARCH_FILTERS if key in used]
     if searched:
         extra["patient_search"] = searched

@@ -18,7 +18,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from protocols.models import SECTIONS, ProtocolVersion
+from protocols.models import SECTIONS, TRAINING_NUMBERS, ProtocolVersion
 
 
 class SectionStatus(models.TextChoices):
@@ -72,12 +72,7 @@ def comparable_sections(version: ProtocolVersion) -> list[tuple[str, str, str]]:
     # The training numbers sit right after the training text they quantify.
     at = next(i for i, part in enumerate(parts) if part[0] == "training") + 1
     parts[at:at] = [
-        ("training_hours", _("Heures de formation"), _number(version.training_hours)),
-        (
-            "training_supervised_cases",
-            _("Patients pris en charge sous supervision"),
-            _number(version.training_supervised_cases),
-        ),
+        (name, str(title), _number(getattr(version, name))) for name, title in TRAINING_NUMBERS
     ]
     return parts
 

@@ -17,6 +17,7 @@ from protocols.models import (
     SECTION_FIELDS,
     SECTIONS,
     TRAINING_FIELDS,
+    TRAINING_NUMBERS,
     ProtocolVersion,
 )
 from protocols.serializers import ProtocolVersionContentInput
@@ -48,18 +49,14 @@ def editor_sections(values: dict[str, Any], errors: dict[str, list[str]]) -> lis
 
 def training_inputs(values: dict[str, Any], errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     """The two numbers of the délégués' training, shown under the training section."""
-    titles = {
-        "training_hours": _("Heures de formation (théorie et pratique)"),
-        "training_supervised_cases": _("Patients à prendre en charge sous supervision"),
-    }
     return [
         {
             "name": name,
-            "title": titles[name],
+            "title": title,
             "value": "" if values.get(name) is None else values[name],
             "error": errors.get(name),
         }
-        for name in TRAINING_FIELDS
+        for name, title in TRAINING_NUMBERS
     ]
 
 

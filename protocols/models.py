@@ -51,7 +51,11 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 SECTION_FIELDS = tuple(name for name, _title in SECTIONS)
 # The measurable part of the délégués' training (R4011-1 3°, D4311-15-2: theory and practice
 # hours, a minimum number of patients seen under supervision), next to the `training` text.
-TRAINING_FIELDS = ("training_hours", "training_supervised_cases")
+TRAINING_NUMBERS: tuple[tuple[str, str], ...] = (
+    ("training_hours", _("Heures de formation (théorie et pratique)")),
+    ("training_supervised_cases", _("Patients pris en charge sous supervision")),
+)
+TRAINING_FIELDS = tuple(name for name, _title in TRAINING_NUMBERS)
 PROFESSION_FIELDS = ("delegant_professions", "delegate_professions", "professions")
 
 

@@ -23,9 +23,9 @@ SKIPPED = shutil.ignore_patterns(
 def test_the_wheel_declares_its_licence_as_an_spdx_expression(tmp_path: Path) -> None:
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=SKIPPED)
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-         "--wheel-dir", str(tmp_path / "dist"), str(source)],  # fmt: skip
+        [*build, "--quiet", "--wheel-dir", str(tmp_path / "dist"), str(source)],
         capture_output=True,
         text=True,
         timeout=240,

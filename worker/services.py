@@ -86,8 +86,9 @@ def enqueue_notification(
     return notification
 
 
-def mention_text(mentions: Sequence[Member | Organisation], *, limit: int = 500) -> str:
+def mention_text(mentions: Sequence[Member | Organisation], *, limit: int | None = None) -> str:
     """Display names joined for `{missing}`; past `limit`, the rest is counted ("+ 3")."""
+    limit = limit or Notification._meta.get_field("mentions").max_length
     names = [m.display_name if isinstance(m, Member) else m.name for m in mentions]
     text = ""
     for index, name in enumerate(names):
