@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from io import StringIO
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 
@@ -48,3 +51,23 @@ def test_demo_password_comes_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("DEMO_PASSWORD", "autre-secret")
     call_command("load_demo")
     assert Member.objects.get(user__username="dr.leroy").user.check_password("autre-secret")
+
+
+def test_each_app_loads_its_own_demo_through_its_app_config() -> None:
+    from liaison.models import LiaisonSheet
+    from messaging.models import Conversation
+    from protocols.models import Protocol
+    from worker.models import Notification
+
+    output = StringIO()
+    call_command("load_demo", stdout=output)
+    assert "liaison" in output.getvalue()
+    assert "messaging" in output.getvalue()
+    assert LiaisonSheet.objects.exists()
+    assert Conversation.objects.exists()
+    assert Protocol.objects.exists()
+    assert Notification.objects.exists()
+    command = Path(__file__).parent.parent / "directory/management/commands/load_demo.py"
+    source = command.read_text()
+    for app in ("liaison", "messaging", "protocols", "worker"):
+        assert f"from {app}" not in source  # the ground floor does not point up
