@@ -48,6 +48,43 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[str]:
+    """NAME as comma-separated IP networks (CIDR, or bare addresses), checked and normalised."""
+    import ipaddress  # noqa: PLC0415
+
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(str(ipaddress.ip_network(item)))
+        except ValueError as exc:
+            # strict: "10.0.0.5/8" (host bits set) is more likely a typo than a wish to trust
+            # the whole /8.
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP network") from exc
+    return networks
+
+
+def trusted_proxies_from_env(*, behind_tls_proxy: bool) -> tuple[int, list[str]]:
+    """(TRUSTED_PROXY_COUNT, TRUSTED_PROXIES): how far to believe X-Forwarded-For.
+
+    One of the two, never both: a count of proxies in front of the service, or the networks
+    the proxies connect from. BEHIND_TLS_PROXY alone means one proxy. Behind a proxy, trusting
+    none would give every client the proxy's address, and one attacker would lock the login
+    out for the whole CPTS: that is refused.
+    """
+    networks = env_networks("TRUSTED_PROXIES")
+    count = env_int("TRUSTED_PROXY_COUNT", 1 if behind_tls_proxy and not networks else 0)
+    if count < 0:
+        raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+    if networks and count:
+        raise ImproperlyConfigured("set TRUSTED_PROXY_COUNT or TRUSTED_PROXIES, not both")
+    if behind_tls_proxy and not networks and not count:
+        raise ImproperlyConfigured(
+            "BEHIND_TLS_PROXY with TRUSTED_PROXY_COUNT=0: every client would get the proxy's "
+            "address; declare the proxies (TRUSTED_PROXY_COUNT or TRUSTED_PROXIES)"
+        )
+    return count, networks
+
+
 def env_secret(name: str, default: str = "") -> str:
     """Read NAME, or the file named by NAME_FILE (Docker/Kubernetes secrets)."""
     if path := os.environ.get(f"{name}_FILE"):
@@ -236,7 +273,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "security.middleware.client_ip"  # the real client behind the proxy
+# The real client behind the proxies: the same address as the throttles and the audit.
+AXES_CLIENT_IP_CALLABLE = "security.client_address.client_address"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -276,8 +314,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if env_bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Which X-Forwarded-For entries to believe (security/client_address.py): the address the
+# outermost trusted proxy saw is the client's, for the lockout, the throttles and the audit.
+TRUSTED_PROXY_COUNT, TRUSTED_PROXIES = trusted_proxies_from_env(behind_tls_proxy=BEHIND_TLS_PROXY)
 X_FRAME_OPTIONS = "DENY"
 # No inline script anywhere: pages load their scripts from /static/ (django-csp).
 CONTENT_SECURITY_POLICY = {
@@ -334,8 +376,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_THROTTLE_CLASSES": ["security.throttling.WriteRateThrottle"],
-    # Without a declared proxy DRF would key throttles on a client-supplied X-Forwarded-For.
-    "NUM_PROXIES": 1 if env_bool("BEHIND_TLS_PROXY", default=False) else 0,
+    # Our throttles key on security.client_address; this only keeps a stray DRF throttle from
+    # keying on a client-supplied X-Forwarded-For (None would).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("TOKEN_THROTTLE_RATE", "10/min"),
         "writes": os.environ.get("WRITE_THROTTLE_RATE", "120/min"),

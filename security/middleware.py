@@ -5,25 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext
 
+from security.client_address import client_address
 from security.request_context import RequestContext, reset_request_context, set_request_context
 from security.two_factor import two_factor_required_for
 
 Handler = Callable[[HttpRequest], HttpResponse]
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client address. X-Forwarded-For is trusted only behind the declared TLS proxy."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
 
 
 class RequestContextMiddleware:
@@ -33,7 +24,7 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = set_request_context(
             RequestContext(
-                ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300]
+                ip=client_address(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300]
             )
         )
         try:

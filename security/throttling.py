@@ -3,6 +3,10 @@
 Two different guards: DRF throttles cap how fast a caller may go (per user for writes, per
 address for the token endpoint), while django-axes locks a username on one address after
 repeated wrong passwords. Both answer 429.
+
+Every throttle of the project derives from ClientAddressThrottle, so that anonymous callers
+are keyed on security.client_address like the lockout and the audit, not on DRF's own
+reading of X-Forwarded-For.
 """
 
 from __future__ import annotations
@@ -19,10 +23,24 @@ from rest_framework.exceptions import APIException
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import BaseThrottle, UserRateThrottle
+from rest_framework.throttling import ScopedRateThrottle as DRFScopedRateThrottle
+
+from security.client_address import client_address
 
 
-class WriteRateThrottle(UserRateThrottle):
+class ClientAddressThrottle(BaseThrottle):
+    """The base of our throttles: a caller without an account is its client address."""
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request._request)
+
+
+class ScopedRateThrottle(ClientAddressThrottle, DRFScopedRateThrottle):
+    """DRF's per-view scoped rate (`throttle_scope`), keyed on the real client address."""
+
+
+class WriteRateThrottle(ClientAddressThrottle, UserRateThrottle):
     """The "writes" rate for unsafe methods, per user; reads are not limited here.
 
     Writes are what a runaway script or a stolen token would use to flood colleagues with
