@@ -214,10 +214,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "security.middleware.LoginRefusalMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # Refuses an address that fails logins across many usernames (password spraying).
+    "security.login_guard.LoginAddressGuardBackend",
     "axes.backends.AxesStandaloneBackend",  # counts failures and refuses locked-out logins
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -275,6 +278,30 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 # The real client behind the proxies: the same address as the throttles and the audit.
 AXES_CLIENT_IP_CALLABLE = "security.client_address.client_address"
+# Attempts refused by the address guard were not checked: they do not count for the account.
+AXES_WHITELIST_CALLABLE = "security.login_guard.refused_before_checking"
+# Password spraying (security/login_guard.py): failed logins per client address (per /64 in
+# IPv6), whatever the username, on the web login and the token endpoint alike. Successes are
+# never counted, so a hospital's NAT address full of good logins is never held back. Past
+# SLOWDOWN_AFTER failures in the window, an attempt must wait SLOWDOWN_SECONDS after the
+# previous failure (429 with Retry-After, no worker kept asleep); past BLOCK_AFTER, every
+# login from the address is refused for BLOCK_MINUTES. 0 turns a stage off.
+LOGIN_ADDRESS_WINDOW_MINUTES = env_int("LOGIN_ADDRESS_WINDOW_MINUTES", 15)
+LOGIN_ADDRESS_SLOWDOWN_AFTER = env_int("LOGIN_ADDRESS_SLOWDOWN_AFTER", 20)
+LOGIN_ADDRESS_SLOWDOWN_SECONDS = env_int("LOGIN_ADDRESS_SLOWDOWN_SECONDS", 10)
+LOGIN_ADDRESS_BLOCK_AFTER = env_int("LOGIN_ADDRESS_BLOCK_AFTER", 50)
+LOGIN_ADDRESS_BLOCK_MINUTES = env_int("LOGIN_ADDRESS_BLOCK_MINUTES", 15)
+for _name in (
+    "LOGIN_ADDRESS_WINDOW_MINUTES",
+    "LOGIN_ADDRESS_SLOWDOWN_AFTER",
+    "LOGIN_ADDRESS_SLOWDOWN_SECONDS",
+    "LOGIN_ADDRESS_BLOCK_AFTER",
+    "LOGIN_ADDRESS_BLOCK_MINUTES",
+):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must be 0 or more")
+if LOGIN_ADDRESS_WINDOW_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_ADDRESS_WINDOW_MINUTES must be at least 1")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
