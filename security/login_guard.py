@@ -46,7 +46,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import ngettext
 
 from security import actions
 from security.audit import record
@@ -90,10 +90,6 @@ class LoginRefusal:
             "%(seconds)d secondes avant de réessayer.",
             self.retry_after,
         ) % {"seconds": self.retry_after}
-
-    @property
-    def title(self) -> str:
-        return gettext("Connexion temporairement bloquée")
 
 
 def login_refusal_of(request: HttpRequest) -> LoginRefusal | None:

@@ -1,5 +1,4 @@
-"""Request-wide security middleware: request context for the audit, enforced 2FA, the status
-of a login refused by the address guard."""
+"""Request-wide security middleware: audit context, enforced 2FA, refused logins' status."""
 
 from __future__ import annotations
 
