@@ -48,6 +48,43 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[str]:
+    """NAME as comma-separated IP networks (CIDR, or bare addresses), checked and normalised."""
+    import ipaddress  # noqa: PLC0415
+
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(str(ipaddress.ip_network(item)))
+        except ValueError as exc:
+            # strict: "10.0.0.5/8" (host bits set) is more likely a typo than a wish to trust
+            # the whole /8.
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP network") from exc
+    return networks
+
+
+def trusted_proxies_from_env(*, behind_tls_proxy: bool) -> tuple[int, list[str]]:
+    """(TRUSTED_PROXY_COUNT, TRUSTED_PROXIES): how far to believe X-Forwarded-For.
+
+    One of the two, never both: a count of proxies in front of the service, or the networks
+    the proxies connect from. BEHIND_TLS_PROXY alone means one proxy. Behind a proxy, trusting
+    none would give every client the proxy's address, and one attacker would lock the login
+    out for the whole CPTS: that is refused.
+    """
+    networks = env_networks("TRUSTED_PROXIES")
+    count = env_int("TRUSTED_PROXY_COUNT", 1 if behind_tls_proxy and not networks else 0)
+    if count < 0:
+        raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+    if networks and count:
+        raise ImproperlyConfigured("set TRUSTED_PROXY_COUNT or TRUSTED_PROXIES, not both")
+    if behind_tls_proxy and not networks and not count:
+        raise ImproperlyConfigured(
+            "BEHIND_TLS_PROXY with TRUSTED_PROXY_COUNT=0: every client would get the proxy's "
+            "address; declare the proxies (TRUSTED_PROXY_COUNT or TRUSTED_PROXIES)"
+        )
+    return count, networks
+
+
 def env_secret(name: str, default: str = "") -> str:
     """Read NAME, or the file named by NAME_FILE (Docker/Kubernetes secrets)."""
     if path := os.environ.get(f"{name}_FILE"):
@@ -177,10 +214,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "security.middleware.LoginRefusalMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # Refuses an address that fails logins across many usernames (password spraying).
+    "security.login_guard.LoginAddressGuardBackend",
     "axes.backends.AxesStandaloneBackend",  # counts failures and refuses locked-out logins
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -236,7 +276,32 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "security.middleware.client_ip"  # the real client behind the proxy
+# The real client behind the proxies: the same address as the throttles and the audit.
+AXES_CLIENT_IP_CALLABLE = "security.client_address.client_address"
+# Attempts refused by the address guard were not checked: they do not count for the account.
+AXES_WHITELIST_CALLABLE = "security.login_guard.refused_before_checking"
+# Password spraying (security/login_guard.py): failed logins per client address (per /64 in
+# IPv6), whatever the username, on the web login and the token endpoint alike. Successes are
+# never counted, so a hospital's NAT address full of good logins is never held back. Past
+# SLOWDOWN_AFTER failures in the window, an attempt must wait SLOWDOWN_SECONDS after the
+# previous failure (429 with Retry-After, no worker kept asleep); past BLOCK_AFTER, every
+# login from the address is refused for BLOCK_MINUTES. 0 turns a stage off.
+LOGIN_ADDRESS_WINDOW_MINUTES = env_int("LOGIN_ADDRESS_WINDOW_MINUTES", 15)
+LOGIN_ADDRESS_SLOWDOWN_AFTER = env_int("LOGIN_ADDRESS_SLOWDOWN_AFTER", 20)
+LOGIN_ADDRESS_SLOWDOWN_SECONDS = env_int("LOGIN_ADDRESS_SLOWDOWN_SECONDS", 10)
+LOGIN_ADDRESS_BLOCK_AFTER = env_int("LOGIN_ADDRESS_BLOCK_AFTER", 50)
+LOGIN_ADDRESS_BLOCK_MINUTES = env_int("LOGIN_ADDRESS_BLOCK_MINUTES", 15)
+for _name in (
+    "LOGIN_ADDRESS_WINDOW_MINUTES",
+    "LOGIN_ADDRESS_SLOWDOWN_AFTER",
+    "LOGIN_ADDRESS_SLOWDOWN_SECONDS",
+    "LOGIN_ADDRESS_BLOCK_AFTER",
+    "LOGIN_ADDRESS_BLOCK_MINUTES",
+):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must be 0 or more")
+if LOGIN_ADDRESS_WINDOW_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_ADDRESS_WINDOW_MINUTES must be at least 1")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -276,8 +341,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if env_bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Which X-Forwarded-For entries to believe (security/client_address.py): the address the
+# outermost trusted proxy saw is the client's, for the lockout, the throttles and the audit.
+TRUSTED_PROXY_COUNT, TRUSTED_PROXIES = trusted_proxies_from_env(behind_tls_proxy=BEHIND_TLS_PROXY)
 X_FRAME_OPTIONS = "DENY"
 # No inline script anywhere: pages load their scripts from /static/ (django-csp).
 CONTENT_SECURITY_POLICY = {
@@ -334,8 +403,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_THROTTLE_CLASSES": ["security.throttling.WriteRateThrottle"],
-    # Without a declared proxy DRF would key throttles on a client-supplied X-Forwarded-For.
-    "NUM_PROXIES": 1 if env_bool("BEHIND_TLS_PROXY", default=False) else 0,
+    # Our throttles key on security.client_address; this only keeps a stray DRF throttle from
+    # keying on a client-supplied X-Forwarded-For (None would).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("TOKEN_THROTTLE_RATE", "10/min"),
         "writes": os.environ.get("WRITE_THROTTLE_RATE", "120/min"),

@@ -17,7 +17,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from directory import selectors, services
@@ -31,7 +30,7 @@ from directory.serializers import (
     OrganisationInput,
     OrganisationOutput,
 )
-from security.throttling import LoginLockedOut, take_lockout
+from security.throttling import LoginLockedOut, ScopedRateThrottle, take_lockout
 from security.two_factor import check_api_otp
 
 

@@ -11,3 +11,7 @@ from __future__ import annotations
 
 # The audit trail itself: reading it reveals who touched which patient's records.
 AUDIT_LIST = "audit.list"
+
+# Logins: one client address blocked after failed logins across usernames (password spraying).
+# The entry carries the address (its `ip`) and counts, never the usernames tried.
+LOGIN_ADDRESS_BLOCKED = "login.address_blocked"

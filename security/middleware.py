@@ -1,29 +1,21 @@
-"""Request-wide security middleware: request context for the audit, enforced 2FA."""
+"""Request-wide security middleware: audit context, enforced 2FA, refused logins' status."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext
 
+from security.client_address import client_address
+from security.login_guard import login_refusal_of
 from security.request_context import RequestContext, reset_request_context, set_request_context
 from security.two_factor import two_factor_required_for
 
 Handler = Callable[[HttpRequest], HttpResponse]
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client address. X-Forwarded-For is trusted only behind the declared TLS proxy."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
 
 
 class RequestContextMiddleware:
@@ -33,7 +25,7 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = set_request_context(
             RequestContext(
-                ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300]
+                ip=client_address(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300]
             )
         )
         try:
@@ -80,3 +72,24 @@ class RequireTwoFactorMiddleware:
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('two-factor-verify')}?{query}")
         return self.get_response(request)
+
+
+class LoginRefusalMiddleware:
+    """A login the address guard refused answers 429 with Retry-After, whatever the view.
+
+    The login page re-renders its form with the guard's message (the template reads the
+    refusal on the request) but would answer 200; the token endpoint answers 429 itself
+    (security.throttling.LoginLockedOut), and is left as it is. An answer that is already a
+    429 (django-axes' lockout page, placed after this middleware) is left alone too.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        refusal = login_refusal_of(request)
+        if refusal is not None and response.status_code != 429:
+            response.status_code = 429
+            response["Retry-After"] = str(refusal.retry_after)
+        return response

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from directory.demo import load_directory
@@ -16,6 +17,16 @@ pytest_plugins = ["tests.worker_process"]
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # between page actions are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Each test starts with an empty cache: throttle and login-guard counters live there.
+
+    The test cache is per process (tests/settings.py), so without this the failed logins of
+    one test would slow down or block the next test's logins from the same address.
+    """
+    cache.clear()
 
 
 @pytest.fixture
