@@ -61,6 +61,7 @@ from django.utils.timezone import now
 from directory.models import Member
 from security.audit_checkpoints import (
     Checkpoint,
+    CheckpointError,
     read_checkpoint,
     sign_checkpoint,
     write_checkpoint_file,
@@ -306,6 +307,63 @@ def write_checkpoint(directory: Path | None = None) -> tuple[Checkpoint, Path]:
     path = write_checkpoint_file(checkpoint, directory or Path(settings.AUDIT_CHECKPOINT_DIR))
     logger.info("audit checkpoint %s", checkpoint.to_json().replace("\n", " "))
     return checkpoint, path
+
+
+@dataclass(frozen=True)
+class CheckpointStatus:
+    """The newest checkpoint file, and whether its entry is still in the chain, sealed."""
+
+    checkpoint: Checkpoint | None
+    head_sequence: int
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.checkpoint is not None and not self.problem
+
+    @property
+    def entries_since(self) -> int:
+        return self.head_sequence - self.checkpoint.sequence if self.checkpoint else 0
+
+
+def latest_checkpoint_status(directory: Path | None = None) -> CheckpointStatus:
+    """A cheap check for monitoring: the newest checkpoint of AUDIT_CHECKPOINT_DIR is genuine,
+    and the entry it names is still at its sequence with its hash and a valid seal.
+
+    Two rows read, whatever the size of the trail, so it can answer an API call; it does not
+    walk the entries before the checkpoint nor after it (that is `verify_chain`, run by
+    `verify_audit`). File names sort by sequence then time, so the newest is the last one.
+    """
+    head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
+    head_sequence = head.last_sequence if head is not None else 0
+    files = sorted(Path(directory or settings.AUDIT_CHECKPOINT_DIR).glob("audit-checkpoint-*.json"))
+    if not files:
+        return CheckpointStatus(None, head_sequence, "no checkpoint has been written")
+    try:
+        (checkpoint,) = read_checkpoints(files[-1:])
+    except CheckpointError as error:
+        return CheckpointStatus(None, head_sequence, str(error))
+    if checkpoint.sequence == 0:
+        return CheckpointStatus(checkpoint, head_sequence)
+    entry = _entry_at(checkpoint.sequence)
+    if entry is None or entry.hash != checkpoint.head:
+        problem = (
+            f"the entry checkpointed at sequence {checkpoint.sequence} is no longer in the "
+            "chain: entries were removed or replaced"
+        )
+    elif entry.key_id == "":
+        problem = _legacy_problem(entry, previous=None)
+    else:
+        problem = _seal_problem(entry, audit_keys_from_settings())
+    return CheckpointStatus(checkpoint, head_sequence, problem)
+
+
+def _entry_at(sequence: int) -> AuditEntry | None:
+    entries = AuditEntry.objects.annotate(member_code=F("actor__code"))
+    if sequence > settings.AUDIT_LEGACY_ENTRIES:
+        return entries.filter(sequence=sequence).first()
+    # Entries from before the keys store no sequence: their rank is their position.
+    return entries.order_by("id")[sequence - 1 : sequence].first()
 
 
 def _head_entry_problem(
