@@ -90,6 +90,20 @@ def _dev_id_key(key_id: str) -> str:
     return f"{key_id}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
+def _check_audit_keys(sealing: str, signing: str, public: str) -> None:
+    """Refuse to start with malformed audit keys, rather than fail every audited write later."""
+    from security.audit_keys import (  # noqa: PLC0415  (cryptography, no Django)
+        parse_audit_keys,
+        parse_checkpoint_keys,
+    )
+
+    try:
+        parse_audit_keys(sealing)
+        parse_checkpoint_keys(signing, public)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+
+
 def _decode_b64_key(name: str, value: str) -> bytes:
     import base64  # noqa: PLC0415
     import binascii  # noqa: PLC0415
@@ -347,6 +361,7 @@ if not AUDIT_KEYS or not AUDIT_CHECKPOINT_SIGNING_KEY:
         "dev-audit-checkpoint-key", lambda: _dev_id_key("devcp1")
     )
 AUDIT_CHECKPOINT_PUBLIC_KEYS = env_secret("AUDIT_CHECKPOINT_PUBLIC_KEYS")
+_check_audit_keys(AUDIT_KEYS, AUDIT_CHECKPOINT_SIGNING_KEY, AUDIT_CHECKPOINT_PUBLIC_KEYS)
 AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR") or VAR_DIR / "audit-checkpoints")
 AUDIT_LEGACY_ENTRIES = env_int("AUDIT_LEGACY_ENTRIES", 0)
 if AUDIT_LEGACY_ENTRIES < 0:

@@ -79,6 +79,12 @@ def test_it_refuses_to_start_without_audit_keys_in_production(tmp_path: Path) ->
     assert not (tmp_path / "dev-audit-keys").exists()
 
 
+def test_it_refuses_to_start_with_a_malformed_audit_key() -> None:
+    result = run_settings({"DEBUG": "False", "SECRET_KEY": "x" * 60, "AUDIT_KEYS": "a1:c2hvcnQ="})
+    assert result.returncode != 0
+    assert "AUDIT_KEYS (id 'a1'): a key must decode to at least 32 bytes" in result.stderr
+
+
 def test_it_generates_dev_audit_keys_only_with_debug(tmp_path: Path) -> None:
     code = (
         "import config.settings as s; from security.audit_keys import parse_audit_keys, "
