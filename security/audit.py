@@ -352,7 +352,7 @@ def latest_checkpoint_status(directory: Path | None = None) -> CheckpointStatus:
             "chain: entries were removed or replaced"
         )
     elif entry.key_id == "":
-        problem = _legacy_problem(entry, previous=None)
+        problem = _legacy_problem(entry, None, linked=False)
     else:
         problem = _seal_problem(entry, audit_keys_from_settings())
     return CheckpointStatus(checkpoint, head_sequence, problem)
@@ -376,7 +376,7 @@ def _head_entry_problem(
     if entry.key_id == "":
         if head.last_sequence > legacy_limit:
             return f"entry #{entry.pk} at the head is not sealed with an audit key"
-        return _legacy_problem(entry, previous=None)
+        return _legacy_problem(entry, None, linked=False)
     if entry.sequence != head.last_sequence:
         return f"the chain head's sequence differs from entry #{entry.pk}'s"
     return _seal_problem(entry, keys)
@@ -406,9 +406,10 @@ def _walk(
                     f"#{checkpoint.entry_id}): the chain was cut back before this point and "
                     "has grown again since"
                 )
-            matched += 1
+            else:
+                matched += 1
         if problem:
-            return ChainVerification(count, problem, entry.pk, count, legacy, matched - 1)
+            return ChainVerification(count, problem, entry.pk, count, legacy, matched)
         legacy += entry.key_id == ""
         previous = entry
     last = f"entry #{previous.pk}" if previous is not None else "an empty trail"
@@ -491,8 +492,9 @@ def _unsealed_problem(
     )
 
 
-def _legacy_problem(entry: AuditEntry, previous: AuditEntry | None) -> str:
-    link = _link_problem(entry, previous) if previous is not None else ""
+def _legacy_problem(entry: AuditEntry, previous: AuditEntry | None, *, linked: bool = True) -> str:
+    """An entry from before the keys, checked the old way; `linked=False` for a lone entry."""
+    link = _link_problem(entry, previous) if linked else ""
     if link:
         return link
     if legacy_entry_hash(entry) != entry.hash:

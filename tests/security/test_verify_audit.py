@@ -502,3 +502,17 @@ def test_sealed_entries_cannot_pose_as_written_before_the_keys(chain: list[Audit
 
     with pytest.raises(CommandError, match=r"at sequence 1 .* is not sealed with an audit key"):
         verify()
+
+
+def test_removing_the_first_entry_written_before_the_keys_is_caught(settings) -> None:
+    legacy = legacy_trail(3)
+    settings.AUDIT_LEGACY_ENTRIES = 3
+    execute("DELETE FROM security_auditentry WHERE id = %s", [legacy[0].pk])
+
+    with pytest.raises(CommandError) as error:
+        verify()
+
+    assert str(error.value).startswith(
+        f"Audit trail broken at sequence 1 (entry #{legacy[1].pk}): entry #{legacy[1].pk} "
+        "opens the trail but does not start the chain"
+    )
