@@ -231,7 +231,7 @@ def render(subsections: dict[str, str], args: argparse.Namespace) -> str:
         START_MARKER,
         "## Audit trail (`security.audit.record`)",
         "",
-        "An append locks the chain head, hashes the entry (SHA-256 over canonical JSON), "
+        "An append locks the chain head, seals the entry (HMAC-SHA256 over canonical JSON), "
         "inserts it and moves the head: three queries where a plain INSERT needs one, and "
         "appends from concurrent transactions wait for each other. The baseline is the same "
         "row written with a plain ORM INSERT into the same table.",

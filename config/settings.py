@@ -120,6 +120,27 @@ def _dev_b64_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def _dev_id_key(key_id: str) -> str:
+    """`id:base64` of 32 random bytes: an HMAC key, or an Ed25519 private key (its seed)."""
+    import base64  # noqa: PLC0415
+
+    return f"{key_id}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+
+
+def _check_audit_keys(sealing: str, signing: str, public: str) -> None:
+    """Refuse to start with malformed audit keys, rather than fail every audited write later."""
+    from security.audit_keys import (  # noqa: PLC0415  (cryptography, no Django)
+        parse_audit_keys,
+        parse_checkpoint_keys,
+    )
+
+    try:
+        parse_audit_keys(sealing)
+        parse_checkpoint_keys(signing, public)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+
+
 def _decode_b64_key(name: str, value: str) -> bytes:
     import base64  # noqa: PLC0415
     import binascii  # noqa: PLC0415
@@ -385,6 +406,35 @@ BLIND_INDEX_KEY = _decode_b64_key("BLIND_INDEX_KEY", BLIND_INDEX_KEY_B64)
 # rolled-back transactions, restored backups or scripts outside the application).
 ENCRYPTION_MAX_PER_KEY = env_int("ENCRYPTION_MAX_PER_KEY", 2**30)
 ENCRYPTION_USAGE_COUNTER = "security.keys.DatabaseUsageCounter"
+
+# Audit trail (security/audit.py; docs/security.md "Audit trail"). AUDIT_KEYS: comma-separated
+# `id:base64key` HMAC-SHA256 keys sealing each entry, newest (sealing) first; every listed key
+# verifies, so an old key stays listed as long as the entries it sealed are kept.
+# AUDIT_CHECKPOINT_SIGNING_KEY: `id:base64` Ed25519 private key signing the chain checkpoints
+# written to AUDIT_CHECKPOINT_DIR; AUDIT_CHECKPOINT_PUBLIC_KEYS: public keys of former
+# signing keys. `python -m security.audit_keys` prints fresh values. Development keys are
+# generated into var/ and refused when DEBUG is off, as for the encryption keys.
+# AUDIT_LEGACY_ENTRIES: how many entries were written before the audit keys existed (an
+# upgraded installation; `verify_audit` says the number), checked by their unkeyed chain.
+AUDIT_KEYS = env_secret("AUDIT_KEYS")
+AUDIT_CHECKPOINT_SIGNING_KEY = env_secret("AUDIT_CHECKPOINT_SIGNING_KEY")
+if not AUDIT_KEYS or not AUDIT_CHECKPOINT_SIGNING_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "AUDIT_KEYS and AUDIT_CHECKPOINT_SIGNING_KEY are required when DEBUG is off: "
+            "generate them with `python -m security.audit_keys` (see .env.example); "
+            "development keys are generated only with DEBUG=True."
+        )
+    AUDIT_KEYS = AUDIT_KEYS or dev_secret("dev-audit-keys", lambda: _dev_id_key("dev1"))
+    AUDIT_CHECKPOINT_SIGNING_KEY = AUDIT_CHECKPOINT_SIGNING_KEY or dev_secret(
+        "dev-audit-checkpoint-key", lambda: _dev_id_key("devcp1")
+    )
+AUDIT_CHECKPOINT_PUBLIC_KEYS = env_secret("AUDIT_CHECKPOINT_PUBLIC_KEYS")
+_check_audit_keys(AUDIT_KEYS, AUDIT_CHECKPOINT_SIGNING_KEY, AUDIT_CHECKPOINT_PUBLIC_KEYS)
+AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR") or VAR_DIR / "audit-checkpoints")
+AUDIT_LEGACY_ENTRIES = env_int("AUDIT_LEGACY_ENTRIES", 0)
+if AUDIT_LEGACY_ENTRIES < 0:
+    raise ImproperlyConfigured("AUDIT_LEGACY_ENTRIES must be 0 or more")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

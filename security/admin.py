@@ -18,7 +18,16 @@ from security.models import AuditEntry
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "action", "actor", "target_type", "target_code", "ip"]
+    list_display = [
+        "sequence",
+        "id",
+        "created_at",
+        "action",
+        "actor",
+        "target_type",
+        "target_code",
+        "ip",
+    ]
     list_filter = ["action", "target_type", "created_at"]
     list_select_related = ["actor"]
     search_fields = ["actor__family_name", "actor__given_name"]

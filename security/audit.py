@@ -1,19 +1,32 @@
-"""The audit trail: `record()` appends one entry to a hash chain, `verify_chain()` checks it.
+"""The audit trail: `record()` appends one sealed entry to a chain, `verify_chain()` checks it.
 
 Invariants this module owns:
 
 - **Same transaction.** An entry is written in the caller's transaction, so a change and its
   audit entry commit together or not at all (Zulip's RealmAuditLog). A rolled-back change
   leaves no entry and does not move the chain.
-- **One chain.** Each entry stores the hash of the previous one, and its own hash covers that
-  link and its content. Editing, removing or inserting a row behind the application's back
-  breaks the chain, and `manage.py verify_audit` says where.
+- **One chain, sealed with a key.** Each entry stores the hash of the previous one, its own
+  position (`sequence`) and an HMAC-SHA256 over all of it under an AUDIT_KEYS key
+  (security.audit_keys), which never lives in the database. Editing, removing, inserting or
+  reordering rows behind the application's back breaks a seal or a link, even for a
+  database superuser who recomputes every hash after the row they changed: without the key
+  they cannot recompute the seals. `manage.py verify_audit` says where.
+- **Checkpoints outside the database.** Seals do not stop someone from cutting the chain
+  short (removing the last entries and resetting the head to an earlier, genuine state).
+  `take_checkpoint()` signs where the chain stands (security.audit_checkpoints); the files
+  are kept away from the database, and `verify_chain(checkpoints=...)` insists that each
+  checkpointed entry is still in the chain. docs/security.md gives the threat model.
 - **No health data.** Entries hold codes (UUIDs), action names, the request's IP and user
   agent, and a small `extra` dict of codes, counts and short labels. Never clinical content,
   never a patient's identity (INS, name, birth date): the trail is read by the coordination
   and kept for years, long after the clinical data it points at is purged. `record()` refuses
   `extra` keys that look like such data; that is a tripwire, not a guarantee, so reviewers
   check every `extra=` too.
+
+Entries written before the audit keys existed (an upgraded installation) have no key id and
+no stored sequence. They are checked the old way, by their unkeyed SHA-256 chain, and only
+as the first AUDIT_LEGACY_ENTRIES entries, a count kept outside the database; the first
+sealed entry's HMAC covers the last of their hashes, which pins them from then on.
 
 The trade-off: appending locks the chain head row until the caller's transaction ends
 (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the database-wide write lock does the same),
@@ -29,24 +42,40 @@ locked" (the chain stays intact either way).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Model
 from django.utils.timezone import now
 
 from directory.models import Member
+from security.audit_checkpoints import (
+    Checkpoint,
+    CheckpointError,
+    read_checkpoint,
+    sign_checkpoint,
+    write_checkpoint_file,
+)
+from security.audit_keys import AuditKeys, audit_keys_from_settings, checkpoint_keys_from_settings
 from security.models import AuditChainHead, AuditEntry
 from security.request_context import current_request_context
 
+logger = logging.getLogger(__name__)
+
 GENESIS_HASH = "0" * 64  # the prev_hash of the first entry
 HEAD_PK = 1  # the chain head is a singleton row with a fixed key (see _locked_head)
+# Domain separation: an entry's seal can never be mistaken for another HMAC under the key.
+SEAL_PREFIX = b"cpts-liaison-audit-entry/v1\n"
 ACTION_PATTERN = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 MAX_ACTION_LENGTH = 64
 MAX_EXTRA_STRING = 200
@@ -95,6 +124,7 @@ def record(
     target_type, target_code = _describe(target)
     checked_extra = _checked_value(dict(extra or {}), "extra")
     context = current_request_context()
+    keys = audit_keys_from_settings()  # before the lock: a configuration error fails early
 
     # savepoint=False: inside the caller's transaction this adds no query, and a failure
     # here dooms the caller's transaction, which is what "commit together" means.
@@ -110,24 +140,48 @@ def record(
             ip=_clean(context.ip, 45),
             user_agent=_clean(context.user_agent, 300),
             extra=checked_extra,
+            sequence=head.last_sequence + 1,
+            key_id=keys.current_id,
             prev_hash=head.last_hash or GENESIS_HASH,
         )
-        entry.hash = entry_hash(entry)
+        entry.hash = entry_hash(entry, keys)
         entry.save()
         AuditChainHead.objects.filter(pk=head.pk).update(
-            last_entry_id=entry.pk, last_hash=entry.hash
+            last_entry_id=entry.pk, last_hash=entry.hash, last_sequence=entry.sequence
         )
     return entry
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    """sha256 of the previous entry's hash followed by this entry's content, canonically.
+def entry_hash(entry: AuditEntry, keys: AuditKeys | None = None) -> str:
+    """The entry's seal: HMAC-SHA256, under its `key_id`'s key, of its link and content.
 
-    The database id is left out: it is only known after the INSERT, and the chain (each
-    entry naming its predecessor's hash) already fixes the order. The actor's member id
-    is left out too; actor_code stands for it, and verify_chain checks the two agree.
+    The seal covers the previous entry's hash (the chain), the entry's position (so it
+    cannot be moved) and its key id (so it cannot claim another key). The database id is
+    left out: it is only known after the INSERT, and the sequence fixes the order. The
+    actor's member id is left out too; actor_code stands for it, and verify_chain checks
+    the two agree. Raises UnknownAuditKey if the key id is not in AUDIT_KEYS.
     """
-    content = {
+    key = (keys or audit_keys_from_settings()).get(entry.key_id)
+    sealed = {
+        **_content(entry),
+        "sequence": entry.sequence,
+        "key_id": entry.key_id,
+        "prev_hash": entry.prev_hash,
+    }
+    return hmac.new(key, SEAL_PREFIX + _canonical(sealed), hashlib.sha256).hexdigest()
+
+
+def legacy_entry_hash(entry: AuditEntry) -> str:
+    """The unkeyed hash of the entries written before the audit keys existed.
+
+    sha256 of the previous hash followed by the content, canonically: anyone can compute
+    it, which is why it is only accepted for the first AUDIT_LEGACY_ENTRIES entries.
+    """
+    return hashlib.sha256(entry.prev_hash.encode("ascii") + _canonical(_content(entry))).hexdigest()
+
+
+def _content(entry: AuditEntry) -> dict[str, Any]:
+    return {
         "created_at": entry.created_at.astimezone(UTC).isoformat(),
         "actor_code": str(entry.actor_code) if entry.actor_code is not None else None,
         "action": entry.action,
@@ -137,72 +191,346 @@ def entry_hash(entry: AuditEntry) -> str:
         "user_agent": entry.user_agent,
         "extra": entry.extra,
     }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256((entry.prev_hash + canonical).encode("ascii")).hexdigest()
+
+
+def _canonical(content: Mapping[str, Any]) -> bytes:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
+        "ascii"
+    )
 
 
 @dataclass(frozen=True)
 class ChainVerification:
-    """The outcome of walking the chain: how many entries, and the first problem if any."""
+    """The outcome of walking the chain: how many entries, and the first problem if any.
+
+    `sequence` and `entry_id` name the first bad row: its position in the chain and its
+    database id (None when the row is missing, e.g. entries cut after a checkpoint).
+    `legacy_entries` counts the entries checked the unkeyed way, `checkpoints` the
+    checkpoints found in the chain.
+    """
 
     entries: int
     problem: str = ""
     entry_id: int | None = None
+    sequence: int | None = None
+    legacy_entries: int = 0
+    checkpoints: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problem
 
 
-def verify_chain() -> ChainVerification:
-    """Walk the trail in id order, recompute every hash, check every link and the head.
+class AuditTrailBroken(RuntimeError):
+    """The chain does not verify where it had to (taking a checkpoint of a broken head)."""
 
-    Stops at the first broken link. The walk reads one consistent snapshot (REPEATABLE READ
-    on PostgreSQL, without blocking writers), so entries appended meanwhile are not mistaken
-    for tampering. On SQLite the read transaction holds off writers until the walk ends,
-    which is acceptable at demo scale.
+
+def verify_chain(checkpoints: Iterable[Checkpoint] = ()) -> ChainVerification:
+    """Walk the trail in id order, check every seal, link and position, the head and checkpoints.
+
+    Stops at the first problem. `checkpoints` (signatures already checked, see
+    `read_checkpoints`) must each still be in the chain: the entry at their sequence, with
+    their hash. The walk reads one consistent snapshot (REPEATABLE READ on PostgreSQL,
+    without blocking writers), so entries appended meanwhile are not mistaken for
+    tampering. On SQLite the read transaction holds off writers until the walk ends, which
+    is acceptable at demo scale.
     """
+    keys = audit_keys_from_settings()
     with transaction.atomic():
         if connection.vendor == "postgresql" and _is_outermost_atomic_block():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
-        return _walk(head)
+        return _walk(head, keys, settings.AUDIT_LEGACY_ENTRIES, list(checkpoints))
 
 
-def _walk(head: AuditChainHead | None) -> ChainVerification:
-    count = 0
+def read_checkpoints(paths: Iterable[Path]) -> list[Checkpoint]:
+    """The checkpoints in these files (a directory stands for its checkpoint files).
+
+    Raises CheckpointError for a file that cannot be trusted (unreadable, malformed, bad
+    signature or unknown signing key): a forged checkpoint must not be silently skipped.
+    """
+    keys = checkpoint_keys_from_settings()
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(path.glob("audit-checkpoint-*.json"))
+        else:
+            files.append(path)
+    return [read_checkpoint(file, keys=keys) for file in files]
+
+
+def take_checkpoint(at: datetime | None = None) -> Checkpoint:
+    """Sign where the chain stands now: (sequence, head hash, time), for keeping elsewhere.
+
+    The head entry is checked first (present, sealed, at its position): signing a head
+    that does not verify would bless tampering. The rest of the chain is not walked here,
+    that is `verify_chain`'s job (run it regularly); a head that verifies is either genuine
+    or a genuine earlier state, which the previous checkpoints then catch.
+    Raises AuditTrailBroken when the head does not verify.
+    """
+    keys = audit_keys_from_settings()
+    signer = checkpoint_keys_from_settings()
+    at = at or now()
+    with transaction.atomic():
+        head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
+        if head is None or head.last_entry_id is None:
+            if AuditEntry.objects.exists():
+                raise AuditTrailBroken("the audit trail has entries but no chain head")
+            return sign_checkpoint(
+                sequence=0, entry_id=None, head=GENESIS_HASH, at=at.astimezone(UTC), keys=signer
+            )
+        entry = (
+            AuditEntry.objects.annotate(member_code=F("actor__code"))
+            .filter(pk=head.last_entry_id)
+            .first()
+        )
+        problem = _head_entry_problem(head, entry, keys, settings.AUDIT_LEGACY_ENTRIES)
+    if problem:
+        raise AuditTrailBroken(f"no checkpoint taken: {problem}")
+    return sign_checkpoint(
+        sequence=head.last_sequence,
+        entry_id=head.last_entry_id,
+        head=head.last_hash,
+        at=at.astimezone(UTC),
+        keys=signer,
+    )
+
+
+def write_checkpoint(directory: Path | None = None) -> tuple[Checkpoint, Path]:
+    """Take a checkpoint and write it to a new file of AUDIT_CHECKPOINT_DIR (or `directory`).
+
+    It is also logged, on one line: logs usually leave the machine, which makes a second
+    copy out of the database's reach. A checkpoint holds no health data.
+    """
+    checkpoint = take_checkpoint()
+    path = write_checkpoint_file(checkpoint, directory or Path(settings.AUDIT_CHECKPOINT_DIR))
+    logger.info("audit checkpoint %s", checkpoint.to_json().replace("\n", " "))
+    return checkpoint, path
+
+
+@dataclass(frozen=True)
+class CheckpointStatus:
+    """The newest checkpoint file, and whether its entry is still in the chain, sealed."""
+
+    checkpoint: Checkpoint | None
+    head_sequence: int
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.checkpoint is not None and not self.problem
+
+    @property
+    def entries_since(self) -> int:
+        return self.head_sequence - self.checkpoint.sequence if self.checkpoint else 0
+
+
+def latest_checkpoint_status(directory: Path | None = None) -> CheckpointStatus:
+    """A cheap check for monitoring: the newest checkpoint of AUDIT_CHECKPOINT_DIR is genuine,
+    and the entry it names is still at its sequence with its hash and a valid seal.
+
+    Two rows read, whatever the size of the trail, so it can answer an API call; it does not
+    walk the entries before the checkpoint nor after it (that is `verify_chain`, run by
+    `verify_audit`). File names sort by sequence then time, so the newest is the last one.
+    """
+    head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
+    head_sequence = head.last_sequence if head is not None else 0
+    files = sorted(Path(directory or settings.AUDIT_CHECKPOINT_DIR).glob("audit-checkpoint-*.json"))
+    if not files:
+        return CheckpointStatus(None, head_sequence, "no checkpoint has been written")
+    try:
+        (checkpoint,) = read_checkpoints(files[-1:])
+    except CheckpointError as error:
+        return CheckpointStatus(None, head_sequence, str(error))
+    if checkpoint.sequence == 0:
+        return CheckpointStatus(checkpoint, head_sequence)
+    entry = _entry_at(checkpoint.sequence)
+    if entry is None or entry.hash != checkpoint.head:
+        problem = (
+            f"the entry checkpointed at sequence {checkpoint.sequence} is no longer in the "
+            "chain: entries were removed or replaced"
+        )
+    elif entry.key_id == "":
+        problem = _legacy_problem(entry, None, linked=False)
+    else:
+        problem = _seal_problem(entry, audit_keys_from_settings())
+    return CheckpointStatus(checkpoint, head_sequence, problem)
+
+
+def _entry_at(sequence: int) -> AuditEntry | None:
+    entries = AuditEntry.objects.annotate(member_code=F("actor__code"))
+    if sequence > settings.AUDIT_LEGACY_ENTRIES:
+        return entries.filter(sequence=sequence).first()
+    # Entries from before the keys store no sequence: their rank is their position.
+    return entries.order_by("id")[sequence - 1 : sequence].first()
+
+
+def _head_entry_problem(
+    head: AuditChainHead, entry: AuditEntry | None, keys: AuditKeys, legacy_limit: int
+) -> str:
+    if entry is None:
+        return f"the chain head points at entry #{head.last_entry_id}, which does not exist"
+    if entry.hash != head.last_hash:
+        return f"the chain head's hash differs from entry #{entry.pk}'s"
+    if entry.key_id == "":
+        if head.last_sequence > legacy_limit:
+            return f"entry #{entry.pk} at the head is not sealed with an audit key"
+        return _legacy_problem(entry, None, linked=False)
+    if entry.sequence != head.last_sequence:
+        return f"the chain head's sequence differs from entry #{entry.pk}'s"
+    return _seal_problem(entry, keys)
+
+
+def _walk(
+    head: AuditChainHead | None,
+    keys: AuditKeys,
+    legacy_limit: int,
+    checkpoints: Sequence[Checkpoint],
+) -> ChainVerification:
+    pending = sorted(checkpoints, key=lambda checkpoint: checkpoint.sequence)
+    matched = sum(1 for checkpoint in pending if checkpoint.sequence == 0)
+    pending = [checkpoint for checkpoint in pending if checkpoint.sequence > 0]
+    count = legacy = 0
     previous: AuditEntry | None = None
     entries = AuditEntry.objects.order_by("id").annotate(member_code=F("actor__code"))
     for entry in entries.iterator(chunk_size=2000):
         count += 1
-        if previous is None and entry.prev_hash != GENESIS_HASH:
-            return ChainVerification(
-                count,
-                f"entry #{entry.pk} opens the trail but does not start the chain: "
-                "earlier entries were removed",
-                entry.pk,
-            )
-        if previous is not None and entry.prev_hash != previous.hash:
-            return ChainVerification(
-                count,
-                f"entry #{entry.pk} does not link to entry #{previous.pk}: entries between "
-                f"them were removed, or the hash of #{previous.pk} was rewritten",
-                entry.pk,
-            )
-        if entry_hash(entry) != entry.hash:
-            return ChainVerification(
-                count, f"entry #{entry.pk} does not match its hash: the row was altered", entry.pk
-            )
-        if entry.member_code != entry.actor_code:  # type: ignore[attr-defined]
-            return ChainVerification(
-                count,
-                f"entry #{entry.pk} points at another member than its actor_code: "
-                "the row was altered",
-                entry.pk,
-            )
+        problem = _entry_problem(entry, count, previous, keys, legacy_limit)
+        while not problem and pending and pending[0].sequence == count:
+            checkpoint = pending.pop(0)
+            if entry.hash != checkpoint.head:
+                problem = (
+                    f"entry #{entry.pk} at sequence {count} is not the one checkpointed in "
+                    f"{checkpoint.name} at {checkpoint.checkpointed_at} (entry "
+                    f"#{checkpoint.entry_id}): the chain was cut back before this point and "
+                    "has grown again since"
+                )
+            else:
+                matched += 1
+        if problem:
+            return ChainVerification(count, problem, entry.pk, count, legacy, matched)
+        legacy += entry.key_id == ""
         previous = entry
-    return _check_head(head, previous, count)
+    last = f"entry #{previous.pk}" if previous is not None else "an empty trail"
+    if count < legacy_limit:
+        return ChainVerification(
+            count,
+            f"the trail ends at sequence {count} ({last}) but AUDIT_LEGACY_ENTRIES says "
+            f"{legacy_limit} entries were written before the audit keys: entries were removed",
+            None,
+            count + 1,
+            legacy,
+            matched,
+        )
+    if pending:
+        checkpoint = pending[-1]
+        return ChainVerification(
+            count,
+            f"the trail ends at sequence {count} ({last}) but {checkpoint.name} recorded "
+            f"sequence {checkpoint.sequence} (entry #{checkpoint.entry_id}) at "
+            f"{checkpoint.checkpointed_at}: entries after sequence {count} were removed",
+            None,
+            count + 1,
+            legacy,
+            matched,
+        )
+    result = _check_head(head, previous, count)
+    return ChainVerification(
+        result.entries, result.problem, result.entry_id, result.sequence, legacy, matched
+    )
+
+
+def _entry_problem(
+    entry: AuditEntry,
+    position: int,
+    previous: AuditEntry | None,
+    keys: AuditKeys,
+    legacy_limit: int,
+) -> str:
+    """What is wrong with the entry at `position` (from 1) after `previous`, or ""."""
+    if entry.key_id == "":
+        return _unsealed_problem(entry, position, previous, legacy_limit)
+    if position <= legacy_limit:
+        return (
+            f"entry #{entry.pk} is sealed, but AUDIT_LEGACY_ENTRIES says the first "
+            f"{legacy_limit} entries predate the audit keys: some of those were removed "
+            "(or the setting is more than their number)"
+        )
+    if entry.key_id not in keys:
+        return (
+            f"entry #{entry.pk} is sealed with key {entry.key_id!r}, which is not in "
+            "AUDIT_KEYS (an old key removed after a rotation?)"
+        )
+    link = _link_problem(entry, previous)
+    if link:
+        return link
+    if entry.sequence != position:
+        return (
+            f"entry #{entry.pk} was sealed at sequence {entry.sequence} but sits at "
+            f"{position}: entries were removed, inserted or reordered"
+        )
+    return _seal_problem(entry, keys)
+
+
+def _unsealed_problem(
+    entry: AuditEntry, position: int, previous: AuditEntry | None, legacy_limit: int
+) -> str:
+    """An entry without key: fine only among the first AUDIT_LEGACY_ENTRIES, the old way."""
+    if position <= legacy_limit:
+        return _legacy_problem(entry, previous)
+    hint = ""
+    if position == 1:
+        unsealed = AuditEntry.objects.filter(key_id="").count()
+        hint = (
+            "; if the trail was upgraded from unkeyed entries, set AUDIT_LEGACY_ENTRIES to the "
+            f"number of entries it held then ({unsealed} are unsealed now; see docs/security.md)"
+        )
+    return (
+        f"entry #{entry.pk} is not sealed with an audit key: it was written or rewritten "
+        f"outside record(){hint}"
+    )
+
+
+def _legacy_problem(entry: AuditEntry, previous: AuditEntry | None, *, linked: bool = True) -> str:
+    """An entry from before the keys, checked the old way; `linked=False` for a lone entry."""
+    link = _link_problem(entry, previous) if linked else ""
+    if link:
+        return link
+    if legacy_entry_hash(entry) != entry.hash:
+        return f"entry #{entry.pk} does not match its hash: the row was altered"
+    return _member_problem(entry)
+
+
+def _seal_problem(entry: AuditEntry, keys: AuditKeys) -> str:
+    if not hmac.compare_digest(entry_hash(entry, keys), entry.hash):
+        return (
+            f"entry #{entry.pk} does not match its seal under key {entry.key_id!r}: the row "
+            "was altered (or AUDIT_KEYS holds another key under that id)"
+        )
+    return _member_problem(entry)
+
+
+def _member_problem(entry: AuditEntry) -> str:
+    if entry.member_code != entry.actor_code:  # type: ignore[attr-defined]
+        return (
+            f"entry #{entry.pk} points at another member than its actor_code: the row was altered"
+        )
+    return ""
+
+
+def _link_problem(entry: AuditEntry, previous: AuditEntry | None) -> str:
+    if previous is None and entry.prev_hash != GENESIS_HASH:
+        return (
+            f"entry #{entry.pk} opens the trail but does not start the chain: "
+            "earlier entries were removed"
+        )
+    if previous is not None and entry.prev_hash != previous.hash:
+        return (
+            f"entry #{entry.pk} does not link to entry #{previous.pk}: entries between "
+            f"them were removed, or the hash of #{previous.pk} was rewritten"
+        )
+    return ""
 
 
 def _check_head(
@@ -217,6 +545,7 @@ def _check_head(
             f"the chain head points at entry #{head_id} but the trail is empty: "
             "every entry was removed",
             head_id,
+            1,
         )
     if head_id is None:
         return ChainVerification(
@@ -224,13 +553,23 @@ def _check_head(
             f"the trail ends at entry #{last.pk} but the chain head is missing or empty: "
             "the head row was removed or reset",
             last.pk,
+            count,
         )
-    if head is not None and head_id == last.pk and head.last_hash != last.hash:
+    if (
+        head is not None
+        and head_id == last.pk
+        and (head.last_hash, head.last_sequence)
+        != (
+            last.hash,
+            count,
+        )
+    ):
         return ChainVerification(
             count,
-            f"the chain head's hash differs from entry #{last.pk}'s: the head or the entry "
-            "was rewritten",
+            f"the chain head's hash or count differs from entry #{last.pk}'s: the head or the "
+            "entry was rewritten",
             last.pk,
+            count,
         )
     if head is None or head_id != last.pk:
         return ChainVerification(
@@ -238,6 +577,7 @@ def _check_head(
             f"the chain head points at entry #{head_id} but the chain ends at entry "
             f"#{last.pk}: entries at the end were removed, or added outside record()",
             head_id,
+            count + 1 if head_id > last.pk else count,
         )
     return ChainVerification(count)
 

@@ -14,11 +14,13 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config.filters import ALWAYS_ALLOWED
 from directory.permissions import current_member
 from security.access import require_coordinator
-from security.audit_selectors import AUDIT_TRAIL, audit_entries_about
+from security.audit import CheckpointStatus
+from security.audit_selectors import AUDIT_TRAIL, audit_checkpoint_status_for, audit_entries_about
 from security.models import AuditEntry
 
 
@@ -82,3 +84,42 @@ class AuditEntryListApi(generics.ListAPIView):
             message = _("Indiquez « target » (un objet) ou « actor » (un membre).")
             raise ValidationError({"target": [message], "actor": [message]})
         return dict(data.validated_data)
+
+
+class AuditCheckpointStatusApi(APIView):
+    """Whether the newest signed checkpoint of the trail is still in the chain (coordination only).
+
+    A cheap check (the checkpointed entry only): the full walk is `manage.py verify_audit`.
+    """
+
+    @extend_schema_serializer(component_name="AuditCheckpointStatus")
+    class OutputSerializer(serializers.Serializer):
+        ok = serializers.BooleanField(help_text="A checkpoint exists and still holds.")
+        detail = serializers.SerializerMethodField(help_text="What it means, in a sentence.")
+        problem = serializers.CharField(help_text="The technical reason when not ok.")
+        sequence = serializers.IntegerField(
+            source="checkpoint.sequence", allow_null=True, help_text="Entries it covers."
+        )
+        checkpointed_at = serializers.CharField(
+            source="checkpoint.checkpointed_at", allow_null=True
+        )
+        entries_since = serializers.IntegerField(
+            help_text="Entries written since, not yet covered by a checkpoint."
+        )
+
+        def get_detail(self, status: CheckpointStatus) -> str:
+            if status.ok:
+                return str(_("Le dernier point de contrôle du journal d'audit est intact."))
+            if status.checkpoint is None:
+                return str(_("Aucun point de contrôle valide du journal d'audit n'a été trouvé."))
+            return str(
+                _(
+                    "Le dernier point de contrôle ne correspond plus au journal d'audit : "
+                    "lancez « manage.py verify_audit » et prévenez le responsable de la sécurité."
+                )
+            )
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        status = audit_checkpoint_status_for(current_member(request))
+        return Response(self.OutputSerializer(status).data)

@@ -49,3 +49,13 @@ def audit_entries_about(
     query = {name: str(value) for name, value in (("target", target), ("actor", actor)) if value}
     audit.record(actor=member, action=actions.AUDIT_LIST, extra=query)
     return entries
+
+
+def audit_checkpoint_status_for(member: Member) -> audit.CheckpointStatus:
+    """Whether the newest checkpoint of the trail still holds, for the coordination only.
+
+    Not recorded in the trail: it says nothing about anyone, only whether the trail is
+    intact up to the last checkpoint (security.audit.latest_checkpoint_status).
+    """
+    require_coordinator(member, what=AUDIT_TRAIL)
+    return audit.latest_checkpoint_status()

@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from security.audit_apis import AuditEntryListApi
+from security.audit_apis import AuditCheckpointStatusApi, AuditEntryListApi
 
 api_urlpatterns = [
     path("audit/", AuditEntryListApi.as_view(), name="api-audit"),
+    path("audit/checkpoint/", AuditCheckpointStatusApi.as_view(), name="api-audit-checkpoint"),
 ]

@@ -20,6 +20,10 @@ os.environ.setdefault(
     "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 )
 os.environ.setdefault("BLIND_INDEX_KEY", "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=")
+os.environ.setdefault("AUDIT_KEYS", "testaudit1:YGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn8=")
+os.environ.setdefault(
+    "AUDIT_CHECKPOINT_SIGNING_KEY", "testcp1:gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp8="
+)
 # Most tests log in with a password only; the 2FA tests turn it on explicitly.
 os.environ.setdefault("REQUIRE_2FA", "False")
 

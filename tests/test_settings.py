@@ -69,6 +69,36 @@ def test_it_generates_dev_encryption_keys_only_with_debug(tmp_path: Path) -> Non
     assert (tmp_path / "dev-blind-index-key").exists()
 
 
+def test_it_refuses_to_start_without_audit_keys_in_production(tmp_path: Path) -> None:
+    for missing in ("AUDIT_KEYS", "AUDIT_CHECKPOINT_SIGNING_KEY"):
+        result = run_settings(
+            {"DEBUG": "False", "SECRET_KEY": "x" * 60, missing: "", "VAR_DIR": str(tmp_path)}
+        )
+        assert result.returncode != 0
+        assert "AUDIT_KEYS and AUDIT_CHECKPOINT_SIGNING_KEY are required" in result.stderr
+    assert not (tmp_path / "dev-audit-keys").exists()
+
+
+def test_it_refuses_to_start_with_a_malformed_audit_key() -> None:
+    result = run_settings({"DEBUG": "False", "SECRET_KEY": "x" * 60, "AUDIT_KEYS": "a1:c2hvcnQ="})
+    assert result.returncode != 0
+    assert "AUDIT_KEYS (id 'a1'): a key must decode to at least 32 bytes" in result.stderr
+
+
+def test_it_generates_dev_audit_keys_only_with_debug(tmp_path: Path) -> None:
+    code = (
+        "import config.settings as s; from security.audit_keys import parse_audit_keys, "
+        "parse_checkpoint_keys as p; print(parse_audit_keys(s.AUDIT_KEYS).current_id, "
+        "p(s.AUDIT_CHECKPOINT_SIGNING_KEY).signing_id)"
+    )
+    env = {"AUDIT_KEYS": "", "AUDIT_CHECKPOINT_SIGNING_KEY": "", "VAR_DIR": str(tmp_path)}
+    result = run_settings({"DEBUG": "True", **env}, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["dev1", "devcp1"]
+    assert (tmp_path / "dev-audit-keys").exists()
+    assert (tmp_path / "dev-audit-checkpoint-key").exists()
+
+
 def test_two_factor_is_required_by_default_outside_debug() -> None:
     production = {
         "DEBUG": "False",

@@ -41,6 +41,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=40, hour=3),
         "options": {"expires": 3600},
     },
+    # https://crontab.guru/#50_*_*_*_* – hourly: a signed checkpoint of the audit chain's head,
+    # written outside the database (AUDIT_CHECKPOINT_DIR; docs/security.md "Audit trail").
+    "security-audit-checkpoint": {
+        "task": "security.tasks.write_audit_checkpoint",
+        "schedule": crontab(minute=50),
+        "options": {"expires": 3000},
+    },
     # Liaison loop: referrals nobody took (delay by urgency, then the coordinator).
     "liaison-alert-unreceived-referrals": {
         "task": "liaison.tasks.alert_unreceived_referrals",

@@ -1,8 +1,10 @@
 """The append-only audit trail: who did what to which object, when, from where.
 
-Entries form a hash chain (each stores the hash of the previous one), so an edit or a
-deletion made behind the application's back is detected by `manage.py verify_audit`.
-Entries carry codes and action names, never clinical content or patient identity.
+Entries form a chain sealed with a key (each stores the HMAC of the previous one and its own,
+under a key that never lives in the database), so an edit, a deletion or a reordering made
+behind the application's back, even by a database superuser, is detected by
+`manage.py verify_audit`. Entries carry codes and action names, never clinical content or
+patient identity.
 
 Entries are appended by `security.audit.record` only. The model refuses updates and deletes
 (`save()` of an existing row, `delete()`, `QuerySet.update/delete/bulk_update`); on
@@ -55,6 +57,12 @@ class AuditEntry(models.Model):
     ip = models.CharField(max_length=45, blank=True, default="")
     user_agent = models.CharField(max_length=300, blank=True, default="")
     extra = models.JSONField(default=dict, blank=True)
+    # Position in the chain, from 1, sealed with the entry: a row moved, removed or inserted
+    # no longer sits at its sealed position. Null for the entries written before the audit
+    # keys existed (see AUDIT_LEGACY_ENTRIES): their position is their rank.
+    sequence = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    # Id of the AUDIT_KEYS key that sealed the entry ("" before the audit keys existed).
+    key_id = models.CharField(max_length=32, blank=True, default="")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -90,6 +98,7 @@ class AuditChainHead(models.Model):
 
     last_entry_id = models.BigIntegerField(null=True, blank=True)
     last_hash = models.CharField(max_length=64, blank=True, default="")
+    last_sequence = models.PositiveBigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"audit head at #{self.last_entry_id}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -9,10 +11,11 @@ from rest_framework.test import APIClient
 from directory.models import Member, Organisation
 from directory.services import issue_api_token
 from security import actions
-from security.audit import record, verify_chain
-from security.models import AuditEntry
+from security.audit import record, verify_chain, write_checkpoint
+from security.models import AuditChainHead, AuditEntry
 from tests.access import assert_hidden_from
 from tests.factories import UserFactory
+from tests.security.test_verify_audit import execute
 
 pytestmark = pytest.mark.django_db
 
@@ -246,3 +249,67 @@ class TestAdmin:
         )
         assert posted.status_code == 403
         assert AuditEntry.objects.get(pk=entry.pk).action == entry.action
+
+
+class TestCheckpointStatus:
+    """GET /api/v1/audit/checkpoint/: does the newest signed checkpoint still hold?"""
+
+    URL = "/api/v1/audit/checkpoint/"
+
+    @pytest.fixture(autouse=True)
+    def checkpoint_dir(self, settings, tmp_path: Path) -> Path:
+        settings.AUDIT_CHECKPOINT_DIR = tmp_path
+        return tmp_path
+
+    def test_it_says_when_no_checkpoint_was_written(self, client_for, demo, trail) -> None:
+        response = client_for(demo["coord"]).get(self.URL)
+
+        assert response.status_code == 200
+        assert response.json() == {
+            "ok": False,
+            "detail": "Aucun point de contrôle valide du journal d'audit n'a été trouvé.",
+            "problem": "no checkpoint has been written",
+            "sequence": None,
+            "checkpointed_at": None,
+            "entries_since": 0,
+        }
+
+    def test_it_reports_the_newest_checkpoint_still_in_the_chain(
+        self, client_for, demo, trail, sheet_like
+    ) -> None:
+        write_checkpoint()
+        checkpoint, _path = write_checkpoint()
+        record(actor=None, action="organisation.read", target=sheet_like)
+
+        body = client_for(demo["coord"]).get(self.URL).json()
+
+        assert body == {
+            "ok": True,
+            "detail": "Le dernier point de contrôle du journal d'audit est intact.",
+            "problem": "",
+            "sequence": 4,
+            "checkpointed_at": checkpoint.checkpointed_at,
+            "entries_since": 1,
+        }
+
+    def test_it_reports_a_chain_cut_back_before_the_checkpoint(
+        self, client_for, demo, trail, sheet_like
+    ) -> None:
+        write_checkpoint()
+        execute("DELETE FROM security_auditentry WHERE id > %s", [trail[1].pk])  # raw SQL
+        AuditChainHead.objects.update(
+            last_entry_id=trail[1].pk, last_hash=trail[1].hash, last_sequence=2
+        )
+        for _ in range(3):
+            record(actor=None, action="organisation.read", target=sheet_like)
+
+        body = client_for(demo["coord"]).get(self.URL).json()
+
+        assert body["ok"] is False
+        assert body["detail"].startswith("Le dernier point de contrôle ne correspond plus")
+        assert "is no longer in the chain" in body["problem"]
+
+    def test_it_is_hidden_from_everyone_but_the_coordination(self, client_for, demo) -> None:
+        others = [member for username, member in demo.items() if username != "coord"]
+
+        assert_hidden_from(client_for, "get", self.URL, others)

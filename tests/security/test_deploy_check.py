@@ -24,6 +24,8 @@ TEST_ONLY = {
     "EMAIL_URL",
     "ENCRYPTION_KEYS",
     "BLIND_INDEX_KEY",
+    "AUDIT_KEYS",
+    "AUDIT_CHECKPOINT_SIGNING_KEY",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
 }
@@ -37,6 +39,8 @@ def production_environment(var_dir: Path) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(64),
         ENCRYPTION_KEYS=f"prod1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
         BLIND_INDEX_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        AUDIT_KEYS=f"audit1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
+        AUDIT_CHECKPOINT_SIGNING_KEY=f"cp1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
         ALLOWED_HOSTS="cpts.example.fr",
         VAR_DIR=str(var_dir),
     )
