@@ -146,7 +146,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN in a health network
@@ -237,6 +236,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "security.middleware.client_ip"  # the real client behind the proxy
+# API tokens (security/tokens.py). Personal tokens: a working day at most, and dead after half
+# an hour without use, like a workstation that locks itself; a new one costs a password and a
+# TOTP code. Integration tokens (a hospital's system, made by the coordination): a year at most,
+# dead after a month unused (a forgotten integration should not keep a door open).
+API_TOKEN_IDLE_TIMEOUT_MINUTES = env_int("API_TOKEN_IDLE_TIMEOUT_MINUTES", 30)
+API_TOKEN_MAX_AGE_HOURS = env_int("API_TOKEN_MAX_AGE_HOURS", 12)
+API_TOKEN_INTEGRATION_IDLE_TIMEOUT_DAYS = env_int("API_TOKEN_INTEGRATION_IDLE_TIMEOUT_DAYS", 30)
+API_TOKEN_INTEGRATION_MAX_AGE_DAYS = env_int("API_TOKEN_INTEGRATION_MAX_AGE_DAYS", 365)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -318,9 +325,11 @@ ENCRYPTION_MAX_PER_KEY = env_int("ENCRYPTION_MAX_PER_KEY", 2**30)
 ENCRYPTION_USAGE_COUNTER = "security.keys.DatabaseUsageCounter"
 
 REST_FRAMEWORK = {
+    # The token first: DRF takes the WWW-Authenticate header from the first class, so an
+    # unauthenticated call answers 401 (the session class has no header, which gives 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "security.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
@@ -375,6 +384,7 @@ SPECTACULAR_SETTINGS = {
         "ProfessionEnum": "directory.models.Member.Profession",
         "WeekdayEnum": "protocols.models.OfficeHours.Weekday",
         "MessageKindEnum": "messaging.models.Message.Kind",
+        "ApiTokenKindEnum": "security.models.ApiToken.Kind",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

@@ -11,3 +11,10 @@ from __future__ import annotations
 
 # The audit trail itself: reading it reveals who touched which patient's records.
 AUDIT_LIST = "audit.list"
+
+# API tokens: who made which token (kind, prefix) and when and why it died; never the secret.
+API_TOKEN_CREATE = "api_token.create"  # noqa: S105  (an action name)
+API_TOKEN_REVOKE = "api_token.revoke"  # noqa: S105
+
+# Second factor: an account's devices removed by an administrator (lost phone and codes).
+TWO_FACTOR_RESET = "two_factor.reset"
