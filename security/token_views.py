@@ -12,6 +12,7 @@ not affected by a web logout.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
@@ -20,13 +21,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from directory.models import Member
 from directory.selectors import member_for_user
-from security import tokens
+from security import tokens, two_factor
 from security.exceptions import NotFound
 from security.forms import ApiTokenForm
 from security.models import ApiToken
@@ -45,14 +47,19 @@ def _member_or_404(request: HttpRequest) -> Member:
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """List the member's tokens; POST makes a named personal token and shows it once."""
     member = _member_or_404(request)
+    if two_factor.has_confirmed_device(request.user) and not request.user.is_verified():  # type: ignore[union-attr]
+        # The member has an app but 2FA is optional here, so the session may not have
+        # used it: a token takes the same proof as on the token endpoint.
+        query = urlencode({"next": reverse("api-tokens")})
+        return redirect(f"{reverse('two-factor-verify')}?{query}")
     form = ApiTokenForm(data=request.POST if request.method == "POST" else None)
     issued = None
     if form.is_valid():
         issued = tokens.issue_personal_token(
             user=request.user,
             name=form.cleaned_data["name"],
-            # The session got here through RequireTwoFactorMiddleware: verified whenever
-            # the account has to be.
+            # Verified whenever the account has an app (above) or must use one
+            # (RequireTwoFactorMiddleware).
             issued_with_2fa=bool(request.user.is_verified()),  # type: ignore[union-attr]
             session_key=(
                 request.session.session_key if form.cleaned_data["bind_to_session"] else None

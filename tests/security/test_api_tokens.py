@@ -370,6 +370,22 @@ def test_the_page_makes_a_token_shows_it_once_and_revokes_it(demo) -> None:
     assert me_status(secret) == 401
 
 
+def test_the_page_asks_an_enrolled_member_for_the_code_first(demo) -> None:
+    """REQUIRE_2FA is off here, so the session may skip the app; the page may not."""
+    user = demo["dr.martin"].user
+    device = enrolled_device(user)
+    browser = logged_in(user)
+
+    response = browser.post(PAGE, {"name": "Poste", "bind_to_session": "on"})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/securite/2fa/verifier/")
+    assert not ApiToken.objects.exists()
+    browser.post("/securite/2fa/verifier/", {"code": code_for(device)})
+    issued_on_page(browser, "Poste")
+    assert ApiToken.objects.get().issued_with_2fa
+
+
 def test_the_page_needs_the_csrf_token(demo) -> None:
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(demo["dr.martin"].user)
