@@ -204,7 +204,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN in a health network
@@ -323,6 +322,14 @@ for _name in (
         raise ImproperlyConfigured(f"{_name} must be 0 or more")
 if LOGIN_ADDRESS_WINDOW_MINUTES < 1:
     raise ImproperlyConfigured("LOGIN_ADDRESS_WINDOW_MINUTES must be at least 1")
+# API tokens (security/tokens.py). Personal tokens: a working day at most, and dead after half
+# an hour without use, like a workstation that locks itself; a new one costs a password and a
+# TOTP code. Integration tokens (a hospital's system, made by the coordination): a year at most,
+# dead after a month unused (a forgotten integration should not keep a door open).
+API_TOKEN_IDLE_TIMEOUT_MINUTES = env_int("API_TOKEN_IDLE_TIMEOUT_MINUTES", 30)
+API_TOKEN_MAX_AGE_HOURS = env_int("API_TOKEN_MAX_AGE_HOURS", 12)
+API_TOKEN_INTEGRATION_IDLE_TIMEOUT_DAYS = env_int("API_TOKEN_INTEGRATION_IDLE_TIMEOUT_DAYS", 30)
+API_TOKEN_INTEGRATION_MAX_AGE_DAYS = env_int("API_TOKEN_INTEGRATION_MAX_AGE_DAYS", 365)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -437,9 +444,11 @@ if AUDIT_LEGACY_ENTRIES < 0:
     raise ImproperlyConfigured("AUDIT_LEGACY_ENTRIES must be 0 or more")
 
 REST_FRAMEWORK = {
+    # The token first: DRF takes the WWW-Authenticate header from the first class, so an
+    # unauthenticated call answers 401 (the session class has no header, which gives 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "security.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
@@ -495,6 +504,7 @@ SPECTACULAR_SETTINGS = {
         "ProfessionEnum": "directory.models.Member.Profession",
         "WeekdayEnum": "protocols.models.OfficeHours.Weekday",
         "MessageKindEnum": "messaging.models.Message.Kind",
+        "ApiTokenKindEnum": "security.models.ApiToken.Kind",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

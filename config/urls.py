@@ -13,6 +13,9 @@ from protocols.urls import api_urlpatterns as protocols_api
 from protocols.urls import urlpatterns as protocols_pages
 from security.audit_urls import api_urlpatterns as audit_api
 from security.otp_urls import urlpatterns as two_factor_pages
+from security.token_urls import api_urlpatterns as tokens_api
+from security.token_urls import urlpatterns as token_pages
+from security.token_views import LogoutView
 from worker import views as worker_views
 from worker.urls import api_urlpatterns as notifications_api
 from worker.urls import urlpatterns as notifications_pages
@@ -24,6 +27,7 @@ api_v1 = [
     *messaging_api,
     *protocols_api,
     *audit_api,
+    *tokens_api,
     *notifications_api,
 ]
 
@@ -35,7 +39,8 @@ urlpatterns = [
         auth_views.LoginView.as_view(template_name="registration/login.html"),
         name="login",
     ),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    # Also revokes the API tokens bound to the session (security/token_views.py).
+    path("deconnexion/", LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -49,6 +54,7 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("securite/2fa/", include(two_factor_pages)),
+    path("securite/jetons/", include(token_pages)),
     path("notifications/", include(notifications_pages)),
     path("liaison/", include("liaison.urls")),
     path("", include(outputs_pages)),

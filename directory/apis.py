@@ -10,7 +10,6 @@ from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
     extend_schema_serializer,
-    inline_serializer,
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
@@ -30,7 +29,9 @@ from directory.serializers import (
     OrganisationInput,
     OrganisationOutput,
 )
+from security import tokens
 from security.throttling import LoginLockedOut, ScopedRateThrottle, take_lockout
+from security.token_apis import IssuedTokenOutput
 from security.two_factor import check_api_otp
 
 
@@ -134,9 +135,12 @@ class MeApi(APIView):
 class TokenObtainApi(APIView):
     """Exchange a username and password (and the TOTP code when 2FA applies) for an API token.
 
-    Send the token as `Authorization: Token <token>`. When two-factor authentication is
-    enforced for the member, `otp` must be the code currently shown by their authenticator app:
-    a token outlives any session, so it takes the same proof as a web login.
+    Send the token as `Authorization: Token <token>`. When the member has enrolled an
+    authenticator app, or two-factor authentication is enforced (REQUIRE_2FA), `otp` must be
+    the code it currently shows: a token outlives any session, so it takes the same proof as a
+    web login. Each call makes a new token, named by `name` (default: the User-Agent); it dies
+    after API_TOKEN_IDLE_TIMEOUT_MINUTES without use and API_TOKEN_MAX_AGE_HOURS after issue.
+    The token is shown only in this answer: the server keeps its hash.
     """
 
     authentication_classes: list[type] = []
@@ -156,13 +160,20 @@ class TokenObtainApi(APIView):
                 "The 6-digit code currently shown by the member's authenticator app. Required "
                 "when two-factor authentication is enforced for the member (REQUIRE_2FA, on in "
                 "production): without it, or with a wrong or already used code, the answer is "
-                "400 naming `otp`. Recovery codes are not accepted here."
+                "400 naming `otp`. Also required once the member has enrolled an app, "
+                "whatever REQUIRE_2FA says. Recovery codes are not accepted here."
             ),
+        )
+        name = serializers.CharField(
+            max_length=100,
+            required=False,
+            allow_blank=True,
+            help_text="What the token is for (device, script); default: the User-Agent.",
         )
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+        responses={200: IssuedTokenOutput},
         examples=[
             OpenApiExample(
                 "Demo GP",
@@ -192,5 +203,11 @@ class TokenObtainApi(APIView):
             raise LoginLockedOut(http_request)
         if user is None or selectors.member_for_user(user) is None:
             raise ValidationError({"detail": "Identifiant ou mot de passe incorrect."})
-        check_api_otp(user, data.validated_data.get("otp", ""))
-        return Response({"token": services.issue_api_token(user=user)})
+        with_2fa = check_api_otp(user, data.validated_data.get("otp", ""))
+        issued = tokens.issue_personal_token(
+            user=user,
+            name=data.validated_data.get("name")
+            or tokens.default_token_name(request.META.get("HTTP_USER_AGENT", "")),
+            issued_with_2fa=with_2fa,
+        )
+        return Response(IssuedTokenOutput(issued).data)

@@ -11,12 +11,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
 
 from directory.models import Member, Membership, Organisation, User
 from directory.selectors import is_directory_admin
-from security.exceptions import PermissionDenied
+from security import tokens
+from security.exceptions import FieldErrors, PermissionDenied
+from security.models import ApiToken
 
 ORGANISATION_FIELDS = (
     "name", "kind", "finess", "parent", "address", "commune", "postcode", "phone", "email",
@@ -133,9 +135,15 @@ def update_member(*, actor: Member, member: Member, **fields: Any) -> Member:
         _require_directory_admin(actor)
         allowed = MEMBER_ADMIN_FIELDS
     changed = [name for name in allowed if name in fields]
+    was_active = member.is_active
     for name in changed:
         setattr(member, name, fields[name])
     _save(member, update_fields=[*changed, "updated_at"])
+    if was_active and not member.is_active:
+        # A deactivated member keeps no door open: scripts and integrations included.
+        tokens.revoke_tokens_of(
+            user=member.user, actor=actor, reason=ApiToken.RevokedReason.DEACTIVATED
+        )
     return member
 
 
@@ -152,7 +160,52 @@ def set_membership(
     return membership
 
 
-def issue_api_token(*, user: User) -> str:
-    """The user's API token, created on first use (one token per account)."""
-    token, _created = Token.objects.get_or_create(user=user)
-    return str(token.key)
+def issue_api_token(*, user: User, name: str = "API", issued_with_2fa: bool = False) -> str:
+    """The secret of a new personal API token for `user` (scripts, tests, the demo).
+
+    The token endpoint checks the password and the second factor before calling
+    security.tokens.issue_personal_token itself; this shortcut checks nothing.
+    """
+    return tokens.issue_personal_token(user=user, name=name, issued_with_2fa=issued_with_2fa).secret
+
+
+INTEGRATION_GIVEN_NAME = "Intégration"
+
+
+@transaction.atomic
+def create_integration_token(
+    *, actor: Member | None, organisation: Organisation, name: str, scopes: list[str]
+) -> tokens.IssuedToken:
+    """A scoped, long-lived token for a system of `organisation` (coordination only).
+
+    The system acts as a service account: a member of `organisation` named
+    "Intégration <name>", without a usable password (it cannot log in on the web or ask the
+    token endpoint) and without any admin role. What it sends is therefore attributed to
+    that organisation and to that integration in the audit trail, and it sees exactly what
+    a member of the organisation sees, narrowed by the token's scopes. Asking again with the
+    same organisation and name reuses the account and adds a token (rotation: switch the
+    system over, then revoke the old token).
+    """
+    if actor is not None:
+        _require_directory_admin(actor)
+    name = " ".join(name.split())
+    if not name:
+        raise FieldErrors({"name": [_("Donnez un nom à cette intégration.")]})
+    checked_scopes = tokens.check_scopes(scopes)
+    username = f"integration.{organisation.code.hex[:8]}.{slugify(name)[:100]}"
+    service_account = Member.objects.filter(user__username=username).select_related("user").first()
+    if service_account is None:
+        service_account = create_member(
+            actor=actor,
+            username=username,
+            password=None,
+            memberships=[(organisation, Membership.Role.MEMBER)],
+            family_name=name[:150],
+            given_name=INTEGRATION_GIVEN_NAME,
+            profession=Member.Profession.OTHER,
+        )
+    elif not service_account.is_active:
+        raise FieldErrors({"name": [_("Cette intégration a été désactivée dans l'annuaire.")]})
+    return tokens.issue_integration_token(
+        service_account=service_account, name=name, scopes=checked_scopes, actor=actor
+    )

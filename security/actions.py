@@ -15,3 +15,10 @@ AUDIT_LIST = "audit.list"
 # Logins: one client address blocked after failed logins across usernames (password spraying).
 # The entry carries the address (its `ip`) and counts, never the usernames tried.
 LOGIN_ADDRESS_BLOCKED = "login.address_blocked"
+
+# API tokens: who made which token (kind, prefix) and when and why it died; never the secret.
+API_TOKEN_CREATE = "api_token.create"  # noqa: S105  (an action name)
+API_TOKEN_REVOKE = "api_token.revoke"  # noqa: S105
+
+# Second factor: an account's devices removed by an administrator (lost phone and codes).
+TWO_FACTOR_RESET = "two_factor.reset"

@@ -72,3 +72,18 @@ class EnrolForm(forms.Form):
                 code="invalid_code",
             )
         return code
+
+
+class ApiTokenForm(forms.Form):
+    """A personal API token to make on the account page."""
+
+    name = forms.CharField(
+        label=_("Nom du jeton"),
+        max_length=100,
+        help_text=_("Le poste ou le script qui l'utilisera, pour le reconnaître plus tard."),
+    )
+    bind_to_session = forms.BooleanField(
+        label=_("Révoquer ce jeton quand je me déconnecte de ce navigateur"),
+        required=False,
+        initial=True,
+    )

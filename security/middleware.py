@@ -43,8 +43,8 @@ class RequireTwoFactorMiddleware:
     security.two_factor.two_factor_required_for (REQUIRE_2FA and the account's role). Token
     calls carry no session, so they pass here untouched: the token endpoint asks for `otp`
     before issuing a token. A request that carries both an unverified session cookie and an
-    Authorization header is still refused: DRF tries the session first, so the header does not
-    change who the caller is.
+    Authorization header is still refused: this check runs on the session's user before DRF
+    reads the header, so even a valid token does not carry an unverified session through.
     """
 
     OPEN_PREFIXES = (

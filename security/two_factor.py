@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from directory.selectors import member_for_user
 from security.exceptions import FieldErrors
+from security.models import ApiToken
 
 RECOVERY_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "Application d'authentification"
@@ -129,8 +130,20 @@ def confirm_enrolment(user: Any, code: str) -> TOTPDevice | None:
         return None
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    others = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk)
+    replaced = others.filter(confirmed=True).exists()
+    others.delete()
     _audit(user, "two_factor.enrol")
+    if replaced:
+        # A new phone replaces one that may be lost or stolen: the tokens made with the old
+        # one go with it (see reset_two_factor).
+        from security import tokens  # noqa: PLC0415  (it imports this module)
+
+        tokens.revoke_tokens_of(
+            user=user,
+            actor=member_for_user(user),
+            reason=ApiToken.RevokedReason.TWO_FACTOR_RESET,
+        )
     return device
 
 
@@ -174,21 +187,43 @@ def is_recovery_device(device: Device) -> bool:
     return isinstance(device, StaticDevice)
 
 
-def check_api_otp(user: Any, code: str) -> None:
-    """Refuse an API token to a user who must use 2FA unless `code` is their current TOTP code.
+def check_api_otp(user: Any, code: str) -> bool:
+    """Refuse an API token unless `code` is the user's current TOTP code, when 2FA applies.
 
-    A token outlives the session, so it is only issued on the same proof as a web login;
-    otherwise the API would be a way around the second factor. Recovery codes are refused
-    here: they are for getting back into the web account, not for scripts.
+    It applies when the account must use 2FA (REQUIRE_2FA) and also when it has enrolled an
+    app anyway: a token outlives the session, so it is only issued on the same proof as a
+    web login; otherwise the API would be a way around the second factor. Recovery codes are
+    refused here: they are for getting back into the web account, not for scripts.
+
+    Returns whether the second factor was checked: the token records it, and a token issued
+    without it stops working if 2FA later becomes mandatory.
     """
-    if not two_factor_required_for(user):
-        return
+    required = two_factor_required_for(user)
+    enrolled = has_confirmed_device(user)
+    if not required and not enrolled:
+        return False
     if not code:
         message = _("Le code à 6 chiffres de votre application d'authentification est requis.")
-    elif not has_confirmed_device(user):
+    elif not enrolled:
         message = _("Activez d'abord la double authentification en vous connectant au site web.")
     elif verify_code(user, code, recovery_codes=False) is None:
-        message = _("Code incorrect ou déjà utilisé : saisissez le code affiché maintenant.")
+        message = _("Code incorrect ou déjà utilisé : saisissez le code affiché maintenant.")
     else:
-        return
+        return True
     raise FieldErrors({"otp": [str(message)]})
+
+
+@transaction.atomic
+def reset_two_factor(user: Any, *, actor: Any) -> None:
+    """Remove the account's app and recovery codes (lost phone and lost codes), and its tokens.
+
+    Done by an administrator once the person's identity has been checked out of band; the
+    member enrols a new app at their next login. Every API token dies with the old factor:
+    whoever holds the lost phone may also hold a token made with it.
+    """
+    from security import actions, audit, tokens  # noqa: PLC0415  (tokens imports this module)
+
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    tokens.revoke_tokens_of(user=user, actor=actor, reason=ApiToken.RevokedReason.TWO_FACTOR_RESET)
+    audit.record(actor=actor, action=actions.TWO_FACTOR_RESET, target=member_for_user(user))

@@ -1,6 +1,7 @@
-"""Models of the security app: key usage counters and the audit trail."""
+"""Models of the security app: key usage counters, the audit trail, API tokens."""
 
 from security.models.audit import AuditChainHead, AuditEntry
 from security.models.keys import KeyUsage
+from security.models.tokens import ApiToken
 
-__all__ = ["AuditChainHead", "AuditEntry", "KeyUsage"]
+__all__ = ["ApiToken", "AuditChainHead", "AuditEntry", "KeyUsage"]

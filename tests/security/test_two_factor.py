@@ -19,6 +19,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from directory.models import Member, User
+from directory.services import issue_api_token
 from security import two_factor
 
 pytestmark = pytest.mark.django_db
@@ -128,10 +129,11 @@ def test_it_refuses_the_api_to_an_unverified_session(two_factor_on, demo) -> Non
 def test_an_authorization_header_does_not_get_an_unverified_session_through(
     two_factor_on, demo
 ) -> None:
-    """DRF tries the session before the token: the header must not skip the check."""
+    """The middleware judges the session before DRF reads the header, even a valid one."""
     client = logged_in(demo["dr.martin"].user)
+    token = issue_api_token(user=demo["dr.martin"].user, issued_with_2fa=True)
 
-    response = client.get("/api/v1/me/", headers={"authorization": "Token not-a-real-token"})
+    response = client.get("/api/v1/me/", headers={"authorization": f"Token {token}"})
 
     assert response.status_code == 403
     assert response.json()["code"] == "otp_required"
