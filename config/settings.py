@@ -466,7 +466,10 @@ REST_FRAMEWORK = {
     # keying on a client-supplied X-Forwarded-For (None would).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
-        "token": os.environ.get("TOKEN_THROTTLE_RATE", "10/min"),
+        # Per client address, successes included: a hospital's NAT issues many tokens at
+        # 8 a.m. (a token lasts a working day at most). Failed passwords have their own,
+        # stricter per-address guard (LOGIN_ADDRESS_*, security/login_guard.py).
+        "token": os.environ.get("TOKEN_THROTTLE_RATE", "60/min"),
         "writes": os.environ.get("WRITE_THROTTLE_RATE", "120/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
