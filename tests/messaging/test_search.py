@@ -72,6 +72,15 @@ def test_by_subject_whatever_the_accents_and_the_case(client_for, gp, inbox) -> 
     assert subjects(client, "subject=reunion&left=true") == ["Réunion de la CPTS"]
 
 
+def test_by_subject_whatever_the_ligatures_and_the_apostrophes(client_for, gp, start) -> None:
+    start(subject="Œdème de M. Saint\u2011Just à l\u2019hôpital")
+    start(subject="Autre chose")
+    client = client_for(gp)
+    expected = ["Œdème de M. Saint\u2011Just à l\u2019hôpital"]
+    assert subjects(client, "subject=oedeme") == expected
+    assert subjects(client, "subject=l'hopital+SAINT-JUST") == expected
+
+
 def test_a_subject_search_never_finds_what_the_member_cannot_see(client_for, demo, inbox) -> None:
     # pharma.durand takes part in the conversation about Mme Lefèvre, not in the others.
     assert subjects(client_for(demo["pharma.durand"]), "subject=e") == [
