@@ -40,7 +40,24 @@ CLEAR_TIMESTAMPS = {
 """When the loop moved: its state machine, worklists and alerts need them."""
 
 ADMISSION, DISCHARGE, PLANNED = date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 3)
+PATIENT = {
+    "identity_status": "QUAL",
+    "ins": TEST_INS,
+    "birth_family_name": "Lefèvre",
+    "used_family_name": "Moreau",
+    "given_names": "Éloïse Marie",
+    "birth_date": "1979-03-15",
+    "sex": "F",
+    "birth_place_insee": "45234",
+    "address": "12 rue des Tanneurs, 45000 Orléans",
+    "phone": "06 12 34 56 78",
+}
+# Not the birthplace code: five digits could turn up by chance in a hex id or a timestamp.
 IDENTITY = [
+    "rue des Tanneurs",
+    "Orléans",
+    "06 12 34 56 78",
+    "0612345678",
     "Lefèvre",
     "Lefevre",
     "LEFEVRE",
@@ -87,7 +104,7 @@ def test_the_clear_dates_of_a_sheet_are_the_documented_ones() -> None:
 
 
 def test_no_identity_in_clear_next_to_the_stay_dates(demo, make_referral) -> None:
-    referral = make_referral()
+    referral = make_referral(patient=PATIENT)
     transitions.transition_referral(actor=demo["hop.cardio"], sheet=referral, action="receive")
     transitions.transition_referral(
         actor=demo["hop.cardio"], sheet=referral, action="accept", planned_date=PLANNED
