@@ -536,6 +536,9 @@ for _name in ("MESSAGING_MAX_BODY_CHARS", "MESSAGING_MAX_ATTACHMENTS", "MESSAGIN
               "MESSAGING_POLL_SECONDS", "MESSAGING_SUBJECT_SEARCH_LIMIT"):  # fmt: skip
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be a positive integer")
+if MESSAGING_SUBJECT_SEARCH_LIMIT > 20_000:
+    # The matches are sent back as an IN list: drivers cap the parameters of one query.
+    raise ImproperlyConfigured("MESSAGING_SUBJECT_SEARCH_LIMIT must be at most 20000")
 # --- end of messaging ------------------------------------------------------------------------
 
 # --- Protocols and resource guide (protocols/) ----------------------------------------------

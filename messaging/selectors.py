@@ -230,7 +230,7 @@ def _folded(text: str) -> str:
     """Case, accents and ligatures folded away: "Œdème de Mme LEFÈVRE" -> "oedeme de mme lefevre".
 
     A regular expression rather than a loop over the characters: it runs on every decrypted
-    subject of a search window, and is several times faster (docs/benchmarks.md).
+    subject of a search window, and was about eight times faster on 2,000 subjects.
     """
     return _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold())).translate(_VARIANTS)
 
@@ -244,8 +244,9 @@ def _subject_matches(queryset: QuerySet[Conversation], text: str) -> list[int]:
     matched here, accent- and case-blind, part of a word being enough. The cost is bounded:
     only the MESSAGING_SUBJECT_SEARCH_LIMIT most recent conversations of `queryset` (which is
     already restricted to what the caller sees, and by the other filters) are decrypted, in
-    one query that reads no other column. An older conversation is reached by narrowing the
-    other filters (dates, participant, patient).
+    one query that reads only their ids and ciphertexts. An older conversation is reached by
+    narrowing the other filters (dates, participant, patient). The matching ids go back to
+    the database as an IN list, hence the ceiling on the setting (config/settings.py).
     """
     words = _folded(text).split()
     field = Conversation._meta.get_field("subject")
