@@ -80,7 +80,7 @@ def fill(total: int) -> int:
     columns = ["id", "code", "kind", "status", "version", "author_id", "sender_organisation_id",
                "recipient_organisation_id", "referral_id", "set_id", "document_version",
                "patient", "content", "ins_index", "birth_name_index", "used_name_index",
-               "urgency", "document_status", "admission_date", "discharge_date", "sent_at",
+               "urgency", "document_status", "discharge_date", "sent_at",
                "received_at", "accepted_at", "closed_at", "created_at", "updated_at",
                "creation_key"]  # fmt: skip
     with connection.cursor() as cursor:
@@ -97,7 +97,7 @@ def fill(total: int) -> int:
             row_id, code = base + i, uuid.uuid4()
             sent = start + step * i
             service = services[i % len(services)].pk
-            received = accepted = closed = referral = admission = discharge = None
+            received = accepted = closed = referral = discharge = None
             document_status = urgency = ""
             if i % 20 in (3, 11, 17) and awaiting:  # 15 %: a discharge letter
                 kind, status, author, sender, recipient = (
@@ -110,7 +110,6 @@ def fill(total: int) -> int:
                 referral = awaiting.popleft()
                 late = 0 if random.random() < 0.6 else random.randint(1, 6)
                 discharge = (sent - timedelta(days=late)).date()
-                admission = discharge - timedelta(days=random.randint(1, 12))
                 document_status = "final"
             else:
                 kind, author, urgency = "referral", gp.pk, "routine"
@@ -128,7 +127,7 @@ def fill(total: int) -> int:
                 row_id, code, kind, status, 1, author, sender, recipient, referral, uuid.uuid4(), 1,
                 encrypt(patient, aad=associated_data(table, "patient", str(code)), keyring=keyring),
                 encrypt(content, aad=associated_data(table, "content", str(code)), keyring=keyring),
-                "", "", "", urgency, document_status, admission, discharge,
+                "", "", "", urgency, document_status, discharge,
                 sent, received, accepted, closed, sent, sent, "",
             ])  # fmt: skip
     with connection.cursor() as cursor:

@@ -659,13 +659,19 @@ MESSAGING_DOWNLOAD_LINK_SECONDS = env_int("MESSAGING_DOWNLOAD_LINK_SECONDS", 600
 MESSAGING_PURGE_BATCH_SIZE = env_int("MESSAGING_PURGE_BATCH_SIZE", 100)
 # How often an open conversation page asks for new messages, in seconds.
 MESSAGING_POLL_SECONDS = env_int("MESSAGING_POLL_SECONDS", 5)
+# Subjects are encrypted: a subject search decrypts the subjects of the member's most recent
+# conversations matching the other filters, this many at most (docs/security.md).
+MESSAGING_SUBJECT_SEARCH_LIMIT = env_int("MESSAGING_SUBJECT_SEARCH_LIMIT", 2000)
 
 for _name in ("MESSAGING_MAX_BODY_CHARS", "MESSAGING_MAX_ATTACHMENTS", "MESSAGING_RETENTION_DAYS",
               "MESSAGING_LEGAL_RETENTION_DAYS", "MESSAGING_UNREAD_EMAIL_AFTER_MINUTES",
               "MESSAGING_DOWNLOAD_LINK_SECONDS", "MESSAGING_PURGE_BATCH_SIZE",
-              "MESSAGING_POLL_SECONDS"):  # fmt: skip
+              "MESSAGING_POLL_SECONDS", "MESSAGING_SUBJECT_SEARCH_LIMIT"):  # fmt: skip
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be a positive integer")
+if MESSAGING_SUBJECT_SEARCH_LIMIT > 20_000:
+    # The matches are sent back as an IN list: drivers cap the parameters of one query.
+    raise ImproperlyConfigured("MESSAGING_SUBJECT_SEARCH_LIMIT must be at most 20000")
 # --- end of messaging ------------------------------------------------------------------------
 
 # --- Protocols and resource guide (protocols/) ----------------------------------------------

@@ -3,8 +3,10 @@
 Field names follow DOMAIN.md Part A, the contract other software codes against. Patient
 identity and every clinical section are encrypted at rest (security.fields); what stays in
 clear is what the loop needs to query and alert on: kind, status, urgency, organisations,
-members, and the dates that drive the alerts and indicators. Patient search goes through
-keyed blind indexes, never through the clear identity.
+members, and the two stay dates that drive the alerts and indicators (planned date, discharge
+date; the admission date is only in the encrypted content). docs/security.md says what these
+reveal without the identity, and tests/liaison/test_stay_dates_at_rest.py pins the list.
+Patient search goes through keyed blind indexes, never through the clear identity.
 """
 
 from __future__ import annotations
@@ -78,8 +80,10 @@ class LiaisonSheet(TimestampedModel):
 
     urgency = models.CharField(max_length=16, choices=Urgency.choices, blank=True, default="")
     document_status = models.CharField(max_length=16, blank=True, default="")
+    # In clear for the alerts (missing discharge letter: planned date + grace; late letter:
+    # discharge date) and the indicators (delay from discharge to sending). The admission
+    # date serves neither: it stays in the encrypted content only.
     planned_date = models.DateField(null=True, blank=True)
-    admission_date = models.DateField(null=True, blank=True)
     discharge_date = models.DateField(null=True, blank=True)
 
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)

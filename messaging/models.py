@@ -1,10 +1,10 @@
 """Secure messaging: conversations between members, or with an organisation's shared inbox.
 
 What is encrypted at rest (security.fields / security.files): message bodies, attachments and
-their file names, the patient identity, and the subject of a conversation about a patient or a
-liaison sheet (a subject like "Traitement de sortie de Mme Lefèvre" names the patient). What
-stays in clear is what lists, unread counts, retention and the scheduled jobs query: who takes
-part, when, the urgent flag, and the subject of a conversation about no patient (searchable).
+their file names, the patient identity, and every subject (people type patient names in any
+subject, "Passage chez Mme Lefèvre", attached to a patient or not). What stays in clear is
+what lists, unread counts, retention and the scheduled jobs query: who takes part, when, and
+the urgent flag. Subjects are searched by decrypting a bounded window (selectors.py).
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from security.files import EncryptedFileField
 class Conversation(TimestampedModel):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_by = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
-    # The subject in clear, searchable: only for a conversation about no patient.
-    subject = models.CharField(max_length=200, blank=True, default="")
-    # The subject encrypted, when the conversation is about a patient or a liaison sheet.
-    sealed_subject = EncryptedTextField(blank=True, default="")
+    # Encrypted, whatever the conversation is about. The column keeps its former name: the
+    # column is part of each ciphertext's associated data, renaming it would orphan them all.
+    subject = EncryptedTextField(blank=True, default="", db_column="sealed_subject")
     # A shared inbox ("Cardiologie — secrétariat"): every member of the organisation sees it.
     organisation_inbox = models.ForeignKey(
         "directory.Organisation", models.PROTECT, null=True, blank=True, related_name="+"
@@ -70,10 +69,6 @@ class Conversation(TimestampedModel):
     def is_clinical(self) -> bool:
         """About a patient (directly or through a liaison sheet): part of the medical record."""
         return self.patient is not None or self.liaison_sheet_id is not None
-
-    @property
-    def subject_text(self) -> str:
-        return self.sealed_subject or self.subject
 
 
 class Participant(models.Model):

@@ -23,7 +23,7 @@ class ConversationOutput(serializers.Serializer):
     """A conversation as its reader sees it, with the caller's unread counts."""
 
     id = serializers.UUIDField(source="code")
-    subject = serializers.CharField(source="subject_text")
+    subject = serializers.CharField()
     organisation_inbox = OrganisationRef(allow_null=True)
     patient = PatientSerializer(allow_null=True)
     liaison_sheet = serializers.UUIDField(
@@ -179,8 +179,9 @@ class ConversationListQuery(serializers.Serializer):
         required=False,
         max_length=200,
         help_text=_(
-            "Words of the subject. Subjects of conversations about a patient are "
-            "encrypted and not searched: find those by patient."
+            "Words of the subject, accent- and case-insensitive. Subjects are encrypted: "
+            "only the MESSAGING_SUBJECT_SEARCH_LIMIT most recent conversations matching the "
+            "other filters are searched; narrow by date to reach older ones."
         ),
     )
     ins = serializers.CharField(

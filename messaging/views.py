@@ -88,6 +88,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "page": page,
             "unread_total": selectors.unread_total(member),
             "query": _query_without_page(request),
+            "subject_search_limit": settings.MESSAGING_SUBJECT_SEARCH_LIMIT,
         },
     )
 

@@ -103,7 +103,6 @@ def revise_discharge_letter(*, actor: Member, letter: LiaisonSheet) -> LiaisonSh
                 ins_index=letter.ins_index,
                 birth_name_index=letter.birth_name_index,
                 used_name_index=letter.used_name_index,
-                admission_date=letter.admission_date,
                 discharge_date=letter.discharge_date,
             )
     except IntegrityError:

@@ -78,7 +78,6 @@ def _clear_fields(kind: str, content: dict[str, Any]) -> dict[str, Any]:
         return {"urgency": content.get("urgency") or ""}
     return {
         "document_status": content.get("document_status") or "",
-        "admission_date": content.get("admission_date") or None,
         "discharge_date": content.get("discharge_date") or None,
     }
 

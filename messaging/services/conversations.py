@@ -2,9 +2,9 @@
 
 Invariants this module owns:
 - A conversation has its creator and at least one recipient: a member or a shared inbox.
-- A conversation about a patient or a liaison sheet keeps its subject encrypted and is kept
-  at least MESSAGING_LEGAL_RETENTION_DAYS after its last message (it is part of the medical
-  record); a shorter requested period is refused.
+- Every subject is encrypted (security.fields). A conversation about a patient or a liaison
+  sheet is kept at least MESSAGING_LEGAL_RETENTION_DAYS after its last message (it is part
+  of the medical record); a shorter requested period is refused.
 - Joining and leaving are conditional UPDATEs on the participant row: a double click acts
   once, the second gets InvalidTransition (409). Each leaves an event in the history, an
   audit entry, and (for an addition) a notification, in the same transaction.
@@ -151,8 +151,7 @@ def start_conversation(
     conversation = Conversation(
         created_by=actor,
         created_at=at,
-        subject="" if clinical else subject,
-        sealed_subject=subject if clinical else "",
+        subject=subject,
         organisation_inbox=organisation_inbox,
         patient=clean_patient,
         liaison_sheet=liaison_sheet,

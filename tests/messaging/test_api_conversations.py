@@ -71,7 +71,7 @@ def test_it_writes_to_a_shared_inbox(client_for, demo, gp) -> None:
     assert client_for(demo["hop.urgences"]).get(API).json()["count"] == 0
 
 
-def test_a_patient_conversation_keeps_its_subject_encrypted(client_for, gp, pharmacist) -> None:
+def test_a_patient_conversation_is_kept_as_the_medical_record(client_for, gp, pharmacist) -> None:
     response = create(
         client_for(gp),
         subject="Mme Lefèvre : traitement",
@@ -84,8 +84,7 @@ def test_a_patient_conversation_keeps_its_subject_encrypted(client_for, gp, phar
     assert data["patient"]["birth_family_name"] == "Lefèvre"
     assert data["retention_days"] == 20 * 365  # the legal floor of the medical record
     conversation = Conversation.objects.get(code=data["id"])
-    assert conversation.subject == ""
-    assert conversation.sealed_subject == "Mme Lefèvre : traitement"
+    assert conversation.subject == "Mme Lefèvre : traitement"
     assert conversation.ins_index
 
 

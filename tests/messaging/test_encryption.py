@@ -1,4 +1,4 @@
-"""What reaches the disk: ciphertext for bodies, sealed subjects, identities and files."""
+"""What reaches the disk: ciphertext for bodies, subjects, identities and files."""
 
 from __future__ import annotations
 
@@ -26,13 +26,11 @@ def dump(model) -> bytes:
     )
 
 
-def test_bodies_sealed_subjects_identities_and_file_names_are_ciphertext(start, media_root) -> None:
+def test_bodies_subjects_identities_and_file_names_are_ciphertext(start, media_root) -> None:
     start(
         subject=SECRET, patient=PATIENT, body=SECRET, files=[pdf_upload("Lefevre-ordonnance.pdf")]
     )
-    start(subject="Horaires de la pharmacie")
     conversations, messages, attachments = dump(Conversation), dump(Message), dump(Attachment)
-    assert b"Horaires de la pharmacie" in conversations  # a subject about no patient: in clear
     for raw in (conversations, messages, attachments):
         for secret in (SECRET, "Lefèvre", "Lefevre", "279035121518989", "1979-03-15"):
             assert secret.encode() not in raw
@@ -49,6 +47,19 @@ def test_key_rotation_re_encrypts_messaging(start, settings) -> None:
     assert sum(result.values_rotated + result.files_rotated for result in report.models) >= 4
     settings.ENCRYPTION_KEYS = [old]  # the former primary key is gone: everything still reads
     fresh = Conversation.objects.get(pk=conversation.pk)
-    assert (fresh.sealed_subject, fresh.patient["birth_family_name"]) == (SECRET, "Lefèvre")
+    assert (fresh.subject, fresh.patient["birth_family_name"]) == (SECRET, "Lefèvre")
     assert Message.objects.get(conversation=fresh).body == SECRET
     assert b"".join(open_file(Attachment.objects.get(), "file")).startswith(b"%PDF-")
+
+
+def test_a_subject_about_no_patient_is_ciphertext_too(start) -> None:
+    # People type patient names in any subject, attached to a patient or not.
+    subject = "Horaires de passage chez Mme Lefèvre"
+    conversation = start(subject=subject)
+    raw = dump(Conversation)
+    assert conversation.patient is None
+    assert conversation.liaison_sheet_id is None
+    for secret in (subject, "Lefèvre", "Horaires de passage"):
+        assert secret.encode() not in raw
+        assert secret.encode().hex().encode() not in raw
+    assert Conversation.objects.get(pk=conversation.pk).subject == subject

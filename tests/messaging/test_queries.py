@@ -104,6 +104,22 @@ def test_the_conversation_list_is_constant_in_its_size(
     assert many == 6
 
 
+def test_a_subject_search_adds_one_query_whatever_the_inbox(
+    token_client, pharmacist, start, demo
+) -> None:
+    for index in range(2):
+        say(demo["dr.martin"], start(subject=f"Question {index}"), "x")
+    client = token_client(pharmacist)
+    plain, _ = count_queries(client, API)
+    few, _ = count_queries(client, f"{API}?subject=question")
+    for index in range(12):
+        say(demo["dr.martin"], start(subject=f"Question {index + 2}"), "x")
+    many, page = count_queries(client, f"{API}?subject=QUESTION")
+    assert len(page["results"]) == 14
+    # The encrypted subjects (and nothing else) of the most recent conversations, in one query.
+    assert few == many == plain + 1
+
+
 def without_key_usage(queries: list[dict]) -> list[str]:
     """The nonce counter reserves a block of 1024 encryptions now and then: not per message."""
     return [q["sql"] for q in queries if "security_keyusage" not in q["sql"]]

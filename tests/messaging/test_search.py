@@ -58,12 +58,55 @@ def test_by_participant(client_for, demo, gp, inbox) -> None:
     ]
 
 
-def test_by_subject_searches_clear_subjects_only(client_for, gp, inbox) -> None:
+def test_by_subject_whatever_the_accents_and_the_case(client_for, gp, inbox) -> None:
     client = client_for(gp)
     assert subjects(client, "subject=pharmacie") == ["Horaires de la pharmacie"]
-    # Encrypted: a conversation about a patient is found by its patient, not by its subject.
-    assert subjects(client, "subject=Lefèvre") == []
-    assert subjects(client, "subject=fiche") == []
+    # Every subject is encrypted, about a patient or not: searched once decrypted.
+    assert subjects(client, "subject=lefevre") == ["Traitement de Mme Lefèvre"]
+    assert subjects(client, "subject=LEFÈVRE") == ["Traitement de Mme Lefèvre"]
+    assert subjects(client, "subject=FICHE") == ["Suivi de la fiche"]
+    # Every word, in any order; part of a word is enough.
+    assert subjects(client, "subject=Pharma+HORAIRES") == ["Horaires de la pharmacie"]
+    assert subjects(client, "subject=pharmacie+Lefèvre") == []
+    assert subjects(client, "subject=réunion") == []  # left: only with left=true
+    assert subjects(client, "subject=reunion&left=true") == ["Réunion de la CPTS"]
+
+
+def test_by_subject_whatever_the_ligatures_and_the_apostrophes(client_for, gp, start) -> None:
+    start(subject="Œdème de M. Saint\u2011Just à l\u2019hôpital")
+    start(subject="Autre chose")
+    client = client_for(gp)
+    expected = ["Œdème de M. Saint\u2011Just à l\u2019hôpital"]
+    assert subjects(client, "subject=oedeme") == expected
+    assert subjects(client, "subject=l'hopital+SAINT-JUST") == expected
+
+
+def test_a_subject_search_never_finds_what_the_member_cannot_see(client_for, demo, inbox) -> None:
+    # pharma.durand takes part in the conversation about Mme Lefèvre, not in the others.
+    assert subjects(client_for(demo["pharma.durand"]), "subject=e") == [
+        "Horaires de la pharmacie",
+        "Traitement de Mme Lefèvre",
+    ]
+    for outsider in ("dr.leroy", "hop.cardio", "as.moreau", "coord"):
+        client = client_for(demo[outsider])
+        assert subjects(client, "subject=Lefèvre") == [], outsider
+        assert subjects(client, "subject=pharmacie") == [], outsider
+
+
+def test_a_subject_search_reads_the_most_recent_conversations_only(
+    client_for, gp, start, settings
+) -> None:
+    with time_machine.travel(now() - timedelta(days=30)):
+        start(subject="Bilan de janvier", body="x")
+    for index in range(3):
+        start(subject=f"Bilan {index}", body="x")
+    settings.MESSAGING_SUBJECT_SEARCH_LIMIT = 3
+    client = client_for(gp)
+    # Only the 3 most recent subjects are decrypted: the oldest is out of reach...
+    assert subjects(client, "subject=bilan") == ["Bilan 0", "Bilan 1", "Bilan 2"]
+    # ...until the other filters narrow the list down to it.
+    before = localdate() - timedelta(days=10)
+    assert subjects(client, f"subject=bilan&date_to={before}") == ["Bilan de janvier"]
 
 
 def test_by_patient_through_the_blind_index(client_for, gp, inbox) -> None:

@@ -31,3 +31,11 @@ def test_a_zero_or_a_word_is_refused() -> None:
         in run({"MESSAGING_RETENTION_DAYS": "0"}).stderr
     )
     assert "an integer is expected" in run({"MESSAGING_POLL_SECONDS": "souvent"}).stderr
+
+
+def test_the_subject_search_window_is_bounded() -> None:
+    assert (
+        "MESSAGING_SUBJECT_SEARCH_LIMIT must be at most 20000"
+        in run({"MESSAGING_SUBJECT_SEARCH_LIMIT": "50000"}).stderr
+    )
+    assert "must be a positive integer" in run({"MESSAGING_SUBJECT_SEARCH_LIMIT": "0"}).stderr

@@ -37,6 +37,18 @@ def test_the_inbox_search_form_filters(client: Client, gp, start) -> None:
     assert "date de naissance" in bad
 
 
+def test_the_inbox_searches_encrypted_subjects_and_says_how_far(
+    client: Client, gp, start, settings
+) -> None:
+    settings.MESSAGING_SUBJECT_SEARCH_LIMIT = 300
+    start(subject="Passage chez Mme Lefèvre")
+    start(subject="Autre chose")
+    page = login(client, gp).get("/messagerie/?subject=LEFEVRE").content.decode()
+    assert "Passage chez Mme Lefèvre" in page
+    assert "Autre chose" not in page
+    assert "vos 300 conversations les plus récentes" in page
+
+
 def test_composing_sends_a_message_with_a_file(client: Client, gp, pharmacist) -> None:
     login(client, gp)
     assert "Rechercher dans l'annuaire" in client.get("/messagerie/nouvelle/").content.decode()
