@@ -2,10 +2,12 @@
 
 drf-spectacular describes the success bodies; the errors come from one exception handler
 (security/api.py) and have one of two shapes, so they are added here once for every operation.
+So is the `Idempotent-Replayed` header of every operation that takes an `Idempotency-Key`.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 ERROR_SCHEMA = {
@@ -24,6 +26,28 @@ ERRORS = {
     "406": "Not acceptable.",
     "415": "Unsupported media type.",
     "429": "Too many requests.",
+    "503": (
+        "Temporarily unavailable (the database or another service the request needs): "
+        "retry after the `Retry-After` seconds, with the same `Idempotency-Key` if any."
+    ),
+}
+HEADERS = {
+    "503": {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer"},
+        }
+    }
+}
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": (
+            "`true` when this answer replays the first request made with the same "
+            "`Idempotency-Key` (nothing was done again); absent otherwise."
+        ),
+        "schema": {"type": "string", "enum": ["true"]},
+        "required": False,
+    }
 }
 WRITE_ERRORS = {
     "409": "The current state of the object forbids this action.",
@@ -42,8 +66,22 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
             if method in ("post", "put", "patch", "delete"):
                 errors.update(WRITE_ERRORS)
             for status, description in errors.items():
-                responses.setdefault(
-                    status,
-                    {"description": description, "content": {"application/json": {"schema": ref}}},
-                )
+                response = {
+                    "description": description,
+                    "content": {"application/json": {"schema": ref}},
+                }
+                if status in HEADERS:
+                    response["headers"] = copy.deepcopy(HEADERS[status])
+                responses.setdefault(status, response)
+            if _takes_idempotency_key(operation):
+                for status, response in responses.items():
+                    if status.startswith("2"):
+                        response.setdefault("headers", {}).update(copy.deepcopy(REPLAYED_HEADER))
     return result
+
+
+def _takes_idempotency_key(operation: dict[str, Any]) -> bool:
+    return any(
+        parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key"
+        for parameter in operation.get("parameters", [])
+    )

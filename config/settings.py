@@ -517,12 +517,36 @@ SPECTACULAR_SETTINGS = {
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-# Throttle and lockout counters must be shared by every web worker: Redis when there is one.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-}
+
+
+def cache_settings(redis_url: str) -> dict[str, dict[str, object]]:
+    """CACHES: the throttle counters, shared by every web worker through Redis when there is one.
+
+    A Redis outage must not fail requests (the throttles read the cache before the request's
+    transaction): security.cache.FailOpenRedisCache falls back to a per-process cache, a call
+    gives up after CACHE_SOCKET_TIMEOUT_MS, and a failed Redis is tried again only every
+    CACHE_RETRY_AFTER seconds.
+    """
+    if not redis_url:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    timeout = env_int("CACHE_SOCKET_TIMEOUT_MS", 250) / 1000
+    retry_after = env_int("CACHE_RETRY_AFTER", 10)
+    if timeout <= 0 or retry_after < 1:
+        raise ImproperlyConfigured("CACHE_SOCKET_TIMEOUT_MS and CACHE_RETRY_AFTER must be >= 1")
+    return {
+        "default": {
+            "BACKEND": "security.cache.FailOpenRedisCache",
+            "LOCATION": redis_url,
+            "RETRY_AFTER": retry_after,
+            "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        }
+    }
+
+
+CACHES = cache_settings(REDIS_URL)
+# A request that cannot be served (database unreachable or locked, a service down) answers
+# 503 with this Retry-After, in seconds (security/availability.py), never a 500.
+SERVICE_UNAVAILABLE_RETRY_AFTER = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER", 30)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_SPOOL_DIR = VAR_DIR / "celery-spool"
 if REDIS_URL:

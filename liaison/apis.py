@@ -35,6 +35,7 @@ from liaison.serializers import (
 from liaison.services import attachments, discharge, drafts, transitions
 from security.exceptions import DomainError, NotFound
 from security.files import open_file
+from security.idempotency import tell_replay, was_replayed
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -189,7 +190,8 @@ class LiaisonSheetListApi(generics.ListAPIView):
             creation_key=idempotency_key(request),
             **_write_kwargs(member, body.validated_data, dict(request.data), kind),
         )
-        return sheet_response(sheet, member, status_code=status.HTTP_201_CREATED)
+        response = sheet_response(sheet, member, status_code=status.HTTP_201_CREATED)
+        return tell_replay(response, replayed=was_replayed(sheet))
 
 
 class LiaisonSheetDetailApi(APIView):
@@ -229,13 +231,17 @@ class LiaisonSheetDetailApi(APIView):
 class LiaisonSheetSendApi(APIView):
     @extend_schema(request=None, responses=SheetOutput, parameters=[IDEMPOTENCY_KEY])
     def post(self, request: Request, code: UUID) -> Response:
-        """Send a draft. 400 lists every missing required field; retries are harmless."""
+        """Send a draft. 400 lists every missing required field; retries are harmless.
+
+        Retried with the same Idempotency-Key, even while the first request is still running,
+        it answers what the first one did, with `Idempotent-Replayed: true`.
+        """
         member = current_member(request)
         sheet = selectors.access_sheet(member, code)
         sheet = transitions.send_sheet(
             actor=member, sheet=sheet, idempotency_key=idempotency_key(request)
         )
-        return sheet_response(sheet, member)
+        return tell_replay(sheet_response(sheet, member), replayed=was_replayed(sheet))
 
 
 def _transition_view(

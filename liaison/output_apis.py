@@ -36,6 +36,7 @@ from liaison.outputs.pdf import render_pdf
 from liaison.outputs.serializers import IndicatorsOutput, IndicatorsQuery
 from liaison.outputs.services import import_sheet_from_fhir
 from liaison.serializers import SheetOutput
+from security.idempotency import tell_replay, was_replayed
 
 FHIR_JSON = "application/fhir+json"
 
@@ -127,7 +128,8 @@ class LiaisonSheetFromFhirApi(APIView):
         sheet = import_sheet_from_fhir(
             actor=member, bundle=request.data, creation_key=idempotency_key(request)
         )
-        return sheet_response(sheet, member, status_code=status.HTTP_201_CREATED)
+        response = sheet_response(sheet, member, status_code=status.HTTP_201_CREATED)
+        return tell_replay(response, replayed=was_replayed(sheet))
 
 
 QUERY_PARAMETERS = {"from", "to", "organisation"}

@@ -38,6 +38,7 @@ from messaging.serializers import (
 from messaging.services import conversations, messages
 from messaging.services.messages import Upload
 from security.files import open_file
+from security.idempotency import tell_replay, was_replayed
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -132,7 +133,8 @@ class ConversationListApi(generics.ListAPIView):
             urgent=data["urgent"],
             creation_key=idempotency_key(request),
         )
-        return conversation_response(member, conversation, status_code=status.HTTP_201_CREATED)
+        response = conversation_response(member, conversation, status_code=status.HTTP_201_CREATED)
+        return tell_replay(response, replayed=was_replayed(conversation))
 
 
 class ConversationDetailApi(APIView):
@@ -227,9 +229,7 @@ class ConversationMessagesApi(generics.GenericAPIView):
         response = Response(
             MessageOutput(message, context=context).data, status=status.HTTP_201_CREATED
         )
-        if posted.replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+        return tell_replay(response, replayed=posted.replayed)
 
 
 class MessageRedactApi(APIView):

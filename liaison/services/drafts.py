@@ -19,6 +19,7 @@ from liaison.selectors import is_on_sender_side, organisation_ids_of
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied, StaleVersion
 from security.fields import compute_blind_index
+from security.idempotency import mark_replayed
 
 S = LiaisonSheet.Status
 K = LiaisonSheet.Kind
@@ -139,11 +140,14 @@ def create_draft(
     participants: list[Member] | None = None,
     creation_key: str = "",
 ) -> LiaisonSheet:
-    """Start a sheet as a draft. Retried with the same creation key, it returns the first one."""
+    """Start a sheet as a draft. Retried with the same creation key, it returns the first one.
+
+    The first one comes back marked as a replay (security.idempotency), for the API's header.
+    """
     if creation_key:
         existing = LiaisonSheet.objects.filter(author=actor, creation_key=creation_key).first()
         if existing is not None:
-            return existing
+            return mark_replayed(existing)
     if kind == K.REFERRAL:
         _check_recipient_organisation(recipient_organisation)
     organisation = _sender_organisation(actor, kind, sender_organisation)
@@ -166,7 +170,7 @@ def create_draft(
             sheet.save()
     except IntegrityError:
         # The same creation key raced in from a retry: the first one wins.
-        return LiaisonSheet.objects.get(author=actor, creation_key=creation_key)
+        return mark_replayed(LiaisonSheet.objects.get(author=actor, creation_key=creation_key))
     _set_participants(sheet, participants or [])
     audit.record(actor=actor, action="liaison_sheet.create", target=sheet)
     return sheet

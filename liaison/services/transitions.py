@@ -25,6 +25,7 @@ from liaison.models import LiaisonSheet, SheetEvent, SheetParticipant
 from liaison.selectors import is_on_recipient_side, is_on_sender_side, is_participant
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
+from security.idempotency import mark_replayed
 
 S = LiaisonSheet.Status
 K = LiaisonSheet.Kind
@@ -146,12 +147,13 @@ def _referring_doctor_id(sheet: LiaisonSheet) -> int | None:
 def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "") -> LiaisonSheet:
     """Send a draft: to its hospital service (referral) or to its recipients (discharge).
 
-    Retried with the same Idempotency-Key, it returns the sheet as the first call left it.
-    Sending without a required section answers 400 listing every missing one.
+    Retried with the same Idempotency-Key, it returns the sheet as the first call left it,
+    marked as a replay (security.idempotency), even while that first call is still running:
+    see below. Sending without a required section answers 400 listing every missing one.
     """
     if _already_done(sheet, actor, "send", idempotency_key):
         sheet.refresh_from_db()
-        return sheet
+        return mark_replayed(sheet)
     _require_side(actor, sheet, "sender")
     if sheet.status != S.DRAFT:
         raise InvalidTransition(_("Cette fiche a déjà été envoyée."), status=sheet.status)
@@ -166,12 +168,26 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
     if missing:
         raise FieldErrors(missing)
     sent_at = now()
-    _move(sheet, (S.DRAFT,), S.SENT, sent_at=sent_at)
+    try:
+        _move(sheet, (S.DRAFT,), S.SENT, sent_at=sent_at)
+    except InvalidTransition:
+        # A retry that arrived while the first call was still running: the conditional UPDATE
+        # waited on the row lock until that call committed (SQLite serialises the whole
+        # transaction instead), and this new query sees its event. Answer what it answered,
+        # rather than a 409 about a send the client itself made.
+        if _already_done(sheet, actor, "send", idempotency_key):
+            sheet.refresh_from_db()
+            return mark_replayed(sheet)
+        raise
     try:
         with transaction.atomic():
             _record_event(sheet, actor, "send", S.DRAFT, key=idempotency_key)
     except IntegrityError:
-        raise InvalidTransition(_("Envoi déjà en cours."), status=sheet.status) from None
+        # The key already sent another sheet (a client reusing keys): refuse, as messaging does.
+        raise InvalidTransition(
+            _("Cette clé d'idempotence a déjà servi pour l'envoi d'une autre fiche."),
+            status=sheet.status,
+        ) from None
     SheetParticipant.objects.filter(sheet=sheet).update(delivered_at=sent_at)
     audit.record(actor=actor, action="liaison_sheet.send", target=sheet)
     if sheet.is_referral:

@@ -30,6 +30,7 @@ from messaging.selectors import active_members_of, standing_of
 from messaging.services.messages import Upload, checked_body, checked_files, post_message
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
+from security.idempotency import mark_replayed
 
 SUBJECT_MAX = 200
 PATIENT_REQUIRED = ("birth_family_name", "given_names", "birth_date")
@@ -129,12 +130,12 @@ def start_conversation(
 
     The caller resolved `participants`, `organisation_inbox` and `liaison_sheet` through the
     access rules (the sheet: the actor must see it). Retried with the same creation key, it
-    returns the first conversation.
+    returns the first conversation, marked as a replay (security.idempotency).
     """
     if creation_key:
         existing = Conversation.objects.filter(created_by=actor, creation_key=creation_key).first()
         if existing is not None:
-            return existing
+            return mark_replayed(existing)
     errors: dict[str, list[str]] = {}
     subject = _checked_subject(subject, errors)
     others = _checked_recipients(actor, participants, organisation_inbox, errors)
@@ -166,7 +167,7 @@ def start_conversation(
     except IntegrityError:
         if not creation_key:
             raise
-        return Conversation.objects.get(created_by=actor, creation_key=creation_key)
+        return mark_replayed(Conversation.objects.get(created_by=actor, creation_key=creation_key))
     Participant.objects.bulk_create(
         [Participant(conversation=conversation, member=actor, joined_at=at)]
         + [

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
+from django.db import connection, transaction
 
 from liaison.models import LiaisonSheet, SheetEvent, SheetParticipant
 from security.models import AuditEntry
@@ -125,6 +129,9 @@ def test_sending_twice_with_one_idempotency_key_sends_once(gp_client, demo, card
     first = gp_client.post(f"{API}{code}/send/", HTTP_IDEMPOTENCY_KEY="abc")
     again = gp_client.post(f"{API}{code}/send/", HTTP_IDEMPOTENCY_KEY="abc")
     assert (first.status_code, again.status_code) == (200, 200)
+    assert "Idempotent-Replayed" not in first
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
     assert SheetEvent.objects.filter(sheet__code=code, action="send").count() == 1
     assert (
         Notification.objects.filter(
@@ -142,7 +149,89 @@ def test_creating_twice_with_one_idempotency_key_creates_once(gp_client, cardiol
     first = gp_client.post(API, body, format="json", HTTP_IDEMPOTENCY_KEY="create-1")
     again = gp_client.post(API, body, format="json", HTTP_IDEMPOTENCY_KEY="create-1")
     assert first.json()["id"] == again.json()["id"]
+    assert "Idempotent-Replayed" not in first
+    assert again["Idempotent-Replayed"] == "true"
     assert LiaisonSheet.objects.count() == 1
+
+
+def backends_waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_retried_while_the_first_is_running_gets_the_first_answer(
+    client_for, demo, make_referral
+) -> None:
+    """The client timed out and retried while its first send was still running.
+
+    The first send is held in the middle of its transaction (after it moved the sheet, before
+    it commits) by another transaction holding the rows it updates next, as a slow database
+    would hold it. The retry must wait for it and answer what it answered.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: the retry can only come after the first commit")
+    from tests.worker_process import wait_until
+
+    gp, cardio = demo["dr.martin"], demo["hop.cardio"]
+    draft = make_referral(send=False)
+    rows_held, release_rows = threading.Event(), threading.Event()
+    answers: dict[str, Any] = {}
+
+    def hold_the_participant_rows() -> None:
+        try:
+            with transaction.atomic():
+                list(SheetParticipant.objects.select_for_update().filter(sheet=draft))
+                rows_held.set()
+                assert release_rows.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def send(name: str) -> None:
+        try:
+            answers[name] = client_for(gp).post(
+                f"{API}{draft.code}/send/", HTTP_IDEMPOTENCY_KEY="retry-me"
+            )
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_participant_rows)
+    holder.start()
+    assert rows_held.wait(timeout=30)
+    first = threading.Thread(target=send, args=("first",))
+    first.start()  # moves the sheet, then waits for the participant rows
+    assert wait_until(lambda: backends_waiting_on_a_lock() == 1, timeout=30)
+    retry = threading.Thread(target=send, args=("retry",))
+    retry.start()  # waits for the sheet row the first send holds
+    assert wait_until(lambda: backends_waiting_on_a_lock() == 2, timeout=30)
+    release_rows.set()
+    for thread in (holder, first, retry):
+        thread.join(timeout=30)
+
+    assert answers["first"].status_code == 200, answers["first"].json()
+    assert "Idempotent-Replayed" not in answers["first"]
+    response = answers["retry"]
+    assert response.status_code == 200, response.json()
+    assert response["Idempotent-Replayed"] == "true"
+    assert response.json() == answers["first"].json()
+    assert SheetEvent.objects.filter(sheet=draft, action="send").count() == 1
+    sent = Notification.objects.filter(event="liaison.referral_sent", recipient=cardio)
+    assert sent.count() == 1
+
+
+def test_a_key_reused_to_send_another_sheet_is_a_409(gp_client, make_referral) -> None:
+    first, second = make_referral(send=False), make_referral(send=False)
+    assert gp_client.post(f"{API}{first.code}/send/", HTTP_IDEMPOTENCY_KEY="k").status_code == 200
+
+    reused = gp_client.post(f"{API}{second.code}/send/", HTTP_IDEMPOTENCY_KEY="k")
+
+    assert reused.status_code == 409
+    assert "clé d'idempotence" in reused.json()["detail"]
+    assert LiaisonSheet.objects.get(pk=second.pk).status == LiaisonSheet.Status.DRAFT
 
 
 def test_patient_search_goes_through_the_blind_index(client_for, demo, make_referral) -> None:

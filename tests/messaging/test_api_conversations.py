@@ -52,6 +52,8 @@ def test_a_retried_creation_makes_one_conversation(client_for, gp, pharmacist) -
     again = client.post(API, body, format="json", HTTP_IDEMPOTENCY_KEY="create-1")
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
+    assert "Idempotent-Replayed" not in first
+    assert again["Idempotent-Replayed"] == "true"
     assert Conversation.objects.count() == 1
 
 

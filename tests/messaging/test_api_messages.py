@@ -138,6 +138,7 @@ def test_a_retried_post_creates_one_message(client_for, gp, pharmacist, conversa
     )
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
+    assert "Idempotent-Replayed" not in first
     assert again["Idempotent-Replayed"] == "true"
     assert Message.objects.filter(author=pharmacist).count() == 1
     assert MessageReceipt.objects.filter(message__author=pharmacist).count() == 1

@@ -180,6 +180,8 @@ def test_a_retried_import_creates_one_draft(client_for, demo, minimal_letter: Li
     again = post(client, bundle, HTTP_IDEMPOTENCY_KEY="import-1")
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
+    assert "Idempotent-Replayed" not in first
+    assert again["Idempotent-Replayed"] == "true"
 
 
 HOSPITAL_BUNDLE: dict[str, Any] = {
