@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import StrictSerializer
 from worker.events import Channel
 from worker.models import Notification
 from worker.selectors import notification_text
@@ -61,12 +62,12 @@ class PreferencesOutput(serializers.Serializer):
     quiet_hours_end = serializers.TimeField(allow_null=True, format="%H:%M")
 
 
-class EventPreferenceInput(serializers.Serializer):
+class EventPreferenceInput(StrictSerializer):
     event = serializers.CharField(max_length=64)
     channel = serializers.ChoiceField(choices=Channel.choices)
 
 
-class PreferencesInput(serializers.Serializer):
+class PreferencesInput(StrictSerializer):
     """The whole set: events left out go back to their default channel."""
 
     events = EventPreferenceInput(many=True, max_length=500)
