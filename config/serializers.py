@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -60,3 +61,23 @@ def reject_unknown_keys(request: Request, *, allowed: Collection[str] = ()) -> N
             raise serializers.ValidationError({key: [UNKNOWN_FIELD] for key in unknown})
     elif data:
         raise serializers.ValidationError({"non_field_errors": [_("Aucun contenu attendu.")]})
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?$",
+        "example": "08:30",
+    }
+)
+class HourMinuteField(serializers.TimeField):
+    """A wall-clock time, answered as `HH:MM`.
+
+    OpenAPI's `format: time` is RFC 3339's full-time (`08:30:00+01:00`): a local opening hour
+    has no offset and no seconds, so it is declared by a pattern instead of a format that its
+    own answers would not match.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "%H:%M")
+        super().__init__(**kwargs)

@@ -44,7 +44,7 @@ class ThemeOutput(serializers.Serializer):
 
 class ThemeInput(StrictSerializer):
     name = serializers.CharField(max_length=120)
-    slug = serializers.SlugField(max_length=60, required=False, allow_blank=True, default="")
+    slug = serializers.SlugField(max_length=60, required=False, allow_blank=True)
     description = serializers.CharField(
         max_length=300, required=False, allow_blank=True, default=""
     )
@@ -330,17 +330,16 @@ class ProtocolDiffOutput(serializers.Serializer):
 
 
 class ProtocolListQuery(serializers.Serializer):
+    # No `default`: a filter left out is absent (protocol_list's own defaults apply), and a
+    # default outside a filter's enum makes a strict OpenAPI validator reject the schema.
     q = serializers.CharField(
         max_length=200,
         required=False,
         allow_blank=True,
-        default="",
         help_text="Full-text search in French over titles and content.",
     )
-    kind = serializers.ChoiceField(choices=Protocol.Kind.choices, required=False, default="")
-    status = serializers.ChoiceField(choices=Protocol.Status.choices, required=False, default="")
-    profession = serializers.ChoiceField(
-        choices=Member.Profession.choices, required=False, default=""
-    )
-    theme = serializers.SlugField(max_length=60, required=False, default="")
+    kind = serializers.ChoiceField(choices=Protocol.Kind.choices, required=False)
+    status = serializers.ChoiceField(choices=Protocol.Status.choices, required=False)
+    profession = serializers.ChoiceField(choices=Member.Profession.choices, required=False)
+    theme = serializers.SlugField(max_length=60, required=False)
     review_overdue = serializers.BooleanField(required=False, allow_null=True, default=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from config.serializers import StrictSerializer
+from config.serializers import HourMinuteField, StrictSerializer
 from protocols.guide.importer import ImportReport, RowStatus
 from protocols.guide.selectors import GuideEntryKind
 from protocols.models import OfficeHours
@@ -16,8 +16,8 @@ class OfficeHoursSerializer(StrictSerializer):
     weekday = serializers.ChoiceField(
         choices=OfficeHours.Weekday.choices, help_text="0 = lundi … 6 = dimanche."
     )
-    starts_at = serializers.TimeField(format="%H:%M")
-    ends_at = serializers.TimeField(format="%H:%M")
+    starts_at = HourMinuteField()
+    ends_at = HourMinuteField()
     location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     details = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
