@@ -166,7 +166,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "config.middleware.RequestInputMiddleware",  # oversized bodies, control characters
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,6 +177,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Oversized bodies, control characters. Late, so its answers get the headers above (CSP,
+    # X-Frame-Options); still before any view and before the CSRF check reads the form.
+    "config.middleware.RequestInputMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 

@@ -274,3 +274,10 @@ def test_a_multipart_form_field_is_checked_as_well(demo, settings, tmp_path) -> 
     assert response.status_code == 400
     assert "« subject »" in response.content.decode()
     assert not Conversation.objects.exists()
+
+
+def test_the_refusal_pages_carry_the_security_headers(demo) -> None:
+    response = web(demo["dr.martin"]).get("/messagerie/destinataires/?q=%00")
+    assert response.status_code == 400
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
