@@ -1,28 +1,77 @@
 """Error pages: JSON under /api/, French HTML elsewhere.
 
 An API client that mistypes an id hits Django's URL resolver, not DRF; it must still get the
-JSON error shape the schema documents.
+JSON error shape the schema documents. The same goes for the answers given before any view runs
+(config/middleware.py) and for the bodies Django refuses to read (too large, too many fields):
+Django turns those into a bare 400 page, whether the caller is a browser or an API client.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found, server_error
 
 from security import availability
+
+# Django raises these while reading a body over its limits (DATA_UPLOAD_MAX_MEMORY_SIZE,
+# DATA_UPLOAD_MAX_NUMBER_FIELDS, DATA_UPLOAD_MAX_NUMBER_FILES); each means "too large".
+BODY_TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def _page(template: str, context: dict[str, object], status: int) -> HttpResponse:
+    # Rendered without the request: these pages may be answered before the session and the
+    # user are known (config/middleware.py), so no context processor may run.
+    return HttpResponse(render_to_string(template, context), status=status)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
     return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's answer to a SuspiciousOperation; the body limits become a 413."""
+    if isinstance(exception, BODY_TOO_LARGE):
+        return body_too_large(request)
+    if _is_api(request):
+        return JsonResponse({"detail": _("Requête invalide."), "code": "bad_request"}, status=400)
+    return _page("400.html", {"fields": []}, status=400)
+
+
+def body_too_large(request: HttpRequest) -> HttpResponse:
+    """413: the body is over a size limit. Nothing was read into a form, so nothing was saved."""
+    if _is_api(request):
+        return JsonResponse(
+            {
+                "detail": _(
+                    "Requête trop volumineuse : réduisez le contenu ou les fichiers joints."
+                ),
+                "code": "request_too_large",
+            },
+            status=413,
+        )
+    return _page("413.html", {}, status=413)
+
+
+def invalid_characters(request: HttpRequest, fields: Iterable[str]) -> HttpResponse:
+    """400 naming the parameters or form fields that hold a control character."""
+    message = _("Caractère de contrôle interdit (octet nul ou caractère non imprimable).")
+    names = sorted(set(fields))
+    if _is_api(request):
+        return JsonResponse({name: [message] for name in names}, status=400)
+    return _page("400.html", {"fields": names, "message": message}, status=400)
 
 
 def internal_error(request: HttpRequest) -> HttpResponse:

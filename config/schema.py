@@ -52,6 +52,7 @@ REPLAYED_HEADER = {
 WRITE_ERRORS = {
     "409": "The current state of the object forbids this action.",
     "412": "Stale edit: the object changed since the given ETag.",
+    "413": "The request body is over a size limit (see DATA_UPLOAD_MAX_MEMORY_SIZE).",
 }
 
 

@@ -234,6 +234,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Oversized bodies, control characters. Late, so its answers get the headers above (CSP,
+    # X-Frame-Options); still before any view and before the CSRF check reads the form.
+    "config.middleware.RequestInputMiddleware",
     "security.middleware.LoginRefusalMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
@@ -459,6 +462,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["config.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "security.api.exception_handler",
+    # DRF's parsers, with a nesting limit on JSON (config/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_THROTTLE_CLASSES": ["security.throttling.WriteRateThrottle"],
@@ -697,6 +706,27 @@ if MESSAGING_SUBJECT_SEARCH_LIMIT > 20_000:
     # The matches are sent back as an IN list: drivers cap the parameters of one query.
     raise ImproperlyConfigured("MESSAGING_SUBJECT_SEARCH_LIMIT must be at most 20000")
 # --- end of messaging ------------------------------------------------------------------------
+
+# --- Request bodies (config/parsers.py, config/middleware.py, config/errors.py) ---------------
+# Largest body Django reads into memory, files excepted (Django's own setting): a larger one
+# is answered 413 before any view runs.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# Largest request body of any kind, files included, judged on Content-Length before reading:
+# by default room for a message's attachments plus the form around them.
+REQUEST_MAX_BODY_BYTES = env_int(
+    "REQUEST_MAX_BODY_BYTES",
+    MESSAGING_MAX_ATTACHMENTS * MAX_ATTACHMENT_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE,
+)
+# Deepest nesting of objects and arrays accepted in a JSON body (FHIR documents need ~20).
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 64)
+if not 8 <= JSON_MAX_DEPTH <= 100:
+    # Past ~100 levels the recursive code after parsing (serializers, FHIR models) nears
+    # Python's recursion limit, which is the 500 this setting prevents.
+    raise ImproperlyConfigured("JSON_MAX_DEPTH must be between 8 and 100")
+if DATA_UPLOAD_MAX_MEMORY_SIZE < 1 or REQUEST_MAX_BODY_BYTES < DATA_UPLOAD_MAX_MEMORY_SIZE:
+    raise ImproperlyConfigured(
+        "DATA_UPLOAD_MAX_MEMORY_SIZE must be positive and at most REQUEST_MAX_BODY_BYTES"
+    )
 
 # --- Protocols and resource guide (protocols/) ----------------------------------------------
 # Days after a version is published (or after a member registers) before participants who

@@ -63,5 +63,6 @@ urlpatterns = [
     path("", include("directory.urls")),
 ]
 
+handler400 = "config.errors.bad_request"
 handler404 = "config.errors.not_found"
 handler500 = "config.errors.internal_error"

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.serializers import StrictSerializer
 from directory import selectors, services
 from directory.filters import MemberFilter, OrganisationFilter
 from directory.permissions import current_member
@@ -149,7 +150,7 @@ class TokenObtainApi(APIView):
     throttle_scope = "token"
 
     @extend_schema_serializer(component_name="TokenObtain")  # not a generic "Input"
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
         otp = serializers.CharField(

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from config.serializers import StrictSerializer
 from directory.identifiers import validate_adeli, validate_finess, validate_rpps
 from directory.models import Member, Membership, Organisation
 
@@ -24,7 +25,7 @@ class OrganisationOutput(serializers.Serializer):
     email = serializers.CharField(allow_blank=True)
 
 
-class OrganisationInput(serializers.Serializer):
+class OrganisationInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=Organisation.Kind.choices)
     finess = serializers.CharField(
@@ -65,12 +66,12 @@ class MemberOutput(serializers.Serializer):
     organisations = MembershipOutput(source="memberships", many=True)
 
 
-class MembershipInput(serializers.Serializer):
+class MembershipInput(StrictSerializer):
     id = serializers.SlugRelatedField(slug_field="code", queryset=Organisation.objects.all())
     role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
 
 
-class MemberSelfInput(serializers.Serializer):
+class MemberSelfInput(StrictSerializer):
     """What a member may change on their own profile."""
 
     specialty = serializers.CharField(max_length=120, required=False, allow_blank=True)

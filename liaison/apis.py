@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.serializers import reject_unknown_keys
 from directory.models import Member
 from directory.permissions import current_member
 from liaison import selectors
@@ -236,6 +237,7 @@ class LiaisonSheetSendApi(APIView):
         Retried with the same Idempotency-Key, even while the first request is still running,
         it answers what the first one did, with `Idempotent-Replayed: true`.
         """
+        reject_unknown_keys(request)
         member = current_member(request)
         sheet = selectors.access_sheet(member, code)
         sheet = transitions.send_sheet(
@@ -301,6 +303,7 @@ class LiaisonSheetReadApi(APIView):
     )
     def post(self, request: Request, code: UUID) -> Response:
         """Record the caller's read receipt (named participants only)."""
+        reject_unknown_keys(request)
         member = current_member(request)
         sheet = selectors.access_sheet(member, code)
         return Response({"recorded": transitions.mark_read(actor=member, sheet=sheet)})
@@ -310,6 +313,7 @@ class LiaisonSheetDischargeApi(APIView):
     @extend_schema(request=None, responses={201: SheetOutput})
     def post(self, request: Request, code: UUID) -> Response:
         """Start the discharge letter of a referral, prefilled from it."""
+        reject_unknown_keys(request)
         member = current_member(request)
         referral = selectors.access_sheet(member, code)
         letter = discharge.start_discharge_letter(actor=member, referral=referral)
@@ -320,6 +324,7 @@ class LiaisonSheetReviseApi(APIView):
     @extend_schema(request=None, responses={201: SheetOutput})
     def post(self, request: Request, code: UUID) -> Response:
         """Start the next version of a sent discharge letter (e.g. results arrived)."""
+        reject_unknown_keys(request)
         member = current_member(request)
         letter = selectors.access_sheet(member, code)
         draft = discharge.revise_discharge_letter(actor=member, letter=letter)
@@ -350,6 +355,7 @@ class LiaisonSheetAttachmentsApi(APIView):
         """Attach a PDF, image or text file (type checked on the content)."""
         member = current_member(request)
         sheet = selectors.access_sheet(member, code)
+        reject_unknown_keys(request, allowed={"file"})
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": [_("Aucun fichier reçu.")]})

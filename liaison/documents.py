@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from config.serializers import StrictSerializer
 from directory.identifiers import validate_nir
 
 ENTRY_MODES = ["emergency", "scheduled", "transfer", "other"]
@@ -27,7 +28,7 @@ def text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(required=False, allow_blank=True, **kwargs)
 
 
-class PatientSerializer(serializers.Serializer):
+class PatientSerializer(StrictSerializer):
     identity_status = serializers.ChoiceField(IDENTITY_STATUSES, default="PROV")
     ins = serializers.CharField(required=False, allow_blank=True, max_length=21)
     birth_family_name = text(max_length=100)
@@ -60,7 +61,7 @@ class PatientSerializer(serializers.Serializer):
         return attrs
 
 
-class MedicationSerializer(serializers.Serializer):
+class MedicationSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     dose = text(max_length=100)
     frequency = text(max_length=100)
@@ -75,43 +76,43 @@ class DischargeMedicationSerializer(MedicationSerializer):
     change = serializers.ChoiceField(CHANGES, required=False, allow_blank=True)
 
 
-class StoppedMedicationSerializer(serializers.Serializer):
+class StoppedMedicationSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     reason = text(max_length=500)
 
 
-class AllergySerializer(serializers.Serializer):
+class AllergySerializer(StrictSerializer):
     substance = serializers.CharField(max_length=200)
     reaction = text(max_length=300)
     severity = text(max_length=60)
     status = text(max_length=60)
 
 
-class PersonSerializer(serializers.Serializer):
+class PersonSerializer(StrictSerializer):
     name = text(max_length=150)
     relationship = text(max_length=100)
     phone = text(max_length=30)
 
 
-class SocialContextSerializer(serializers.Serializer):
+class SocialContextSerializer(StrictSerializer):
     lives_alone = serializers.BooleanField(required=False, allow_null=True)
     home_help = text(max_length=500)
     caregiver = text(max_length=500)
     social_worker = text(max_length=500)
 
 
-class DeviceSerializer(serializers.Serializer):
+class DeviceSerializer(StrictSerializer):
     description = serializers.CharField(max_length=300)
     date = serializers.DateField(required=False, allow_null=True)
     identifier = text(max_length=100)
 
 
-class ExamRequestSerializer(serializers.Serializer):
+class ExamRequestSerializer(StrictSerializer):
     what = serializers.CharField(max_length=300)
     by_date = serializers.DateField(required=False, allow_null=True)
 
 
-class ConsultationSerializer(serializers.Serializer):
+class ConsultationSerializer(StrictSerializer):
     date = serializers.DateField(required=False, allow_null=True)
     note = text(max_length=500)
 
@@ -120,7 +121,7 @@ class ConsultationSerializer(serializers.Serializer):
         return {"with": serializers.CharField(max_length=200), **super().get_fields()}
 
 
-class FollowUpSerializer(serializers.Serializer):
+class FollowUpSerializer(StrictSerializer):
     acts = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
     exam_requests = ExamRequestSerializer(many=True, required=False)
     consultations = ConsultationSerializer(many=True, required=False)
@@ -130,7 +131,7 @@ class FollowUpSerializer(serializers.Serializer):
 LONG = 20000
 
 
-class ReferralContentSerializer(serializers.Serializer):
+class ReferralContentSerializer(StrictSerializer):
     """Clinical sections of a referral (R1112-1-1; CI-SIS LDL-EES)."""
 
     urgency = serializers.ChoiceField(URGENCIES, required=False, allow_blank=True)
@@ -151,7 +152,7 @@ class ReferralContentSerializer(serializers.Serializer):
     contact_back = text(max_length=1000)
 
 
-class DischargeContentSerializer(serializers.Serializer):
+class DischargeContentSerializer(StrictSerializer):
     """Clinical sections of a discharge letter (R1112-1-2; CI-SIS LDL-SES)."""
 
     document_status = serializers.ChoiceField(DOCUMENT_STATUSES, required=False, allow_blank=True)

@@ -21,11 +21,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.parsers import FhirJSONParser, JSONParser
 from directory.permissions import current_member
 from liaison import selectors
 from liaison.apis import idempotency_key, sheet_response
@@ -48,10 +48,6 @@ class AlwaysJsonErrors(DefaultContentNegotiation):
         self, request: Request, renderers: list[Any], format_suffix: str | None = None
     ) -> Any:
         return renderers[0], renderers[0].media_type
-
-
-class FhirJSONParser(JSONParser):
-    media_type = FHIR_JSON
 
 
 def download(body: bytes, content_type: str, filename: str) -> HttpResponse:

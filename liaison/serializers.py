@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from config.serializers import StrictSerializer
 from directory.models import Member, Organisation
 from liaison.documents import (
     CONTENT_KEYS,
@@ -19,8 +20,13 @@ from liaison.documents import (
 )
 from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
 
-RELATION_KEYS = {"kind", "patient", "recipient_organisation", "sender_organisation",
-                 "referral", "copy_to", "recipients"}  # fmt: skip
+# The keys besides the clinical sections, by kind: who sends, to whom, about whom.
+RELATION_KEYS = {
+    "referral": {"kind", "patient", "recipient_organisation", "sender_organisation", "copy_to"},
+    "discharge": {"kind", "patient", "sender_organisation", "referral", "recipients"},
+}
+# Set when the draft is created, never changed by an edit (PATCH refuses them).
+CREATION_ONLY_KEYS = ("kind", "sender_organisation", "referral")
 
 
 class MemberRef(serializers.Serializer):
@@ -173,7 +179,8 @@ def _code(obj: Any) -> str | None:
 class SheetWriteInput(ReferralContentSerializer, DischargeContentSerializer):
     """Create or edit a draft: the sections of its kind, its identity, its people.
 
-    Only the keys of the sheet's kind are accepted; a key of the other kind is a 400.
+    Only the keys of the sheet's kind are accepted; a key of the other kind is a 400, and so
+    is, on an edit (`kind` given), a key that only creation reads.
     """
 
     kind = serializers.ChoiceField(choices=LiaisonSheet.Kind.choices)
@@ -202,11 +209,12 @@ class SheetWriteInput(ReferralContentSerializer, DischargeContentSerializer):
         super().__init__(*args, **kwargs)
         self.fixed_kind = kind
         if kind is not None:
-            self.fields.pop("kind")
+            for name in CREATION_ONLY_KEYS:
+                self.fields.pop(name)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = self.fixed_kind or attrs.get("kind")
-        allowed = set(CONTENT_KEYS[kind]) | RELATION_KEYS if kind else set()
+        allowed = set(CONTENT_KEYS[kind]) | RELATION_KEYS[kind] if kind else set()
         unknown = sorted(set(self.initial_data) - allowed) if kind else []
         if unknown:
             raise serializers.ValidationError(
@@ -215,7 +223,7 @@ class SheetWriteInput(ReferralContentSerializer, DischargeContentSerializer):
         return attrs  # sections are validated by the service, on the merged document
 
 
-class NoteInput(serializers.Serializer):
+class NoteInput(StrictSerializer):
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 

@@ -13,11 +13,13 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.parsers import JSONParser
+from config.serializers import reject_unknown_keys
 from directory.models import Member
 from directory.permissions import current_member
 from liaison.selectors import organisation_ids_of
@@ -236,6 +238,7 @@ class MessageRedactApi(APIView):
     @extend_schema(request=None, responses=MessageOutput)
     def post(self, request: Request, code: UUID, message_code: UUID) -> Response:
         """Withdraw one's own message: content and files deleted, "message retiré" stays."""
+        reject_unknown_keys(request)
         member = current_member(request)
         conversation = selectors.access_conversation(member, code, audit_action=None)
         standing = selectors.standing_of(member, conversation)
@@ -286,6 +289,7 @@ class ConversationLeaveApi(APIView):
     @extend_schema(request=None, responses=ConversationOutput)
     def post(self, request: Request, code: UUID) -> Response:
         """Leave: keep the history up to now, stop receiving and writing."""
+        reject_unknown_keys(request)
         member = current_member(request)
         conversation = selectors.access_conversation(member, code, audit_action=None)
         conversations.leave_conversation(actor=member, conversation=conversation)

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from config.serializers import StrictSerializer
 from liaison.documents import PatientSerializer
 from liaison.serializers import MemberRef, OrganisationRef
 from messaging.models import Attachment, Conversation, Message
@@ -92,7 +93,7 @@ class MessageOutput(serializers.Serializer):
         return data
 
 
-class ConversationCreateInput(serializers.Serializer):
+class ConversationCreateInput(StrictSerializer):
     subject = serializers.CharField(max_length=200)
     participants = serializers.ListField(
         child=serializers.UUIDField(),
@@ -123,25 +124,16 @@ class ConversationCreateInput(serializers.Serializer):
     )
     urgent = serializers.BooleanField(required=False, default=False)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({key: [_("Champ inconnu.")] for key in unknown})
-        return attrs
 
-
-class MessageCreateInput(serializers.Serializer):
+class MessageCreateInput(StrictSerializer):
     body = serializers.CharField(
         required=False, allow_blank=True, default="", trim_whitespace=False
     )
     urgent = serializers.BooleanField(required=False, default=False)
     reply_to = serializers.UUIDField(required=False, allow_null=True)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields) - {"attachments"})
-        if unknown:
-            raise serializers.ValidationError({key: [_("Champ inconnu.")] for key in unknown})
-        return attrs
+    # The files of a multipart message, read from request.FILES by the view.
+    extra_keys = frozenset({"attachments"})
 
 
 class MessageUploadInput(MessageCreateInput):
@@ -152,7 +144,7 @@ class MessageUploadInput(MessageCreateInput):
     )
 
 
-class ReadInput(serializers.Serializer):
+class ReadInput(StrictSerializer):
     up_to = serializers.UUIDField(
         required=False,
         allow_null=True,
@@ -165,7 +157,7 @@ class ReadOutput(serializers.Serializer):
     unread = serializers.IntegerField()
 
 
-class ParticipantAddInput(serializers.Serializer):
+class ParticipantAddInput(StrictSerializer):
     member = serializers.UUIDField()
 
 

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.serializers import reject_unknown_keys
 from directory.models import Member
 from directory.permissions import current_member
 from directory.selectors import access_member, members_with_codes
@@ -243,6 +244,7 @@ class ProtocolVersionAttachmentApi(APIView):
         """Attach (or replace) the PDF of a draft. Protocols must not contain patient data."""
         member = current_member(request)
         version = _version(member, selectors.access_protocol(member, code), number)
+        reject_unknown_keys(request, allowed={"file"})
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": [_("Aucun fichier reçu.")]})
@@ -304,6 +306,7 @@ class ProtocolVersionPublishApi(APIView):
     @extend_schema(request=None, responses=ProtocolVersionOutput)
     def post(self, request: Request, code: UUID, number: int) -> Response:
         """Put an approved version in force; the previous one is superseded."""
+        reject_unknown_keys(request)
         member = current_member(request)
         version = _version(member, selectors.access_protocol(member, code), number)
         return version_response(lifecycle.publish_version(actor=member, version=version))
@@ -313,6 +316,7 @@ class ProtocolVersionRetireApi(APIView):
     @extend_schema(request=None, responses=ProtocolVersionOutput)
     def post(self, request: Request, code: UUID, number: int) -> Response:
         """Withdraw the version in force."""
+        reject_unknown_keys(request)
         member = current_member(request)
         version = _version(member, selectors.access_protocol(member, code), number)
         return version_response(lifecycle.retire_version(actor=member, version=version))
@@ -325,6 +329,7 @@ class ProtocolVersionAcknowledgeApi(APIView):
     )
     def post(self, request: Request, code: UUID, number: int) -> Response:
         """ "Lu et approuvé" on the version in force (201; 200 when already done)."""
+        reject_unknown_keys(request)
         member = current_member(request)
         version = _version(member, selectors.access_protocol(member, code), number)
         acknowledgement, created = participation.acknowledge_version(actor=member, version=version)

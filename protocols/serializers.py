@@ -9,6 +9,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import StrictSerializer
 from directory.models import Member
 from protocols.diff import LineOp, SectionStatus
 from protocols.markdown import render_markdown
@@ -41,9 +42,9 @@ class ThemeOutput(serializers.Serializer):
     position = serializers.IntegerField()
 
 
-class ThemeInput(serializers.Serializer):
+class ThemeInput(StrictSerializer):
     name = serializers.CharField(max_length=120)
-    slug = serializers.SlugField(max_length=60, required=False, allow_blank=True, default="")
+    slug = serializers.SlugField(max_length=60, required=False, allow_blank=True)
     description = serializers.CharField(
         max_length=300, required=False, allow_blank=True, default=""
     )
@@ -172,7 +173,7 @@ class ProtocolOutput(ProtocolSummaryOutput):
         return ProtocolVersionSummaryOutput(self.context.get("versions", []), many=True).data
 
 
-class ProtocolVersionContentInput(serializers.Serializer):
+class ProtocolVersionContentInput(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False)
     change_note = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, trim_whitespace=False
@@ -244,14 +245,14 @@ class ProtocolCreateInput(ProtocolVersionContentInput):
     )
 
 
-class ProtocolUpdateInput(serializers.Serializer):
+class ProtocolUpdateInput(StrictSerializer):
     reference = serializers.CharField(max_length=32, required=False, allow_blank=True)
     themes = serializers.ListField(
         child=serializers.SlugField(max_length=60), required=False, max_length=20
     )
 
 
-class ProtocolNewVersionInput(serializers.Serializer):
+class ProtocolNewVersionInput(StrictSerializer):
     source = serializers.IntegerField(
         min_value=1,
         required=False,
@@ -259,7 +260,7 @@ class ProtocolNewVersionInput(serializers.Serializer):
     )
 
 
-class ProtocolSubmitInput(serializers.Serializer):
+class ProtocolSubmitInput(StrictSerializer):
     reviewers = serializers.ListField(
         child=serializers.UUIDField(),
         required=False,
@@ -269,15 +270,15 @@ class ProtocolSubmitInput(serializers.Serializer):
     )
 
 
-class ProtocolCommentInput(serializers.Serializer):
+class ProtocolCommentInput(StrictSerializer):
     comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
-class ProtocolRequestChangesInput(serializers.Serializer):
+class ProtocolRequestChangesInput(StrictSerializer):
     comment = serializers.CharField(max_length=5000)
 
 
-class ProtocolParticipantInput(serializers.Serializer):
+class ProtocolParticipantInput(StrictSerializer):
     member = serializers.UUIDField(required=False, help_text="Default: yourself.")
     role = serializers.ChoiceField(choices=Participation.Role.choices)
     training_declared = serializers.BooleanField(required=False, default=False)
@@ -329,17 +330,16 @@ class ProtocolDiffOutput(serializers.Serializer):
 
 
 class ProtocolListQuery(serializers.Serializer):
+    # No `default`: a filter left out is absent (protocol_list's own defaults apply), and a
+    # default outside a filter's enum makes a strict OpenAPI validator reject the schema.
     q = serializers.CharField(
         max_length=200,
         required=False,
         allow_blank=True,
-        default="",
         help_text="Full-text search in French over titles and content.",
     )
-    kind = serializers.ChoiceField(choices=Protocol.Kind.choices, required=False, default="")
-    status = serializers.ChoiceField(choices=Protocol.Status.choices, required=False, default="")
-    profession = serializers.ChoiceField(
-        choices=Member.Profession.choices, required=False, default=""
-    )
-    theme = serializers.SlugField(max_length=60, required=False, default="")
+    kind = serializers.ChoiceField(choices=Protocol.Kind.choices, required=False)
+    status = serializers.ChoiceField(choices=Protocol.Status.choices, required=False)
+    profession = serializers.ChoiceField(choices=Member.Profession.choices, required=False)
+    theme = serializers.SlugField(max_length=60, required=False)
     review_overdue = serializers.BooleanField(required=False, allow_null=True, default=None)

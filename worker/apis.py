@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.pagination import PagePagination
+from config.serializers import reject_unknown_keys
 from directory.permissions import current_member
 from worker import selectors, services
 from worker.models import Notification
@@ -85,6 +86,7 @@ class NotificationReadApi(APIView):
 
     @extend_schema(request=None, responses=NotificationOutput)
     def post(self, request: Request, code: UUID) -> Response:
+        reject_unknown_keys(request)
         member = current_member(request)
         notification = selectors.access_notification(member, code)
         notification = services.mark_notification_read(notification=notification, actor=member)
@@ -96,6 +98,7 @@ class NotificationReadAllApi(APIView):
 
     @extend_schema(request=None, responses=ReadAllOutput)
     def post(self, request: Request) -> Response:
+        reject_unknown_keys(request)
         member = current_member(request)
         marked = services.mark_all_notifications_read(actor=member)
         return Response({"marked": marked, "unread_count": selectors.unread_count(member)})
@@ -125,6 +128,7 @@ class NotificationTestApi(APIView):
 
     @extend_schema(request=None, responses={201: NotificationOutput})
     def post(self, request: Request) -> Response:
+        reject_unknown_keys(request)
         notification = services.send_test_notification(actor=current_member(request))
         return Response(NotificationOutput(notification).data, status=status.HTTP_201_CREATED)
 
@@ -145,6 +149,7 @@ class NotificationRetryApi(APIView):
 
     @extend_schema(request=None, responses=FailedNotificationOutput)
     def post(self, request: Request, code: UUID) -> Response:
+        reject_unknown_keys(request)
         member = current_member(request)
         notification = selectors.access_failed_notification(member, code)
         notification = services.retry_notification(notification=notification, actor=member)

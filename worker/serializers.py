@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import HourMinuteField, StrictSerializer
 from worker.events import Channel
 from worker.models import Notification
 from worker.selectors import notification_text
@@ -57,23 +58,23 @@ class EventPreferenceOutput(serializers.Serializer):
 
 class PreferencesOutput(serializers.Serializer):
     events = EventPreferenceOutput(many=True)
-    quiet_hours_start = serializers.TimeField(allow_null=True, format="%H:%M")
-    quiet_hours_end = serializers.TimeField(allow_null=True, format="%H:%M")
+    quiet_hours_start = HourMinuteField(allow_null=True)
+    quiet_hours_end = HourMinuteField(allow_null=True)
 
 
-class EventPreferenceInput(serializers.Serializer):
+class EventPreferenceInput(StrictSerializer):
     event = serializers.CharField(max_length=64)
     channel = serializers.ChoiceField(choices=Channel.choices)
 
 
-class PreferencesInput(serializers.Serializer):
+class PreferencesInput(StrictSerializer):
     """The whole set: events left out go back to their default channel."""
 
     events = EventPreferenceInput(many=True, max_length=500)
-    quiet_hours_start = serializers.TimeField(
+    quiet_hours_start = HourMinuteField(
         allow_null=True, help_text="Début des heures calmes (heure de Paris), ex. 20:00"
     )
-    quiet_hours_end = serializers.TimeField(allow_null=True, help_text="Fin, ex. 07:30")
+    quiet_hours_end = HourMinuteField(allow_null=True, help_text="Fin, ex. 07:30")
 
     def validate_events(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         names = [item["event"] for item in value]

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree
 
+from django.conf import settings
 from pydantic import ValidationError
 
+from config.parsers import exceeds_depth, too_deep_message
 from liaison.outputs import fhir_codes as codes
 from security.exceptions import FieldErrors
 
@@ -902,9 +904,24 @@ class DocumentReader(Reader):
 
 
 def read_bundle(data: Any) -> ImportedSheet:
-    """Parse a FHIR document Bundle; FieldErrors {JSON path: [reasons]} if anything is off."""
+    """Parse a FHIR document Bundle; FieldErrors {JSON path: [reasons]} if anything is off.
+
+    The FHIR models and the reader below are recursive: a Bundle nested a few hundred levels
+    deep (extensions inside extensions, XHTML inside XHTML) would exhaust Python's stack. Its
+    depth is checked first, whoever parsed it, and a RecursionError that still happens (the
+    narrative's XHTML is not JSON) is the sender's error too.
+    """
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise FieldErrors({"resourceType": ["Un Bundle FHIR R4 de type « document » est attendu."]})
+    if exceeds_depth(data, settings.JSON_MAX_DEPTH):
+        raise FieldErrors({"(bundle)": [too_deep_message()]})
+    try:
+        return _read_document(data)
+    except RecursionError:
+        raise FieldErrors({"(bundle)": ["Document trop profondément imbriqué."]}) from None
+
+
+def _read_document(data: dict[str, Any]) -> ImportedSheet:
     from fhir.resources.R4B import get_fhir_model_class  # noqa: PLC0415 (heavy, used here only)
     from fhir.resources.R4B.bundle import Bundle  # noqa: PLC0415
 

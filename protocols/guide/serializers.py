@@ -5,18 +5,19 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from config.serializers import HourMinuteField, StrictSerializer
 from protocols.guide.importer import ImportReport, RowStatus
 from protocols.guide.selectors import GuideEntryKind
 from protocols.models import OfficeHours
 from protocols.serializers import ThemeOutput
 
 
-class OfficeHoursSerializer(serializers.Serializer):
+class OfficeHoursSerializer(StrictSerializer):
     weekday = serializers.ChoiceField(
         choices=OfficeHours.Weekday.choices, help_text="0 = lundi … 6 = dimanche."
     )
-    starts_at = serializers.TimeField(format="%H:%M")
-    ends_at = serializers.TimeField(format="%H:%M")
+    starts_at = HourMinuteField()
+    ends_at = HourMinuteField()
     location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     details = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -30,7 +31,7 @@ class OfficeHoursOutput(OfficeHoursSerializer):
     weekday_label = serializers.CharField(source="get_weekday_display")
 
 
-class ThemeLinkInput(serializers.Serializer):
+class ThemeLinkInput(StrictSerializer):
     theme = serializers.CharField(max_length=120, help_text="The theme's slug (or its name).")
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
@@ -40,7 +41,7 @@ class ThemeLinkOutput(serializers.Serializer):
     note = serializers.CharField()
 
 
-class GuideEntryInput(serializers.Serializer):
+class GuideEntryInput(StrictSerializer):
     themes = ThemeLinkInput(many=True, max_length=30)
     office_hours = OfficeHoursSerializer(many=True, max_length=30)
 
@@ -80,7 +81,7 @@ class DefaultedBooleanField(serializers.BooleanField):
     default_empty_html = empty
 
 
-class DirectoryImportInput(serializers.Serializer):
+class DirectoryImportInput(StrictSerializer):
     file = serializers.FileField(help_text="CSV, `;` or `,` separated, UTF-8 or Windows-1252.")
     dry_run = DefaultedBooleanField(required=False, default=True)
     skip_invalid = serializers.BooleanField(required=False, default=False)
