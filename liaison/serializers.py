@@ -8,29 +8,20 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from directory.models import Member, Organisation
+from directory.serializers import MemberRef, OrganisationRef
 from liaison.documents import (
     CONTENT_KEYS,
     CONTENT_SERIALIZERS,
     DOCUMENT_STATUSES,
     DischargeContentSerializer,
-    PatientSerializer,
     ReferralContentSerializer,
     changed_sections,
 )
 from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
+from patients.identity import PatientSerializer
 
 RELATION_KEYS = {"kind", "patient", "recipient_organisation", "sender_organisation",
                  "referral", "copy_to", "recipients"}  # fmt: skip
-
-
-class MemberRef(serializers.Serializer):
-    id = serializers.UUIDField(source="code")
-    display_name = serializers.CharField()
-
-
-class OrganisationRef(serializers.Serializer):
-    id = serializers.UUIDField(source="code")
-    name = serializers.CharField()
 
 
 class ParticipantOutput(serializers.Serializer):

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from directory.models import Member
 from directory.permissions import current_member
-from liaison.selectors import organisation_ids_of
+from directory.selectors import organisation_ids_of
 from messaging import selectors
 from messaging.models import Conversation
 from messaging.serializers import (

@@ -38,7 +38,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext, gettext_lazy
 
 from directory.models import Member
-from directory.selectors import is_directory_admin
+from directory.selectors import is_coordinator
 from security import actions, audit
 from security.access import get_or_not_found
 from security.exceptions import FieldErrors, NotFound
@@ -357,14 +357,14 @@ def _audit_revocation(token: ApiToken, *, actor: Member | None, reason: str) -> 
 def tokens_visible_to(member: Member) -> QuerySet[ApiToken]:
     """The tokens `member` may see and revoke: their own, or everyone's for the coordination."""
     tokens = ApiToken.objects.select_related("user__member").order_by("-created_at", "-pk")
-    if is_directory_admin(member):
+    if is_coordinator(member):
         return tokens
     return tokens.filter(user_id=member.user_id)
 
 
 def tokens_of(member: Member, *, owner: Member) -> QuerySet[ApiToken]:
     """`owner`'s tokens as `member` may list them (NotFound for another member's, unless admin)."""
-    if owner.pk != member.pk and not is_directory_admin(member):
+    if owner.pk != member.pk and not is_coordinator(member):
         raise NotFound("member")
     return (
         ApiToken.objects.filter(user_id=owner.user_id)
