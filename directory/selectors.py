@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from directory.models import Member, Membership, Organisation
 from security.exceptions import NotFound
+from security.principals import active_member_of
 
 
 def organisations_visible_to(member: Member | None) -> QuerySet[Organisation]:
@@ -128,8 +129,10 @@ def coordinators() -> list[Member]:
 
 
 def member_for_user(user: object) -> Member | None:
-    """The active member behind a login, or None (e.g. a bare superuser account)."""
-    member = getattr(user, "member", None) if getattr(user, "is_authenticated", False) else None
-    if member is None or not member.is_active:
-        return None
+    """The active member behind a login, or None (e.g. a bare superuser account).
+
+    The rule is security's (security.principals.active_member_of), which applies it below
+    the directory too: to the second factor and to the audit trail.
+    """
+    member: Member | None = active_member_of(user)
     return member

@@ -211,5 +211,5 @@ def create_integration_token(
     elif not service_account.is_active:
         raise FieldErrors({"name": [_("Cette intégration a été désactivée dans l'annuaire.")]})
     return tokens.issue_integration_token(
-        service_account=service_account, name=name, scopes=checked_scopes, actor=actor
+        user=service_account.user, name=name, scopes=checked_scopes, actor=actor
     )
