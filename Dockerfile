@@ -4,6 +4,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY config config
 COPY directory directory
+COPY patients patients
 COPY liaison liaison
 COPY protocols protocols
 COPY messaging messaging

@@ -3,6 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from directory.audit_urls import api_urlpatterns as audit_api
+from directory.token_urls import api_urlpatterns as tokens_api
+from directory.token_urls import urlpatterns as token_pages
+from directory.token_views import LogoutView
 from directory.urls import api_urlpatterns as directory_api
 from liaison.output_urls import api_urlpatterns as outputs_api
 from liaison.output_urls import urlpatterns as outputs_pages
@@ -11,11 +15,7 @@ from messaging.urls import api_urlpatterns as messaging_api
 from messaging.urls import urlpatterns as messaging_pages
 from protocols.urls import api_urlpatterns as protocols_api
 from protocols.urls import urlpatterns as protocols_pages
-from security.audit_urls import api_urlpatterns as audit_api
 from security.otp_urls import urlpatterns as two_factor_pages
-from security.token_urls import api_urlpatterns as tokens_api
-from security.token_urls import urlpatterns as token_pages
-from security.token_views import LogoutView
 from worker import views as worker_views
 from worker.urls import api_urlpatterns as notifications_api
 from worker.urls import urlpatterns as notifications_pages
@@ -39,7 +39,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(template_name="registration/login.html"),
         name="login",
     ),
-    # Also revokes the API tokens bound to the session (security/token_views.py).
+    # Also revokes the API tokens bound to the session (directory/token_views.py).
     path("deconnexion/", LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -30,9 +30,9 @@ from directory.serializers import (
     OrganisationInput,
     OrganisationOutput,
 )
+from directory.token_apis import IssuedTokenOutput
 from security import tokens
 from security.throttling import LoginLockedOut, ScopedRateThrottle, take_lockout
-from security.token_apis import IssuedTokenOutput
 from security.two_factor import check_api_otp
 
 

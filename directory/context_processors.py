@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from directory.selectors import is_directory_admin, member_for_user
+from directory.selectors import is_coordinator, member_for_user
 
 
 def current_member(request: HttpRequest) -> dict[str, object]:
@@ -12,5 +12,5 @@ def current_member(request: HttpRequest) -> dict[str, object]:
     member = member_for_user(getattr(request, "user", None))
     return {
         "current_member": member,
-        "is_coordinator": member is not None and is_directory_admin(member),
+        "is_coordinator": is_coordinator(member),
     }

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from directory.models import Member, Membership, Organisation
 from security.exceptions import NotFound
+from security.principals import active_member_of
 
 
 def organisations_visible_to(member: Member | None) -> QuerySet[Organisation]:
@@ -69,18 +70,69 @@ def access_member(member: Member, code: UUID | str) -> Member:
         raise NotFound("member") from None
 
 
-def is_directory_admin(member: Member) -> bool:
-    """Directory admins are the admins of a CPTS organisation (the coordination team)."""
-    return Membership.objects.filter(
-        member=member,
-        role=Membership.Role.ADMIN,
-        organisation__kind=Organisation.Kind.CPTS,
-    ).exists()
+def organisation_ids_of(member: Member) -> list[int]:
+    """The organisations the member works in: one query per request, cached on the member.
+
+    Every app's access rules start from it (a sheet of my practice, a conversation of my
+    inbox). The member object lives for one request (or one task), so a membership change
+    is seen by the next request.
+    """
+    cached: list[int] | None = getattr(member, "_organisation_ids", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(member=member).values_list("organisation_id", flat=True)
+        )
+        member._organisation_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+# The coordination of the CPTS: the administrators of a CPTS organisation. Membership has two
+# roles (member, admin); an admin of a practice or a hospital administers that organisation's
+# guide page, not the CPTS. "Directory admin" and "coordinator" are this one rule: the
+# coordination keeps the directory, reads the audit trail, sees every protocol and the
+# indicators, and is told about what nobody else picked up.
+_COORDINATION = Q(role=Membership.Role.ADMIN, organisation__kind=Organisation.Kind.CPTS)
+
+
+def is_coordinator(member: Member | None) -> bool:
+    """Whether `member` belongs to the CPTS coordination. An inactive member coordinates
+    nothing (their account may still exist while a successor takes over).
+
+    One query per request, cached on the member object (which lives for one request or one
+    task), however many rules ask.
+    """
+    if member is None or not member.is_active:
+        return False
+    cached: bool | None = getattr(member, "_is_coordinator", None)
+    if cached is None:
+        cached = Membership.objects.filter(_COORDINATION, member=member).exists()
+        member._is_coordinator = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def require_coordinator(member: Member | None, *, what: str) -> None:
+    """Raise NotFound (404) naming only `what` unless `member` belongs to the coordination.
+
+    404 rather than 403 for what only the coordination sees (the audit trail, the
+    indicators): a refusal would still tell the caller the resource exists, and the trail
+    reveals who touched which patient's records. Writes the coordination alone may make
+    (the directory) answer 403 instead, see directory.services.
+    """
+    if not is_coordinator(member):
+        raise NotFound(what)
+
+
+def coordinators() -> list[Member]:
+    """The active members of the coordination, to alert when nobody else will act."""
+    memberships = Membership.objects.filter(_COORDINATION, member__is_active=True)
+    return list(Member.objects.filter(pk__in=memberships.values("member_id")).order_by("pk"))
 
 
 def member_for_user(user: object) -> Member | None:
-    """The active member behind a login, or None (e.g. a bare superuser account)."""
-    member = getattr(user, "member", None) if getattr(user, "is_authenticated", False) else None
-    if member is None or not member.is_active:
-        return None
+    """The active member behind a login, or None (e.g. a bare superuser account).
+
+    The rule is security's (security.principals.active_member_of), which applies it below
+    the directory too: to the second factor and to the audit trail.
+    """
+    member: Member | None = active_member_of(user)
     return member

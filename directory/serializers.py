@@ -12,6 +12,20 @@ from directory.identifiers import validate_adeli, validate_finess, validate_rpps
 from directory.models import Member, Membership, Organisation
 
 
+class MemberRef(serializers.Serializer):
+    """A member as another app's answer names them (author, participant, actor...)."""
+
+    id = serializers.UUIDField(source="code")
+    display_name = serializers.CharField()
+
+
+class OrganisationRef(serializers.Serializer):
+    """An organisation as another app's answer names it (sender, inbox...)."""
+
+    id = serializers.UUIDField(source="code")
+    name = serializers.CharField()
+
+
 class OrganisationOutput(serializers.Serializer):
     id = serializers.UUIDField(source="code", read_only=True)
     name = serializers.CharField()

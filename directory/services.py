@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Membership, Organisation, User
-from directory.selectors import is_directory_admin
+from directory.selectors import is_coordinator
 from security import tokens
 from security.exceptions import FieldErrors, PermissionDenied
 from security.models import ApiToken
@@ -30,7 +30,11 @@ MEMBER_SELF_FIELDS = ("specialty", "rpps", "adeli", "phone")
 
 
 def _require_directory_admin(actor: Member) -> None:
-    if not is_directory_admin(actor):
+    """Only the coordination keeps the directory (directory.selectors.is_coordinator).
+
+    403, not 404: the directory is everyone's to read, so refusing a write reveals nothing.
+    """
+    if not is_coordinator(actor):
         raise PermissionDenied(_("Seule la coordination de la CPTS peut modifier l'annuaire."))
 
 
@@ -207,5 +211,5 @@ def create_integration_token(
     elif not service_account.is_active:
         raise FieldErrors({"name": [_("Cette intégration a été désactivée dans l'annuaire.")]})
     return tokens.issue_integration_token(
-        service_account=service_account, name=name, scopes=checked_scopes, actor=actor
+        user=service_account.user, name=name, scopes=checked_scopes, actor=actor
     )

@@ -4,6 +4,8 @@ Two levels of validation, as Part A says:
 - shape, always: types, choices, identifier keys (a draft may be incomplete, never malformed);
 - "required to send": checked by `missing_for_send`, which lists *every* missing field so the
   sender fixes them in one go (400 on send).
+
+The patient identity both documents carry (and conversations too) is `patients.identity`.
 """
 
 from __future__ import annotations
@@ -14,51 +16,16 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from config.serializers import StrictSerializer
-from directory.identifiers import validate_nir
 
 ENTRY_MODES = ["emergency", "scheduled", "transfer", "other"]
 EXIT_MODES = ["home", "ssr", "had", "ehpad", "other_hospital", "other", "death"]
 URGENCIES = ["routine", "urgent", "emergency"]
 CHANGES = ["new", "modified", "continued"]
-IDENTITY_STATUSES = ["PROV", "RECUP", "VALI", "QUAL"]
 DOCUMENT_STATUSES = ["in_progress", "final"]
 
 
 def text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(required=False, allow_blank=True, **kwargs)
-
-
-class PatientSerializer(StrictSerializer):
-    identity_status = serializers.ChoiceField(IDENTITY_STATUSES, default="PROV")
-    ins = serializers.CharField(required=False, allow_blank=True, max_length=21)
-    birth_family_name = text(max_length=100)
-    used_family_name = text(max_length=100)
-    given_names = text(max_length=200)
-    birth_date = serializers.DateField(required=False, allow_null=True)
-    sex = serializers.ChoiceField(["F", "M", "U"], required=False, allow_blank=True)
-    birth_place_insee = serializers.RegexField(
-        r"^(\d{5}|2[AB]\d{3})$", required=False, allow_blank=True
-    )
-    address = text(max_length=300)
-    phone = text(max_length=30)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("identity_status") in ("", None):
-            data = {**data, "identity_status": "PROV"}  # not stated = provisional (RNIV)
-        return super().to_internal_value(data)
-
-    def validate_ins(self, value: str) -> str:
-        if value:
-            validate_nir(value)
-        return value.replace(" ", "").upper()
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # The INS travels only with a qualified identity (RNIV, DOMAIN.md B §3.2).
-        if attrs.get("ins") and attrs.get("identity_status", "PROV") != "QUAL":
-            raise serializers.ValidationError(
-                {"ins": [_("L'INS n'est accepté qu'avec une identité qualifiée (QUAL).")]}
-            )
-        return attrs
 
 
 class MedicationSerializer(StrictSerializer):

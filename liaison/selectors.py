@@ -17,28 +17,14 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from directory.models import Member, Membership, Organisation
+from directory.models import Member, Organisation
+from directory.selectors import organisation_ids_of
 from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
+from patients.identity import patient_search
 from security import audit
 from security.exceptions import NotFound
-from security.fields import compute_blind_index
 
 S = LiaisonSheet.Status
-
-
-def organisation_ids_of(member: Member) -> list[int]:
-    """The organisations the member works in: one query per request, cached on the member.
-
-    The member object lives for one request (or one task), so a membership change is seen
-    by the next request.
-    """
-    cached = getattr(member, "_organisation_ids", None)
-    if cached is None:
-        cached = list(
-            Membership.objects.filter(member=member).values_list("organisation_id", flat=True)
-        )
-        member._organisation_ids = cached  # type: ignore[attr-defined]
-    return cached
 
 
 def participant_sheet_ids_of(member: Member) -> list[int]:
@@ -155,11 +141,10 @@ def sheet_list(
         queryset = queryset.filter(urgency=urgency)
     if document_status:
         queryset = queryset.filter(document_status=document_status)
-    if ins:
-        queryset = queryset.filter(ins_index=compute_blind_index("ins", ins.replace(" ", "")))
-    if family_name:
-        name_index = compute_blind_index("family_name+birth_date", f"{family_name}|{birth_date}")
-        queryset = queryset.filter(Q(birth_name_index=name_index) | Q(used_name_index=name_index))
+    if ins or family_name:
+        queryset = queryset.filter(
+            patient_search(ins=ins, family_name=family_name, birth_date=birth_date)
+        )
     if sent_from:
         queryset = queryset.filter(sent_at__date__gte=sent_from)
     if sent_to:

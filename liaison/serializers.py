@@ -9,16 +9,17 @@ from rest_framework import serializers
 
 from config.serializers import StrictSerializer
 from directory.models import Member, Organisation
+from directory.serializers import MemberRef, OrganisationRef
 from liaison.documents import (
     CONTENT_KEYS,
     CONTENT_SERIALIZERS,
     DOCUMENT_STATUSES,
     DischargeContentSerializer,
-    PatientSerializer,
     ReferralContentSerializer,
     changed_sections,
 )
 from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
+from patients.identity import PatientSerializer
 
 # The keys besides the clinical sections, by kind: who sends, to whom, about whom.
 RELATION_KEYS = {
@@ -27,16 +28,6 @@ RELATION_KEYS = {
 }
 # Set when the draft is created, never changed by an edit (PATCH refuses them).
 CREATION_ONLY_KEYS = ("kind", "sender_organisation", "referral")
-
-
-class MemberRef(serializers.Serializer):
-    id = serializers.UUIDField(source="code")
-    display_name = serializers.CharField()
-
-
-class OrganisationRef(serializers.Serializer):
-    id = serializers.UUIDField(source="code")
-    name = serializers.CharField()
 
 
 class ParticipantOutput(serializers.Serializer):

@@ -22,7 +22,7 @@ from config.parsers import JSONParser
 from config.serializers import reject_unknown_keys
 from directory.models import Member
 from directory.permissions import current_member
-from liaison.selectors import organisation_ids_of
+from directory.selectors import organisation_ids_of
 from messaging import selectors
 from messaging.models import Conversation
 from messaging.serializers import (

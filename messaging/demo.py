@@ -7,9 +7,8 @@ import io
 from django.db import transaction
 
 from directory.models import Member, Organisation
-from liaison.models import LiaisonSheet
+from liaison.selectors import sheets_visible_to
 from messaging.models import Conversation
-from messaging.selectors import sheet_for
 from messaging.services import conversations, messages
 from messaging.services.messages import Upload
 
@@ -76,8 +75,7 @@ def load_conversations(members: dict[str, Member]) -> int:
     )
 
     # The pharmacist asks the GP about a discharge treatment (about the demo's discharge letter).
-    letter = LiaisonSheet.objects.filter(kind=LiaisonSheet.Kind.DISCHARGE).order_by("pk").first()
-    sheet = sheet_for(pharmacist, letter.code) if letter is not None else None
+    sheet = sheets_visible_to(pharmacist).filter(kind="discharge").order_by("pk").first()
     discharge = conversations.start_conversation(
         actor=pharmacist,
         subject="Traitement de sortie de Mme Lefèvre",

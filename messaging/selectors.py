@@ -17,6 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
@@ -29,14 +30,18 @@ from django.utils.timezone import get_current_timezone, make_aware
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Membership, Organisation
-from directory.selectors import members_visible_to
-from liaison.models import LiaisonSheet
-from liaison.selectors import access_sheet, organisation_ids_of, sheets_visible_to
+from directory.selectors import members_visible_to, organisation_ids_of
+from liaison.selectors import access_sheet, sheets_visible_to
 from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
+from patients.identity import patient_search
 from security import audit
 from security.crypto import decrypt, keyring_from_settings
 from security.exceptions import FieldErrors, NotFound, PermissionDenied
-from security.fields import EncryptedTextField, compute_blind_index
+from security.fields import EncryptedTextField
+
+if TYPE_CHECKING:
+    # Named in annotations only: messaging reaches sheets through liaison.selectors.
+    from liaison.models import LiaisonSheet
 
 MESSAGE = Message.Kind.MESSAGE
 # The time of the last message, or of the creation for a conversation without one yet: lists
@@ -188,16 +193,15 @@ def conversation_list(
                 Participant.objects.filter(conversation=OuterRef("pk"), member__code=participant)
             )
         )
-    if ins:
-        index = compute_blind_index("ins", ins.replace(" ", "").upper())
-        queryset = queryset.filter(Q(ins_index=index) | Q(liaison_sheet__ins_index=index))
-    if family_name and birth_date:
-        index = compute_blind_index("family_name+birth_date", f"{family_name}|{birth_date}")
+    if ins or family_name:
+        # The patient may be on the conversation itself or on its liaison sheet.
         queryset = queryset.filter(
-            Q(birth_name_index=index)
-            | Q(used_name_index=index)
-            | Q(liaison_sheet__birth_name_index=index)
-            | Q(liaison_sheet__used_name_index=index)
+            patient_search(
+                ins=ins,
+                family_name=family_name,
+                birth_date=birth_date,
+                through=("", "liaison_sheet__"),
+            )
         )
     if date_from:
         queryset = queryset.filter(activity__gte=_day_start(date_from))

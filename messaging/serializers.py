@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from config.serializers import StrictSerializer
-from liaison.documents import PatientSerializer
-from liaison.serializers import MemberRef, OrganisationRef
+from directory.serializers import MemberRef, OrganisationRef
 from messaging.models import Attachment, Conversation, Message
 from messaging.selectors import download_url
+from patients.identity import PatientSerializer
 
 
 class ConversationParticipantOutput(serializers.Serializer):

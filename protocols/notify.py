@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from django.urls import reverse
 
-from directory.models import Member, Membership, Organisation
+from directory.models import Member
 from protocols.models import Protocol, ProtocolVersion
 from worker.events import register_event
 from worker.services import enqueue_notification
@@ -67,14 +67,3 @@ def notify(
             url=url or protocol_url(protocol),
         )
     return len(seen)
-
-
-def coordinators() -> list[Member]:
-    return [
-        membership.member
-        for membership in Membership.objects.filter(
-            role=Membership.Role.ADMIN,
-            organisation__kind=Organisation.Kind.CPTS,
-            member__is_active=True,
-        ).select_related("member")
-    ]

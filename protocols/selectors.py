@@ -23,7 +23,7 @@ from django.db.models.functions import TruncMonth
 from django.utils.timezone import localdate, localtime
 
 from directory.models import Member, Membership, Organisation
-from directory.selectors import is_directory_admin
+from directory.selectors import is_coordinator
 from protocols import search
 from protocols.diff import SectionDiff, diff_versions
 from protocols.models import (
@@ -37,15 +37,6 @@ from security.exceptions import NotFound
 
 V = ProtocolVersion.Status
 P = Protocol.Status
-
-
-def is_coordinator(member: Member) -> bool:
-    """CPTS coordination (directory admins): one query per request, cached on the member."""
-    cached = getattr(member, "_is_protocol_coordinator", None)
-    if cached is None:
-        cached = is_directory_admin(member)
-        member._is_protocol_coordinator = cached  # type: ignore[attr-defined]
-    return bool(cached)
 
 
 def _involved(member: Member) -> Q:

@@ -12,7 +12,8 @@ The pattern every `access_<thing>(member, code)` follows (STYLE §2.5):
 The lookup starts from the member's visible queryset, so "missing" and "forbidden" are the
 same miss and raise the same NotFound (404): a 403 would confirm that the object exists, and
 for a patient's sheet that alone is health data. Role-gated resources whose mere content is
-sensitive (the audit trail) use `require_coordinator`, which also answers 404.
+sensitive (the audit trail) use `directory.selectors.require_coordinator`, which also answers
+404.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 
-from directory.models import Member
-from directory.selectors import is_directory_admin
 from security.exceptions import NotFound
 
 M = TypeVar("M", bound=Model)
@@ -39,25 +38,3 @@ def get_or_not_found(queryset: QuerySet[M], what: str, **lookup: Any) -> M:
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, ValidationError):
         raise NotFound(what) from None
-
-
-def is_coordinator(member: Member | None) -> bool:
-    """Whether `member` belongs to the CPTS coordination (an admin of a CPTS organisation).
-
-    The coordination runs the CPTS: it keeps the directory and answers for the audit trail.
-    It sees no patient data by virtue of that role.
-    """
-    if member is None or not member.is_active:
-        return False
-    return is_directory_admin(member)
-
-
-def require_coordinator(member: Member | None, *, what: str) -> None:
-    """Raise NotFound (404) naming only `what` unless `member` belongs to the coordination.
-
-    404 rather than 403 for resources such as the audit trail: a refusal would still tell
-    the caller what the resource is about, and the trail reveals who touched which
-    patient's records.
-    """
-    if not is_coordinator(member):
-        raise NotFound(what)

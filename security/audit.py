@@ -58,7 +58,6 @@ from django.db import connection, transaction
 from django.db.models import F, Model
 from django.utils.timezone import now
 
-from directory.models import Member
 from security.audit_checkpoints import (
     Checkpoint,
     CheckpointError,
@@ -68,6 +67,7 @@ from security.audit_checkpoints import (
 )
 from security.audit_keys import AuditKeys, audit_keys_from_settings, checkpoint_keys_from_settings
 from security.models import AuditChainHead, AuditEntry
+from security.principals import Actor
 from security.request_context import current_request_context
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 def record(
     *,
-    actor: Member | None,
+    actor: Actor | None,
     action: str,
     target: Model | None = None,
     extra: Mapping[str, Any] | None = None,
@@ -132,7 +132,7 @@ def record(
         head = _locked_head()
         entry = AuditEntry(
             created_at=now(),  # taken under the lock: times follow the chain order
-            actor=actor,
+            actor_id=actor.pk if actor is not None else None,
             actor_code=actor.code if actor is not None else None,
             action=action,
             target_type=target_type,

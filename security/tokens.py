@@ -1,4 +1,7 @@
-"""API tokens: the only place that issues, checks, touches, lists and revokes them.
+"""API tokens: the only place that issues, checks, touches and revokes them.
+
+Who may list and revoke which token is a question about members and the coordination: it is
+answered a floor up, in directory.token_selectors.
 
 A token is `cpts_` followed by 43 URL-safe characters (256 random bits). It is shown once,
 when it is made; the database keeps its SHA-256 digest and its first characters. A person gets
@@ -29,20 +32,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils.timezone import now
 from django.utils.translation import gettext, gettext_lazy
 
-from directory.models import Member
-from directory.selectors import is_directory_admin
 from security import actions, audit
-from security.access import get_or_not_found
-from security.exceptions import FieldErrors, NotFound
+from security.exceptions import FieldErrors
 from security.models import ApiToken
+from security.principals import Actor, active_member_of
 from security.two_factor import two_factor_required_for
 
 TOKEN_PREFIX = "cpts_"  # noqa: S105  (the public marker of our tokens, not a secret)
@@ -137,22 +136,23 @@ def issue_personal_token(
         max_age=timedelta(hours=settings.API_TOKEN_MAX_AGE_HOURS),
         idle_timeout=timedelta(minutes=settings.API_TOKEN_IDLE_TIMEOUT_MINUTES),
         session_key=session_key,
-        actor=_member_of(user),
+        actor=active_member_of(user),
     )
 
 
 @transaction.atomic
 def issue_integration_token(
-    *, service_account: Member, name: str, scopes: Iterable[str], actor: Member | None
+    *, user: Any, name: str, scopes: Iterable[str], actor: Actor | None
 ) -> IssuedToken:
-    """A long-lived scoped token for a hospital's system acting as `service_account`.
+    """A long-lived scoped token for a hospital's system, whose service account logs in as
+    `user`.
 
     Called by directory.services.create_integration_token, which checks the actor and finds
     or creates the service account.
     """
     checked = check_scopes(scopes)
     return _issue(
-        user=service_account.user,
+        user=user,
         kind=ApiToken.Kind.INTEGRATION,
         name=name,
         scopes=checked,
@@ -188,7 +188,7 @@ def _issue(
     max_age: timedelta,
     idle_timeout: timedelta,
     session_key: str | None,
-    actor: Member | None,
+    actor: Actor | None,
 ) -> IssuedToken:
     name = " ".join(name.split())[:NAME_MAX_LENGTH]
     if not name:
@@ -205,7 +205,7 @@ def _issue(
         issued_with_2fa=issued_with_2fa,
         password_fingerprint=password_fingerprint(user),
         session_digest=session_digest(session_key),
-        created_by=actor,
+        created_by_id=actor.pk if actor is not None else None,
         created_at=issued_at,
         last_used_at=issued_at,
         expires_at=issued_at + max_age,
@@ -302,7 +302,7 @@ def scope_allows(token: ApiToken, *, method: str, app: str) -> bool:
 
 
 @transaction.atomic
-def revoke_token(*, token: ApiToken, actor: Member | None, reason: str) -> bool:
+def revoke_token(*, token: ApiToken, actor: Actor | None, reason: str) -> bool:
     """Revoke one token; False if it was already revoked (the first revocation stands)."""
     at = now()
     updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
@@ -317,7 +317,7 @@ def revoke_token(*, token: ApiToken, actor: Member | None, reason: str) -> bool:
 
 @transaction.atomic
 def revoke_tokens_of(
-    *, user: Any, actor: Member | None, reason: str, session_key: str | None = None
+    *, user: Any, actor: Actor | None, reason: str, session_key: str | None = None
 ) -> int:
     """Revoke every live token of `user` (only those bound to `session_key`, if given).
 
@@ -342,7 +342,7 @@ def revoke_tokens_of(
     return len(tokens)
 
 
-def _audit_revocation(token: ApiToken, *, actor: Member | None, reason: str) -> None:
+def _audit_revocation(token: ApiToken, *, actor: Actor | None, reason: str) -> None:
     audit.record(
         actor=actor,
         action=actions.API_TOKEN_REVOKE,
@@ -352,30 +352,6 @@ def _audit_revocation(token: ApiToken, *, actor: Member | None, reason: str) -> 
 
 
 # --- reading ---------------------------------------------------------------------------
-
-
-def tokens_visible_to(member: Member) -> QuerySet[ApiToken]:
-    """The tokens `member` may see and revoke: their own, or everyone's for the coordination."""
-    tokens = ApiToken.objects.select_related("user__member").order_by("-created_at", "-pk")
-    if is_directory_admin(member):
-        return tokens
-    return tokens.filter(user_id=member.user_id)
-
-
-def tokens_of(member: Member, *, owner: Member) -> QuerySet[ApiToken]:
-    """`owner`'s tokens as `member` may list them (NotFound for another member's, unless admin)."""
-    if owner.pk != member.pk and not is_directory_admin(member):
-        raise NotFound("member")
-    return (
-        ApiToken.objects.filter(user_id=owner.user_id)
-        .select_related("user")
-        .order_by("-created_at", "-pk")
-    )
-
-
-def access_token(member: Member, code: UUID | str) -> ApiToken:
-    """The token with this public id if `member` may revoke it, else NotFound (404)."""
-    return get_or_not_found(tokens_visible_to(member), "api token", code=code)
 
 
 def status_of(token: ApiToken, *, at: datetime | None = None) -> str:
@@ -388,7 +364,3 @@ def status_of(token: ApiToken, *, at: datetime | None = None) -> str:
     if token.is_expired(at):
         return "expired"
     return "active"
-
-
-def _member_of(user: Any) -> Member | None:
-    return getattr(user, "member", None)

@@ -22,9 +22,9 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from directory.selectors import member_for_user
 from security.exceptions import FieldErrors
 from security.models import ApiToken
+from security.principals import active_member_of
 
 RECOVERY_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "Application d'authentification"
@@ -50,7 +50,7 @@ def two_factor_required_for(user: Any) -> bool:
     """
     if not settings.REQUIRE_2FA or not getattr(user, "is_authenticated", False):
         return False
-    return bool(user.is_staff) or member_for_user(user) is not None
+    return bool(user.is_staff) or active_member_of(user) is not None
 
 
 def has_confirmed_device(user: Any) -> bool:
@@ -90,9 +90,9 @@ def verify_code(user: Any, code: str, *, recovery_codes: bool = True) -> Device 
 
 def _audit(user: Any, action: str) -> None:
     """Second-factor events go to the audit trail: who enrolled, who failed, when."""
-    from security import audit  # noqa: PLC0415  (audit imports directory models)
+    from security import audit  # noqa: PLC0415  (audit imports this module through tokens)
 
-    audit.record(actor=member_for_user(user), action=action)
+    audit.record(actor=active_member_of(user), action=action)
 
 
 def normalize_code(code: str) -> str:
@@ -141,7 +141,7 @@ def confirm_enrolment(user: Any, code: str) -> TOTPDevice | None:
 
         tokens.revoke_tokens_of(
             user=user,
-            actor=member_for_user(user),
+            actor=active_member_of(user),
             reason=ApiToken.RevokedReason.TWO_FACTOR_RESET,
         )
     return device
@@ -226,4 +226,4 @@ def reset_two_factor(user: Any, *, actor: Any) -> None:
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     tokens.revoke_tokens_of(user=user, actor=actor, reason=ApiToken.RevokedReason.TWO_FACTOR_RESET)
-    audit.record(actor=actor, action=actions.TWO_FACTOR_RESET, target=member_for_user(user))
+    audit.record(actor=actor, action=actions.TWO_FACTOR_RESET, target=active_member_of(user))

@@ -44,4 +44,5 @@ def test_the_wheel_declares_its_licence_as_an_spdx_expression(tmp_path: Path) ->
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     # The applications themselves are in it, with their templates and migrations.
     assert "liaison/services/transitions.py" in names
+    assert "patients/identity.py" in names
     assert "security/migrations/0001_keys_and_audit.py" in names

@@ -44,7 +44,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # https://crontab.guru/#50_*_*_*_* – hourly: a signed checkpoint of the audit chain's head,
     # written outside the database (AUDIT_CHECKPOINT_DIR; docs/security.md "Audit trail").
     "security-audit-checkpoint": {
-        "task": "security.tasks.write_audit_checkpoint",
+        "task": "worker.tasks.write_audit_checkpoint",
         "schedule": crontab(minute=50),
         "options": {"expires": 3000},
     },

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils.timezone import now
 
 from directory.models import Member
-from directory.selectors import is_directory_admin
+from directory.selectors import is_coordinator
 from security.exceptions import NotFound, PermissionDenied
 from worker.events import (
     SYSTEM_ACTOR,
@@ -121,7 +121,7 @@ def failed_notifications_visible_to(member: Member | None) -> QuerySet[Notificat
     """
     if member is None:
         return Notification.objects.none()
-    if not is_directory_admin(member):
+    if not is_coordinator(member):
         raise PermissionDenied("réservé à la coordination de la CPTS")
     return (
         Notification.objects.filter(status=Notification.Status.FAILED)
@@ -132,7 +132,7 @@ def failed_notifications_visible_to(member: Member | None) -> QuerySet[Notificat
 
 def access_failed_notification(member: Member, code: UUID | str) -> Notification:
     """A failed notification the coordination may retry; NotFound for anyone else."""
-    if not is_directory_admin(member):
+    if not is_coordinator(member):
         raise NotFound("notification")
     try:
         return failed_notifications_visible_to(member).get(code=code)

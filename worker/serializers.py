@@ -8,21 +8,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.serializers import HourMinuteField, StrictSerializer
+from directory.serializers import MemberRef
 from worker.events import Channel
 from worker.models import Notification
 from worker.selectors import notification_text
-
-
-class MemberRefOutput(serializers.Serializer):
-    id = serializers.UUIDField(source="code")
-    display_name = serializers.CharField()
 
 
 class NotificationOutput(serializers.Serializer):
     id = serializers.UUIDField(source="code")
     event = serializers.CharField()
     text = serializers.SerializerMethodField(help_text="Ce qui s'est passé, et qui l'a fait.")
-    actor = MemberRefOutput(allow_null=True)
+    actor = MemberRef(allow_null=True)
     target_type = serializers.CharField(allow_blank=True, help_text="ex. liaison.liaisonsheet")
     target_id = serializers.UUIDField(source="target_code", allow_null=True)
     url = serializers.CharField(allow_blank=True)
@@ -39,7 +35,7 @@ class FailedNotificationOutput(serializers.Serializer):
     """What the coordination needs to act on a failed delivery: who, what kind, why."""
 
     id = serializers.UUIDField(source="code")
-    recipient = MemberRefOutput()
+    recipient = MemberRef()
     event = serializers.CharField()
     status = serializers.ChoiceField(choices=Notification.Status.choices)
     attempts = serializers.IntegerField()

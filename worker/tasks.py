@@ -113,3 +113,18 @@ def purge_notifications() -> None:
     from worker import dispatch  # noqa: PLC0415
 
     dispatch.purge_notifications()
+
+
+@shared_task(base=IdempotentTask, ignore_result=True)
+def write_audit_checkpoint() -> int:
+    """Hourly: sign the audit chain's head into AUDIT_CHECKPOINT_DIR; return its sequence.
+
+    security.audit does the work; the task lives here because security, the ground floor,
+    imports no app (this base class included). Idempotent enough: a second run writes a
+    second checkpoint of the same or a later head, which only adds evidence. A head that
+    does not verify raises (and is logged by Celery) rather than being signed.
+    """
+    from security import audit  # noqa: PLC0415
+
+    checkpoint, _path = audit.write_checkpoint()
+    return checkpoint.sequence

@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from directory.models import Member, Organisation
 from directory.selectors import (
     access_organisation,
-    is_directory_admin,
     members_visible_to,
     organisations_visible_to,
 )
+from directory.selectors import require_coordinator as directory_require_coordinator
 from liaison.outputs.indicators import Indicators, liaison_indicators
 from security.exceptions import FieldErrors, NotFound
 
@@ -35,14 +35,9 @@ def members_by_identifiers(
 
 
 def require_coordinator(member: Member) -> None:
-    """NotFound (404) unless `member` coordinates the CPTS; the answer is kept on the member
-    object, which lives for one request."""
-    allowed = getattr(member, "_is_directory_admin", None)
-    if allowed is None:
-        allowed = is_directory_admin(member)
-        member._is_directory_admin = allowed  # type: ignore[attr-defined]
-    if not allowed:
-        raise NotFound("indicators")
+    """NotFound (404) naming the indicators unless `member` coordinates the CPTS (the rule
+    and its cache: directory.selectors)."""
+    directory_require_coordinator(member, what="indicators")
 
 
 def access_liaison_indicators(

@@ -14,11 +14,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
+from directory.selectors import organisation_ids_of
 from liaison import selectors as liaison_selectors
 from liaison.models import LiaisonSheet
 from liaison.outputs import selectors
 from liaison.outputs.fhir_import import ImportedSheet, read_bundle
-from liaison.services.drafts import create_draft, validated_content, validated_patient
+from liaison.services.drafts import create_draft, validated_content
+from patients.identity import validated_patient
 from security import audit
 from security.exceptions import FieldErrors, NotFound
 
@@ -80,7 +82,7 @@ def _participants(actor: Member, document: ImportedSheet, errors: _Errors) -> li
 def _own_organisation(actor: Member, code: str) -> Organisation | None:
     """The Bundle's custodian, when it is one of the importer's own organisations."""
     organisation = liaison_selectors.organisation_by_code(code)
-    if organisation is None or organisation.pk not in liaison_selectors.organisation_ids_of(actor):
+    if organisation is None or organisation.pk not in organisation_ids_of(actor):
         return None
     return organisation
 

@@ -16,7 +16,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.timezone import localdate, now
 
-from directory.models import Member, Membership, Organisation
+from directory.models import Member, Organisation
+from directory.selectors import coordinators
 from liaison import notify
 from liaison.models import LiaisonSheet, SheetParticipant
 
@@ -45,17 +46,6 @@ def _claim(sheet: LiaisonSheet, marker: str, at: datetime) -> bool:
         )
         == 1
     )
-
-
-def _coordinators() -> list[Member]:
-    return [
-        m.member
-        for m in Membership.objects.filter(
-            role=Membership.Role.ADMIN,
-            organisation__kind=Organisation.Kind.CPTS,
-            member__is_active=True,
-        ).select_related("member")
-    ]
 
 
 def _service(sheet: LiaisonSheet) -> list[Organisation]:
@@ -96,7 +86,7 @@ def alert_unreceived_referrals(*, at: datetime | None = None) -> int:
         elif sheet.sent_at <= at - 2 * delay and _claim(sheet, "receipt_escalated_at", at):
             # The coordinator calls the service: name it and the members who could take it.
             notify.notify(
-                _coordinators(),
+                coordinators(),
                 event="liaison.referral_escalated",
                 sheet=sheet,
                 actor=None,

@@ -9,6 +9,7 @@ from directory.models import Member
 from liaison.models import LiaisonSheet, SheetParticipant
 from liaison.selectors import is_on_recipient_side, is_on_sender_side
 from liaison.services.drafts import create_draft
+from patients.identity import identity_indexes
 from security import audit
 from security.exceptions import InvalidTransition, PermissionDenied
 
@@ -100,9 +101,7 @@ def revise_discharge_letter(*, actor: Member, letter: LiaisonSheet) -> LiaisonSh
                 previous_version=letter,
                 patient=letter.patient,
                 content=content,
-                ins_index=letter.ins_index,
-                birth_name_index=letter.birth_name_index,
-                used_name_index=letter.used_name_index,
+                **identity_indexes(letter.patient),
                 discharge_date=letter.discharge_date,
             )
     except IntegrityError:

@@ -13,12 +13,13 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from directory.models import Member, Organisation
-from liaison.documents import CONTENT_SERIALIZERS, PatientSerializer
+from directory.selectors import organisation_ids_of
+from liaison.documents import CONTENT_SERIALIZERS
 from liaison.models import LiaisonSheet, SheetParticipant
-from liaison.selectors import is_on_sender_side, organisation_ids_of
+from liaison.selectors import is_on_sender_side
+from patients.identity import INDEX_FIELDS, identity_indexes, validated_patient
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied, StaleVersion
-from security.fields import compute_blind_index
 from security.idempotency import mark_replayed
 
 S = LiaisonSheet.Status
@@ -45,32 +46,11 @@ def _validated(
     return _json(serializer.validated_data)
 
 
-def validated_patient(data: dict[str, Any]) -> dict[str, Any]:
-    return _validated(PatientSerializer, data, "patient.")
-
-
 def validated_content(
     kind: str, data: dict[str, Any], explicit: set[str] | None = None
 ) -> dict[str, Any]:
     """`explicit`: the keys the caller set now (the rest is the stored draft being merged)."""
     return _validated(CONTENT_SERIALIZERS[kind], data, "", explicit)
-
-
-def identity_indexes(patient: dict[str, Any]) -> dict[str, str]:
-    """Blind indexes of the identity: INS, and family name + birth date (birth and used name)."""
-    birth_date = patient.get("birth_date") or ""
-
-    def name_index(name: str) -> str:
-        if not name or not birth_date:
-            return ""
-        return compute_blind_index("family_name+birth_date", f"{name}|{birth_date}")
-
-    ins = patient.get("ins") or ""
-    return {
-        "ins_index": compute_blind_index("ins", ins) if ins else "",
-        "birth_name_index": name_index(patient.get("birth_family_name") or ""),
-        "used_name_index": name_index(patient.get("used_family_name") or ""),
-    }
 
 
 def _clear_fields(kind: str, content: dict[str, Any]) -> dict[str, Any]:
@@ -208,7 +188,7 @@ def update_draft(
         sheet.patient = validated_patient({**sheet.patient, **patient})
         for name, value in identity_indexes(sheet.patient).items():
             setattr(sheet, name, value)
-        fields += ["patient", "ins_index", "birth_name_index", "used_name_index"]
+        fields += ["patient", *INDEX_FIELDS]
     if content is not None:
         sheet.content = validated_content(sheet.kind, {**sheet.content, **content}, set(content))
         for name, value in _clear_fields(sheet.kind, sheet.content).items():

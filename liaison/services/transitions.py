@@ -23,6 +23,7 @@ from liaison import notify
 from liaison.documents import missing_for_send
 from liaison.models import LiaisonSheet, SheetEvent, SheetParticipant
 from liaison.selectors import is_on_recipient_side, is_on_sender_side, is_participant
+from patients.identity import identity_indexes
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
 from security.idempotency import mark_replayed
@@ -281,9 +282,7 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
         patient=declined.patient,
         content=declined.content,
         urgency=declined.urgency,
-        ins_index=declined.ins_index,
-        birth_name_index=declined.birth_name_index,
-        used_name_index=declined.used_name_index,
+        **identity_indexes(declined.patient),
         sent_at=now(),
     )
     SheetParticipant.objects.bulk_create(

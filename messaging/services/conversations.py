@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,15 +22,18 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
-from liaison.models import LiaisonSheet
-from liaison.services.drafts import identity_indexes, validated_patient
 from messaging import notify
 from messaging.models import Conversation, Message, MessageReceipt, Participant
 from messaging.selectors import active_members_of, standing_of
 from messaging.services.messages import Upload, checked_body, checked_files, post_message
+from patients.identity import identity_indexes, validated_patient
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.idempotency import mark_replayed
+
+if TYPE_CHECKING:
+    # Named in annotations only: messaging reaches sheets through liaison.selectors.
+    from liaison.models import LiaisonSheet
 
 SUBJECT_MAX = 200
 PATIENT_REQUIRED = ("birth_family_name", "given_names", "birth_date")

@@ -7,13 +7,16 @@ messaging: the tag reads the member from the request and goes through the access
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 
 from directory.selectors import member_for_user
-from liaison.models import LiaisonSheet
 from messaging.selectors import conversations_about_sheet
+
+if TYPE_CHECKING:
+    # Named in annotations only: messaging reaches sheets through liaison.selectors.
+    from liaison.models import LiaisonSheet
 
 register = template.Library()
 

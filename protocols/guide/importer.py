@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from directory import services as directory_services
 from directory.models import Member, Membership, Organisation, User
-from directory.selectors import is_directory_admin
+from directory.selectors import is_coordinator
 from protocols.guide.selectors import themes_with_slugs
 from protocols.guide.services import ThemeChoice
 from protocols.models import MemberTheme, OrganisationTheme
@@ -285,7 +285,7 @@ def import_directory(
     *, actor: Member, fileobj: IO[bytes], dry_run: bool = True, skip_invalid: bool = False
 ) -> ImportReport:
     """Import a CSV of organisations and members; see the module docstring for the rules."""
-    if not is_directory_admin(actor):
+    if not is_coordinator(actor):
         raise PermissionDenied(_("Seule la coordination de la CPTS importe dans l'annuaire."))
     text = decode(fileobj.read(settings.MAX_ATTACHMENT_BYTES + 1))
     rows = list(read_rows(text))

@@ -16,7 +16,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Membership, Organisation
-from directory.selectors import is_directory_admin
+from directory.selectors import is_coordinator
 from protocols.models import MemberTheme, OfficeHours, OrganisationTheme, Theme
 from security.exceptions import NotFound
 
@@ -218,7 +218,7 @@ def active_member_named(username: str) -> Member | None:
 
 def may_edit_organisation_guide(actor: Member, organisation: Organisation) -> bool:
     """The coordination, or an administrator of that organisation."""
-    if is_directory_admin(actor):
+    if is_coordinator(actor):
         return True
     return Membership.objects.filter(
         member=actor, organisation=organisation, role=Membership.Role.ADMIN

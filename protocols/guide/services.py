@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
-from directory.selectors import is_directory_admin
+from directory.selectors import is_coordinator
 from protocols.guide.selectors import may_edit_organisation_guide
 from protocols.models import MemberTheme, OfficeHours, OrganisationTheme, Theme
 from security import audit
@@ -45,7 +45,7 @@ def create_theme(
     *, actor: Member | None, name: str, description: str = "", position: int = 100, slug: str = ""
 ) -> Theme:
     """A new heading of the guide (coordination only; actor None = demo/system)."""
-    if actor is not None and not is_directory_admin(actor):
+    if actor is not None and not is_coordinator(actor):
         raise PermissionDenied(_("Seule la coordination gère les thèmes du guide."))
     name = _text(name, 120)
     if not name:
@@ -136,7 +136,7 @@ def set_member_guide(
     office_hours: list[dict[str, Any]],
 ) -> Member:
     """Replace a member's themes and office hours (themselves or the coordination)."""
-    if actor is not None and actor.pk != member.pk and not is_directory_admin(actor):
+    if actor is not None and actor.pk != member.pk and not is_coordinator(actor):
         raise PermissionDenied(_("Vous ne pouvez modifier que votre propre fiche du guide."))
     hours = _clean_hours(office_hours)
     MemberTheme.objects.filter(member=member).delete()

@@ -50,7 +50,7 @@ def guide(request: HttpRequest) -> HttpResponse:
             "communes": selectors.guide_communes(),
             "cpts": selectors.cpts_name(),
             "today": localdate(),
-            "is_guide_admin": directory_selectors.is_directory_admin(member),
+            "is_guide_admin": directory_selectors.is_coordinator(member),
             "member": member,
         },
     )
@@ -166,7 +166,7 @@ def edit_member_entry(request: HttpRequest, code: UUID) -> HttpResponse:
 @login_required
 def manage_themes(request: HttpRequest) -> HttpResponse:
     member = _member(request)
-    if not directory_selectors.is_directory_admin(member):
+    if not directory_selectors.is_coordinator(member):
         raise Http404
     if request.method == "POST":
         try:
@@ -199,7 +199,7 @@ def manage_themes(request: HttpRequest) -> HttpResponse:
 def import_directory(request: HttpRequest) -> HttpResponse:
     """The coordinator's CSV import: a dry run first, then the import."""
     member = _member(request)
-    if not directory_selectors.is_directory_admin(member):
+    if not directory_selectors.is_coordinator(member):
         raise Http404
     report = None
     if request.method == "POST":

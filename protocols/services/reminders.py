@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.timezone import localdate, now
 
+from directory.selectors import coordinators
 from protocols import notify
 from protocols.models import Acknowledgement, Participation, ProtocolVersion
 
@@ -127,7 +128,7 @@ def mark_overdue_reviews(*, at: datetime | None = None) -> int:
     handled = 0
     for version in _locked(candidates.order_by("review_date", "pk")):
         if _claim(version, "review_overdue_at", at):
-            people = [version.author, version.protocol.created_by, *notify.coordinators()]
+            people = [version.author, version.protocol.created_by, *coordinators()]
             notify.notify(
                 people, event="protocols.review_overdue", protocol=version.protocol, actor=None
             )

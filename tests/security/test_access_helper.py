@@ -1,4 +1,5 @@
-"""tests.access.assert_hidden_from, and security.access, the rules it checks for."""
+"""tests.access.assert_hidden_from, and the access rules it checks for (security.access,
+directory.selectors)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 import pytest
 
 from directory.models import Member, Membership
-from security.access import get_or_not_found, is_coordinator, require_coordinator
+from directory.selectors import is_coordinator, require_coordinator
+from security.access import get_or_not_found
 from security.exceptions import NotFound
 from tests.access import assert_hidden_from
 from tests.factories import MemberFactory, MembershipFactory, OrganisationFactory

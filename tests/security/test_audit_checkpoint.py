@@ -22,9 +22,9 @@ from security.audit_keys import (
 )
 from security.crypto import ImproperlyConfiguredKeys
 from security.models import AuditChainHead, AuditEntry
-from security.tasks import write_audit_checkpoint
 from tests.factories import MemberFactory
 from worker.schedule import BEAT_SCHEDULE
+from worker.tasks import write_audit_checkpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 Writes a checkpoint (sequence, head hash, time, signed with AUDIT_CHECKPOINT_SIGNING_KEY) to
 a new file of AUDIT_CHECKPOINT_DIR, or prints it with --print so that it can be piped
 somewhere the database's administrators cannot reach (a mail to the auditor, write-once
-storage). Celery beat runs the same every hour (security.tasks.write_audit_checkpoint).
+storage). Celery beat runs the same every hour (worker.tasks.write_audit_checkpoint).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from uuid import UUID
 from django.db.models import QuerySet
 
 from directory.models import Member
+from directory.selectors import require_coordinator
 from security import actions, audit
-from security.access import require_coordinator
 from security.models import AuditEntry
 
 AUDIT_TRAIL = "audit trail"

@@ -17,10 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.filters import ALWAYS_ALLOWED
+from directory.audit_selectors import (
+    AUDIT_TRAIL,
+    audit_checkpoint_status_for,
+    audit_entries_about,
+)
 from directory.permissions import current_member
-from security.access import require_coordinator
+from directory.selectors import require_coordinator
 from security.audit import CheckpointStatus
-from security.audit_selectors import AUDIT_TRAIL, audit_checkpoint_status_for, audit_entries_about
 from security.models import AuditEntry
 
 

@@ -1,7 +1,8 @@
 """The "Jetons d'API" page of the account, and the logout that revokes the session's tokens.
 
-Thin: security.tokens issues, lists and revokes. A token made here is shown in the answer to
-the POST that made it, once, and never stored anywhere in clear (not even in the session).
+Thin: security.tokens issues and revokes, directory.token_selectors lists. A token made here
+is shown in the answer to the POST that made it, once, and never stored anywhere in clear
+(not even in the session).
 
 Logout: a token made on this page is bound to the browser session by default (the member may
 untick it, for a script on another machine), and logging out of that session revokes it. A
@@ -28,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from directory.models import Member
 from directory.selectors import member_for_user
+from directory.token_selectors import access_token, tokens_of
 from security import tokens, two_factor
 from security.exceptions import NotFound
 from security.forms import ApiTokenForm
@@ -66,9 +68,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             ),
         )
         form = ApiTokenForm()
-    rows = [
-        (token, tokens.status_of(token)) for token in tokens.tokens_of(member, owner=member)[:100]
-    ]
+    rows = [(token, tokens.status_of(token)) for token in tokens_of(member, owner=member)[:100]]
     context = {
         "form": form,
         "issued": issued,
@@ -85,7 +85,7 @@ def revoke_api_token(request: HttpRequest, code: UUID) -> HttpResponse:
     """Revoke one of the member's own tokens (the coordination uses the API for others')."""
     member = _member_or_404(request)
     try:
-        token = tokens.access_token(member, code)
+        token = access_token(member, code)
     except NotFound:
         raise Http404 from None
     if token.user_id != member.user_id:

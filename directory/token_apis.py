@@ -1,8 +1,8 @@
 """API tokens over the API: list and revoke one's own (the coordination: anyone's), and make
 integration tokens. Personal tokens are made by POST /api/v1/auth/token/ (directory/apis.py).
 
-Thin: security.tokens does the work and decides who may see what. The secret appears in one
-answer only, the one that made the token.
+Thin: security.tokens does the work, directory.token_selectors decides who may see what. The
+secret appears in one answer only, the one that made the token.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from config.filters import ALWAYS_ALLOWED
 from directory import selectors as directory_selectors
 from directory import services as directory_services
+from directory import token_selectors
 from directory.permissions import current_member
 from security import tokens
 from security.models import ApiToken
@@ -107,7 +108,7 @@ class ApiTokenListApi(generics.ListAPIView):
         query.is_valid(raise_exception=True)
         code = query.validated_data.get("member")
         owner = directory_selectors.access_member(member, code) if code else member
-        page = self.paginate_queryset(tokens.tokens_of(member, owner=owner))
+        page = self.paginate_queryset(token_selectors.tokens_of(member, owner=owner))
         return self.get_paginated_response(ApiTokenOutput(page, many=True).data)
 
 
@@ -119,7 +120,7 @@ class ApiTokenRevokeApi(APIView):
         Revoking an already revoked token is accepted (204) and changes nothing.
         """
         member = current_member(request)
-        token = tokens.access_token(member, code)
+        token = token_selectors.access_token(member, code)
         reason = (
             ApiToken.RevokedReason.OWNER
             if token.user_id == member.user_id

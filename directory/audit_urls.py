@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from security.audit_apis import AuditCheckpointStatusApi, AuditEntryListApi
+from directory.audit_apis import AuditCheckpointStatusApi, AuditEntryListApi
 
 api_urlpatterns = [
     path("audit/", AuditEntryListApi.as_view(), name="api-audit"),

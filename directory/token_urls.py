@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from security import token_apis, token_views
+from directory import token_apis, token_views
 
 api_urlpatterns = [
     path("auth/tokens/", token_apis.ApiTokenListApi.as_view(), name="api-tokens-list"),
