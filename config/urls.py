@@ -4,8 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from directory.urls import api_urlpatterns as directory_api
-from liaison.output_urls import api_urlpatterns as outputs_api
-from liaison.output_urls import urlpatterns as outputs_pages
+from liaison.outputs.urls import api_urlpatterns as outputs_api
+from liaison.outputs.urls import urlpatterns as outputs_pages
 from liaison.urls import api_urlpatterns as liaison_api
 from messaging.urls import api_urlpatterns as messaging_api
 from messaging.urls import urlpatterns as messaging_pages

@@ -18,8 +18,8 @@ from directory import selectors as directory_selectors
 from directory.models import Member
 from liaison import selectors
 from liaison.models import LiaisonSheet
-from liaison.output_apis import download, fhir_document, indicators_csv, sheet_filename
 from liaison.outputs import selectors as output_selectors
+from liaison.outputs.apis import download, fhir_document, indicators_csv, sheet_filename
 from liaison.outputs.chart import liaison_chart
 from liaison.outputs.document import build_document
 from liaison.outputs.fhir import bundle_for
