@@ -84,3 +84,12 @@ def member_for_user(user: object) -> Member | None:
     if member is None or not member.is_active:
         return None
     return member
+
+
+def active_member_named(username: str) -> Member | None:
+    """The active member behind a login (management commands name their actor this way)."""
+    return (
+        Member.objects.filter(user__username=username, is_active=True)
+        .select_related("user")
+        .first()
+    )

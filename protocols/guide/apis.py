@@ -1,5 +1,5 @@
 """Resource guide endpoints: themes, the guide by theme and commune, its PDF, the guide
-entries of organisations and members, and the CSV import of the directory."""
+entries of organisations and members."""
 
 from __future__ import annotations
 
@@ -13,18 +13,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from directory.permissions import current_member
 from directory.selectors import access_member, access_organisation
-from protocols.guide import importer, selectors, services
+from protocols.guide import selectors, services
 from protocols.guide.pdf import render_guide_pdf
 from protocols.guide.serializers import (
-    DirectoryImportInput,
-    DirectoryImportReportOutput,
     GuideEntryInput,
     GuideEntryOutput,
     GuideThemeOutput,
@@ -150,28 +147,3 @@ class MemberGuideApi(APIView):
         )
         links, hours = selectors.member_guide(shown)
         return Response(GuideEntryOutput({"themes": links, "office_hours": hours}).data)
-
-
-class DirectoryImportApi(APIView):
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
-        request={"multipart/form-data": DirectoryImportInput},
-        responses={200: DirectoryImportReportOutput},
-    )
-    def post(self, request: Request) -> Response:
-        """Import organisations and members from CSV (coordination only).
-
-        `dry_run` (default true) lists each row and why it would be rejected, importing
-        nothing. Without `skip_invalid`, one rejected row means nothing is imported.
-        """
-        member = current_member(request)
-        body = DirectoryImportInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        report = importer.import_directory(
-            actor=member,
-            fileobj=body.validated_data["file"],
-            dry_run=body.validated_data["dry_run"],
-            skip_invalid=body.validated_data["skip_invalid"],
-        )
-        return Response(DirectoryImportReportOutput(report).data)

@@ -207,15 +207,6 @@ def member_guide(member: Member) -> tuple[list[MemberTheme], list[OfficeHours]]:
     return links, list(OfficeHours.objects.filter(member=member))
 
 
-def active_member_named(username: str) -> Member | None:
-    """The active member behind a login (management commands name their actor this way)."""
-    return (
-        Member.objects.filter(user__username=username, is_active=True)
-        .select_related("user")
-        .first()
-    )
-
-
 def may_edit_organisation_guide(actor: Member, organisation: Organisation) -> bool:
     """The coordination, or an administrator of that organisation."""
     if is_directory_admin(actor):

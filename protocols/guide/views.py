@@ -1,4 +1,4 @@
-"""French pages of the resource guide: the guide, its PDF, entry editing, themes, CSV import."""
+"""French pages of the resource guide: the guide, its PDF, entry editing, themes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from directory import selectors as directory_selectors
 from directory.models import Member, Organisation
-from protocols.guide import importer, selectors, services
+from protocols.guide import selectors, services
 from protocols.guide.pdf import render_guide_pdf
 from protocols.models import OfficeHours
 from security.exceptions import DomainError, FieldErrors, NotFound
@@ -192,35 +192,4 @@ def manage_themes(request: HttpRequest) -> HttpResponse:
             "themes": list(selectors.themes()),
             "organisations": list(directory_selectors.organisations_visible_to(member)),
         },
-    )
-
-
-@login_required
-def import_directory(request: HttpRequest) -> HttpResponse:
-    """The coordinator's CSV import: a dry run first, then the import."""
-    member = _member(request)
-    if not directory_selectors.is_directory_admin(member):
-        raise Http404
-    report = None
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, _("Choisissez un fichier CSV."))
-        else:
-            try:
-                report = importer.import_directory(
-                    actor=member,
-                    fileobj=upload,
-                    dry_run=request.POST.get("dry_run") == "on",
-                    skip_invalid=request.POST.get("skip_invalid") == "on",
-                )
-            except DomainError as error:
-                detail = (
-                    " ".join(m for ms in error.fields.values() for m in ms)
-                    if isinstance(error, FieldErrors)
-                    else error.detail
-                )
-                messages.error(request, detail)
-    return render(
-        request, "protocols/guide_import.html", {"report": report, "columns": importer.COLUMNS}
     )
