@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 
 from directory.models import Member, Membership, Organisation
@@ -55,17 +56,20 @@ def members_with_codes(member: Member, codes: list[str]) -> QuerySet[Member]:
 
 def access_organisation(member: Member, code: UUID | str) -> Organisation:
     """The organisation with this public id, or NotFound."""
+    # Written out rather than security.access.get_or_not_found, which imports this module
+    # (its coordinator check) until security stops importing directory; same rule: a
+    # malformed id is a miss.
     try:
         return organisations_visible_to(member).get(code=code)
-    except (Organisation.DoesNotExist, ValueError):
+    except (Organisation.DoesNotExist, ValueError, ValidationError):
         raise NotFound("organisation") from None
 
 
 def access_member(member: Member, code: UUID | str) -> Member:
     """The member with this public id, or NotFound (inactive members are hidden)."""
-    try:
+    try:  # as in access_organisation
         return members_visible_to(member).get(code=code)
-    except (Member.DoesNotExist, ValueError):
+    except (Member.DoesNotExist, ValueError, ValidationError):
         raise NotFound("member") from None
 
 

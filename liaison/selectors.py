@@ -14,12 +14,12 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from directory.models import Member, Membership, Organisation
 from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
 from security import audit
+from security.access import get_or_not_found
 from security.exceptions import NotFound
 from security.fields import compute_blind_index
 
@@ -89,11 +89,7 @@ def access_sheet(
     Missing and forbidden raise the same NotFound on purpose: a 403 would confirm that a
     sheet exists for a patient the caller has no business knowing about.
     """
-    try:
-        sheet = _with_relations(sheets_visible_to(member)).get(code=code)
-    except (LiaisonSheet.DoesNotExist, ValueError, ValidationError):
-        # A malformed id (e.g. from a request body) is as unknown as a missing one.
-        raise NotFound("liaison sheet") from None
+    sheet = get_or_not_found(_with_relations(sheets_visible_to(member)), "liaison sheet", code=code)
     audit.record(actor=member, action=audit_action, target=sheet)
     return sheet
 
@@ -212,10 +208,8 @@ def attachments_of(sheet: LiaisonSheet) -> QuerySet[SheetAttachment]:
 def access_attachment(member: Member, sheet_code: UUID | str, code: UUID | str) -> SheetAttachment:
     """An attachment of a sheet the member may see; the download is audited by the caller."""
     sheet = access_sheet(member, sheet_code, audit_action="liaison_sheet.attachment_read")
-    try:
-        return SheetAttachment.objects.select_related("sheet").get(sheet=sheet, code=code)
-    except (SheetAttachment.DoesNotExist, ValueError):
-        raise NotFound("attachment") from None
+    attachments = SheetAttachment.objects.select_related("sheet").filter(sheet=sheet)
+    return get_or_not_found(attachments, "attachment", code=code)
 
 
 def worklist_for(member: Member, tab: str, *, limit: int = 100) -> list[LiaisonSheet]:
@@ -251,9 +245,12 @@ def hospital_services(*, excluding: int | None = None) -> QuerySet[Organisation]
 
 
 def organisation_by_code(code: str) -> Organisation | None:
+    """The organisation a form names by its public id; None when blank, unknown or malformed."""
+    if not code:
+        return None
     try:
-        return Organisation.objects.filter(code=code).first() if code else None
-    except ValueError:
+        return get_or_not_found(Organisation.objects.all(), "organisation", code=code)
+    except NotFound:
         return None
 
 

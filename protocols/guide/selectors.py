@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from directory.models import Member, Membership, Organisation
 from directory.selectors import is_directory_admin
 from protocols.models import MemberTheme, OfficeHours, OrganisationTheme, Theme
-from security.exceptions import NotFound
+from security.access import get_or_not_found
 
 NO_COMMUNE = "—"
 
@@ -28,10 +28,7 @@ def themes() -> QuerySet[Theme]:
 
 
 def access_theme(code: UUID | str) -> Theme:
-    try:
-        return Theme.objects.get(code=code)
-    except (Theme.DoesNotExist, ValueError):
-        raise NotFound("theme") from None
+    return get_or_not_found(Theme.objects.all(), "theme", code=code)
 
 
 def themes_with_slugs(slugs: list[str]) -> tuple[list[Theme], list[str]]:
