@@ -17,7 +17,7 @@ from liaison.documents import (
     ReferralContentSerializer,
     changed_sections,
 )
-from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
+from liaison.models import LiaisonSheet, SheetParticipant
 
 RELATION_KEYS = {"kind", "patient", "recipient_organisation", "sender_organisation",
                  "referral", "copy_to", "recipients"}  # fmt: skip
@@ -251,11 +251,3 @@ class ListQuery(serializers.Serializer):
                 {"birth_date": [_("La recherche par nom se fait avec la date de naissance.")]}
             )
         return attrs
-
-
-def attachment_list(attachments: list[SheetAttachment]) -> list[dict[str, Any]]:
-    return list(AttachmentOutput(attachments, many=True).data)
-
-
-def event_list(events: list[SheetEvent]) -> list[dict[str, Any]]:
-    return list(EventOutput(events, many=True).data)

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.filters import ALWAYS_ALLOWED
+from config.filters import refuse_unknown_parameters
 from directory.permissions import current_member
 from security.access import require_coordinator
 from security.audit import CheckpointStatus
@@ -75,9 +75,7 @@ class AuditEntryListApi(generics.ListAPIView):
 
     def validated_query(self, request: Request) -> dict[str, Any]:
         """`target` and `actor` as UUIDs; 400 naming the parameter otherwise."""
-        unknown = sorted(set(request.query_params) - {"target", "actor", *ALWAYS_ALLOWED})
-        if unknown:
-            raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
+        refuse_unknown_parameters(request, {"target", "actor"}, self)
         data = self.FilterSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         if not data.validated_data:

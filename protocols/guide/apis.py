@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpResponse
-from django.utils.timezone import localdate
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,10 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.filters import refuse_unknown_parameters
 from directory.permissions import current_member
 from directory.selectors import access_member, access_organisation
+from protocols.downloads import guide_download
 from protocols.guide import selectors, services
-from protocols.guide.pdf import render_guide_pdf
 from protocols.guide.serializers import (
     GuideEntryInput,
     GuideEntryOutput,
@@ -35,9 +35,7 @@ GUIDE_FILTERS = [
 
 
 def _guide_filters(request: Request) -> dict[str, str]:
-    unknown = sorted(set(request.query_params) - {"theme", "commune", "format"})
-    if unknown:
-        raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
+    refuse_unknown_parameters(request, {"theme", "commune"})
     values = {name: request.query_params.get(name, "")[:120] for name in ("theme", "commune")}
     invalid = [name for name, value in values.items() if "\x00" in value]
     if invalid:
@@ -89,14 +87,10 @@ class GuidePdfApi(APIView):
     @extend_schema(
         parameters=GUIDE_FILTERS, responses={(200, "application/pdf"): OpenApiTypes.BINARY}
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: Request) -> HttpResponseBase:
         """The printable guide as a PDF (same grouping and filters as the guide)."""
         current_member(request)
-        sections = selectors.guide(**_guide_filters(request))
-        pdf = render_guide_pdf(sections, cpts=selectors.cpts_name(), on=localdate())
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = 'inline; filename="guide-des-ressources.pdf"'
-        return response
+        return guide_download(**_guide_filters(request))
 
 
 class OrganisationGuideApi(APIView):

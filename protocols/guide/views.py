@@ -7,27 +7,21 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.timezone import localdate
 from django.utils.translation import gettext as _
 
 from directory import selectors as directory_selectors
 from directory.models import Member, Organisation
+from directory.permissions import member_page
+from protocols.downloads import guide_download
 from protocols.guide import selectors, services
-from protocols.guide.pdf import render_guide_pdf
 from protocols.models import OfficeHours
-from security.exceptions import DomainError, FieldErrors, NotFound
+from security.exceptions import DomainError, FieldErrors
 
 HOUR_ROWS = 4
-
-
-def _member(request: HttpRequest) -> Member:
-    member = directory_selectors.member_for_user(request.user)
-    if member is None:
-        raise Http404
-    return member
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -36,9 +30,8 @@ def _filters(request: HttpRequest) -> dict[str, str]:
     }
 
 
-@login_required
-def guide(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def guide(request: HttpRequest, member: Member) -> HttpResponse:
     filters = _filters(request)
     return render(
         request,
@@ -56,15 +49,9 @@ def guide(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def guide_pdf(request: HttpRequest) -> HttpResponse:
-    _member(request)
-    pdf = render_guide_pdf(
-        selectors.guide(**_filters(request)), cpts=selectors.cpts_name(), on=localdate()
-    )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = 'inline; filename="guide-des-ressources.pdf"'
-    return response
+@member_page
+def guide_pdf(request: HttpRequest, member: Member) -> HttpResponseBase:
+    return guide_download(**_filters(request))
 
 
 def _parse_time(value: str) -> time | None:
@@ -113,8 +100,9 @@ def _entry_context(title: str, links: list[Any], hours: list[OfficeHours]) -> di
     }
 
 
-def _edit_entry(request: HttpRequest, target: Organisation | Member, title: str) -> HttpResponse:
-    member = _member(request)
+def _edit_entry(
+    request: HttpRequest, member: Member, target: Organisation | Member, title: str
+) -> HttpResponse:
     if request.method == "POST":
         choices, hours = _parse_entry(request)
         try:
@@ -143,29 +131,20 @@ def _edit_entry(request: HttpRequest, target: Organisation | Member, title: str)
     return render(request, "protocols/guide_entry.html", _entry_context(title, links, hours_list))
 
 
-@login_required
-def edit_organisation_entry(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    try:
-        organisation = directory_selectors.access_organisation(member, code)
-    except NotFound:
-        raise Http404 from None
-    return _edit_entry(request, organisation, organisation.name)
+@member_page
+def edit_organisation_entry(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    organisation = directory_selectors.access_organisation(member, code)
+    return _edit_entry(request, member, organisation, organisation.name)
 
 
-@login_required
-def edit_member_entry(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    try:
-        shown = directory_selectors.access_member(member, code)
-    except NotFound:
-        raise Http404 from None
-    return _edit_entry(request, shown, shown.display_name)
+@member_page
+def edit_member_entry(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    shown = directory_selectors.access_member(member, code)
+    return _edit_entry(request, member, shown, shown.display_name)
 
 
-@login_required
-def manage_themes(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def manage_themes(request: HttpRequest, member: Member) -> HttpResponse:
     if not directory_selectors.is_directory_admin(member):
         raise Http404
     if request.method == "POST":
