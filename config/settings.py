@@ -512,7 +512,7 @@ SPECTACULAR_SETTINGS = {
         "ProtocolDiffSectionStatusEnum": "protocols.diff.SectionStatus",
         "ProtocolDiffLineOpEnum": "protocols.diff.LineOp",
         "GuideEntryKindEnum": "protocols.guide.selectors.GuideEntryKind",
-        "DirectoryImportRowStatusEnum": "protocols.guide.importer.RowStatus",
+        "DirectoryImportRowStatusEnum": "directory.importer.RowStatus",
         "ProfessionEnum": "directory.models.Member.Profession",
         "WeekdayEnum": "protocols.models.OfficeHours.Weekday",
         "MessageKindEnum": "messaging.models.Message.Kind",

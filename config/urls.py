@@ -3,13 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from directory.audit_urls import api_urlpatterns as audit_api
-from directory.token_urls import api_urlpatterns as tokens_api
-from directory.token_urls import urlpatterns as token_pages
-from directory.token_views import LogoutView
+from directory.audit.urls import api_urlpatterns as audit_api
+from directory.tokens.urls import api_urlpatterns as tokens_api
+from directory.tokens.urls import urlpatterns as token_pages
+from directory.tokens.views import LogoutView
 from directory.urls import api_urlpatterns as directory_api
-from liaison.output_urls import api_urlpatterns as outputs_api
-from liaison.output_urls import urlpatterns as outputs_pages
+from liaison.outputs.urls import api_urlpatterns as outputs_api
+from liaison.outputs.urls import urlpatterns as outputs_pages
 from liaison.urls import api_urlpatterns as liaison_api
 from messaging.urls import api_urlpatterns as messaging_api
 from messaging.urls import urlpatterns as messaging_pages
@@ -39,7 +39,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(template_name="registration/login.html"),
         name="login",
     ),
-    # Also revokes the API tokens bound to the session (directory/token_views.py).
+    # Also revokes the API tokens bound to the session (directory/tokens/views.py).
     path("deconnexion/", LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

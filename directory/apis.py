@@ -13,16 +13,19 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.serializers import StrictSerializer
-from directory import selectors, services
+from directory import importer, selectors, services
 from directory.filters import MemberFilter, OrganisationFilter
 from directory.permissions import current_member
 from directory.serializers import (
+    DirectoryImportInput,
+    DirectoryImportReportOutput,
     MemberCreateInput,
     MemberInput,
     MemberOutput,
@@ -30,7 +33,7 @@ from directory.serializers import (
     OrganisationInput,
     OrganisationOutput,
 )
-from directory.token_apis import IssuedTokenOutput
+from directory.tokens.apis import IssuedTokenOutput
 from security import tokens
 from security.throttling import LoginLockedOut, ScopedRateThrottle, take_lockout
 from security.two_factor import check_api_otp
@@ -212,3 +215,28 @@ class TokenObtainApi(APIView):
             issued_with_2fa=with_2fa,
         )
         return Response(IssuedTokenOutput(issued).data)
+
+
+class DirectoryImportApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": DirectoryImportInput},
+        responses={200: DirectoryImportReportOutput},
+    )
+    def post(self, request: Request) -> Response:
+        """Import organisations and members from CSV (coordination only).
+
+        `dry_run` (default true) lists each row and why it would be rejected, importing
+        nothing. Without `skip_invalid`, one rejected row means nothing is imported.
+        """
+        member = current_member(request)
+        body = DirectoryImportInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = importer.import_directory(
+            actor=member,
+            fileobj=body.validated_data["file"],
+            dry_run=body.validated_data["dry_run"],
+            skip_invalid=body.validated_data["skip_invalid"],
+        )
+        return Response(DirectoryImportReportOutput(report).data)

@@ -1,15 +1,27 @@
-"""Coarse, role-level API checks. Object rules live in the selectors' access_* functions."""
+"""Who may use the API and the pages: coarse, role-level checks.
+
+Object rules live in the selectors' access_* functions, which raise NotFound for what the
+caller may not see; the API's exception handler and `member_page` both answer it with 404.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
 
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from directory.models import Member
 from directory.selectors import member_for_user
+from security.exceptions import NotFound
+
+P = ParamSpec("P")
 
 
 class IsActiveMember(BasePermission):
@@ -27,3 +39,28 @@ def current_member(request: Request) -> Member:
     if member is None:
         raise PermissionDenied(IsActiveMember.message)
     return member
+
+
+def member_page(
+    view: Callable[Concatenate[HttpRequest, Member, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
+    """A page for active members; the view receives the caller's member after the request.
+
+    Anonymous visitors go to the login page; an account without an active member, and any
+    NotFound the view lets through (an access_* miss: missing and forbidden alike), get the
+    site's 404. This is the pages' one fetch-or-404 (healthchecks' `_get_check_for_user`,
+    here for every object): views call the access_* selectors directly and handle only the
+    errors they turn into a message on the page.
+    """
+
+    @wraps(view)
+    def page(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        member = member_for_user(request.user)
+        if member is None:
+            raise Http404
+        try:
+            return view(request, member, *args, **kwargs)
+        except NotFound:
+            raise Http404 from None
+
+    return login_required(page)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
 from directory.models import Member, Membership, Organisation
@@ -56,17 +57,20 @@ def members_with_codes(member: Member, codes: list[str]) -> QuerySet[Member]:
 
 def access_organisation(member: Member, code: UUID | str) -> Organisation:
     """The organisation with this public id, or NotFound."""
+    # Written out rather than security.access.get_or_not_found, which imports this module
+    # (its coordinator check) until security stops importing directory; same rule: a
+    # malformed id is a miss.
     try:
         return organisations_visible_to(member).get(code=code)
-    except (Organisation.DoesNotExist, ValueError):
+    except (Organisation.DoesNotExist, ValueError, ValidationError):
         raise NotFound("organisation") from None
 
 
 def access_member(member: Member, code: UUID | str) -> Member:
     """The member with this public id, or NotFound (inactive members are hidden)."""
-    try:
+    try:  # as in access_organisation
         return members_visible_to(member).get(code=code)
-    except (Member.DoesNotExist, ValueError):
+    except (Member.DoesNotExist, ValueError, ValidationError):
         raise NotFound("member") from None
 
 
@@ -136,3 +140,12 @@ def member_for_user(user: object) -> Member | None:
     """
     member: Member | None = active_member_of(user)
     return member
+
+
+def active_member_named(username: str) -> Member | None:
+    """The active member behind a login (management commands name their actor this way)."""
+    return (
+        Member.objects.filter(user__username=username, is_active=True)
+        .select_related("user")
+        .first()
+    )

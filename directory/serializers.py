@@ -6,9 +6,11 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from config.serializers import StrictSerializer
 from directory.identifiers import validate_adeli, validate_finess, validate_rpps
+from directory.importer import ImportReport, RowStatus
 from directory.models import Member, Membership, Organisation
 
 
@@ -116,3 +118,38 @@ class MemberCreateInput(MemberInput):
         data = dict(self.validated_data)
         data["memberships"] = [(m["id"], m["role"]) for m in data.pop("organisations", [])]
         return data
+
+
+class DefaultedBooleanField(serializers.BooleanField):
+    """A form field left out takes its default: DRF would read a missing checkbox as False,
+    which would turn a forgotten `dry_run` into a real import."""
+
+    default_empty_html = empty
+
+
+class DirectoryImportInput(StrictSerializer):
+    file = serializers.FileField(help_text="CSV, `;` or `,` separated, UTF-8 or Windows-1252.")
+    dry_run = DefaultedBooleanField(required=False, default=True)
+    skip_invalid = serializers.BooleanField(required=False, default=False)
+
+
+class DirectoryImportRowOutput(serializers.Serializer):
+    line = serializers.IntegerField()
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    status = serializers.ChoiceField(choices=RowStatus.choices)
+    errors = serializers.ListField(child=serializers.CharField())
+
+
+class DirectoryImportReportOutput(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    skip_invalid = serializers.BooleanField()
+    imported = serializers.BooleanField(help_text="Whether anything was committed.")
+    organisations_created = serializers.IntegerField()
+    members_created = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected_count = serializers.SerializerMethodField()
+    rows = DirectoryImportRowOutput(many=True)
+
+    def get_rejected_count(self, report: ImportReport) -> int:
+        return len(report.rejected)

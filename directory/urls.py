@@ -13,6 +13,7 @@ api_urlpatterns = [
     ),
     path("members/", apis.MemberListApi.as_view(), name="api-members"),
     path("members/<uuid:code>/", apis.MemberDetailApi.as_view(), name="api-member"),
+    path("directory-import/", apis.DirectoryImportApi.as_view(), name="api-directory-import"),
 ]
 
 urlpatterns = [
@@ -24,4 +25,6 @@ urlpatterns = [
         name="organisation-detail",
     ),
     path("annuaire/membres/<uuid:code>/", views.member_detail, name="member-detail"),
+    # Reached from the resource guide, where the coordination keeps the CPTS's map.
+    path("guide/import/", views.import_directory, name="guide-import"),
 ]

@@ -4,36 +4,29 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.contrib.auth.decorators import login_required
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
-from directory import selectors
+from directory import importer, selectors
 from directory.filters import MemberFilter, OrganisationFilter
 from directory.models import Member, Organisation
-from security.exceptions import NotFound
+from directory.permissions import member_page
+from security.exceptions import DomainError, FieldErrors
 
 
-def _member_or_404(request: HttpRequest) -> Member:
-    member = selectors.member_for_user(request.user)
-    if member is None:
-        raise Http404
-    return member
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    member = _member_or_404(request)
+@member_page
+def home(request: HttpRequest, member: Member) -> HttpResponse:
     profile = selectors.access_member(member, member.code)
     organisations = [membership.organisation for membership in profile.memberships.all()]
     return render(request, "directory/home.html", {"organisations": organisations})
 
 
-@login_required
-def directory_search(request: HttpRequest) -> HttpResponse:
+@member_page
+def directory_search(request: HttpRequest, member: Member) -> HttpResponse:
     """One page to find a colleague or a structure: the query searches both."""
-    member = _member_or_404(request)
     query = request.GET.get("q", "").strip()
     profession = request.GET.get("profession", "")
     kind = request.GET.get("kind", "")
@@ -64,13 +57,9 @@ def directory_search(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def organisation_detail(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member_or_404(request)
-    try:
-        organisation = selectors.access_organisation(member, code)
-    except NotFound:
-        raise Http404 from None
+@member_page
+def organisation_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    organisation = selectors.access_organisation(member, code)
     members = selectors.members_of(member, organisation)
     services = selectors.services_of(member, organisation)
     return render(
@@ -80,11 +69,37 @@ def organisation_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     )
 
 
-@login_required
-def member_detail(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member_or_404(request)
-    try:
-        shown = selectors.access_member(member, code)
-    except NotFound:
-        raise Http404 from None
+@member_page
+def member_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    shown = selectors.access_member(member, code)
     return render(request, "directory/member_detail.html", {"shown": shown})
+
+
+@member_page
+def import_directory(request: HttpRequest, member: Member) -> HttpResponse:
+    """The coordinator's CSV import: a dry run first, then the import."""
+    if not selectors.is_coordinator(member):
+        raise Http404
+    report = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choisissez un fichier CSV."))
+        else:
+            try:
+                report = importer.import_directory(
+                    actor=member,
+                    fileobj=upload,
+                    dry_run=request.POST.get("dry_run") == "on",
+                    skip_invalid=request.POST.get("skip_invalid") == "on",
+                )
+            except DomainError as error:
+                detail = (
+                    " ".join(m for ms in error.fields.values() for m in ms)
+                    if isinstance(error, FieldErrors)
+                    else error.detail
+                )
+                messages.error(request, detail)
+    return render(
+        request, "directory/import.html", {"report": report, "columns": importer.columns()}
+    )

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import StreamingHttpResponse
-from django.utils.http import content_disposition_header
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
@@ -17,8 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.downloads import upload_download
+from config.filters import validated_query
 from config.serializers import reject_unknown_keys
-from directory.models import Member
 from directory.permissions import current_member
 from liaison import selectors
 from liaison.models import LiaisonSheet
@@ -35,7 +35,6 @@ from liaison.serializers import (
 )
 from liaison.services import attachments, discharge, drafts, transitions
 from security.exceptions import DomainError, NotFound
-from security.files import open_file
 from security.idempotency import tell_replay, was_replayed
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -94,7 +93,7 @@ def idempotency_key(request: Request) -> str:
     return key
 
 
-def sheet_response(sheet: LiaisonSheet, member: Member, *, status_code: int = 200) -> Response:
+def sheet_response(sheet: LiaisonSheet, *, status_code: int = 200) -> Response:
     """The detail of a sheet after a write, with its ETag.
 
     The write was access-checked and audited by its service; reloading it here only fetches
@@ -107,9 +106,7 @@ def sheet_response(sheet: LiaisonSheet, member: Member, *, status_code: int = 20
     return response
 
 
-def _write_kwargs(
-    member: Member, data: dict[str, Any], raw: dict[str, Any], kind: str
-) -> dict[str, Any]:
+def _write_kwargs(data: dict[str, Any], raw: dict[str, Any], kind: str) -> dict[str, Any]:
     """Split a validated write body into the service's arguments."""
     content_keys = set(raw) - {
         "kind",
@@ -140,20 +137,13 @@ class LiaisonSheetListApi(generics.ListAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return selectors.no_sheets()
-        allowed = set(ListQuery().fields) | {"page", "page_size"}
-        unknown = sorted(set(self.request.query_params) - allowed)
-        if unknown:
-            raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
-        query = ListQuery(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
+        query = validated_query(self.request, ListQuery, self)
         member = current_member(self.request)
         page = self.request.query_params.get("page", "")
         selectors.record_list_read(
-            member,
-            source="api",
-            filters={**query.validated_data, "page": page if page.isdigit() else ""},
+            member, source="api", filters={**query, "page": page if page.isdigit() else ""}
         )
-        return selectors.sheet_list(member, **query.validated_data)
+        return selectors.sheet_list(member, **query)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
@@ -189,9 +179,9 @@ class LiaisonSheetListApi(generics.ListAPIView):
             sender_organisation=body.validated_data.get("sender_organisation"),
             referral=referral,
             creation_key=idempotency_key(request),
-            **_write_kwargs(member, body.validated_data, dict(request.data), kind),
+            **_write_kwargs(body.validated_data, dict(request.data), kind),
         )
-        response = sheet_response(sheet, member, status_code=status.HTTP_201_CREATED)
+        response = sheet_response(sheet, status_code=status.HTTP_201_CREATED)
         return tell_replay(response, replayed=was_replayed(sheet))
 
 
@@ -215,11 +205,11 @@ class LiaisonSheetDetailApi(APIView):
         expected = if_match_version(request)
         body = SheetWriteInput(data=request.data, kind=sheet.kind, partial=True)
         body.is_valid(raise_exception=True)
-        kwargs = _write_kwargs(member, body.validated_data, dict(request.data), sheet.kind)
+        kwargs = _write_kwargs(body.validated_data, dict(request.data), sheet.kind)
         if not kwargs["content"]:
             kwargs["content"] = None
         sheet = drafts.update_draft(actor=member, sheet=sheet, expected_version=expected, **kwargs)
-        return sheet_response(sheet, member)
+        return sheet_response(sheet)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, code: UUID) -> Response:
@@ -243,7 +233,7 @@ class LiaisonSheetSendApi(APIView):
         sheet = transitions.send_sheet(
             actor=member, sheet=sheet, idempotency_key=idempotency_key(request)
         )
-        return tell_replay(sheet_response(sheet, member), replayed=was_replayed(sheet))
+        return tell_replay(sheet_response(sheet), replayed=was_replayed(sheet))
 
 
 def _transition_view(
@@ -264,7 +254,7 @@ def _transition_view(
             sheet = transitions.transition_referral(
                 actor=member, sheet=sheet, action=action, **body.validated_data
             )
-            return sheet_response(sheet, member)
+            return sheet_response(sheet)
 
     TransitionApi.__name__ = f"LiaisonSheet{action.title().replace('_', '')}Api"
     TransitionApi.__doc__ = doc
@@ -317,7 +307,7 @@ class LiaisonSheetDischargeApi(APIView):
         member = current_member(request)
         referral = selectors.access_sheet(member, code)
         letter = discharge.start_discharge_letter(actor=member, referral=referral)
-        return sheet_response(letter, member, status_code=status.HTTP_201_CREATED)
+        return sheet_response(letter, status_code=status.HTTP_201_CREATED)
 
 
 class LiaisonSheetReviseApi(APIView):
@@ -328,7 +318,7 @@ class LiaisonSheetReviseApi(APIView):
         member = current_member(request)
         letter = selectors.access_sheet(member, code)
         draft = discharge.revise_discharge_letter(actor=member, letter=letter)
-        return sheet_response(draft, member, status_code=status.HTTP_201_CREATED)
+        return sheet_response(draft, status_code=status.HTTP_201_CREATED)
 
 
 class LiaisonSheetEventsApi(APIView):
@@ -371,14 +361,7 @@ class LiaisonSheetAttachmentsApi(APIView):
 
 class LiaisonSheetAttachmentDownloadApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
-    def get(self, request: Request, code: UUID, attachment_code: UUID) -> StreamingHttpResponse:
+    def get(self, request: Request, code: UUID, attachment_code: UUID) -> HttpResponseBase:
         """Download an attachment, decrypted on the fly (audited)."""
         member = current_member(request)
-        attachment = selectors.access_attachment(member, code, attachment_code)
-        response = StreamingHttpResponse(
-            open_file(attachment, "file"), content_type=attachment.content_type
-        )
-        response["Content-Length"] = str(attachment.size)
-        response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
-        response["Cache-Control"] = "no-store"
-        return response
+        return upload_download(selectors.access_attachment(member, code, attachment_code))

@@ -14,7 +14,6 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from directory.models import Member, Organisation
@@ -22,6 +21,7 @@ from directory.selectors import organisation_ids_of
 from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
 from patients.identity import patient_search
 from security import audit
+from security.access import get_or_not_found
 from security.exceptions import NotFound
 
 S = LiaisonSheet.Status
@@ -75,11 +75,7 @@ def access_sheet(
     Missing and forbidden raise the same NotFound on purpose: a 403 would confirm that a
     sheet exists for a patient the caller has no business knowing about.
     """
-    try:
-        sheet = _with_relations(sheets_visible_to(member)).get(code=code)
-    except (LiaisonSheet.DoesNotExist, ValueError, ValidationError):
-        # A malformed id (e.g. from a request body) is as unknown as a missing one.
-        raise NotFound("liaison sheet") from None
+    sheet = get_or_not_found(_with_relations(sheets_visible_to(member)), "liaison sheet", code=code)
     audit.record(actor=member, action=audit_action, target=sheet)
     return sheet
 
@@ -197,10 +193,8 @@ def attachments_of(sheet: LiaisonSheet) -> QuerySet[SheetAttachment]:
 def access_attachment(member: Member, sheet_code: UUID | str, code: UUID | str) -> SheetAttachment:
     """An attachment of a sheet the member may see; the download is audited by the caller."""
     sheet = access_sheet(member, sheet_code, audit_action="liaison_sheet.attachment_read")
-    try:
-        return SheetAttachment.objects.select_related("sheet").get(sheet=sheet, code=code)
-    except (SheetAttachment.DoesNotExist, ValueError):
-        raise NotFound("attachment") from None
+    attachments = SheetAttachment.objects.select_related("sheet").filter(sheet=sheet)
+    return get_or_not_found(attachments, "attachment", code=code)
 
 
 def worklist_for(member: Member, tab: str, *, limit: int = 100) -> list[LiaisonSheet]:
@@ -236,9 +230,12 @@ def hospital_services(*, excluding: int | None = None) -> QuerySet[Organisation]
 
 
 def organisation_by_code(code: str) -> Organisation | None:
+    """The organisation a form names by its public id; None when blank, unknown or malformed."""
+    if not code:
+        return None
     try:
-        return Organisation.objects.filter(code=code).first() if code else None
-    except ValueError:
+        return get_or_not_found(Organisation.objects.all(), "organisation", code=code)
+    except NotFound:
         return None
 
 

@@ -18,7 +18,7 @@ from liaison.documents import (
     ReferralContentSerializer,
     changed_sections,
 )
-from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
+from liaison.models import LiaisonSheet, SheetParticipant
 from patients.identity import PatientSerializer
 
 # The keys besides the clinical sections, by kind: who sends, to whom, about whom.
@@ -250,11 +250,3 @@ class ListQuery(serializers.Serializer):
                 {"birth_date": [_("La recherche par nom se fait avec la date de naissance.")]}
             )
         return attrs
-
-
-def attachment_list(attachments: list[SheetAttachment]) -> list[dict[str, Any]]:
-    return list(AttachmentOutput(attachments, many=True).data)
-
-
-def event_list(events: list[SheetEvent]) -> list[dict[str, Any]]:
-    return list(EventOutput(events, many=True).data)

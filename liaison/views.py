@@ -10,20 +10,20 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from config.downloads import upload_download
 from directory import selectors as directory_selectors
 from directory.models import Member, Organisation
+from directory.permissions import member_page
 from liaison import forms, selectors
 from liaison.models import LiaisonSheet
 from liaison.services import attachments, discharge, drafts, transitions
-from security.exceptions import DomainError, FieldErrors, NotFound
-from security.files import open_file
+from security.exceptions import DomainError, FieldErrors
 
 S = LiaisonSheet.Status
 TABS = {
@@ -33,23 +33,8 @@ TABS = {
 }
 
 
-def _member(request: HttpRequest) -> Member:
-    member = directory_selectors.member_for_user(request.user)
-    if member is None:
-        raise Http404
-    return member
-
-
-def _sheet(member: Member, code: UUID) -> LiaisonSheet:
-    try:
-        return selectors.access_sheet(member, code)
-    except NotFound:
-        raise Http404 from None
-
-
-@login_required
-def worklist(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def worklist(request: HttpRequest, member: Member) -> HttpResponse:
     tab = request.GET.get("onglet", "a-traiter")
     if tab not in TABS:
         tab = "a-traiter"
@@ -136,12 +121,12 @@ def _error_response(
     return render(request, "liaison/form.html", context, status=error.status_code)
 
 
-@login_required
-def new_referral(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def new_referral(request: HttpRequest, member: Member) -> HttpResponse:
     if request.method != "POST":
         return render(request, "liaison/form.html", _form_context(member, "referral", None, {}, {}))
     patient, content = forms.parse("referral", request.POST)
+    sheet: LiaisonSheet | None = None
     try:
         sheet = drafts.create_draft(
             actor=member,
@@ -155,16 +140,15 @@ def new_referral(request: HttpRequest) -> HttpResponse:
         if "send" in request.POST:
             transitions.send_sheet(actor=member, sheet=sheet, idempotency_key=f"web-{sheet.code}")
     except DomainError as error:
-        existing = locals().get("sheet")
-        context = _form_context(member, "referral", existing, patient, content)
+        # The draft exists when only the sending failed: the form goes on editing it.
+        context = _form_context(member, "referral", sheet, patient, content)
         return _error_response(request, error, context)
     return _save_response(request, sheet)
 
 
-@login_required
-def edit_sheet(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    sheet = _sheet(member, code)
+@member_page
+def edit_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    sheet = selectors.access_sheet(member, code)
     if sheet.status != S.DRAFT:
         return redirect("liaison-sheet", code=sheet.code)
     if request.method != "POST":
@@ -226,10 +210,9 @@ def _actions_for(member: Member, sheet: LiaisonSheet) -> set[str]:
     return actions
 
 
-@login_required
-def sheet_detail(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    sheet = _sheet(member, code)
+@member_page
+def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    sheet = selectors.access_sheet(member, code)
     if sheet.status == S.DRAFT and selectors.is_on_sender_side(member, sheet):
         return redirect("liaison-edit", code=sheet.code)
     transitions.mark_read(actor=member, sheet=sheet)  # opening it is reading it
@@ -264,11 +247,10 @@ def forms_changes(previous: LiaisonSheet | None, sheet: LiaisonSheet) -> list[st
     return changed_sections(previous.content, sheet.content) if previous else []
 
 
-@login_required
+@member_page
 @require_POST
-def sheet_action(request: HttpRequest, code: UUID, action: str) -> HttpResponse:
-    member = _member(request)
-    sheet = _sheet(member, code)
+def sheet_action(request: HttpRequest, member: Member, code: UUID, action: str) -> HttpResponse:
+    sheet = selectors.access_sheet(member, code)
     note = request.POST.get("note", "")
     try:
         if action in transitions.TRANSITIONS:
@@ -325,19 +307,9 @@ def _date(value: str | None) -> Any:
         return None
 
 
-@login_required
+@member_page
 def download_attachment(
-    request: HttpRequest, code: UUID, attachment_code: UUID
-) -> StreamingHttpResponse:
-    member = _member(request)
-    try:
-        attachment = selectors.access_attachment(member, code, attachment_code)
-    except NotFound:
-        raise Http404 from None
-    response = StreamingHttpResponse(
-        open_file(attachment, "file"), content_type=attachment.content_type
-    )
-    response["Content-Length"] = str(attachment.size)
-    response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
-    response["Cache-Control"] = "no-store"
-    return response
+    request: HttpRequest, member: Member, code: UUID, attachment_code: UUID
+) -> HttpResponseBase:
+    attachment = selectors.access_attachment(member, code, attachment_code)
+    return upload_download(attachment)

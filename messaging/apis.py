@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import StreamingHttpResponse
-from django.utils.http import content_disposition_header
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -18,6 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.downloads import upload_download
+from config.filters import refuse_unknown_parameters, validated_query
 from config.parsers import JSONParser
 from config.serializers import reject_unknown_keys
 from directory.models import Member
@@ -39,7 +40,6 @@ from messaging.serializers import (
 )
 from messaging.services import conversations, messages
 from messaging.services.messages import Upload
-from security.files import open_file
 from security.idempotency import tell_replay, was_replayed
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -57,12 +57,6 @@ def idempotency_key(request: Request) -> str:
     if len(key) > 64:
         raise ValidationError({"Idempotency-Key": [_("64 caractères au plus.")]})
     return key
-
-
-def refuse_unknown_params(request: Request, allowed: set[str]) -> None:
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
 
 
 def conversation_context(member: Member) -> dict[str, Any]:
@@ -87,12 +81,8 @@ class ConversationListApi(generics.ListAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return selectors.no_conversations()
-        refuse_unknown_params(
-            self.request, set(ConversationListQuery().fields) | {"page", "page_size"}
-        )
-        query = ConversationListQuery(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.conversation_list(current_member(self.request), **query.validated_data)
+        query = validated_query(self.request, ConversationListQuery, self)
+        return selectors.conversation_list(current_member(self.request), **query)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
@@ -177,7 +167,7 @@ class ConversationMessagesApi(generics.GenericAPIView):
         A page that returns no message discloses nothing and is not audited; any other is.
         """
         member = current_member(request)
-        refuse_unknown_params(request, {"since", "cursor", "page_size"})
+        refuse_unknown_parameters(request, MessageListQuery().fields, self)
         conversation = selectors.access_conversation(member, code, audit_action=None)
         query = MessageListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -312,21 +302,10 @@ class AttachmentDownloadApi(APIView):
         },
         description="403 (`link_expired`) when the link expired or was issued to someone else.",
     )
-    def get(self, request: Request, code: UUID, attachment_code: UUID) -> StreamingHttpResponse:
+    def get(self, request: Request, code: UUID, attachment_code: UUID) -> HttpResponseBase:
         """Download an attachment, decrypted on the fly (audited); the link expires."""
         member = current_member(request)
         attachment = selectors.access_attachment(
             member, code, attachment_code, token=request.query_params.get("token", "")
         )
-        return attachment_response(attachment)
-
-
-def attachment_response(attachment: Any) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        open_file(attachment, "file"), content_type=attachment.content_type
-    )
-    response["Content-Length"] = str(attachment.size)
-    response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+        return upload_download(attachment)

@@ -35,6 +35,7 @@ from liaison.selectors import access_sheet, sheets_visible_to
 from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
 from patients.identity import patient_search
 from security import audit
+from security.access import get_or_not_found
 from security.crypto import decrypt, keyring_from_settings
 from security.exceptions import FieldErrors, NotFound, PermissionDenied
 from security.fields import EncryptedTextField
@@ -73,14 +74,13 @@ def access_conversation(
     `audit_action=None` leaves the audit to the caller, who records it only if it
     discloses content (see `record_disclosure`).
     """
-    try:
-        conversation = (
-            conversations_visible_to(member)
-            .select_related("organisation_inbox", "liaison_sheet", "created_by")
-            .get(code=code)
-        )
-    except (Conversation.DoesNotExist, ValueError, ValidationError):
-        raise NotFound("conversation") from None
+    conversation = get_or_not_found(
+        conversations_visible_to(member).select_related(
+            "organisation_inbox", "liaison_sheet", "created_by"
+        ),
+        "conversation",
+        code=code,
+    )
     if audit_action:
         audit.record(actor=member, action=audit_action, target=conversation)
     return conversation
@@ -317,14 +317,13 @@ def message_in(conversation: Conversation, code: UUID | str, *, field: str = "")
 
     With `field`, a miss is a 400 on that input field rather than a 404.
     """
+    messages = Message.objects.select_related("conversation").filter(conversation=conversation)
     try:
-        return Message.objects.select_related("conversation").get(
-            conversation=conversation, code=code
-        )
-    except (Message.DoesNotExist, ValueError, ValidationError):
+        return get_or_not_found(messages, "message", code=code)
+    except NotFound:
         if field:
             raise FieldErrors({field: [_("Message inconnu dans cette conversation.")]}) from None
-        raise NotFound("message") from None
+        raise
 
 
 def messages_after(queryset: QuerySet[Message], message: Message) -> QuerySet[Message]:
@@ -410,12 +409,10 @@ def access_attachment(
     """
     conversation = access_conversation(member, conversation_code, audit_action=None)
     standing = standing_of(member, conversation)
-    try:
-        attachment = Attachment.objects.select_related("message").get(
-            conversation=conversation, code=code, message__redacted_at__isnull=True
-        )
-    except (Attachment.DoesNotExist, ValueError, ValidationError):
-        raise NotFound("attachment") from None
+    attachments = Attachment.objects.select_related("message").filter(
+        conversation=conversation, message__redacted_at__isnull=True
+    )
+    attachment = get_or_not_found(attachments, "attachment", code=code)
     if standing.reads_until is not None and attachment.message.created_at > standing.reads_until:
         raise NotFound("attachment")
     if not link_is_valid(member, attachment, token):
@@ -470,8 +467,8 @@ def members_by_codes(member: Member, codes: list[UUID]) -> list[Member]:
 
 def member_from_code(member: Member, code: UUID | str, *, field: str = "member") -> Member:
     try:
-        return members_visible_to(member).get(code=code)
-    except (Member.DoesNotExist, ValueError, ValidationError):
+        return get_or_not_found(members_visible_to(member), "member", code=code)
+    except NotFound:
         raise FieldErrors({field: [_("Membre inconnu ou inactif.")]}) from None
 
 
@@ -491,8 +488,8 @@ def inbox_from_code(code: UUID | str) -> Organisation:
 def sheet_from_code(member: Member, code: UUID | str) -> LiaisonSheet:
     """The liaison sheet to attach: the caller must see it (its access rule, audited)."""
     try:
-        return access_sheet(member, UUID(str(code)))
-    except (NotFound, ValueError):
+        return access_sheet(member, code)
+    except NotFound:
         raise FieldErrors({"liaison_sheet": [_("Fiche de liaison introuvable.")]}) from None
 
 

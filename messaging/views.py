@@ -13,19 +13,19 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from directory import selectors as directory_selectors
+from config.downloads import upload_download
 from directory.models import Member
+from directory.permissions import member_page
 from messaging import forms, selectors
-from messaging.apis import attachment_response
 from messaging.models import Conversation, Message
 from messaging.selectors import LinkExpired, Standing
 from messaging.services import conversations, messages
@@ -33,20 +33,6 @@ from messaging.services.messages import Upload
 from security.exceptions import DomainError, FieldErrors, NotFound
 
 PAGE = 50
-
-
-def _member(request: HttpRequest) -> Member:
-    member = directory_selectors.member_for_user(request.user)
-    if member is None:
-        raise Http404
-    return member
-
-
-def _conversation(member: Member, code: UUID, *, audit_action: str | None = None) -> Conversation:
-    try:
-        return selectors.access_conversation(member, code, audit_action=audit_action)
-    except NotFound:
-        raise Http404 from None
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -69,9 +55,8 @@ def _error_text(error: DomainError) -> str:
 # --- Inbox -----------------------------------------------------------------------------------
 
 
-@login_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def inbox(request: HttpRequest, member: Member) -> HttpResponse:
     search = forms.SearchForm(request.GET or None, member=member)
     filters = search.filters() if search.is_bound and search.is_valid() else {}
     queryset = selectors.conversation_list(member, **filters)
@@ -107,9 +92,8 @@ def _query_without_page(request: HttpRequest) -> str:
 # --- Compose ---------------------------------------------------------------------------------
 
 
-@login_required
-def compose(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def compose(request: HttpRequest, member: Member) -> HttpResponse:
     sheet_code = request.POST.get("liaison_sheet") or request.GET.get("fiche") or ""
     sheet = selectors.sheet_for(member, sheet_code) if sheet_code else None
     context: dict[str, Any] = {
@@ -159,11 +143,10 @@ def compose(request: HttpRequest) -> HttpResponse:
     return redirect("messaging-conversation", code=conversation.code)
 
 
-@login_required
+@member_page
 @require_GET
-def recipients(request: HttpRequest) -> JsonResponse:
+def recipients(request: HttpRequest, member: Member) -> JsonResponse:
     """The directory search of the compose form: members whose name or organisation matches."""
-    member = _member(request)
     found = selectors.recipient_candidates(member, request.GET.get("q", "")[:100])
     return JsonResponse(
         {
@@ -214,12 +197,11 @@ def _render_messages(page: list[Message], context: dict[str, Any]) -> list[dict[
     ]
 
 
-@login_required
-def conversation(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
+@member_page
+def conversation(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     if request.method == "POST":
         return _reply(request, member, code)
-    found = _conversation(member, code, audit_action="conversation.read")
+    found = selectors.access_conversation(member, code)  # audited: the page shows it
     standing = selectors.standing_of(member, found)
     messages.mark_read(actor=member, conversation=found)  # opening it is reading it
     return _render_conversation(request, member, found, standing)
@@ -264,7 +246,7 @@ def _render_conversation(
 
 
 def _reply(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
-    found = _conversation(member, code)
+    found = selectors.access_conversation(member, code, audit_action=None)
     try:
         posted = messages.post_message(
             actor=member,
@@ -297,15 +279,14 @@ def _reply(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     )
 
 
-@login_required
+@member_page
 @require_GET
-def poll(request: HttpRequest, code: UUID) -> JsonResponse:
+def poll(request: HttpRequest, member: Member, code: UUID) -> JsonResponse:
     """What changed since the page's last message: new messages (HTML) and fresh receipts.
 
     An empty answer discloses nothing and is not audited (see messaging.selectors).
     """
-    member = _member(request)
-    found = _conversation(member, code)
+    found = selectors.access_conversation(member, code, audit_action=None)
     standing = selectors.standing_of(member, found)
     queryset = selectors.messages_of(found, standing)
     after = request.GET.get("apres", "")
@@ -342,11 +323,11 @@ def poll(request: HttpRequest, code: UUID) -> JsonResponse:
     )
 
 
-@login_required
+@member_page
 @require_POST
-def mark_read(request: HttpRequest, code: UUID) -> JsonResponse:
-    member = _member(request)
-    found = _conversation(member, code)  # a receipt discloses nothing: not audited
+def mark_read(request: HttpRequest, member: Member, code: UUID) -> JsonResponse:
+    # A receipt discloses nothing: not audited.
+    found = selectors.access_conversation(member, code, audit_action=None)
     up_to = None
     if request.POST.get("jusqu_a"):
         try:
@@ -358,11 +339,10 @@ def mark_read(request: HttpRequest, code: UUID) -> JsonResponse:
     )
 
 
-@login_required
+@member_page
 @require_POST
-def add_participant(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    found = _conversation(member, code)
+def add_participant(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    found = selectors.access_conversation(member, code, audit_action=None)
     try:
         added = selectors.member_from_code(member, request.POST.get("member", ""))
         conversations.add_participant(actor=member, conversation=found, member=added)
@@ -375,11 +355,10 @@ def add_participant(request: HttpRequest, code: UUID) -> HttpResponse:
     return redirect("messaging-conversation", code=found.code)
 
 
-@login_required
+@member_page
 @require_POST
-def leave(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    found = _conversation(member, code)
+def leave(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    found = selectors.access_conversation(member, code, audit_action=None)
     try:
         conversations.leave_conversation(actor=member, conversation=found)
     except DomainError as error:
@@ -389,15 +368,11 @@ def leave(request: HttpRequest, code: UUID) -> HttpResponse:
     return redirect("messaging-inbox")
 
 
-@login_required
+@member_page
 @require_POST
-def redact(request: HttpRequest, code: UUID, message_code: UUID) -> HttpResponse:
-    member = _member(request)
-    found = _conversation(member, code)
-    try:
-        message = selectors.message_in(found, message_code)
-    except NotFound:
-        raise Http404 from None
+def redact(request: HttpRequest, member: Member, code: UUID, message_code: UUID) -> HttpResponse:
+    found = selectors.access_conversation(member, code, audit_action=None)
+    message = selectors.message_in(found, message_code)
     try:
         messages.redact_message(actor=member, message=message)
         flash.success(request, _("Message retiré."))
@@ -406,21 +381,18 @@ def redact(request: HttpRequest, code: UUID, message_code: UUID) -> HttpResponse
     return redirect("messaging-conversation", code=found.code)
 
 
-@login_required
+@member_page
 @require_GET
 def download(
-    request: HttpRequest, code: UUID, attachment_code: UUID
-) -> HttpResponse | StreamingHttpResponse:
-    member = _member(request)
+    request: HttpRequest, member: Member, code: UUID, attachment_code: UUID
+) -> HttpResponseBase:
     try:
         attachment = selectors.access_attachment(
             member, code, attachment_code, token=request.GET.get("token", "")
         )
-    except NotFound:
-        raise Http404 from None
     except LinkExpired:
         flash.error(
             request, _("Ce lien de téléchargement a expiré : utilisez celui de la page rechargée.")
         )
         return redirect("messaging-conversation", code=code)
-    return attachment_response(attachment)
+    return upload_download(attachment)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import FileResponse
-from django.utils.http import content_disposition_header
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -17,11 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.filters import refuse_unknown_parameters, validated_query
 from config.serializers import reject_unknown_keys
 from directory.models import Member
 from directory.permissions import current_member
-from directory.selectors import access_member, members_with_codes
+from directory.selectors import access_member
 from protocols import diff, selectors
+from protocols.downloads import attachment_download
 from protocols.guide.selectors import themes_with_slugs
 from protocols.models import Protocol, ProtocolVersion, Theme
 from protocols.serializers import (
@@ -53,7 +54,7 @@ IF_MATCH = OpenApiParameter(
     required=False,
     description='The ETag of the draft you edit, e.g. "3": 412 if someone saved meanwhile.',
 )
-MAX_NUMBER = 2**31 - 1
+MAX_NUMBER = selectors.MAX_VERSION_NUMBER
 
 
 def _if_match(request: Request) -> int | None:
@@ -71,12 +72,6 @@ def _themes(slugs: list[str]) -> list[Theme]:
     if unknown:
         raise ValidationError({"themes": [_("Thème inconnu : %(t)s.") % {"t": ", ".join(unknown)}]})
     return known
-
-
-def _version(member: Member, protocol: Protocol, number: int) -> ProtocolVersion:
-    if number > MAX_NUMBER:
-        raise NotFound("protocol")
-    return selectors.access_version(member, protocol, number)
 
 
 def version_response(version: ProtocolVersion, *, status_code: int = 200) -> Response:
@@ -102,12 +97,6 @@ def protocol_response(
     return Response(ProtocolOutput(protocol, context=context).data, status=status_code)
 
 
-def _strict_query(request: Request, allowed: set[str]) -> None:
-    unknown = sorted(set(request.query_params) - allowed - {"page", "page_size", "format"})
-    if unknown:
-        raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
-
-
 class ProtocolListApi(generics.ListAPIView):
     """The protocol library: search in French, filter by kind, status, profession, theme."""
 
@@ -117,10 +106,8 @@ class ProtocolListApi(generics.ListAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return selectors.no_protocols()
-        _strict_query(self.request, set(ProtocolListQuery().fields))
-        query = ProtocolListQuery(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.protocol_list(current_member(self.request), **query.validated_data)
+        query = validated_query(self.request, ProtocolListQuery, self)
+        return selectors.protocol_list(current_member(self.request), **query)
 
     @extend_schema(parameters=[ProtocolListQuery])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -186,7 +173,7 @@ class ProtocolVersionListApi(APIView):
         body.is_valid(raise_exception=True)
         source = None
         if "source" in body.validated_data:
-            source = _version(member, protocol, body.validated_data["source"])
+            source = selectors.access_version(member, protocol, body.validated_data["source"])
         version = drafting.draft_new_version(actor=member, protocol=protocol, source=source)
         return version_response(version, status_code=status.HTTP_201_CREATED)
 
@@ -196,7 +183,7 @@ class ProtocolVersionDetailApi(APIView):
     def get(self, request: Request, code: UUID, number: int) -> Response:
         """One version, its sections in Markdown and rendered as safe HTML, its reviews."""
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
         return version_response(version)
 
     @extend_schema(
@@ -205,7 +192,7 @@ class ProtocolVersionDetailApi(APIView):
     def patch(self, request: Request, code: UUID, number: int) -> Response:
         """Edit a draft (409 for any other state: a new version is drafted instead)."""
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
         expected = _if_match(request)
         body = ProtocolVersionContentInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
@@ -222,15 +209,11 @@ class ProtocolVersionAttachmentApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    def get(self, request: Request, code: UUID, number: int) -> FileResponse:
+    def get(self, request: Request, code: UUID, number: int) -> HttpResponseBase:
         """The PDF attached to the version."""
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
-        if not version.attachment:
-            raise NotFound("protocol")
-        response = FileResponse(version.attachment.open("rb"), content_type="application/pdf")
-        response["Content-Disposition"] = content_disposition_header(False, version.attachment_name)
-        return response
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
+        return attachment_download(version)
 
     @extend_schema(
         request={
@@ -243,7 +226,7 @@ class ProtocolVersionAttachmentApi(APIView):
     def post(self, request: Request, code: UUID, number: int) -> Response:
         """Attach (or replace) the PDF of a draft. Protocols must not contain patient data."""
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
         reject_unknown_keys(request, allowed={"file"})
         upload = request.FILES.get("file")
         if upload is None:
@@ -263,14 +246,12 @@ class ProtocolVersionSubmitApi(APIView):
     def post(self, request: Request, code: UUID, number: int) -> Response:
         """Send a draft to its named reviewers. 400 lists what it still lacks."""
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
         body = ProtocolSubmitInput(data=request.data)
         body.is_valid(raise_exception=True)
-        codes = [str(item) for item in body.validated_data["reviewers"]]
-        reviewers = list(members_with_codes(member, codes))
-        if len(reviewers) != len(set(codes)):
-            raise ValidationError({"reviewers": [_("Relecteur inconnu.")]})
-        version = lifecycle.submit_for_review(actor=member, version=version, reviewers=reviewers)
+        version = lifecycle.submit_for_review_to(
+            actor=member, version=version, reviewer_codes=body.validated_data["reviewers"]
+        )
         return version_response(version)
 
 
@@ -279,7 +260,7 @@ class ProtocolVersionApproveApi(APIView):
     def post(self, request: Request, code: UUID, number: int) -> Response:
         """A named reviewer approves the version in review."""
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
         body = ProtocolCommentInput(data=request.data)
         body.is_valid(raise_exception=True)
         version = lifecycle.approve_version(
@@ -293,7 +274,7 @@ class ProtocolVersionRequestChangesApi(APIView):
     def post(self, request: Request, code: UUID, number: int) -> Response:
         """A named reviewer sends the version back to draft, with a comment."""
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
         body = ProtocolRequestChangesInput(data=request.data)
         body.is_valid(raise_exception=True)
         version = lifecycle.request_changes(
@@ -308,7 +289,7 @@ class ProtocolVersionPublishApi(APIView):
         """Put an approved version in force; the previous one is superseded."""
         reject_unknown_keys(request)
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
         return version_response(lifecycle.publish_version(actor=member, version=version))
 
 
@@ -318,7 +299,7 @@ class ProtocolVersionRetireApi(APIView):
         """Withdraw the version in force."""
         reject_unknown_keys(request)
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
         return version_response(lifecycle.retire_version(actor=member, version=version))
 
 
@@ -331,7 +312,7 @@ class ProtocolVersionAcknowledgeApi(APIView):
         """ "Lu et approuvé" on the version in force (201; 200 when already done)."""
         reject_unknown_keys(request)
         member = current_member(request)
-        version = _version(member, selectors.access_protocol(member, code), number)
+        version = selectors.access_version(member, selectors.access_protocol(member, code), number)
         acknowledgement, created = participation.acknowledge_version(actor=member, version=version)
         return Response(
             ProtocolAcknowledgementOutput(acknowledgement).data,
@@ -414,7 +395,7 @@ class ProtocolDiffApi(APIView):
     def get(self, request: Request, code: UUID) -> Response:
         """What changed between two versions, section by section."""
         member = current_member(request)
-        _strict_query(request, {"from", "to"})
+        refuse_unknown_parameters(request, {"from", "to"})
         numbers: dict[str, int | None] = {}
         for name in ("from", "to"):
             value = request.query_params.get(name)

@@ -18,12 +18,13 @@ matches, no ranking) and only meant for the demo and the tests; both paths are t
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import F, QuerySet, Value
+
+from security.text import fold
 
 CONFIG = "french_unaccent"  # created by migration 0004
 MAX_QUERY_WORDS = 8
@@ -61,13 +62,6 @@ _SUFFIXES = (
     "x",
 )
 _MIN_STEM = 3
-
-
-def fold(text: str) -> str:
-    """Lower case without accents or ligatures: "Cœur ÉPUISÉ" -> "coeur epuise"."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def stem(word: str) -> str:

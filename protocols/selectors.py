@@ -33,7 +33,10 @@ from protocols.models import (
     ProtocolReview,
     ProtocolVersion,
 )
+from security.access import get_or_not_found
 from security.exceptions import NotFound
+
+MAX_VERSION_NUMBER = 2**31 - 1  # the column's range: beyond it, no version can exist
 
 V = ProtocolVersion.Status
 P = Protocol.Status
@@ -65,28 +68,27 @@ def versions_visible_to(member: Member, protocol: Protocol) -> QuerySet[Protocol
 
 def access_protocol(member: Member, code: UUID | str) -> Protocol:
     """The protocol if `member` may see it, else NotFound (missing and hidden look alike)."""
-    try:
-        return (
-            protocols_visible_to(member)
-            .select_related("current_version", "created_by")
-            .prefetch_related("themes")
-            .get(code=code)
-        )
-    except (Protocol.DoesNotExist, ValueError):
-        raise NotFound("protocol") from None
+    protocols = (
+        protocols_visible_to(member)
+        .select_related("current_version", "created_by")
+        .prefetch_related("themes")
+    )
+    return get_or_not_found(protocols, "protocol", code=code)
 
 
 def access_version(member: Member, protocol: Protocol, number: int) -> ProtocolVersion:
-    """Version `number` of a protocol `member` already accessed, if they may read it."""
-    try:
-        version = (
-            versions_visible_to(member, protocol)
-            .select_related("based_on", "published_by")
-            .prefetch_related(_reviews_prefetch())
-            .get(number=number)
-        )
-    except ProtocolVersion.DoesNotExist:
-        raise NotFound("protocol") from None
+    """Version `number` of a protocol `member` already accessed, if they may read it.
+
+    A number beyond the column's range is a miss too (the database would refuse the query).
+    """
+    if number > MAX_VERSION_NUMBER:
+        raise NotFound("protocol")
+    versions = (
+        versions_visible_to(member, protocol)
+        .select_related("based_on", "published_by")
+        .prefetch_related(_reviews_prefetch())
+    )
+    version = get_or_not_found(versions, "protocol", number=number)
     version.protocol = protocol
     return version
 
@@ -283,10 +285,7 @@ def participations_ended_by(version: ProtocolVersion) -> QuerySet[Participation]
 
 
 def access_participation(protocol: Protocol, code: UUID | str) -> Participation:
-    try:
-        return participants_of(protocol).get(code=code)
-    except (Participation.DoesNotExist, ValueError):
-        raise NotFound("protocol") from None
+    return get_or_not_found(participants_of(protocol), "protocol", code=code)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,6 @@ api_urlpatterns = [
     path(
         "guide/members/<uuid:code>/", guide_apis.MemberGuideApi.as_view(), name="api-guide-member"
     ),
-    path("directory-import/", guide_apis.DirectoryImportApi.as_view(), name="api-directory-import"),
 ]
 
 W = "protocoles/<uuid:code>/"
@@ -93,7 +92,6 @@ urlpatterns = [
     path("guide/", guide_views.guide, name="guide"),
     path("guide/pdf/", guide_views.guide_pdf, name="guide-pdf"),
     path("guide/themes/", guide_views.manage_themes, name="guide-themes"),
-    path("guide/import/", guide_views.import_directory, name="guide-import"),
     path(
         "guide/structures/<uuid:code>/",
         guide_views.edit_organisation_entry,

@@ -10,49 +10,26 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from directory import selectors as directory_selectors
 from directory.models import Member
+from directory.permissions import member_page
 from protocols import forms, selectors
 from protocols.diff import diff_versions
+from protocols.downloads import attachment_download
 from protocols.guide.selectors import themes, themes_with_slugs
 from protocols.models import SECTIONS, Participation, Protocol, ProtocolVersion
 from protocols.serializers import ProtocolListQuery
 from protocols.services import drafting, lifecycle, participation
-from security.exceptions import DomainError, FieldErrors, NotFound
+from security.exceptions import DomainError, FieldErrors
 
 V = ProtocolVersion.Status
-MAX_NUMBER = 2**31 - 1
-
-
-def _member(request: HttpRequest) -> Member:
-    member = directory_selectors.member_for_user(request.user)
-    if member is None:
-        raise Http404
-    return member
-
-
-def _protocol(member: Member, code: UUID) -> Protocol:
-    try:
-        return selectors.access_protocol(member, code)
-    except NotFound:
-        raise Http404 from None
-
-
-def _version(member: Member, protocol: Protocol, number: int) -> ProtocolVersion:
-    try:
-        if number > MAX_NUMBER:
-            raise NotFound("protocol")
-        return selectors.access_version(member, protocol, number)
-    except NotFound:
-        raise Http404 from None
 
 
 def _error_message(error: DomainError) -> str:
@@ -69,9 +46,8 @@ def _sections(version: ProtocolVersion) -> list[dict[str, Any]]:
     ]
 
 
-@login_required
-def library(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def library(request: HttpRequest, member: Member) -> HttpResponse:
     query = ProtocolListQuery(
         data={k: v for k, v in request.GET.items() if k in ProtocolListQuery().fields and v}
     )
@@ -124,9 +100,8 @@ def _editor_context(
     }
 
 
-@login_required
-def new_protocol(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def new_protocol(request: HttpRequest, member: Member) -> HttpResponse:
     if request.method != "POST":
         return render(
             request,
@@ -157,11 +132,10 @@ def new_protocol(request: HttpRequest) -> HttpResponse:
     return render(request, "protocols/editor.html", context, status=400)
 
 
-@login_required
-def edit_version(request: HttpRequest, code: UUID, number: int) -> HttpResponse:
-    member = _member(request)
-    protocol = _protocol(member, code)
-    version = _version(member, protocol, number)
+@member_page
+def edit_version(request: HttpRequest, member: Member, code: UUID, number: int) -> HttpResponse:
+    protocol = selectors.access_protocol(member, code)
+    version = selectors.access_version(member, protocol, number)
     if version.status != V.DRAFT or not selectors.can_edit(member, version):
         return redirect("protocol-version", code=protocol.code, number=version.number)
     if request.method != "POST":
@@ -179,11 +153,8 @@ def edit_version(request: HttpRequest, code: UUID, number: int) -> HttpResponse:
             expected_revision=int(revision) if revision.isdigit() else None,
         )
         if "submit" in request.POST:
-            reviewers = list(
-                directory_selectors.members_with_codes(member, request.POST.getlist("reviewers"))
-            )
-            version = lifecycle.submit_for_review(
-                actor=member, version=version, reviewers=reviewers
+            version = lifecycle.submit_for_review_to(
+                actor=member, version=version, reviewer_codes=request.POST.getlist("reviewers")
             )
             messages.success(request, _("Version envoyée en relecture."))
             return redirect("protocol-version", code=protocol.code, number=version.number)
@@ -221,10 +192,9 @@ def _reading_context(
     }
 
 
-@login_required
-def protocol_detail(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    protocol = _protocol(member, code)
+@member_page
+def protocol_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    protocol = selectors.access_protocol(member, code)
     current = (
         selectors.access_version(member, protocol, protocol.current_version.number)
         if protocol.current_version
@@ -258,21 +228,19 @@ def protocol_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     return render(request, "protocols/detail.html", context)
 
 
-@login_required
-def version_detail(request: HttpRequest, code: UUID, number: int) -> HttpResponse:
-    member = _member(request)
-    protocol = _protocol(member, code)
-    version = _version(member, protocol, number)
+@member_page
+def version_detail(request: HttpRequest, member: Member, code: UUID, number: int) -> HttpResponse:
+    protocol = selectors.access_protocol(member, code)
+    version = selectors.access_version(member, protocol, number)
     context = _reading_context(member, protocol, version)
     context["my_acknowledgement"] = selectors.acknowledgement_of(member, version)
     return render(request, "protocols/version.html", context)
 
 
-@login_required
-def review_version(request: HttpRequest, code: UUID, number: int) -> HttpResponse:
-    member = _member(request)
-    protocol = _protocol(member, code)
-    version = _version(member, protocol, number)
+@member_page
+def review_version(request: HttpRequest, member: Member, code: UUID, number: int) -> HttpResponse:
+    protocol = selectors.access_protocol(member, code)
+    version = selectors.access_version(member, protocol, number)
     context = _reading_context(member, protocol, version)
     base = selectors.previous_released(version)
     if base is not None:
@@ -281,20 +249,18 @@ def review_version(request: HttpRequest, code: UUID, number: int) -> HttpRespons
     return render(request, "protocols/review.html", context)
 
 
-@login_required
-def compare_versions(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    protocol = _protocol(member, code)
+@member_page
+def compare_versions(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    protocol = selectors.access_protocol(member, code)
     numbers = {}
     for name in ("from", "to"):
         value = request.GET.get(name, "")
-        numbers[name] = int(value) if value.isdigit() and int(value) <= MAX_NUMBER else None
-    try:
-        old, new, sections = selectors.diff_between(
-            member, protocol, from_number=numbers["from"], to_number=numbers["to"]
+        numbers[name] = (
+            int(value) if value.isdigit() and int(value) <= selectors.MAX_VERSION_NUMBER else None
         )
-    except NotFound:
-        raise Http404 from None
+    old, new, sections = selectors.diff_between(
+        member, protocol, from_number=numbers["from"], to_number=numbers["to"]
+    )
     return render(
         request,
         "protocols/diff.html",
@@ -308,26 +274,24 @@ def compare_versions(request: HttpRequest, code: UUID) -> HttpResponse:
     )
 
 
-@login_required
-def download_attachment(request: HttpRequest, code: UUID, number: int) -> FileResponse:
-    member = _member(request)
-    version = _version(member, _protocol(member, code), number)
-    if not version.attachment:
-        raise Http404
-    response = FileResponse(version.attachment.open("rb"), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(False, version.attachment_name)
-    return response
+@member_page
+def download_attachment(
+    request: HttpRequest, member: Member, code: UUID, number: int
+) -> HttpResponseBase:
+    version = selectors.access_version(member, selectors.access_protocol(member, code), number)
+    return attachment_download(version)
 
 
 ACTIONS = {"submit", "approve", "request_changes", "publish", "retire", "acknowledge", "attach"}
 
 
-@login_required
+@member_page
 @require_POST
-def version_action(request: HttpRequest, code: UUID, number: int, action: str) -> HttpResponse:
-    member = _member(request)
-    protocol = _protocol(member, code)
-    version = _version(member, protocol, number)
+def version_action(
+    request: HttpRequest, member: Member, code: UUID, number: int, action: str
+) -> HttpResponse:
+    protocol = selectors.access_protocol(member, code)
+    version = selectors.access_version(member, protocol, number)
     if action not in ACTIONS:
         raise Http404
     back = request.POST.get("next", "")
@@ -336,10 +300,9 @@ def version_action(request: HttpRequest, code: UUID, number: int, action: str) -
     comment = request.POST.get("comment", "")
     try:
         if action == "submit":
-            reviewers = list(
-                directory_selectors.members_with_codes(member, request.POST.getlist("reviewers"))
+            lifecycle.submit_for_review_to(
+                actor=member, version=version, reviewer_codes=request.POST.getlist("reviewers")
             )
-            lifecycle.submit_for_review(actor=member, version=version, reviewers=reviewers)
             messages.success(request, _("Version envoyée en relecture."))
         elif action == "approve":
             lifecycle.approve_version(actor=member, version=version, comment=comment)
@@ -375,11 +338,10 @@ def version_action(request: HttpRequest, code: UUID, number: int, action: str) -
     return redirect(back)
 
 
-@login_required
+@member_page
 @require_POST
-def new_version(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    protocol = _protocol(member, code)
+def new_version(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    protocol = selectors.access_protocol(member, code)
     try:
         version = drafting.draft_new_version(actor=member, protocol=protocol)
     except DomainError as error:
@@ -391,11 +353,10 @@ def new_version(request: HttpRequest, code: UUID) -> HttpResponse:
     return redirect("protocol-edit", code=protocol.code, number=version.number)
 
 
-@login_required
+@member_page
 @require_POST
-def participants(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    protocol = _protocol(member, code)
+def participants(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    protocol = selectors.access_protocol(member, code)
     try:
         if request.POST.get("end"):
             registered = selectors.access_participation(protocol, request.POST["end"])

@@ -1,7 +1,7 @@
 """API tokens: the only place that issues, checks, touches and revokes them.
 
 Who may list and revoke which token is a question about members and the coordination: it is
-answered a floor up, in directory.token_selectors.
+answered a floor up, in directory.tokens.selectors.
 
 A token is `cpts_` followed by 43 URL-safe characters (256 random bits). It is shown once,
 when it is made; the database keeps its SHA-256 digest and its first characters. A person gets

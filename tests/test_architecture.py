@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ["directory", "liaison", "protocols", "messaging", "security", "worker"]
 # Every module that answers a request or runs a job, wherever it sits in the app
-# (liaison/output_apis.py, protocols/guide/views.py...), so a new one cannot slip past.
+# (liaison/outputs/apis.py, protocols/guide/views.py...), so a new one cannot slip past.
 INTERFACES = sorted(
     path
     for app in APPS
@@ -30,7 +30,7 @@ def test_interfaces_do_not_touch_the_orm(path: Path) -> None:
 
 
 def test_the_interfaces_list_is_not_empty() -> None:
-    assert ROOT / "liaison" / "output_apis.py" in INTERFACES
+    assert ROOT / "liaison" / "outputs" / "apis.py" in INTERFACES
     assert len(INTERFACES) >= 10
 
 
@@ -200,3 +200,15 @@ def test_the_import_reader_sees_imports_inside_functions_and_type_checking(
     assert ("liaison.services.drafts", "", False, False) in found
     assert ("liaison.documents", "CONTENT_KEYS", False, False) in found
     assert ("liaison.selectors", "_with_relations", False, False) in found
+
+
+@pytest.mark.parametrize("app", ["directory", "liaison", "messaging", "protocols", "worker"])
+def test_sub_areas_keep_their_endpoints_inside_their_package(app: str) -> None:
+    """A sub-area is a sub-package with its own apis/views/urls (liaison/outputs/,
+    protocols/guide/), not prefixed files beside the app's (`output_apis.py`)."""
+    prefixed = sorted(
+        path.name
+        for pattern in ("*_apis.py", "*_views.py", "*_urls.py")
+        for path in (ROOT / app).glob(pattern)
+    )
+    assert prefixed == [], f"{app}: move {prefixed} into the sub-area's package"

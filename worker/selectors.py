@@ -19,6 +19,7 @@ from django.utils.timezone import now
 
 from directory.models import Member
 from directory.selectors import is_coordinator
+from security.access import get_or_not_found
 from security.exceptions import NotFound, PermissionDenied
 from worker.events import (
     SYSTEM_ACTOR,
@@ -92,10 +93,7 @@ def notifications_visible_to(member: Member | None) -> QuerySet[Notification]:
 
 def access_notification(member: Member, code: UUID | str) -> Notification:
     """The member's notification with this public id, or NotFound (also for anyone else's)."""
-    try:
-        return notifications_visible_to(member).get(code=code)
-    except (Notification.DoesNotExist, ValueError):
-        raise NotFound("notification") from None
+    return get_or_not_found(notifications_visible_to(member), "notification", code=code)
 
 
 def unread_count(member: Member) -> int:
@@ -134,10 +132,7 @@ def access_failed_notification(member: Member, code: UUID | str) -> Notification
     """A failed notification the coordination may retry; NotFound for anyone else."""
     if not is_coordinator(member):
         raise NotFound("notification")
-    try:
-        return failed_notifications_visible_to(member).get(code=code)
-    except (Notification.DoesNotExist, ValueError):
-        raise NotFound("notification") from None
+    return get_or_not_found(failed_notifications_visible_to(member), "notification", code=code)
 
 
 # --- Preferences -----------------------------------------------------------------------------

@@ -1,30 +1,27 @@
 """Resource guide endpoints: themes, the guide by theme and commune, its PDF, the guide
-entries of organisations and members, and the CSV import of the directory."""
+entries of organisations and members."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpResponse
-from django.utils.timezone import localdate
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.filters import refuse_unknown_parameters
 from directory.permissions import current_member
 from directory.selectors import access_member, access_organisation
-from protocols.guide import importer, selectors, services
-from protocols.guide.pdf import render_guide_pdf
+from protocols.downloads import guide_download
+from protocols.guide import selectors, services
 from protocols.guide.serializers import (
-    DirectoryImportInput,
-    DirectoryImportReportOutput,
     GuideEntryInput,
     GuideEntryOutput,
     GuideThemeOutput,
@@ -38,9 +35,7 @@ GUIDE_FILTERS = [
 
 
 def _guide_filters(request: Request) -> dict[str, str]:
-    unknown = sorted(set(request.query_params) - {"theme", "commune", "format"})
-    if unknown:
-        raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
+    refuse_unknown_parameters(request, {"theme", "commune"})
     values = {name: request.query_params.get(name, "")[:120] for name in ("theme", "commune")}
     invalid = [name for name, value in values.items() if "\x00" in value]
     if invalid:
@@ -92,14 +87,10 @@ class GuidePdfApi(APIView):
     @extend_schema(
         parameters=GUIDE_FILTERS, responses={(200, "application/pdf"): OpenApiTypes.BINARY}
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: Request) -> HttpResponseBase:
         """The printable guide as a PDF (same grouping and filters as the guide)."""
         current_member(request)
-        sections = selectors.guide(**_guide_filters(request))
-        pdf = render_guide_pdf(sections, cpts=selectors.cpts_name(), on=localdate())
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = 'inline; filename="guide-des-ressources.pdf"'
-        return response
+        return guide_download(**_guide_filters(request))
 
 
 class OrganisationGuideApi(APIView):
@@ -150,28 +141,3 @@ class MemberGuideApi(APIView):
         )
         links, hours = selectors.member_guide(shown)
         return Response(GuideEntryOutput({"themes": links, "office_hours": hours}).data)
-
-
-class DirectoryImportApi(APIView):
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
-        request={"multipart/form-data": DirectoryImportInput},
-        responses={200: DirectoryImportReportOutput},
-    )
-    def post(self, request: Request) -> Response:
-        """Import organisations and members from CSV (coordination only).
-
-        `dry_run` (default true) lists each row and why it would be rejected, importing
-        nothing. Without `skip_invalid`, one rejected row means nothing is imported.
-        """
-        member = current_member(request)
-        body = DirectoryImportInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        report = importer.import_directory(
-            actor=member,
-            fileobj=body.validated_data["file"],
-            dry_run=body.validated_data["dry_run"],
-            skip_invalid=body.validated_data["skip_invalid"],
-        )
-        return Response(DirectoryImportReportOutput(report).data)

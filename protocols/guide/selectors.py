@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from directory.models import Member, Membership, Organisation
 from directory.selectors import is_coordinator
 from protocols.models import MemberTheme, OfficeHours, OrganisationTheme, Theme
-from security.exceptions import NotFound
+from security.access import get_or_not_found
 
 NO_COMMUNE = "—"
 
@@ -28,10 +28,7 @@ def themes() -> QuerySet[Theme]:
 
 
 def access_theme(code: UUID | str) -> Theme:
-    try:
-        return Theme.objects.get(code=code)
-    except (Theme.DoesNotExist, ValueError):
-        raise NotFound("theme") from None
+    return get_or_not_found(Theme.objects.all(), "theme", code=code)
 
 
 def themes_with_slugs(slugs: list[str]) -> tuple[list[Theme], list[str]]:
@@ -205,15 +202,6 @@ def member_guide(member: Member) -> tuple[list[MemberTheme], list[OfficeHours]]:
         .order_by("theme__position", "theme__name")
     )
     return links, list(OfficeHours.objects.filter(member=member))
-
-
-def active_member_named(username: str) -> Member | None:
-    """The active member behind a login (management commands name their actor this way)."""
-    return (
-        Member.objects.filter(user__username=username, is_active=True)
-        .select_related("user")
-        .first()
-    )
 
 
 def may_edit_organisation_guide(actor: Member, organisation: Organisation) -> bool:

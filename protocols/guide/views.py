@@ -1,4 +1,4 @@
-"""French pages of the resource guide: the guide, its PDF, entry editing, themes, CSV import."""
+"""French pages of the resource guide: the guide, its PDF, entry editing, themes."""
 
 from __future__ import annotations
 
@@ -7,27 +7,21 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.timezone import localdate
 from django.utils.translation import gettext as _
 
 from directory import selectors as directory_selectors
 from directory.models import Member, Organisation
-from protocols.guide import importer, selectors, services
-from protocols.guide.pdf import render_guide_pdf
+from directory.permissions import member_page
+from protocols.downloads import guide_download
+from protocols.guide import selectors, services
 from protocols.models import OfficeHours
-from security.exceptions import DomainError, FieldErrors, NotFound
+from security.exceptions import DomainError, FieldErrors
 
 HOUR_ROWS = 4
-
-
-def _member(request: HttpRequest) -> Member:
-    member = directory_selectors.member_for_user(request.user)
-    if member is None:
-        raise Http404
-    return member
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -36,9 +30,8 @@ def _filters(request: HttpRequest) -> dict[str, str]:
     }
 
 
-@login_required
-def guide(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def guide(request: HttpRequest, member: Member) -> HttpResponse:
     filters = _filters(request)
     return render(
         request,
@@ -56,15 +49,9 @@ def guide(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def guide_pdf(request: HttpRequest) -> HttpResponse:
-    _member(request)
-    pdf = render_guide_pdf(
-        selectors.guide(**_filters(request)), cpts=selectors.cpts_name(), on=localdate()
-    )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = 'inline; filename="guide-des-ressources.pdf"'
-    return response
+@member_page
+def guide_pdf(request: HttpRequest, member: Member) -> HttpResponseBase:
+    return guide_download(**_filters(request))
 
 
 def _parse_time(value: str) -> time | None:
@@ -113,8 +100,9 @@ def _entry_context(title: str, links: list[Any], hours: list[OfficeHours]) -> di
     }
 
 
-def _edit_entry(request: HttpRequest, target: Organisation | Member, title: str) -> HttpResponse:
-    member = _member(request)
+def _edit_entry(
+    request: HttpRequest, member: Member, target: Organisation | Member, title: str
+) -> HttpResponse:
     if request.method == "POST":
         choices, hours = _parse_entry(request)
         try:
@@ -143,29 +131,20 @@ def _edit_entry(request: HttpRequest, target: Organisation | Member, title: str)
     return render(request, "protocols/guide_entry.html", _entry_context(title, links, hours_list))
 
 
-@login_required
-def edit_organisation_entry(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    try:
-        organisation = directory_selectors.access_organisation(member, code)
-    except NotFound:
-        raise Http404 from None
-    return _edit_entry(request, organisation, organisation.name)
+@member_page
+def edit_organisation_entry(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    organisation = directory_selectors.access_organisation(member, code)
+    return _edit_entry(request, member, organisation, organisation.name)
 
 
-@login_required
-def edit_member_entry(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member(request)
-    try:
-        shown = directory_selectors.access_member(member, code)
-    except NotFound:
-        raise Http404 from None
-    return _edit_entry(request, shown, shown.display_name)
+@member_page
+def edit_member_entry(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    shown = directory_selectors.access_member(member, code)
+    return _edit_entry(request, member, shown, shown.display_name)
 
 
-@login_required
-def manage_themes(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+@member_page
+def manage_themes(request: HttpRequest, member: Member) -> HttpResponse:
     if not directory_selectors.is_coordinator(member):
         raise Http404
     if request.method == "POST":
@@ -192,35 +171,4 @@ def manage_themes(request: HttpRequest) -> HttpResponse:
             "themes": list(selectors.themes()),
             "organisations": list(directory_selectors.organisations_visible_to(member)),
         },
-    )
-
-
-@login_required
-def import_directory(request: HttpRequest) -> HttpResponse:
-    """The coordinator's CSV import: a dry run first, then the import."""
-    member = _member(request)
-    if not directory_selectors.is_coordinator(member):
-        raise Http404
-    report = None
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, _("Choisissez un fichier CSV."))
-        else:
-            try:
-                report = importer.import_directory(
-                    actor=member,
-                    fileobj=upload,
-                    dry_run=request.POST.get("dry_run") == "on",
-                    skip_invalid=request.POST.get("skip_invalid") == "on",
-                )
-            except DomainError as error:
-                detail = (
-                    " ".join(m for ms in error.fields.values() for m in ms)
-                    if isinstance(error, FieldErrors)
-                    else error.detail
-                )
-                messages.error(request, detail)
-    return render(
-        request, "protocols/guide_import.html", {"report": report, "columns": importer.COLUMNS}
     )

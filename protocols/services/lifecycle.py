@@ -13,6 +13,7 @@ transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
@@ -20,6 +21,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
+from directory.selectors import members_with_codes
 from protocols import notify, selectors
 from protocols.models import Participation, Protocol, ProtocolReview, ProtocolVersion
 from protocols.services import participation
@@ -103,6 +105,24 @@ def submit_for_review(
         url=notify.review_url(version),
     )
     return version
+
+
+def submit_for_review_to(
+    *, actor: Member, version: ProtocolVersion, reviewer_codes: Iterable[UUID | str]
+) -> ProtocolVersion:
+    """`submit_for_review` to the members named by public id, as the API and the pages send
+    them; an id that names no active member is refused (400 on `reviewers`), never dropped:
+    a draft sent to fewer reviewers than its author chose would be approved by fewer.
+    """
+    unknown = FieldErrors({"reviewers": [_("Relecteur inconnu.")]})
+    try:
+        codes = {UUID(str(code)) for code in reviewer_codes}
+    except ValueError:
+        raise unknown from None
+    reviewers = list(members_with_codes(actor, [str(code) for code in codes]))
+    if len(reviewers) != len(codes):
+        raise unknown
+    return submit_for_review(actor=actor, version=version, reviewers=reviewers)
 
 
 def _own_pending_review(actor: Member, version: ProtocolVersion) -> ProtocolReview:

@@ -114,3 +114,18 @@ def test_outsiders_get_404_on_the_pages(client: Client, demo, make_referral) -> 
     login(client, demo["hop.urgences"])
     assert client.get(f"/liaison/{sheet.code}/").status_code == 404
     assert client.post(f"/liaison/{sheet.code}/action/receive/").status_code == 404
+
+
+def test_a_malformed_service_id_in_a_form_is_no_service_not_an_error(
+    client: Client, demo, make_referral
+) -> None:
+    """A malformed id is a miss like an unknown one (security.access.get_or_not_found)."""
+    sheet = make_referral()
+    login(client, demo["hop.cardio"])
+    response = client.post(
+        f"/liaison/{sheet.code}/action/decline/", {"redirect_to": "pas-un-id", "note": "Complet"}
+    )
+    assert response.status_code == 302
+    sheet.refresh_from_db()
+    assert sheet.status == "declined"
+    assert not LiaisonSheet.objects.filter(redirected_from=sheet).exists()

@@ -160,6 +160,16 @@ def test_a_new_version_is_started_from_the_page(demo, published) -> None:
     assert response["Location"] == f"/protocoles/{version.protocol.code}/versions/2/modifier/"
 
 
+def test_a_malformed_participation_id_is_a_message_not_an_error(demo, published) -> None:
+    """A malformed id is a miss like an unknown one (security.access.get_or_not_found)."""
+    protocol = published().protocol
+    response = web(demo["coord"]).post(
+        f"/protocoles/{protocol.code}/participants/", {"end": "pas-un-id"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/protocoles/{protocol.code}/"
+
+
 @pytest.mark.parametrize(
     "path", ["protocols/guide/apis.py", "protocols/guide/views.py", "protocols/forms.py"]
 )

@@ -7,38 +7,30 @@ Downloads answer their own media type whatever the Accept header says (a client 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpResponse
-from django.utils.http import content_disposition_header
-from django.utils.translation import gettext as _
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.filters import validated_query
 from config.parsers import FhirJSONParser, JSONParser
 from directory.permissions import current_member
 from liaison import selectors
 from liaison.apis import idempotency_key, sheet_response
 from liaison.outputs import selectors as output_selectors
-from liaison.outputs.fhir import bundle_for
-from liaison.outputs.indicators import Indicators, csv_lines
-from liaison.outputs.pdf import render_pdf
+from liaison.outputs.files import FHIR_JSON, download, indicators_csv, sheet_fhir, sheet_pdf
+from liaison.outputs.indicators import Indicators
 from liaison.outputs.serializers import IndicatorsOutput, IndicatorsQuery
 from liaison.outputs.services import import_sheet_from_fhir
 from liaison.serializers import SheetOutput
 from security.idempotency import tell_replay, was_replayed
-
-FHIR_JSON = "application/fhir+json"
 
 
 class AlwaysJsonErrors(DefaultContentNegotiation):
@@ -50,52 +42,26 @@ class AlwaysJsonErrors(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def download(body: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["Cache-Control"] = "no-store"  # clinical content: no shared or browser cache
-    return response
-
-
-def sheet_filename(code: UUID | str, extension: str) -> str:
-    # The patient's name stays out of file names: they show in download lists and logs.
-    return f"fiche-liaison-{str(code)[:8]}.{extension}"
-
-
-def fhir_document(code: UUID | str, bundle: dict[str, Any]) -> HttpResponse:
-    body = json.dumps(bundle, ensure_ascii=False, indent=1).encode()
-    return download(body, FHIR_JSON, sheet_filename(code, "json"))
-
-
-def indicators_csv(indicators: Indicators) -> HttpResponse:
-    """The table as CSV for a French spreadsheet: ';', decimal comma, UTF-8 with BOM."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    csv.writer(buffer, delimiter=";").writerows(csv_lines(indicators))
-    filename = f"indicateurs-liaison-{indicators.start:%Y-%m}-{indicators.end:%Y-%m}.csv"
-    return download(buffer.getvalue().encode(), "text/csv; charset=utf-8", filename)
-
-
 class LiaisonSheetPdfApi(APIView):
     content_negotiation_class = AlwaysJsonErrors
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    def get(self, request: Request, code: UUID) -> HttpResponse:
+    def get(self, request: Request, code: UUID) -> HttpResponseBase:
         """The sheet as PDF: identity and date on every page, filled sections only (audited)."""
         member = current_member(request)
         sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.pdf")
-        return download(render_pdf(sheet), "application/pdf", sheet_filename(sheet.code, "pdf"))
+        return download(sheet_pdf(sheet))
 
 
 class LiaisonSheetFhirApi(APIView):
     content_negotiation_class = AlwaysJsonErrors
 
     @extend_schema(responses={(200, FHIR_JSON): OpenApiTypes.OBJECT})
-    def get(self, request: Request, code: UUID) -> HttpResponse:
+    def get(self, request: Request, code: UUID) -> HttpResponseBase:
         """The sheet as a FHIR R4 document Bundle (Composition first; audited)."""
         member = current_member(request)
         sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.fhir")
-        return fhir_document(sheet.code, bundle_for(sheet))
+        return download(sheet_fhir(sheet))
 
 
 class LiaisonSheetFromFhirApi(APIView):
@@ -124,22 +90,15 @@ class LiaisonSheetFromFhirApi(APIView):
         sheet = import_sheet_from_fhir(
             actor=member, bundle=request.data, creation_key=idempotency_key(request)
         )
-        response = sheet_response(sheet, member, status_code=status.HTTP_201_CREATED)
+        response = sheet_response(sheet, status_code=status.HTTP_201_CREATED)
         return tell_replay(response, replayed=was_replayed(sheet))
-
-
-QUERY_PARAMETERS = {"from", "to", "organisation"}
 
 
 def _indicators(request: Request) -> Indicators:
     member = current_member(request)
     output_selectors.require_coordinator(member)  # before parsing: others learn nothing
-    unknown = sorted(set(request.query_params) - QUERY_PARAMETERS)
-    if unknown:
-        raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
-    query = IndicatorsQuery(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return output_selectors.access_liaison_indicators(member, **query.validated_data)
+    query = validated_query(request, IndicatorsQuery)
+    return output_selectors.access_liaison_indicators(member, **query)
 
 
 class LiaisonIndicatorsApi(APIView):
@@ -153,6 +112,6 @@ class LiaisonIndicatorsCsvApi(APIView):
     content_negotiation_class = AlwaysJsonErrors
 
     @extend_schema(parameters=[IndicatorsQuery], responses={(200, "text/csv"): OpenApiTypes.STR})
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: Request) -> HttpResponseBase:
         """The same table as CSV (';' separated, decimal comma, UTF-8 with BOM)."""
-        return indicators_csv(_indicators(request))
+        return download(indicators_csv(_indicators(request)))

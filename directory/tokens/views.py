@@ -1,6 +1,6 @@
 """The "Jetons d'API" page of the account, and the logout that revokes the session's tokens.
 
-Thin: security.tokens issues and revokes, directory.token_selectors lists. A token made here
+Thin: security.tokens issues and revokes, directory.tokens.selectors lists. A token made here
 is shown in the answer to the POST that made it, once, and never stored anywhere in clear
 (not even in the session).
 
@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from directory.models import Member
 from directory.selectors import member_for_user
-from directory.token_selectors import access_token, tokens_of
+from directory.tokens.selectors import access_token, tokens_of
 from security import tokens, two_factor
 from security.exceptions import NotFound
 from security.forms import ApiTokenForm

@@ -9,67 +9,41 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from directory import selectors as directory_selectors
 from directory.models import Member
+from directory.permissions import member_page
 from liaison import selectors
-from liaison.models import LiaisonSheet
-from liaison.output_apis import download, fhir_document, indicators_csv, sheet_filename
 from liaison.outputs import selectors as output_selectors
 from liaison.outputs.chart import liaison_chart
 from liaison.outputs.document import build_document
-from liaison.outputs.fhir import bundle_for
+from liaison.outputs.files import download, indicators_csv, sheet_fhir, sheet_pdf
 from liaison.outputs.indicators import COLUMN_LABELS, COLUMNS, Indicators, format_cell
-from liaison.outputs.pdf import render_pdf
 from liaison.outputs.serializers import IndicatorsQuery, default_period
-from security.exceptions import FieldErrors, NotFound
+from security.exceptions import FieldErrors
 
 
-def _member(request: HttpRequest) -> Member:
-    member = directory_selectors.member_for_user(request.user)
-    if member is None:
-        raise Http404
-    return member
-
-
-def _sheet(request: HttpRequest, code: UUID, action: str) -> LiaisonSheet:
-    try:
-        return selectors.access_sheet(_member(request), code, audit_action=action)
-    except NotFound:
-        raise Http404 from None
-
-
-@login_required
-def print_sheet(request: HttpRequest, code: UUID) -> HttpResponse:
-    sheet = _sheet(request, code, "liaison_sheet.print")
+@member_page
+def print_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.print")
     return render(
         request, "liaison/print.html", {"sheet": sheet, "document": build_document(sheet)}
     )
 
 
-@login_required
-def download_pdf(request: HttpRequest, code: UUID) -> HttpResponse:
-    sheet = _sheet(request, code, "liaison_sheet.pdf")
-    return download(render_pdf(sheet), "application/pdf", sheet_filename(sheet.code, "pdf"))
+@member_page
+def download_pdf(request: HttpRequest, member: Member, code: UUID) -> HttpResponseBase:
+    sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.pdf")
+    return download(sheet_pdf(sheet))
 
 
-@login_required
-def download_fhir(request: HttpRequest, code: UUID) -> HttpResponse:
-    sheet = _sheet(request, code, "liaison_sheet.fhir")
-    return fhir_document(sheet.code, bundle_for(sheet))
-
-
-def _coordinator(request: HttpRequest) -> Member:
-    member = _member(request)
-    try:
-        output_selectors.require_coordinator(member)
-    except NotFound:
-        raise Http404 from None
-    return member
+@member_page
+def download_fhir(request: HttpRequest, member: Member, code: UUID) -> HttpResponseBase:
+    sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.fhir")
+    return download(sheet_fhir(sheet))
 
 
 def _indicators(
@@ -89,9 +63,9 @@ def _indicators(
         return None, error.fields
 
 
-@login_required
-def indicators_page(request: HttpRequest) -> HttpResponse:
-    member = _coordinator(request)
+@member_page
+def indicators_page(request: HttpRequest, member: Member) -> HttpResponse:
+    output_selectors.require_coordinator(member)
     indicators, errors = _indicators(request, member)
     start, end = default_period()
     rows = []
@@ -118,11 +92,11 @@ def indicators_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def indicators_export(request: HttpRequest) -> HttpResponse:
-    member = _coordinator(request)
+@member_page
+def indicators_export(request: HttpRequest, member: Member) -> HttpResponseBase:
+    output_selectors.require_coordinator(member)
     indicators, errors = _indicators(request, member)
     if indicators is None:
         body = "\n".join(f"{key} : {' '.join(messages)}" for key, messages in errors.items())
         return HttpResponse(body, status=400, content_type="text/plain; charset=utf-8")
-    return indicators_csv(indicators)
+    return download(indicators_csv(indicators))

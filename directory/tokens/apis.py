@@ -1,7 +1,7 @@
 """API tokens over the API: list and revoke one's own (the coordination: anyone's), and make
 integration tokens. Personal tokens are made by POST /api/v1/auth/token/ (directory/apis.py).
 
-Thin: security.tokens does the work, directory.token_selectors decides who may see what. The
+Thin: security.tokens does the work, directory.tokens.selectors decides who may see what. The
 secret appears in one answer only, the one that made the token.
 """
 
@@ -10,19 +10,17 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.filters import ALWAYS_ALLOWED
+from config.filters import refuse_unknown_parameters
 from directory import selectors as directory_selectors
 from directory import services as directory_services
-from directory import token_selectors
 from directory.permissions import current_member
+from directory.tokens import selectors as token_selectors
 from security import tokens
 from security.models import ApiToken
 
@@ -101,9 +99,7 @@ class ApiTokenListApi(generics.ListAPIView):
     @extend_schema(parameters=[FilterSerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         member = current_member(request)
-        unknown = sorted(set(request.query_params) - {"member", *ALWAYS_ALLOWED})
-        if unknown:
-            raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
+        refuse_unknown_parameters(request, {"member"}, self)
         query = self.FilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         code = query.validated_data.get("member")

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.filters import ALWAYS_ALLOWED
-from directory.audit_selectors import (
+from config.filters import refuse_unknown_parameters
+from directory.audit.selectors import (
     AUDIT_TRAIL,
     audit_checkpoint_status_for,
     audit_entries_about,
@@ -79,9 +79,7 @@ class AuditEntryListApi(generics.ListAPIView):
 
     def validated_query(self, request: Request) -> dict[str, Any]:
         """`target` and `actor` as UUIDs; 400 naming the parameter otherwise."""
-        unknown = sorted(set(request.query_params) - {"target", "actor", *ALWAYS_ALLOWED})
-        if unknown:
-            raise ValidationError({name: [_("Paramètre inconnu.")] for name in unknown})
+        refuse_unknown_parameters(request, {"target", "actor"}, self)
         data = self.FilterSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         if not data.validated_data:

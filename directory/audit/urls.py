@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from directory.audit_apis import AuditCheckpointStatusApi, AuditEntryListApi
+from directory.audit.apis import AuditCheckpointStatusApi, AuditEntryListApi
 
 api_urlpatterns = [
     path("audit/", AuditEntryListApi.as_view(), name="api-audit"),

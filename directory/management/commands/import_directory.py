@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from protocols.guide.importer import import_directory
-from protocols.guide.selectors import active_member_named
+from directory.importer import import_directory
+from directory.selectors import active_member_named
 from security.exceptions import DomainError, FieldErrors
 
 

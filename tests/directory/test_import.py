@@ -1,4 +1,8 @@
-"""CSV import of organisations and members: rejections, dry run, all or nothing."""
+"""CSV import of organisations and members: rejections, dry run, all or nothing.
+
+The `themes` column is the resource guide's (protocols/guide/importer.py), read through the
+directory import's registered columns.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from directory.identifiers import luhn_complete
+from directory.importer import import_directory
 from directory.models import Member, Organisation
-from protocols.guide.importer import import_directory
-from protocols.models import MemberTheme, OrganisationTheme
+from protocols.guide.services import create_theme
+from protocols.models import MemberTheme, OrganisationTheme, Theme
 from security.exceptions import PermissionDenied
 from security.models import AuditEntry
 
@@ -30,6 +35,13 @@ INVALID = (
     "membre;;Sans nom;pharmacien;;;;;;\n"
     "organisation;;;;;;pharmacy;Gien;;\n"
 )
+
+
+@pytest.fixture
+def themes(db: None) -> dict[str, Theme]:
+    return {
+        "personnes-agees": create_theme(actor=None, name="Personnes âgées", slug="personnes-agees")
+    }
 
 
 def csv_file(text: str) -> io.BytesIO:
@@ -192,3 +204,15 @@ def test_the_coordinator_page_shows_the_report(demo, themes) -> None:
     other = Client()
     other.force_login(demo["dr.martin"].user)
     assert other.get("/guide/import/").status_code == 404
+
+
+def test_the_guide_reads_its_themes_column_and_rejects_an_unknown_theme(demo, themes) -> None:
+    text = HEADER + "organisation;Pharmacie du Pont;;;;;pharmacy;Gien;;astrologie\n"
+    report = import_directory(actor=demo["coord"], fileobj=csv_file(text), dry_run=True)
+    assert report.rejected[0].errors == ["themes : thème inconnu « astrologie »."]
+
+
+def test_the_page_lists_the_guide_column_with_the_directory_ones(demo) -> None:
+    web = Client()
+    web.force_login(demo["coord"].user)
+    assert "identifiant;themes" in web.get("/guide/import/").content.decode()

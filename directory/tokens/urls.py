@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from directory import token_apis, token_views
+from directory.tokens import apis as token_apis
+from directory.tokens import views as token_views
 
 api_urlpatterns = [
     path("auth/tokens/", token_apis.ApiTokenListApi.as_view(), name="api-tokens-list"),

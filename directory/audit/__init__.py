@@ -1,0 +1,1 @@
+"""The audit trail API for the coordination, on top of security.audit."""
