@@ -39,7 +39,7 @@ from worker import emails, selectors
 from worker.events import Channel
 from worker.exceptions import DeliveryUnavailable
 from worker.models import Notification, NotificationSettings
-from worker.services import publish_notifications
+from worker.publishing import publish_notifications
 
 logger = logging.getLogger(__name__)
 

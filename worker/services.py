@@ -4,6 +4,8 @@ The invariant this module owns: a notification row is written in the transaction
 change it reports, and its delivery task is published only after that transaction commits.
 Roll back, and there is nothing to deliver; commit, and the row is delivered even if the
 broker is down right then (the outbox sweep in worker.dispatch publishes it again).
+Publishing goes through worker.publishing, by task name: worker.tasks imports this module,
+so this module never imports worker.tasks.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import time
 
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils.timezone import now
 
 from directory.models import Member, Organisation
@@ -24,6 +27,7 @@ from worker.models import (
     NotificationSettings,
     WorkerHeartbeat,
 )
+from worker.publishing import publish_notifications
 
 
 def record_heartbeat(*, name: str = "worker") -> WorkerHeartbeat:
@@ -100,21 +104,9 @@ def mention_text(mentions: Sequence[Member | Organisation], *, limit: int | None
     return text
 
 
-def publish_notifications(notification_ids: list[int]) -> None:
-    """Publish one delivery task per id on one broker connection (ids only, never content)."""
-    from config.celery import app  # noqa: PLC0415  (the app imports settings, not the reverse)
-    from worker.tasks import deliver_notification as deliver_notification_task  # noqa: PLC0415
-
-    with app.producer_or_acquire() as producer:
-        for notification_id in notification_ids:
-            deliver_notification_task.apply_async((notification_id,), producer=producer)
-
-
 @transaction.atomic
 def send_test_notification(*, actor: Member) -> Notification:
     """A notification to oneself, through one's own channels: does my e-mail work?"""
-    from django.urls import reverse  # noqa: PLC0415
-
     return enqueue_notification(
         recipient=actor, event="notifications.test", actor=actor, url=reverse("notifications")
     )
