@@ -273,3 +273,31 @@ def has_next_version(sheet: LiaisonSheet) -> bool:
 def no_sheets() -> QuerySet[LiaisonSheet]:
     """An empty queryset (schema generation has no caller)."""
     return LiaisonSheet.objects.none()
+
+
+# --- Who is told (worker.services.notify decides the rest: never the actor, once, active) ---
+
+
+def sender_side_members(sheet: LiaisonSheet) -> list[Member]:
+    """The sender's side told about a sheet: its author.
+
+    Colleagues of the practice see the sheet, but are not pinged for it.
+    """
+    return [sheet.author]
+
+
+def recipient_side_members(sheet: LiaisonSheet) -> list[Member]:
+    """The recipient's side told about a sheet: the active members of the recipient service."""
+    if sheet.recipient_organisation_id is None:
+        return []
+    return [
+        membership.member
+        for membership in Membership.objects.filter(
+            organisation_id=sheet.recipient_organisation_id, member__is_active=True
+        ).select_related("member")
+    ]
+
+
+def participant_members(sheet: LiaisonSheet) -> list[Member]:
+    """The named participants of a sheet (a letter's recipients, a referral's care team)."""
+    return [participant.member for participant in sheet.participants.select_related("member")]

@@ -366,3 +366,15 @@ def monthly_acknowledgement_counts(
             month_start = localtime(month_start) if month_start.tzinfo else month_start
         counts[f"{month_start.year:04d}-{month_start.month:02d}"] = row["total"]
     return counts
+
+
+def coordinators() -> list[Member]:
+    """The active coordination (admins of a CPTS organisation), told about overdue reviews."""
+    return [
+        membership.member
+        for membership in Membership.objects.filter(
+            role=Membership.Role.ADMIN,
+            organisation__kind=Organisation.Kind.CPTS,
+            member__is_active=True,
+        ).select_related("member")
+    ]

@@ -11,7 +11,7 @@ so this module never imports worker.tasks.
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import time
 
 from django.db import models, transaction
@@ -88,6 +88,51 @@ def enqueue_notification(
     # A lambda, not functools.partial: Django 5.2 mislogs a failing partial under robust=True.
     transaction.on_commit(lambda: publish_notifications([notification_id]), robust=True)
     return notification
+
+
+def notify(
+    *,
+    event: str,
+    recipients: Iterable[Member],
+    actor: Member | None,
+    target: models.Model | None,
+    url: str,
+    mentions: Sequence[Member | Organisation] = (),
+) -> list[Notification]:
+    """Tell `recipients` that `event` happened to `target`: the one fan-out of every app.
+
+    Apps declare their events (`<app>/events.py`) and say who is concerned; who is actually
+    told is decided here, once (Zulip's `send_event_on_commit(realm, event, users)`):
+
+    - the actor is never told about their own action;
+    - a member listed twice (the author who is also on the receiving side) is told once;
+    - an inactive member is not told: the account is closed, the link would not open, and
+      an e-mail about a patient's care has no business reaching someone who left.
+
+    Call it inside the transaction of the change, like enqueue_notification (one outbox row
+    per member told, published after commit). The text is the event's label, which only
+    names the actor and `mentions` (members or services): never patient data. Returns the
+    notifications written, in the order of `recipients`.
+    """
+    told: set[int] = set()
+    notifications = []
+    for member in recipients:
+        if member.pk in told or (actor is not None and member.pk == actor.pk):
+            continue
+        told.add(member.pk)
+        if not member.is_active:
+            continue
+        notifications.append(
+            enqueue_notification(
+                recipient=member,
+                event=event,
+                target=target,
+                actor=actor,
+                url=url,
+                mentions=mentions,
+            )
+        )
+    return notifications
 
 
 def mention_text(mentions: Sequence[Member | Organisation], *, limit: int | None = None) -> str:

@@ -24,13 +24,14 @@ from django.utils.translation import gettext as _
 from directory.models import Member, Organisation
 from liaison.models import LiaisonSheet
 from liaison.services.drafts import identity_indexes, validated_patient
-from messaging import notify
+from messaging import events
 from messaging.models import Conversation, Message, MessageReceipt, Participant
 from messaging.selectors import active_members_of, standing_of
 from messaging.services.messages import Upload, checked_body, checked_files, post_message
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.idempotency import mark_replayed
+from worker.services import notify
 
 SUBJECT_MAX = 200
 PATIENT_REQUIRED = ("birth_family_name", "given_names", "birth_date")
@@ -232,10 +233,13 @@ def add_participant(*, actor: Member, conversation: Conversation, member: Member
         target=conversation,
         extra={"member": str(member.code)},
     )
-    if member.pk != actor.pk:
-        notify.notify(
-            [member], event=notify.PARTICIPANT_ADDED, conversation=conversation, actor=actor
-        )
+    notify(
+        event=events.PARTICIPANT_ADDED,
+        recipients=[member],
+        actor=actor,
+        target=conversation,
+        url=events.conversation_url(conversation),
+    )
     return participant
 
 

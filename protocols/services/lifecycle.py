@@ -20,7 +20,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from protocols import notify, selectors
+from protocols import events, selectors
 from protocols.models import Participation, Protocol, ProtocolReview, ProtocolVersion
 from protocols.services import participation
 from protocols.services.common import (
@@ -35,6 +35,7 @@ from protocols.services.common import (
 )
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
+from worker.services import notify
 
 V = ProtocolVersion.Status
 D = ProtocolReview.Decision
@@ -95,12 +96,12 @@ def submit_for_review(
         target=version,
         extra={"number": version.number, "round": version.review_round},
     )
-    notify.notify(
-        chosen,
-        event="protocols.review_requested",
-        protocol=version.protocol,
+    notify(
+        event=events.REVIEW_REQUESTED,
+        recipients=chosen,
         actor=actor,
-        url=notify.review_url(version),
+        target=version.protocol,
+        url=events.review_url(version),
     )
     return version
 
@@ -160,12 +161,12 @@ def approve_version(
         target=version,
         extra={"number": version.number, "round": version.review_round},
     )
-    notify.notify(
-        _authors(version),
-        event="protocols.version_approved",
-        protocol=version.protocol,
+    notify(
+        event=events.VERSION_APPROVED,
+        recipients=_authors(version),
         actor=actor,
-        url=notify.review_url(version),
+        target=version.protocol,
+        url=events.review_url(version),
     )
     return version
 
@@ -192,11 +193,12 @@ def request_changes(*, actor: Member, version: ProtocolVersion, comment: str) ->
         target=version,
         extra={"number": version.number, "round": version.review_round},
     )
-    notify.notify(
-        _authors(version),
-        event="protocols.changes_requested",
-        protocol=version.protocol,
+    notify(
+        event=events.CHANGES_REQUESTED,
+        recipients=_authors(version),
         actor=actor,
+        target=version.protocol,
+        url=events.protocol_url(version.protocol),
     )
     return version
 
@@ -259,11 +261,12 @@ def publish_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersi
     ended = participation.end_unmatched_participations(actor=actor, version=version, at=at)
     # Whoever was just removed hears that (and why) instead of "a new version to read".
     removed = {p.member_id for p in ended}
-    notify.notify(
-        [member for member in _audience(protocol) if member.pk not in removed],
-        event="protocols.version_published",
-        protocol=protocol,
+    notify(
+        event=events.VERSION_PUBLISHED,
+        recipients=[member for member in _audience(protocol) if member.pk not in removed],
         actor=actor,
+        target=protocol,
+        url=events.protocol_url(protocol),
     )
     return version
 
@@ -295,7 +298,11 @@ def retire_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersio
     audit.record(
         actor=actor, action=VERSION_RETIRE, target=version, extra={"number": version.number}
     )
-    notify.notify(
-        _audience(protocol), event="protocols.version_retired", protocol=protocol, actor=actor
+    notify(
+        event=events.VERSION_RETIRED,
+        recipients=_audience(protocol),
+        actor=actor,
+        target=protocol,
+        url=events.protocol_url(protocol),
     )
     return version

@@ -21,7 +21,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from protocols import notify, selectors
+from protocols import events, selectors
 from protocols.models import Acknowledgement, Participation, Protocol, ProtocolVersion
 from protocols.services.common import (
     PARTICIPATION_END,
@@ -31,6 +31,7 @@ from protocols.services.common import (
 )
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
+from worker.services import notify
 
 R = Participation.Role
 V = ProtocolVersion.Status
@@ -142,8 +143,12 @@ def register_participant(
     audit.record(
         actor=actor, action=PARTICIPATION_REGISTER, target=participation, extra={"role": role}
     )
-    notify.notify(
-        [member], event="protocols.participant_registered", protocol=protocol, actor=actor
+    notify(
+        event=events.PARTICIPANT_REGISTERED,
+        recipients=[member],
+        actor=actor,
+        target=protocol,
+        url=events.protocol_url(protocol),
     )
     return participation, True
 
@@ -215,11 +220,12 @@ def end_unmatched_participations(
             extra={"role": participation.role, "reason": reason, "number": version.number},
         )
         ended.append(participation)
-    notify.notify(
-        [participation.member for participation in ended],
-        event="protocols.participation_ended_by_version",
-        protocol=version.protocol,
+    notify(
+        event=events.PARTICIPATION_ENDED_BY_VERSION,
+        recipients=[participation.member for participation in ended],
         actor=actor,
+        target=version.protocol,
+        url=events.protocol_url(version.protocol),
     )
     return ended
 
