@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from directory.permissions import current_member
-from liaison import selectors
+from liaison import actions, selectors
 from liaison.apis import idempotency_key, sheet_response
 from liaison.outputs import selectors as output_selectors
 from liaison.outputs.fhir import bundle_for
@@ -87,7 +87,7 @@ class LiaisonSheetPdfApi(APIView):
     def get(self, request: Request, code: UUID) -> HttpResponse:
         """The sheet as PDF: identity and date on every page, filled sections only (audited)."""
         member = current_member(request)
-        sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.pdf")
+        sheet = selectors.access_sheet(member, code, audit_action=actions.SHEET_PDF)
         return download(render_pdf(sheet), "application/pdf", sheet_filename(sheet.code, "pdf"))
 
 
@@ -98,7 +98,7 @@ class LiaisonSheetFhirApi(APIView):
     def get(self, request: Request, code: UUID) -> HttpResponse:
         """The sheet as a FHIR R4 document Bundle (Composition first; audited)."""
         member = current_member(request)
-        sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.fhir")
+        sheet = selectors.access_sheet(member, code, audit_action=actions.SHEET_FHIR)
         return fhir_document(sheet.code, bundle_for(sheet))
 
 

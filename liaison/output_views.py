@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from directory import selectors as directory_selectors
 from directory.models import Member
-from liaison import selectors
+from liaison import actions, selectors
 from liaison.models import LiaisonSheet
 from liaison.output_apis import download, fhir_document, indicators_csv, sheet_filename
 from liaison.outputs import selectors as output_selectors
@@ -45,7 +45,7 @@ def _sheet(request: HttpRequest, code: UUID, action: str) -> LiaisonSheet:
 
 @login_required
 def print_sheet(request: HttpRequest, code: UUID) -> HttpResponse:
-    sheet = _sheet(request, code, "liaison_sheet.print")
+    sheet = _sheet(request, code, actions.SHEET_PRINT)
     return render(
         request, "liaison/print.html", {"sheet": sheet, "document": build_document(sheet)}
     )
@@ -53,13 +53,13 @@ def print_sheet(request: HttpRequest, code: UUID) -> HttpResponse:
 
 @login_required
 def download_pdf(request: HttpRequest, code: UUID) -> HttpResponse:
-    sheet = _sheet(request, code, "liaison_sheet.pdf")
+    sheet = _sheet(request, code, actions.SHEET_PDF)
     return download(render_pdf(sheet), "application/pdf", sheet_filename(sheet.code, "pdf"))
 
 
 @login_required
 def download_fhir(request: HttpRequest, code: UUID) -> HttpResponse:
-    sheet = _sheet(request, code, "liaison_sheet.fhir")
+    sheet = _sheet(request, code, actions.SHEET_FHIR)
     return fhir_document(sheet.code, bundle_for(sheet))
 
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from directory.models import Member, Membership, Organisation
+from liaison import actions
 from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
 from security import audit
 from security.exceptions import NotFound
@@ -82,7 +83,7 @@ def sheet_for_output(sheet: LiaisonSheet) -> LiaisonSheet:
 
 
 def access_sheet(
-    member: Member, code: UUID | str, *, audit_action: str = "liaison_sheet.read"
+    member: Member, code: UUID | str, *, audit_action: str = actions.SHEET_READ
 ) -> LiaisonSheet:
     """Return the sheet if `member` may see it, and record the read.
 
@@ -189,7 +190,7 @@ def record_list_read(member: Member, *, source: str, filters: Mapping[str, Any])
     searched = [key for key in PATIENT_SEARCH_FILTERS if key in used]
     if searched:
         extra["patient_search"] = searched
-    audit.record(actor=member, action="liaison_sheet.list", extra=extra)
+    audit.record(actor=member, action=actions.SHEET_LIST, extra=extra)
 
 
 def events_of(sheet: LiaisonSheet) -> QuerySet[SheetEvent]:
@@ -211,7 +212,7 @@ def attachments_of(sheet: LiaisonSheet) -> QuerySet[SheetAttachment]:
 
 def access_attachment(member: Member, sheet_code: UUID | str, code: UUID | str) -> SheetAttachment:
     """An attachment of a sheet the member may see; the download is audited by the caller."""
-    sheet = access_sheet(member, sheet_code, audit_action="liaison_sheet.attachment_read")
+    sheet = access_sheet(member, sheet_code, audit_action=actions.SHEET_ATTACHMENT_READ)
     try:
         return SheetAttachment.objects.select_related("sheet").get(sheet=sheet, code=code)
     except (SheetAttachment.DoesNotExist, ValueError):

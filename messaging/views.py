@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from directory import selectors as directory_selectors
 from directory.models import Member
-from messaging import forms, selectors
+from messaging import actions, forms, selectors
 from messaging.apis import attachment_response
 from messaging.models import Conversation, Message
 from messaging.selectors import LinkExpired, Standing
@@ -219,7 +219,7 @@ def conversation(request: HttpRequest, code: UUID) -> HttpResponse:
     member = _member(request)
     if request.method == "POST":
         return _reply(request, member, code)
-    found = _conversation(member, code, audit_action="conversation.read")
+    found = _conversation(member, code, audit_action=actions.CONVERSATION_READ)
     standing = selectors.standing_of(member, found)
     messages.mark_read(actor=member, conversation=found)  # opening it is reading it
     return _render_conversation(request, member, found, standing)

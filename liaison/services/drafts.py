@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from directory.models import Member, Organisation
+from liaison import actions
 from liaison.documents import CONTENT_SERIALIZERS, PatientSerializer
 from liaison.models import LiaisonSheet, SheetParticipant
 from liaison.selectors import is_on_sender_side, organisation_ids_of
@@ -172,7 +173,7 @@ def create_draft(
         # The same creation key raced in from a retry: the first one wins.
         return mark_replayed(LiaisonSheet.objects.get(author=actor, creation_key=creation_key))
     _set_participants(sheet, participants or [])
-    audit.record(actor=actor, action="liaison_sheet.create", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_CREATE, target=sheet)
     return sheet
 
 
@@ -221,7 +222,7 @@ def update_draft(
     sheet.save(update_fields=fields)
     if participants is not None:
         _set_participants(sheet, participants)
-    audit.record(actor=actor, action="liaison_sheet.update", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_UPDATE, target=sheet)
     return sheet
 
 
@@ -232,5 +233,5 @@ def delete_draft(*, actor: Member, sheet: LiaisonSheet) -> None:
         raise PermissionDenied(_("Seul l'émetteur supprime un brouillon."))
     if sheet.status != S.DRAFT:
         raise InvalidTransition(_("Seul un brouillon peut être supprimé."), status=sheet.status)
-    audit.record(actor=actor, action="liaison_sheet.delete", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_DELETE, target=sheet)
     sheet.delete()

@@ -19,7 +19,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
-from liaison import events
+from liaison import actions, events
 from liaison.documents import missing_for_send
 from liaison.models import LiaisonSheet, SheetEvent, SheetParticipant
 from liaison.selectors import (
@@ -48,12 +48,19 @@ class Transition:
     side: str  # who may do it: "sender" or "recipient"
     event: str  # the notification event
     tell: str  # who is told: "sender" or "recipient"
+    audit_action: str  # the audited action (liaison/actions.py)
     kinds: tuple[str, ...] = (K.REFERRAL,)
 
 
 TRANSITIONS = {
     "receive": Transition(
-        "receive", (S.SENT,), S.RECEIVED, "recipient", events.REFERRAL_RECEIVED, "sender"
+        "receive",
+        (S.SENT,),
+        S.RECEIVED,
+        "recipient",
+        events.REFERRAL_RECEIVED,
+        "sender",
+        actions.SHEET_RECEIVE,
     ),
     "accept": Transition(
         "accept",
@@ -62,6 +69,7 @@ TRANSITIONS = {
         "recipient",
         events.REFERRAL_ACCEPTED,
         "sender",
+        actions.SHEET_ACCEPT,
     ),
     "decline": Transition(
         "decline",
@@ -70,6 +78,7 @@ TRANSITIONS = {
         "recipient",
         events.REFERRAL_DECLINED,
         "sender",
+        actions.SHEET_DECLINE,
     ),
     "cancel": Transition(
         "cancel",
@@ -78,15 +87,34 @@ TRANSITIONS = {
         "sender",
         events.REFERRAL_CANCELLED,
         "recipient",
+        actions.SHEET_CANCEL,
     ),
     "no_show": Transition(
-        "no_show", (S.ACCEPTED,), S.NO_SHOW, "recipient", events.REFERRAL_NO_SHOW, "sender"
+        "no_show",
+        (S.ACCEPTED,),
+        S.NO_SHOW,
+        "recipient",
+        events.REFERRAL_NO_SHOW,
+        "sender",
+        actions.SHEET_NO_SHOW,
     ),
     "reopen": Transition(
-        "reopen", (S.NO_SHOW,), S.SENT, "sender", events.REFERRAL_REOPENED, "recipient"
+        "reopen",
+        (S.NO_SHOW,),
+        S.SENT,
+        "sender",
+        events.REFERRAL_REOPENED,
+        "recipient",
+        actions.SHEET_REOPEN,
     ),
     "close": Transition(
-        "close", (S.NO_SHOW,), S.CLOSED, "sender", events.REFERRAL_CLOSED, "recipient"
+        "close",
+        (S.NO_SHOW,),
+        S.CLOSED,
+        "sender",
+        events.REFERRAL_CLOSED,
+        "recipient",
+        actions.SHEET_CLOSE,
     ),
 }
 
@@ -201,7 +229,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
             status=sheet.status,
         ) from None
     SheetParticipant.objects.filter(sheet=sheet).update(delivered_at=sent_at)
-    audit.record(actor=actor, action="liaison_sheet.send", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_SEND, target=sheet)
     if sheet.is_referral:
         _tell(sheet, "recipient", events.REFERRAL_SENT, actor)
     else:
@@ -222,7 +250,7 @@ def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:
         before = referral.status
         referral.refresh_from_db()
         _record_event(referral, actor, "close", before, note=_("Lettre de sortie envoyée."))
-        audit.record(actor=actor, action="liaison_sheet.close", target=referral)
+        audit.record(actor=actor, action=actions.SHEET_CLOSE, target=referral)
 
 
 @transaction.atomic
@@ -266,7 +294,7 @@ def transition_referral(
         stamps["closed_at"] = moment
     _move(sheet, transition.sources, transition.target, **stamps)
     _record_event(sheet, actor, action, before, note=note)
-    audit.record(actor=actor, action=f"liaison_sheet.{action}", target=sheet)
+    audit.record(actor=actor, action=transition.audit_action, target=sheet)
     _tell(sheet, transition.tell, transition.event, actor)
     if action == "decline" and redirect_to is not None:
         _redirect(sheet, actor, redirect_to)
@@ -298,7 +326,7 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
         for p in declined.participants.all()
     )
     _record_event(copy, actor, "redirect", S.DRAFT, note=_("Réorientée par le service précédent."))
-    audit.record(actor=actor, action="liaison_sheet.redirect", target=copy)
+    audit.record(actor=actor, action=actions.SHEET_REDIRECT, target=copy)
     _tell(copy, "recipient", events.REFERRAL_SENT, actor)
     return copy
 
@@ -315,7 +343,7 @@ def add_note(*, actor: Member, sheet: LiaisonSheet, note: str) -> SheetEvent:
     if sheet.status not in OPEN:
         raise InvalidTransition(_("La fiche n'est plus ouverte."), status=sheet.status)
     event = _record_event(sheet, actor, "note", sheet.status, note=note.strip())
-    audit.record(actor=actor, action="liaison_sheet.note", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_NOTE, target=sheet)
     others = sender_side_members(sheet) if not sender else recipient_side_members(sheet)
     if not sheet.is_referral:
         others = [*participant_members(sheet), sheet.author]
@@ -332,5 +360,5 @@ def mark_read(*, actor: Member, sheet: LiaisonSheet) -> bool:
         sheet=sheet, member=actor, read_at__isnull=True
     ).update(read_at=now())
     if updated:
-        audit.record(actor=actor, action="liaison_sheet.mark_read", target=sheet)
+        audit.record(actor=actor, action=actions.SHEET_MARK_READ, target=sheet)
     return bool(updated)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from directory.models import Member, Organisation
 from liaison.models import LiaisonSheet
 from liaison.services.drafts import identity_indexes, validated_patient
-from messaging import events
+from messaging import actions, events
 from messaging.models import Conversation, Message, MessageReceipt, Participant
 from messaging.selectors import active_members_of, standing_of
 from messaging.services.messages import Upload, checked_body, checked_files, post_message
@@ -180,7 +180,7 @@ def start_conversation(
         post_message(actor=actor, conversation=conversation, body=body, urgent=urgent, files=files)
     audit.record(
         actor=actor,
-        action="conversation.create",
+        action=actions.CONVERSATION_CREATE,
         target=conversation,
         extra={
             "participants": len(others) + 1,
@@ -229,7 +229,7 @@ def add_participant(*, actor: Member, conversation: Conversation, member: Member
     )
     audit.record(
         actor=actor,
-        action="conversation.add_participant",
+        action=actions.CONVERSATION_ADD_PARTICIPANT,
         target=conversation,
         extra={"member": str(member.code)},
     )
@@ -270,5 +270,5 @@ def leave_conversation(*, actor: Member, conversation: Conversation) -> Particip
         kind=Message.Kind.PARTICIPANT_LEFT,
         about_member=actor,
     )
-    audit.record(actor=actor, action="conversation.leave", target=conversation)
+    audit.record(actor=actor, action=actions.CONVERSATION_LEAVE, target=conversation)
     return Participant.objects.get(conversation=conversation, member=actor)

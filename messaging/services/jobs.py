@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils.timezone import now
 
 from directory.models import Member
-from messaging import events
+from messaging import actions, events
 from messaging.models import Attachment, Conversation, MessageReceipt
 from messaging.selectors import expired_conversations, receipts_to_remind
 from messaging.services.messages import delete_stored_files
@@ -161,7 +161,7 @@ def _purge_batch(*, at: datetime, batch_size: int) -> int:
     for conversation in batch:
         audit.record(
             actor=None,
-            action="conversation.purge",
+            action=actions.CONVERSATION_PURGE,
             target=conversation,
             extra={"retain_until": conversation.retain_until.date().isoformat()},
         )

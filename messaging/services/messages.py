@@ -26,7 +26,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from messaging import events
+from messaging import actions, events
 from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
 from messaging.selectors import active_members_of, standing_of
 from security import audit
@@ -192,7 +192,7 @@ def post_message(
     )
     audit.record(
         actor=actor,
-        action="message.send",
+        action=actions.MESSAGE_SEND,
         target=conversation,
         extra={"message": str(message.code), "attachments": len(attachments), "urgent": urgent},
     )
@@ -273,7 +273,7 @@ def redact_message(*, actor: Member, message: Message) -> Message:
     transaction.on_commit(lambda: delete_stored_files(names), robust=True)
     audit.record(
         actor=actor,
-        action="message.redact",
+        action=actions.MESSAGE_REDACT,
         target=message.conversation,
         extra={"message": str(message.code)},
     )

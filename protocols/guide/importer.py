@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from directory import services as directory_services
 from directory.models import Member, Membership, Organisation, User
 from directory.selectors import is_directory_admin
+from protocols import actions
 from protocols.guide.selectors import themes_with_slugs
 from protocols.guide.services import ThemeChoice
 from protocols.models import MemberTheme, OrganisationTheme
@@ -36,7 +37,6 @@ from protocols.search import fold
 from security import audit
 from security.exceptions import DomainError, FieldErrors, PermissionDenied
 
-IMPORT_ACTION = "directory.import"
 ORGANISATION_TYPES = {"organisation", "structure"}
 MEMBER_TYPES = {"membre", "member", "professionnel"}
 COLUMNS = (
@@ -325,7 +325,7 @@ def import_directory(
             report.imported = report.organisations_created + report.members_created > 0
             audit.record(
                 actor=actor,
-                action=IMPORT_ACTION,
+                action=actions.DIRECTORY_IMPORT,
                 extra={
                     "organisations": report.organisations_created,
                     "members": report.members_created,

@@ -20,19 +20,10 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from protocols import events, selectors
+from protocols import actions, events, selectors
 from protocols.models import Participation, Protocol, ProtocolReview, ProtocolVersion
 from protocols.services import participation
-from protocols.services.common import (
-    VERSION_APPROVE,
-    VERSION_PUBLISH,
-    VERSION_REQUEST_CHANGES,
-    VERSION_RETIRE,
-    VERSION_SUBMIT,
-    invalid_transition,
-    missing_for_review,
-    refresh_protocol,
-)
+from protocols.services.common import invalid_transition, missing_for_review, refresh_protocol
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
 from worker.services import notify
@@ -92,7 +83,7 @@ def submit_for_review(
     refresh_protocol(version.protocol)
     audit.record(
         actor=actor,
-        action=VERSION_SUBMIT,
+        action=actions.VERSION_SUBMIT,
         target=version,
         extra={"number": version.number, "round": version.review_round},
     )
@@ -157,7 +148,7 @@ def approve_version(
     version = selectors.version_for_output(version)
     audit.record(
         actor=actor,
-        action=VERSION_APPROVE,
+        action=actions.VERSION_APPROVE,
         target=version,
         extra={"number": version.number, "round": version.review_round},
     )
@@ -189,7 +180,7 @@ def request_changes(*, actor: Member, version: ProtocolVersion, comment: str) ->
     version = selectors.version_for_output(version)
     audit.record(
         actor=actor,
-        action=VERSION_REQUEST_CHANGES,
+        action=actions.VERSION_REQUEST_CHANGES,
         target=version,
         extra={"number": version.number, "round": version.review_round},
     )
@@ -256,7 +247,10 @@ def publish_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersi
     protocol = refresh_protocol(version.protocol)
     version = selectors.version_for_output(version)
     audit.record(
-        actor=actor, action=VERSION_PUBLISH, target=version, extra={"number": version.number}
+        actor=actor,
+        action=actions.VERSION_PUBLISH,
+        target=version,
+        extra={"number": version.number},
     )
     ended = participation.end_unmatched_participations(actor=actor, version=version, at=at)
     # Whoever was just removed hears that (and why) instead of "a new version to read".
@@ -296,7 +290,7 @@ def retire_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersio
     protocol = refresh_protocol(version.protocol)
     version = selectors.version_for_output(version)
     audit.record(
-        actor=actor, action=VERSION_RETIRE, target=version, extra={"number": version.number}
+        actor=actor, action=actions.VERSION_RETIRE, target=version, extra={"number": version.number}
     )
     notify(
         event=events.VERSION_RETIRED,

@@ -21,14 +21,9 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from protocols import events, selectors
+from protocols import actions, events, selectors
 from protocols.models import Acknowledgement, Participation, Protocol, ProtocolVersion
-from protocols.services.common import (
-    PARTICIPATION_END,
-    PARTICIPATION_REGISTER,
-    VERSION_ACKNOWLEDGE,
-    invalid_transition,
-)
+from protocols.services.common import invalid_transition
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
 from worker.services import notify
@@ -141,7 +136,10 @@ def register_participant(
             protocol=protocol, member=member, role=role, ended_at__isnull=True
         ), False
     audit.record(
-        actor=actor, action=PARTICIPATION_REGISTER, target=participation, extra={"role": role}
+        actor=actor,
+        action=actions.PARTICIPATION_REGISTER,
+        target=participation,
+        extra={"role": role},
     )
     notify(
         event=events.PARTICIPANT_REGISTERED,
@@ -167,7 +165,7 @@ def end_participation(*, actor: Member, participation: Participation) -> Partici
     participation.refresh_from_db()
     audit.record(
         actor=actor,
-        action=PARTICIPATION_END,
+        action=actions.PARTICIPATION_END,
         target=participation,
         extra={"role": participation.role},
     )
@@ -215,7 +213,7 @@ def end_unmatched_participations(
         participation.ended_by_version = version
         audit.record(
             actor=actor,
-            action=PARTICIPATION_END,
+            action=actions.PARTICIPATION_END,
             target=participation,
             extra={"role": participation.role, "reason": reason, "number": version.number},
         )
@@ -255,6 +253,9 @@ def acknowledge_version(*, actor: Member, version: ProtocolVersion) -> tuple[Ack
             version, _("Seule la version en vigueur se valide : celle-ci est « %(status)s ».")
         )
     audit.record(
-        actor=actor, action=VERSION_ACKNOWLEDGE, target=version, extra={"number": version.number}
+        actor=actor,
+        action=actions.VERSION_ACKNOWLEDGE,
+        target=version,
+        extra={"number": version.number},
     )
     return acknowledgement, True
