@@ -445,6 +445,10 @@ AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR") or VAR_DIR / 
 AUDIT_LEGACY_ENTRIES = env_int("AUDIT_LEGACY_ENTRIES", 0)
 if AUDIT_LEGACY_ENTRIES < 0:
     raise ImproperlyConfigured("AUDIT_LEGACY_ENTRIES must be 0 or more")
+# AUDIT_STRICT_ACTIONS: refuse to record an action no app declared (security/actions.py),
+# so a typo fails in development and in the tests. Off in production, where an undeclared
+# action is logged and recorded all the same: an audit entry is never lost over a name.
+AUDIT_STRICT_ACTIONS = env_bool("AUDIT_STRICT_ACTIONS", default=DEBUG)
 
 REST_FRAMEWORK = {
     # The token first: DRF takes the WWW-Authenticate header from the first class, so an

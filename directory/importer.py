@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
+from directory import actions
 from directory import services as directory_services
 from directory.models import Member, Membership, Organisation, User
 from directory.selectors import is_coordinator
@@ -37,7 +38,6 @@ from security import audit
 from security.exceptions import DomainError, FieldErrors, PermissionDenied
 from security.text import fold
 
-IMPORT_ACTION = "directory.import"
 ORGANISATION_TYPES = {"organisation", "structure"}
 MEMBER_TYPES = {"membre", "member", "professionnel"}
 COLUMNS = (
@@ -351,7 +351,7 @@ def import_directory(
             report.imported = report.organisations_created + report.members_created > 0
             audit.record(
                 actor=actor,
-                action=IMPORT_ACTION,
+                action=actions.DIRECTORY_IMPORT,
                 extra={
                     "organisations": report.organisations_created,
                     "members": report.members_created,

@@ -16,8 +16,9 @@ from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from directory.models import Member, Organisation
+from directory.models import Member, Membership, Organisation
 from directory.selectors import organisation_ids_of
+from liaison import actions
 from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
 from patients.identity import patient_search
 from security import audit
@@ -68,7 +69,7 @@ def sheet_for_output(sheet: LiaisonSheet) -> LiaisonSheet:
 
 
 def access_sheet(
-    member: Member, code: UUID | str, *, audit_action: str = "liaison_sheet.read"
+    member: Member, code: UUID | str, *, audit_action: str = actions.SHEET_READ
 ) -> LiaisonSheet:
     """Return the sheet if `member` may see it, and record the read.
 
@@ -170,7 +171,7 @@ def record_list_read(member: Member, *, source: str, filters: Mapping[str, Any])
     searched = [key for key in PATIENT_SEARCH_FILTERS if key in used]
     if searched:
         extra["patient_search"] = searched
-    audit.record(actor=member, action="liaison_sheet.list", extra=extra)
+    audit.record(actor=member, action=actions.SHEET_LIST, extra=extra)
 
 
 def events_of(sheet: LiaisonSheet) -> QuerySet[SheetEvent]:
@@ -192,7 +193,7 @@ def attachments_of(sheet: LiaisonSheet) -> QuerySet[SheetAttachment]:
 
 def access_attachment(member: Member, sheet_code: UUID | str, code: UUID | str) -> SheetAttachment:
     """An attachment of a sheet the member may see; the download is audited by the caller."""
-    sheet = access_sheet(member, sheet_code, audit_action="liaison_sheet.attachment_read")
+    sheet = access_sheet(member, sheet_code, audit_action=actions.SHEET_ATTACHMENT_READ)
     attachments = SheetAttachment.objects.select_related("sheet").filter(sheet=sheet)
     return get_or_not_found(attachments, "attachment", code=code)
 
@@ -255,3 +256,31 @@ def has_next_version(sheet: LiaisonSheet) -> bool:
 def no_sheets() -> QuerySet[LiaisonSheet]:
     """An empty queryset (schema generation has no caller)."""
     return LiaisonSheet.objects.none()
+
+
+# --- Who is told (worker.services.notify decides the rest: never the actor, once, active) ---
+
+
+def sender_side_members(sheet: LiaisonSheet) -> list[Member]:
+    """The sender's side told about a sheet: its author.
+
+    Colleagues of the practice see the sheet, but are not pinged for it.
+    """
+    return [sheet.author]
+
+
+def recipient_side_members(sheet: LiaisonSheet) -> list[Member]:
+    """The recipient's side told about a sheet: the active members of the recipient service."""
+    if sheet.recipient_organisation_id is None:
+        return []
+    return [
+        membership.member
+        for membership in Membership.objects.filter(
+            organisation_id=sheet.recipient_organisation_id, member__is_active=True
+        ).select_related("member")
+    ]
+
+
+def participant_members(sheet: LiaisonSheet) -> list[Member]:
+    """The named participants of a sheet (a letter's recipients, a referral's care team)."""
+    return [participant.member for participant in sheet.participants.select_related("member")]

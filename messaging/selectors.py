@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from directory.models import Member, Membership, Organisation
 from directory.selectors import members_visible_to, organisation_ids_of
 from liaison.selectors import access_sheet, sheets_visible_to
+from messaging import actions
 from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
 from patients.identity import patient_search
 from security import audit
@@ -65,7 +66,7 @@ def conversations_visible_to(member: Member) -> QuerySet[Conversation]:
 
 
 def access_conversation(
-    member: Member, code: UUID | str, *, audit_action: str | None = "conversation.read"
+    member: Member, code: UUID | str, *, audit_action: str | None = actions.CONVERSATION_READ
 ) -> Conversation:
     """Return the conversation if `member` may see it, and record the read.
 
@@ -91,7 +92,7 @@ def record_disclosure(member: Member, conversation: Conversation, *, messages: i
     if messages:
         audit.record(
             actor=member,
-            action="conversation.read",
+            action=actions.CONVERSATION_READ,
             target=conversation,
             extra={"messages": messages},
         )
@@ -419,7 +420,7 @@ def access_attachment(
         raise LinkExpired(_("Lien de téléchargement expiré ou invalide : rouvrez la conversation."))
     audit.record(
         actor=member,
-        action="conversation.attachment_read",
+        action=actions.CONVERSATION_ATTACHMENT_READ,
         target=conversation,
         extra={"attachment": str(attachment.code)},
     )

@@ -58,6 +58,7 @@ from django.db import connection, transaction
 from django.db.models import F, Model
 from django.utils.timezone import now
 
+from security.actions import ACTION_PATTERN, MAX_ACTION_LENGTH, is_declared
 from security.audit_checkpoints import (
     Checkpoint,
     CheckpointError,
@@ -76,8 +77,6 @@ GENESIS_HASH = "0" * 64  # the prev_hash of the first entry
 HEAD_PK = 1  # the chain head is a singleton row with a fixed key (see _locked_head)
 # Domain separation: an entry's seal can never be mistaken for another HMAC under the key.
 SEAL_PREFIX = b"cpts-liaison-audit-entry/v1\n"
-ACTION_PATTERN = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
-MAX_ACTION_LENGTH = 64
 MAX_EXTRA_STRING = 200
 
 # Words that, as part of an `extra` key, announce clinical content, identity or a secret.
@@ -117,10 +116,19 @@ def record(
 
     Raises ValueError for an action not shaped `<model>.<verb>`, a target without a public
     code, or an `extra` that looks like health data: these are bugs, and failing loudly
-    rolls the caller's change back rather than recording something we must not keep.
+    rolls the caller's change back rather than recording something we must not keep. An
+    action no app declared (security.actions) raises too when AUDIT_STRICT_ACTIONS is on
+    (DEBUG, tests); in production it is logged and recorded, never lost.
     """
     if len(action) > MAX_ACTION_LENGTH or not ACTION_PATTERN.fullmatch(action):
         raise ValueError(f"audit action {action!r} is not shaped '<model>.<verb>'")
+    if not is_declared(action):
+        if settings.AUDIT_STRICT_ACTIONS:
+            raise ValueError(
+                f"audit action {action!r} is not declared: register_action() it in the "
+                "actions.py of its app"
+            )
+        logger.error("audit action %r is not declared; recorded all the same", action)
     target_type, target_code = _describe(target)
     checked_extra = _checked_value(dict(extra or {}), "extra")
     context = current_request_context()

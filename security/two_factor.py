@@ -22,6 +22,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from security import actions
 from security.exceptions import FieldErrors
 from security.models import ApiToken
 from security.principals import active_member_of
@@ -82,9 +83,9 @@ def verify_code(user: Any, code: str, *, recovery_codes: bool = True) -> Device 
         for device in devices:
             if device.verify_token(code):
                 if model is StaticDevice:
-                    _audit(user, "two_factor.recovery_code_used")
+                    _audit(user, actions.TWO_FACTOR_RECOVERY_CODE_USED)
                 return device
-    _audit(user, "two_factor.failure")
+    _audit(user, actions.TWO_FACTOR_FAILURE)
     return None
 
 
@@ -133,7 +134,7 @@ def confirm_enrolment(user: Any, code: str) -> TOTPDevice | None:
     others = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk)
     replaced = others.filter(confirmed=True).exists()
     others.delete()
-    _audit(user, "two_factor.enrol")
+    _audit(user, actions.TWO_FACTOR_ENROL)
     if replaced:
         # A new phone replaces one that may be lost or stolen: the tokens made with the old
         # one go with it (see reset_two_factor).
@@ -175,7 +176,7 @@ def regenerate_recovery_codes(user: Any) -> list[str]:
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
-    _audit(user, "two_factor.recovery_codes_regenerated")
+    _audit(user, actions.TWO_FACTOR_RECOVERY_CODES_REGENERATED)
     return codes
 
 
@@ -221,7 +222,7 @@ def reset_two_factor(user: Any, *, actor: Any) -> None:
     member enrols a new app at their next login. Every API token dies with the old factor:
     whoever holds the lost phone may also hold a token made with it.
     """
-    from security import actions, audit, tokens  # noqa: PLC0415  (tokens imports this module)
+    from security import audit, tokens  # noqa: PLC0415  (tokens imports this module)
 
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()

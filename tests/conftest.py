@@ -11,12 +11,31 @@ from rest_framework.test import APIClient
 
 from directory.demo import load_directory
 from directory.models import Member
+from security.actions import register_action
 
 pytest_plugins = ["tests.worker_process"]
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # between page actions are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Actions only the tests record: the audit trail's own tests need entries about something.
+# Every other action is declared by its app (security/actions.py), and AUDIT_STRICT_ACTIONS
+# makes record() refuse an undeclared one in the tests.
+TEST_ACTIONS = (
+    "member.read",
+    "member.update",
+    "membership.update",
+    "organisation.read",
+    "organisation.update",
+    "outbox.sweep",
+    "test.append",
+    "test.before",
+    "test.hold",
+    "test.wait",
+)
+for _name in TEST_ACTIONS:
+    register_action(_name, f"Action de test ({_name})")
 
 
 @pytest.fixture(autouse=True)

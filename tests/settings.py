@@ -24,6 +24,8 @@ os.environ.setdefault("AUDIT_KEYS", "testaudit1:YGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3
 os.environ.setdefault(
     "AUDIT_CHECKPOINT_SIGNING_KEY", "testcp1:gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp8="
 )
+# Every audited action must be declared (security/actions.py): a typo fails the test.
+os.environ.setdefault("AUDIT_STRICT_ACTIONS", "True")
 # Most tests log in with a password only; the 2FA tests turn it on explicitly.
 os.environ.setdefault("REQUIRE_2FA", "False")
 

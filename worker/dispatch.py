@@ -39,12 +39,14 @@ from worker import emails, selectors
 from worker.events import Channel
 from worker.exceptions import DeliveryUnavailable
 from worker.models import Notification, NotificationSettings
-from worker.services import publish_notifications
+from worker.publishing import publish_notifications
 
 logger = logging.getLogger(__name__)
 
-S = Notification.Status
-IN_FLIGHT = {S.SENDING: S.PENDING, S.DIGESTING: S.DIGEST}
+IN_FLIGHT = {
+    Notification.Status.SENDING: Notification.Status.PENDING,
+    Notification.Status.DIGESTING: Notification.Status.DIGEST,
+}
 # Network and SMTP errors that may pass, and a server too slow for the soft time limit;
 # anything else is a bug and fails once, loudly.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -94,8 +96,13 @@ def deliver_notification(*, notification_id: int, at: datetime | None = None) ->
     at = at or now()
     token = uuid.uuid4()
     claimed = Notification.objects.filter(
-        pk=notification_id, status=S.PENDING, due_at__lte=at + CLOCK_TOLERANCE
-    ).update(status=S.SENDING, claimed_at=at, claim_token=token, attempts=F("attempts") + 1)
+        pk=notification_id, status=Notification.Status.PENDING, due_at__lte=at + CLOCK_TOLERANCE
+    ).update(
+        status=Notification.Status.SENDING,
+        claimed_at=at,
+        claim_token=token,
+        attempts=F("attempts") + 1,
+    )
     if claimed != 1:
         # Delivered already, held by another worker, or not due: a duplicate message, or a
         # retry that the sweep beat. Nothing to do, and nothing to retry.
@@ -109,7 +116,12 @@ def deliver_notification(*, notification_id: int, at: datetime | None = None) ->
         raise
     except Exception as exc:
         # A bug, not an outage: record it for the coordination and fail once, loudly.
-        _release(notification, token, status=S.FAILED, last_error=emails.describe_error(exc))
+        _release(
+            notification,
+            token,
+            status=Notification.Status.FAILED,
+            last_error=emails.describe_error(exc),
+        )
         raise
 
 
@@ -120,14 +132,16 @@ def _deliver_claimed(notification: Notification, *, token: uuid.UUID, at: dateti
         logger.error(
             "notification %s: %s attempts, giving up", notification.code, notification.attempts
         )
-        _release(notification, token, status=S.FAILED, last_error="trop de tentatives")
+        _release(
+            notification, token, status=Notification.Status.FAILED, last_error="trop de tentatives"
+        )
         return Outcome.FAILED
 
     channel = _channel_of(notification)
     if channel == Channel.IN_APP:
         return _delivered(notification, token, channel=Channel.IN_APP)
     if channel == Channel.DIGEST:
-        _release(notification, token, status=S.DIGEST, channel=Channel.DIGEST)
+        _release(notification, token, status=Notification.Status.DIGEST, channel=Channel.DIGEST)
         return Outcome.DIGEST
 
     quiet_until = selectors.quiet_period_end(selectors.notification_settings_of(recipient), at)
@@ -136,7 +150,7 @@ def _deliver_claimed(notification: Notification, *, token: uuid.UUID, at: dateti
         _release(
             notification,
             token,
-            status=S.PENDING,
+            status=Notification.Status.PENDING,
             due_at=quiet_until,
             dispatched_at=None,
             attempts=F("attempts") - 1,  # waiting is not a failed attempt
@@ -161,7 +175,12 @@ def _send_email(notification: Notification, token: uuid.UUID, *, at: datetime) -
         emails.send_notification_email(notification)
     except emails.PermanentDeliveryError as exc:
         logger.warning("notification %s: e-mail refused for good (%s)", notification.code, exc)
-        _release(notification, token, status=S.FAILED, last_error=emails.describe_error(exc))
+        _release(
+            notification,
+            token,
+            status=Notification.Status.FAILED,
+            last_error=emails.describe_error(exc),
+        )
         return Outcome.FAILED
     except TRANSIENT_ERRORS as exc:
         return _after_transient_error(notification, token, exc, at=at)
@@ -179,7 +198,7 @@ def _after_transient_error(
             notification.attempts,
             error,
         )
-        _release(notification, token, status=S.FAILED, last_error=error)
+        _release(notification, token, status=Notification.Status.FAILED, last_error=error)
         return Outcome.FAILED
     delay = retry_delay(notification.attempts)
     next_attempt = at + timedelta(seconds=delay)
@@ -194,7 +213,7 @@ def _after_transient_error(
     _release(
         notification,
         token,
-        status=S.PENDING,
+        status=Notification.Status.PENDING,
         due_at=next_attempt,
         # A short retry is published now, for then: the sweep only steps in if it is lost.
         # A long one is not published at all: the sweep publishes it as soon as it is due.
@@ -213,7 +232,7 @@ def _delivered(
     _release(
         notification,
         token,
-        status=S.DELIVERED,
+        status=Notification.Status.DELIVERED,
         channel=channel,
         delivered_at=moment,
         email_sent_at=moment if email_sent else None,
@@ -258,14 +277,19 @@ def sweep_outbox(*, at: datetime | None = None) -> SweepReport:
     # A row claimed that many times never got an outcome: stop before it kills more workers.
     failed = Notification.objects.filter(
         expired, attempts__gte=settings.NOTIFICATION_MAX_ATTEMPTS
-    ).update(status=S.FAILED, claimed_at=None, claim_token=None, last_error="délai dépassé")
+    ).update(
+        status=Notification.Status.FAILED,
+        claimed_at=None,
+        claim_token=None,
+        last_error="délai dépassé",
+    )
     # Their due_at is already past (they were claimed): published again just below.
-    reclaimed = Notification.objects.filter(expired & Q(status=S.SENDING)).update(
-        status=S.PENDING, claimed_at=None, claim_token=None, dispatched_at=None
+    reclaimed = Notification.objects.filter(expired & Q(status=Notification.Status.SENDING)).update(
+        status=Notification.Status.PENDING, claimed_at=None, claim_token=None, dispatched_at=None
     )
-    reclaimed += Notification.objects.filter(expired & Q(status=S.DIGESTING)).update(
-        status=S.DIGEST, claimed_at=None, claim_token=None
-    )
+    reclaimed += Notification.objects.filter(
+        expired & Q(status=Notification.Status.DIGESTING)
+    ).update(status=Notification.Status.DIGEST, claimed_at=None, claim_token=None)
 
     published = 0
     while time.monotonic() - started < JOB_TIME_BUDGET:
@@ -292,7 +316,7 @@ def _take_due_batch(at: datetime) -> list[int]:
     """
     recently = at - timedelta(seconds=settings.NOTIFICATION_REDISPATCH_AFTER)
     ids = list(
-        Notification.objects.filter(status=S.PENDING, due_at__lte=at)
+        Notification.objects.filter(status=Notification.Status.PENDING, due_at__lte=at)
         .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=recently))
         .order_by("due_at", "pk")
         .select_for_update(skip_locked=True)
@@ -321,7 +345,7 @@ def send_digests(*, at: datetime | None = None) -> int:
     at = at or now()
     started = time.monotonic()
     cutoff = selectors.digest_cutoff(at)
-    waiting = Notification.objects.filter(status=S.DIGEST, created_at__lt=cutoff)
+    waiting = Notification.objects.filter(status=Notification.Status.DIGEST, created_at__lt=cutoff)
     sent = 0
     after = 0
     while time.monotonic() - started < JOB_TIME_BUDGET:
@@ -350,8 +374,13 @@ def _send_digest_of(member_id: int, *, cutoff: datetime, at: datetime) -> int:
     """Claim, send and mark one member's digest (4 queries). Returns 1 if an e-mail went."""
     token = uuid.uuid4()
     claimed = Notification.objects.filter(
-        recipient_id=member_id, status=S.DIGEST, created_at__lt=cutoff
-    ).update(status=S.DIGESTING, claimed_at=at, claim_token=token, attempts=F("attempts") + 1)
+        recipient_id=member_id, status=Notification.Status.DIGEST, created_at__lt=cutoff
+    ).update(
+        status=Notification.Status.DIGESTING,
+        claimed_at=at,
+        claim_token=token,
+        attempts=F("attempts") + 1,
+    )
     if not claimed:
         return 0  # another run took them
     rows = list(
@@ -361,24 +390,37 @@ def _send_digest_of(member_id: int, *, cutoff: datetime, at: datetime) -> int:
     )
     unread = [row for row in rows if row.read_at is None]
     recipient = rows[0].recipient
-    claim = Notification.objects.filter(claim_token=token, status=S.DIGESTING)
+    claim = Notification.objects.filter(claim_token=token, status=Notification.Status.DIGESTING)
     if unread and recipient.is_active and recipient.user.email:
         try:
             emails.send_digest_email(recipient, unread, key=str(token))
         except emails.PermanentDeliveryError as exc:
-            claim.update(status=S.FAILED, claimed_at=None, claim_token=None, last_error=str(exc))
+            claim.update(
+                status=Notification.Status.FAILED,
+                claimed_at=None,
+                claim_token=None,
+                last_error=str(exc),
+            )
             return 0
         except TRANSIENT_ERRORS as exc:
             error = emails.describe_error(exc)
             logger.warning("digest of member %s failed (%s), next run retries", member_id, error)
             claim.filter(attempts__gte=settings.NOTIFICATION_MAX_ATTEMPTS).update(
-                status=S.FAILED, claimed_at=None, claim_token=None, last_error=error
+                status=Notification.Status.FAILED,
+                claimed_at=None,
+                claim_token=None,
+                last_error=error,
             )
-            claim.update(status=S.DIGEST, claimed_at=None, claim_token=None, last_error=error)
+            claim.update(
+                status=Notification.Status.DIGEST,
+                claimed_at=None,
+                claim_token=None,
+                last_error=error,
+            )
             return 0
     moment = now()
     claim.update(
-        status=S.DELIVERED,
+        status=Notification.Status.DELIVERED,
         claimed_at=None,
         claim_token=None,
         delivered_at=moment,
@@ -400,7 +442,7 @@ def purge_notifications(*, at: datetime | None = None) -> int:
     at = at or now()
     started = time.monotonic()
     old = Notification.objects.filter(
-        status=S.DELIVERED,
+        status=Notification.Status.DELIVERED,
         read_at__isnull=False,
         created_at__lt=at - timedelta(days=settings.NOTIFICATION_RETENTION_DAYS),
     )

@@ -1,9 +1,14 @@
 """The registry of notification event types: what each one says, and how it is sent by default.
 
-Each app registers its events at import time of one of its modules named in EVENT_MODULES
-(`liaison/notify.py`, `messaging/events.py`, ...):
+Each app declares its events at import time of its `events.py` (EVENT_MODULES), with a
+French label marked for translation, and keeps the name as a constant for its services:
 
-    register_event("liaison.referral_sent", "Nouvelle fiche de liaison de {actor}")
+    REFERRAL_SENT = register_event(
+        "liaison.referral_sent", _("Nouvelle fiche de liaison d'entrée de {actor}")
+    ).name
+
+and tells people with worker.services.notify(event=REFERRAL_SENT, recipients=..., ...),
+the one fan-out, which holds the rules of who is told.
 
 The registry is filled lazily in every process (web, worker, beat) the first time it is read,
 by importing those modules from every installed app: a worker that only imported tasks still
@@ -25,11 +30,11 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
-EVENT_MODULES = ("events", "notify", "notifications")
+EVENT_MODULES = ("events",)
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 # Shown in place of the actor when nobody acted (a scheduled job noticed something).
 SYSTEM_ACTOR = "CPTS Liaison"
@@ -87,10 +92,13 @@ def register_event(
         )
     if default_channel not in Channel.values:
         raise ImproperlyConfigured(f"notification event {name!r}: unknown channel")
+    if isinstance(description, str) and not description:
+        # Lazily for a translated label: rendered in the reader's language, not at import.
+        description = _described(label) if isinstance(label, str) else lazy(_described, str)(label)
     spec = EventType(
         name=name,
         label=label,
-        description=description or str(label).replace("{actor}", "…").replace("{missing}", "…"),
+        description=description,
         default_channel=str(default_channel),
     )
     existing = _registry.get(name)
@@ -98,6 +106,10 @@ def register_event(
         raise ImproperlyConfigured(f"notification event {name!r} is registered twice, differently")
     _registry[name] = spec
     return spec
+
+
+def _described(label: str | Promise) -> str:
+    return str(label).replace("{actor}", "…").replace("{missing}", "…")
 
 
 def get_event(name: str) -> EventType:

@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection
 from django.db.models import QuerySet
 from django.utils.timezone import now
 
+from config.celery import app
 from directory.models import Member
 from directory.selectors import is_coordinator
 from security.access import get_or_not_found
@@ -55,8 +56,6 @@ def database_is_up() -> bool:
 
 def broker_is_up(*, timeout: float = 2.0) -> bool:
     """Open (and close) one connection to the Celery broker, without retrying for long."""
-    from config.celery import app  # noqa: PLC0415  (keeps the import graph of apps acyclic)
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)

@@ -4,15 +4,18 @@ The invariant this module owns: a notification row is written in the transaction
 change it reports, and its delivery task is published only after that transaction commits.
 Roll back, and there is nothing to deliver; commit, and the row is delivered even if the
 broker is down right then (the outbox sweep in worker.dispatch publishes it again).
+Publishing goes through worker.publishing, by task name: worker.tasks imports this module,
+so this module never imports worker.tasks.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import time
 
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils.timezone import now
 
 from directory.models import Member, Organisation
@@ -24,6 +27,7 @@ from worker.models import (
     NotificationSettings,
     WorkerHeartbeat,
 )
+from worker.publishing import publish_notifications
 
 
 def record_heartbeat(*, name: str = "worker") -> WorkerHeartbeat:
@@ -86,6 +90,51 @@ def enqueue_notification(
     return notification
 
 
+def notify(
+    *,
+    event: str,
+    recipients: Iterable[Member],
+    actor: Member | None,
+    target: models.Model | None,
+    url: str,
+    mentions: Sequence[Member | Organisation] = (),
+) -> list[Notification]:
+    """Tell `recipients` that `event` happened to `target`: the one fan-out of every app.
+
+    Apps declare their events (`<app>/events.py`) and say who is concerned; who is actually
+    told is decided here, once (Zulip's `send_event_on_commit(realm, event, users)`):
+
+    - the actor is never told about their own action;
+    - a member listed twice (the author who is also on the receiving side) is told once;
+    - an inactive member is not told: the account is closed, the link would not open, and
+      an e-mail about a patient's care has no business reaching someone who left.
+
+    Call it inside the transaction of the change, like enqueue_notification (one outbox row
+    per member told, published after commit). The text is the event's label, which only
+    names the actor and `mentions` (members or services): never patient data. Returns the
+    notifications written, in the order of `recipients`.
+    """
+    told: set[int] = set()
+    notifications = []
+    for member in recipients:
+        if member.pk in told or (actor is not None and member.pk == actor.pk):
+            continue
+        told.add(member.pk)
+        if not member.is_active:
+            continue
+        notifications.append(
+            enqueue_notification(
+                recipient=member,
+                event=event,
+                target=target,
+                actor=actor,
+                url=url,
+                mentions=mentions,
+            )
+        )
+    return notifications
+
+
 def mention_text(mentions: Sequence[Member | Organisation], *, limit: int | None = None) -> str:
     """Display names joined for `{missing}`; past `limit`, the rest is counted ("+ 3")."""
     limit = limit or Notification._meta.get_field("mentions").max_length
@@ -100,21 +149,9 @@ def mention_text(mentions: Sequence[Member | Organisation], *, limit: int | None
     return text
 
 
-def publish_notifications(notification_ids: list[int]) -> None:
-    """Publish one delivery task per id on one broker connection (ids only, never content)."""
-    from config.celery import app  # noqa: PLC0415  (the app imports settings, not the reverse)
-    from worker.tasks import deliver_notification as deliver_notification_task  # noqa: PLC0415
-
-    with app.producer_or_acquire() as producer:
-        for notification_id in notification_ids:
-            deliver_notification_task.apply_async((notification_id,), producer=producer)
-
-
 @transaction.atomic
 def send_test_notification(*, actor: Member) -> Notification:
     """A notification to oneself, through one's own channels: does my e-mail work?"""
-    from django.urls import reverse  # noqa: PLC0415
-
     return enqueue_notification(
         recipient=actor, event="notifications.test", actor=actor, url=reverse("notifications")
     )

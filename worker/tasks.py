@@ -4,6 +4,9 @@ Every task here is idempotent by construction (its service claims rows with cond
 UPDATEs), which is what makes late acknowledgement safe: a message redelivered after a
 worker died, or published twice by the sweep, does nothing the second time. The periodic
 jobs' schedule is in worker/schedule.py; the reasons are in docs/background-work.md.
+
+Imports go one way: tasks → dispatch → services → publishing. The services publish the
+delivery task by its name (worker.publishing), so they never import this module.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from celery import Task, shared_task
 from celery.exceptions import Reject
 from django.conf import settings
 
+from security import audit
+from worker import dispatch, services
 from worker.exceptions import DeliveryUnavailable
+from worker.publishing import DELIVER_NOTIFICATION
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +73,10 @@ def count_redelivery(app: Any, task_id: str) -> int | None:
 @shared_task(base=IdempotentTask)
 def record_heartbeat() -> None:
     """Periodic proof of life, reported by /readyz. Idempotent: it only moves a timestamp."""
-    from worker import services  # noqa: PLC0415  services may import tasks, not the reverse
-
     services.record_heartbeat()
 
 
-@shared_task(base=IdempotentTask, bind=True, max_retries=None)
+@shared_task(base=IdempotentTask, bind=True, max_retries=None, name=DELIVER_NOTIFICATION)
 def deliver_notification(self: Task, notification_id: int) -> None:
     """Deliver one outbox row. Running it twice sends at most once.
 
@@ -83,8 +87,6 @@ def deliver_notification(self: Task, notification_id: int) -> None:
     until it is due. A longer backoff is only a `due_at` on the row, and the outbox sweep
     publishes it when due (docs/background-work.md, "Retries").
     """
-    from worker import dispatch  # noqa: PLC0415
-
     try:
         dispatch.deliver_notification(notification_id=notification_id)
     except DeliveryUnavailable as exc:
@@ -94,24 +96,18 @@ def deliver_notification(self: Task, notification_id: int) -> None:
 @shared_task(base=IdempotentTask)
 def sweep_outbox() -> None:
     """Every minute: take back dead workers' claims, publish due notifications again."""
-    from worker import dispatch  # noqa: PLC0415
-
     dispatch.sweep_outbox()
 
 
 @shared_task(base=IdempotentTask)
 def send_notification_digests() -> None:
     """Hourly: each member's daily digest, once they are out of their quiet hours."""
-    from worker import dispatch  # noqa: PLC0415
-
     dispatch.send_digests()
 
 
 @shared_task(base=IdempotentTask)
 def purge_notifications() -> None:
     """Nightly: delete delivered and read notifications past their retention."""
-    from worker import dispatch  # noqa: PLC0415
-
     dispatch.purge_notifications()
 
 
@@ -124,7 +120,5 @@ def write_audit_checkpoint() -> int:
     second checkpoint of the same or a later head, which only adds evidence. A head that
     does not verify raises (and is logged by Celery) rather than being signed.
     """
-    from security import audit  # noqa: PLC0415
-
     checkpoint, _path = audit.write_checkpoint()
     return checkpoint.sequence

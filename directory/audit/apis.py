@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from config.filters import refuse_unknown_parameters
 from directory.audit.selectors import (
     AUDIT_TRAIL,
+    audit_actions_for,
     audit_checkpoint_status_for,
     audit_entries_about,
 )
@@ -86,6 +87,24 @@ class AuditEntryListApi(generics.ListAPIView):
             message = _("Indiquez « target » (un objet) ou « actor » (un membre).")
             raise ValidationError({"target": [message], "actor": [message]})
         return dict(data.validated_data)
+
+
+class AuditActionListApi(APIView):
+    """Every action the audit trail may hold, with its French label (coordination only).
+
+    The names are those of the `action` field of the entries; each app declares its own
+    (security/actions.py). Not paginated: a few dozen rows, in name order.
+    """
+
+    @extend_schema_serializer(component_name="AuditAction")
+    class OutputSerializer(serializers.Serializer):
+        action = serializers.CharField(source="name", help_text="`<model>.<verb>`.")
+        label = serializers.CharField(help_text="What it means, in French.")
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        declared = audit_actions_for(current_member(request))
+        return Response(self.OutputSerializer(declared, many=True).data)
 
 
 class AuditCheckpointStatusApi(APIView):

@@ -51,6 +51,15 @@ def audit_entries_about(
     return entries
 
 
+def audit_actions_for(member: Member) -> list[actions.AuditAction]:
+    """Every action the trail may hold, with its French label, for the coordination only.
+
+    Not recorded in the trail: the list of declared actions says nothing about anyone.
+    """
+    require_coordinator(member, what=AUDIT_TRAIL)
+    return actions.registered_actions()
+
+
 def audit_checkpoint_status_for(member: Member) -> audit.CheckpointStatus:
     """Whether the newest checkpoint of the trail still holds, for the coordination only.
 

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from config.filters import validated_query
 from config.parsers import FhirJSONParser, JSONParser
 from directory.permissions import current_member
-from liaison import selectors
+from liaison import actions, selectors
 from liaison.apis import idempotency_key, sheet_response
 from liaison.outputs import selectors as output_selectors
 from liaison.outputs.files import FHIR_JSON, download, indicators_csv, sheet_fhir, sheet_pdf
@@ -49,7 +49,7 @@ class LiaisonSheetPdfApi(APIView):
     def get(self, request: Request, code: UUID) -> HttpResponseBase:
         """The sheet as PDF: identity and date on every page, filled sections only (audited)."""
         member = current_member(request)
-        sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.pdf")
+        sheet = selectors.access_sheet(member, code, audit_action=actions.SHEET_PDF)
         return download(sheet_pdf(sheet))
 
 
@@ -60,7 +60,7 @@ class LiaisonSheetFhirApi(APIView):
     def get(self, request: Request, code: UUID) -> HttpResponseBase:
         """The sheet as a FHIR R4 document Bundle (Composition first; audited)."""
         member = current_member(request)
-        sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.fhir")
+        sheet = selectors.access_sheet(member, code, audit_action=actions.SHEET_FHIR)
         return download(sheet_fhir(sheet))
 
 

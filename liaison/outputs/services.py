@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
 from directory.selectors import organisation_ids_of
+from liaison import actions
 from liaison import selectors as liaison_selectors
 from liaison.models import LiaisonSheet
 from liaison.outputs import selectors
@@ -138,5 +139,5 @@ def import_sheet_from_fhir(*, actor: Member, bundle: Any, creation_key: str = ""
     except FieldErrors as error:
         errors.add_validation(error)
         raise FieldErrors(errors.fields) from None
-    audit.record(actor=actor, action="liaison_sheet.fhir_import", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_FHIR_IMPORT, target=sheet)
     return sheet

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from directory.models import Member
 from directory.permissions import member_page
-from liaison import selectors
+from liaison import actions, selectors
 from liaison.outputs import selectors as output_selectors
 from liaison.outputs.chart import liaison_chart
 from liaison.outputs.document import build_document
@@ -28,7 +28,7 @@ from security.exceptions import FieldErrors
 
 @member_page
 def print_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
-    sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.print")
+    sheet = selectors.access_sheet(member, code, audit_action=actions.SHEET_PRINT)
     return render(
         request, "liaison/print.html", {"sheet": sheet, "document": build_document(sheet)}
     )
@@ -36,13 +36,13 @@ def print_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpRespons
 
 @member_page
 def download_pdf(request: HttpRequest, member: Member, code: UUID) -> HttpResponseBase:
-    sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.pdf")
+    sheet = selectors.access_sheet(member, code, audit_action=actions.SHEET_PDF)
     return download(sheet_pdf(sheet))
 
 
 @member_page
 def download_fhir(request: HttpRequest, member: Member, code: UUID) -> HttpResponseBase:
-    sheet = selectors.access_sheet(member, code, audit_action="liaison_sheet.fhir")
+    sheet = selectors.access_sheet(member, code, audit_action=actions.SHEET_FHIR)
     return download(sheet_fhir(sheet))
 
 

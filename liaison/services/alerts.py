@@ -9,6 +9,7 @@ SELECT ... FOR UPDATE SKIP LOCKED, so concurrent runs split the work instead of 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,8 +19,10 @@ from django.utils.timezone import localdate, now
 
 from directory.models import Member, Organisation
 from directory.selectors import coordinators
-from liaison import notify
+from liaison import events
 from liaison.models import LiaisonSheet, SheetParticipant
+from liaison.selectors import recipient_side_members
+from worker.services import notify
 
 logger = logging.getLogger(__name__)
 S = LiaisonSheet.Status
@@ -61,6 +64,24 @@ def _recipients(sheet: LiaisonSheet, *, unread_only: bool) -> list[Member]:
     return [p.member for p in participants.order_by("pk")]
 
 
+def _alert(
+    event: str,
+    members: list[Member],
+    sheet: LiaisonSheet,
+    *,
+    missing: Sequence[Member | Organisation],
+) -> None:
+    """An alert of a job: nobody acted, so no actor; `missing` names who is still expected."""
+    notify(
+        event=event,
+        recipients=members,
+        actor=None,
+        target=sheet,
+        url=events.sheet_url(sheet),
+        mentions=missing,
+    )
+
+
 @transaction.atomic
 def alert_unreceived_referrals(*, at: datetime | None = None) -> int:
     """Referrals nobody took in time: alert the service, then escalate to the coordinator."""
@@ -75,22 +96,20 @@ def alert_unreceived_referrals(*, at: datetime | None = None) -> int:
         assert sheet.sent_at is not None
         if sheet.receipt_alerted_at is None:
             if sheet.sent_at <= at - delay and _claim(sheet, "receipt_alerted_at", at):
-                notify.notify(
-                    notify.recipient_side(sheet),
-                    event="liaison.referral_not_received",
-                    sheet=sheet,
-                    actor=None,
+                _alert(
+                    events.REFERRAL_NOT_RECEIVED,
+                    recipient_side_members(sheet),
+                    sheet,
                     missing=_service(sheet),
                 )
                 handled += 1
         elif sheet.sent_at <= at - 2 * delay and _claim(sheet, "receipt_escalated_at", at):
             # The coordinator calls the service: name it and the members who could take it.
-            notify.notify(
+            _alert(
+                events.REFERRAL_ESCALATED,
                 coordinators(),
-                event="liaison.referral_escalated",
-                sheet=sheet,
-                actor=None,
-                missing=[*_service(sheet), *notify.recipient_side(sheet)],
+                sheet,
+                missing=[*_service(sheet), *recipient_side_members(sheet)],
             )
             handled += 1
     logger.info("liaison alerts: %d unreceived referrals handled", handled)
@@ -112,11 +131,10 @@ def remind_missing_discharge_letters(*, at: datetime | None = None) -> int:
     handled = 0
     for sheet in _locked(candidates.order_by("planned_date")):
         if _claim(sheet, "discharge_reminded_at", at):
-            notify.notify(
-                notify.recipient_side(sheet),
-                event="liaison.discharge_missing",
-                sheet=sheet,
-                actor=None,
+            _alert(
+                events.DISCHARGE_MISSING,
+                recipient_side_members(sheet),
+                sheet,
                 missing=_service(sheet),
             )
             handled += 1
@@ -143,11 +161,10 @@ def alert_late_discharge_letters(*, at: datetime | None = None) -> int:
     handled = 0
     for sheet in _locked(candidates.order_by("discharge_date")):
         if _claim(sheet, "late_discharge_alerted_at", at):
-            notify.notify(
+            _alert(
+                events.DISCHARGE_LATE,
                 [sheet.author],
-                event="liaison.discharge_late",
-                sheet=sheet,
-                actor=None,
+                sheet,
                 missing=_recipients(sheet, unread_only=False),
             )
             handled += 1
@@ -187,21 +204,19 @@ def remind_unread_discharge_letters(*, at: datetime | None = None) -> int:
             pk=participant.pk, reminded_at__isnull=True
         ).update(reminded_at=at)
         if claimed:
-            notify.notify(
+            _alert(
+                events.DISCHARGE_UNREAD,
                 [participant.member],
-                event="liaison.discharge_unread",
-                sheet=participant.sheet,
-                actor=None,
+                participant.sheet,
                 missing=[participant.sheet.sender_organisation],
             )
             reminded_sheets[participant.sheet_id] = participant.sheet
             handled += 1
     for sheet in reminded_sheets.values():
-        notify.notify(
+        _alert(
+            events.DISCHARGE_UNREAD_BY,
             [sheet.author],
-            event="liaison.discharge_unread_by",
-            sheet=sheet,
-            actor=None,
+            sheet,
             missing=_recipients(sheet, unread_only=True),
         )
     logger.info("liaison alerts: %d unread discharge letters reminded", handled)

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from directory.models import Member
+from liaison import actions
 from liaison.models import LiaisonSheet, SheetAttachment
 from liaison.selectors import is_on_recipient_side, is_on_sender_side
 from security import audit
@@ -39,5 +40,5 @@ def add_attachment(
     )
     store_file(attachment, "file", fileobj)
     attachment.save()
-    audit.record(actor=actor, action="liaison_sheet.attachment_add", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_ATTACHMENT_ADD, target=sheet)
     return attachment

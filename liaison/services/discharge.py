@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from directory.models import Member
+from liaison import actions
 from liaison.models import LiaisonSheet, SheetParticipant
 from liaison.selectors import is_on_recipient_side, is_on_sender_side
 from liaison.services.drafts import create_draft
@@ -112,5 +113,5 @@ def revise_discharge_letter(*, actor: Member, letter: LiaisonSheet) -> LiaisonSh
         SheetParticipant(sheet=draft, member_id=p.member_id, role=p.role)
         for p in letter.participants.all()
     )
-    audit.record(actor=actor, action="liaison_sheet.revise", target=draft)
+    audit.record(actor=actor, action=actions.SHEET_REVISE, target=draft)
     return draft

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from directory.models import Member, Organisation
 from directory.selectors import organisation_ids_of
+from liaison import actions
 from liaison.documents import CONTENT_SERIALIZERS
 from liaison.models import LiaisonSheet, SheetParticipant
 from liaison.selectors import is_on_sender_side
@@ -152,7 +153,7 @@ def create_draft(
         # The same creation key raced in from a retry: the first one wins.
         return mark_replayed(LiaisonSheet.objects.get(author=actor, creation_key=creation_key))
     _set_participants(sheet, participants or [])
-    audit.record(actor=actor, action="liaison_sheet.create", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_CREATE, target=sheet)
     return sheet
 
 
@@ -201,7 +202,7 @@ def update_draft(
     sheet.save(update_fields=fields)
     if participants is not None:
         _set_participants(sheet, participants)
-    audit.record(actor=actor, action="liaison_sheet.update", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_UPDATE, target=sheet)
     return sheet
 
 
@@ -212,5 +213,5 @@ def delete_draft(*, actor: Member, sheet: LiaisonSheet) -> None:
         raise PermissionDenied(_("Seul l'émetteur supprime un brouillon."))
     if sheet.status != S.DRAFT:
         raise InvalidTransition(_("Seul un brouillon peut être supprimé."), status=sheet.status)
-    audit.record(actor=actor, action="liaison_sheet.delete", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_DELETE, target=sheet)
     sheet.delete()

@@ -19,14 +19,22 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
-from liaison import notify
+from liaison import actions, events
 from liaison.documents import missing_for_send
 from liaison.models import LiaisonSheet, SheetEvent, SheetParticipant
-from liaison.selectors import is_on_recipient_side, is_on_sender_side, is_participant
+from liaison.selectors import (
+    is_on_recipient_side,
+    is_on_sender_side,
+    is_participant,
+    participant_members,
+    recipient_side_members,
+    sender_side_members,
+)
 from patients.identity import identity_indexes
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
 from security.idempotency import mark_replayed
+from worker.services import notify
 
 S = LiaisonSheet.Status
 K = LiaisonSheet.Kind
@@ -41,45 +49,73 @@ class Transition:
     side: str  # who may do it: "sender" or "recipient"
     event: str  # the notification event
     tell: str  # who is told: "sender" or "recipient"
+    audit_action: str  # the audited action (liaison/actions.py)
     kinds: tuple[str, ...] = (K.REFERRAL,)
 
 
 TRANSITIONS = {
     "receive": Transition(
-        "receive", (S.SENT,), S.RECEIVED, "recipient", "liaison.referral_received", "sender"
+        "receive",
+        (S.SENT,),
+        S.RECEIVED,
+        "recipient",
+        events.REFERRAL_RECEIVED,
+        "sender",
+        actions.SHEET_RECEIVE,
     ),
     "accept": Transition(
         "accept",
         (S.SENT, S.RECEIVED),
         S.ACCEPTED,
         "recipient",
-        "liaison.referral_accepted",
+        events.REFERRAL_ACCEPTED,
         "sender",
+        actions.SHEET_ACCEPT,
     ),
     "decline": Transition(
         "decline",
         (S.SENT, S.RECEIVED),
         S.DECLINED,
         "recipient",
-        "liaison.referral_declined",
+        events.REFERRAL_DECLINED,
         "sender",
+        actions.SHEET_DECLINE,
     ),
     "cancel": Transition(
         "cancel",
         (S.SENT, S.RECEIVED),
         S.CANCELLED,
         "sender",
-        "liaison.referral_cancelled",
+        events.REFERRAL_CANCELLED,
         "recipient",
+        actions.SHEET_CANCEL,
     ),
     "no_show": Transition(
-        "no_show", (S.ACCEPTED,), S.NO_SHOW, "recipient", "liaison.referral_no_show", "sender"
+        "no_show",
+        (S.ACCEPTED,),
+        S.NO_SHOW,
+        "recipient",
+        events.REFERRAL_NO_SHOW,
+        "sender",
+        actions.SHEET_NO_SHOW,
     ),
     "reopen": Transition(
-        "reopen", (S.NO_SHOW,), S.SENT, "sender", "liaison.referral_reopened", "recipient"
+        "reopen",
+        (S.NO_SHOW,),
+        S.SENT,
+        "sender",
+        events.REFERRAL_REOPENED,
+        "recipient",
+        actions.SHEET_REOPEN,
     ),
     "close": Transition(
-        "close", (S.NO_SHOW,), S.CLOSED, "sender", "liaison.referral_closed", "recipient"
+        "close",
+        (S.NO_SHOW,),
+        S.CLOSED,
+        "sender",
+        events.REFERRAL_CLOSED,
+        "recipient",
+        actions.SHEET_CLOSE,
     ),
 }
 
@@ -123,8 +159,12 @@ def _record_event(
 
 
 def _tell(sheet: LiaisonSheet, who: str, event: str, actor: Member) -> None:
-    members = notify.sender_side(sheet) if who == "sender" else notify.recipient_side(sheet)
-    notify.notify(members, event=event, sheet=sheet, actor=actor)
+    members = sender_side_members(sheet) if who == "sender" else recipient_side_members(sheet)
+    _notify(event, members, sheet, actor)
+
+
+def _notify(event: str, members: list[Member], sheet: LiaisonSheet, actor: Member) -> None:
+    notify(event=event, recipients=members, actor=actor, target=sheet, url=events.sheet_url(sheet))
 
 
 def _already_done(sheet: LiaisonSheet, actor: Member, action: str, key: str) -> bool:
@@ -190,16 +230,11 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
             status=sheet.status,
         ) from None
     SheetParticipant.objects.filter(sheet=sheet).update(delivered_at=sent_at)
-    audit.record(actor=actor, action="liaison_sheet.send", target=sheet)
+    audit.record(actor=actor, action=actions.SHEET_SEND, target=sheet)
     if sheet.is_referral:
-        _tell(sheet, "recipient", "liaison.referral_sent", actor)
+        _tell(sheet, "recipient", events.REFERRAL_SENT, actor)
     else:
-        notify.notify(
-            [p.member for p in sheet.participants.select_related("member")],
-            event="liaison.discharge_sent",
-            sheet=sheet,
-            actor=actor,
-        )
+        _notify(events.DISCHARGE_SENT, participant_members(sheet), sheet, actor)
         if sheet.referral_id is not None:
             _close_referral_by_discharge(sheet, actor)
     return sheet
@@ -216,7 +251,7 @@ def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:
         before = referral.status
         referral.refresh_from_db()
         _record_event(referral, actor, "close", before, note=_("Lettre de sortie envoyée."))
-        audit.record(actor=actor, action="liaison_sheet.close", target=referral)
+        audit.record(actor=actor, action=actions.SHEET_CLOSE, target=referral)
 
 
 @transaction.atomic
@@ -260,7 +295,7 @@ def transition_referral(
         stamps["closed_at"] = moment
     _move(sheet, transition.sources, transition.target, **stamps)
     _record_event(sheet, actor, action, before, note=note)
-    audit.record(actor=actor, action=f"liaison_sheet.{action}", target=sheet)
+    audit.record(actor=actor, action=transition.audit_action, target=sheet)
     _tell(sheet, transition.tell, transition.event, actor)
     if action == "decline" and redirect_to is not None:
         _redirect(sheet, actor, redirect_to)
@@ -290,10 +325,8 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
         for p in declined.participants.all()
     )
     _record_event(copy, actor, "redirect", S.DRAFT, note=_("Réorientée par le service précédent."))
-    audit.record(actor=actor, action="liaison_sheet.redirect", target=copy)
-    notify.notify(
-        notify.recipient_side(copy), event="liaison.referral_sent", sheet=copy, actor=actor
-    )
+    audit.record(actor=actor, action=actions.SHEET_REDIRECT, target=copy)
+    _tell(copy, "recipient", events.REFERRAL_SENT, actor)
     return copy
 
 
@@ -309,11 +342,11 @@ def add_note(*, actor: Member, sheet: LiaisonSheet, note: str) -> SheetEvent:
     if sheet.status not in OPEN:
         raise InvalidTransition(_("La fiche n'est plus ouverte."), status=sheet.status)
     event = _record_event(sheet, actor, "note", sheet.status, note=note.strip())
-    audit.record(actor=actor, action="liaison_sheet.note", target=sheet)
-    others = notify.sender_side(sheet) if not sender else notify.recipient_side(sheet)
+    audit.record(actor=actor, action=actions.SHEET_NOTE, target=sheet)
+    others = sender_side_members(sheet) if not sender else recipient_side_members(sheet)
     if not sheet.is_referral:
-        others = [p.member for p in sheet.participants.select_related("member")] + [sheet.author]
-    notify.notify(others, event="liaison.note_added", sheet=sheet, actor=actor)
+        others = [*participant_members(sheet), sheet.author]
+    _notify(events.NOTE_ADDED, others, sheet, actor)
     return event
 
 
@@ -326,5 +359,5 @@ def mark_read(*, actor: Member, sheet: LiaisonSheet) -> bool:
         sheet=sheet, member=actor, read_at__isnull=True
     ).update(read_at=now())
     if updated:
-        audit.record(actor=actor, action="liaison_sheet.mark_read", target=sheet)
+        audit.record(actor=actor, action=actions.SHEET_MARK_READ, target=sheet)
     return bool(updated)

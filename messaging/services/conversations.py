@@ -22,7 +22,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
-from messaging import notify
+from messaging import actions, events
 from messaging.models import Conversation, Message, MessageReceipt, Participant
 from messaging.selectors import active_members_of, standing_of
 from messaging.services.messages import Upload, checked_body, checked_files, post_message
@@ -30,6 +30,7 @@ from patients.identity import identity_indexes, validated_patient
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.idempotency import mark_replayed
+from worker.services import notify
 
 if TYPE_CHECKING:
     # Named in annotations only: messaging reaches sheets through liaison.selectors.
@@ -182,7 +183,7 @@ def start_conversation(
         post_message(actor=actor, conversation=conversation, body=body, urgent=urgent, files=files)
     audit.record(
         actor=actor,
-        action="conversation.create",
+        action=actions.CONVERSATION_CREATE,
         target=conversation,
         extra={
             "participants": len(others) + 1,
@@ -231,14 +232,17 @@ def add_participant(*, actor: Member, conversation: Conversation, member: Member
     )
     audit.record(
         actor=actor,
-        action="conversation.add_participant",
+        action=actions.CONVERSATION_ADD_PARTICIPANT,
         target=conversation,
         extra={"member": str(member.code)},
     )
-    if member.pk != actor.pk:
-        notify.notify(
-            [member], event=notify.PARTICIPANT_ADDED, conversation=conversation, actor=actor
-        )
+    notify(
+        event=events.PARTICIPANT_ADDED,
+        recipients=[member],
+        actor=actor,
+        target=conversation,
+        url=events.conversation_url(conversation),
+    )
     return participant
 
 
@@ -269,5 +273,5 @@ def leave_conversation(*, actor: Member, conversation: Conversation) -> Particip
         kind=Message.Kind.PARTICIPANT_LEFT,
         about_member=actor,
     )
-    audit.record(actor=actor, action="conversation.leave", target=conversation)
+    audit.record(actor=actor, action=actions.CONVERSATION_LEAVE, target=conversation)
     return Participant.objects.get(conversation=conversation, member=actor)

@@ -21,11 +21,12 @@ from django.db import connection, transaction
 from django.utils.timezone import now
 
 from directory.models import Member
-from messaging import notify
+from messaging import actions, events
 from messaging.models import Attachment, Conversation, MessageReceipt
 from messaging.selectors import expired_conversations, receipts_to_remind
 from messaging.services.messages import delete_stored_files
 from security import audit
+from worker.services import notify
 
 logger = logging.getLogger(__name__)
 JOB_TIME_BUDGET = 30.0  # seconds; the task's soft time limit is 60
@@ -37,7 +38,7 @@ def remind_unread_messages(*, at: datetime | None = None) -> int:
 
     One reminder per member and conversation, whatever the number of messages waiting. The
     text names the author of the oldest one and links to the conversation: no subject, no
-    patient, no content (messaging/notify.py).
+    patient, no content (messaging/events.py).
 
     Queries: 7 per batch of up to REMINDER_BATCH (member, conversation) pairs, plus 1 per
     reminder (and 1 to find the batch empty). The per-reminder query is the outbox INSERT of
@@ -98,14 +99,18 @@ def _remind_batch(pairs: set[tuple[int, int]], *, cutoff: datetime, at: datetime
     conversations = Conversation.objects.in_bulk(
         {conversation_id for _, conversation_id in oldest_author}
     )
+    reminded = 0
     for (member_id, conversation_id), author_id in oldest_author.items():
-        notify.notify(
-            [members[member_id]],
-            event=notify.MESSAGE_UNREAD,
-            conversation=conversations[conversation_id],
+        conversation = conversations[conversation_id]
+        told = notify(
+            event=events.MESSAGE_UNREAD,
+            recipients=[members[member_id]],
             actor=members[author_id],
+            target=conversation,
+            url=events.conversation_url(conversation),
         )
-    return len(oldest_author)
+        reminded += len(told)  # 0 for a member who left the CPTS since: claimed, not told
+    return reminded
 
 
 def purge_expired_conversations(
@@ -156,7 +161,7 @@ def _purge_batch(*, at: datetime, batch_size: int) -> int:
     for conversation in batch:
         audit.record(
             actor=None,
-            action="conversation.purge",
+            action=actions.CONVERSATION_PURGE,
             target=conversation,
             extra={"retain_until": conversation.retain_until.date().isoformat()},
         )

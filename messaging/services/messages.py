@@ -26,13 +26,14 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from messaging import notify
+from messaging import actions, events
 from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
 from messaging.selectors import active_members_of, standing_of
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.files import default_file_store, store_file
 from security.uploads import check_upload
+from worker.services import notify
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ def post_message(
     )
     audit.record(
         actor=actor,
-        action="message.send",
+        action=actions.MESSAGE_SEND,
         target=conversation,
         extra={"message": str(message.code), "attachments": len(attachments), "urgent": urgent},
     )
@@ -202,9 +203,14 @@ def post_message(
 def _notify(
     conversation: Conversation, message: Message, recipients: list[Member], *, actor: Member
 ) -> None:
+    url = events.conversation_url(conversation)
     if message.urgent:
-        notify.notify(
-            recipients, event=notify.URGENT_MESSAGE_RECEIVED, conversation=conversation, actor=actor
+        notify(
+            event=events.URGENT_MESSAGE_RECEIVED,
+            recipients=recipients,
+            actor=actor,
+            target=conversation,
+            url=url,
         )
         return
     # One in-app notification per unread stretch: a recipient who has not read the earlier
@@ -216,11 +222,12 @@ def _notify(
         .exclude(message=message)
         .values_list("member_id", flat=True)
     )
-    notify.notify(
-        [member for member in recipients if member.pk not in already_told],
-        event=notify.MESSAGE_RECEIVED,
-        conversation=conversation,
+    notify(
+        event=events.MESSAGE_RECEIVED,
+        recipients=[member for member in recipients if member.pk not in already_told],
         actor=actor,
+        target=conversation,
+        url=url,
     )
 
 
@@ -266,7 +273,7 @@ def redact_message(*, actor: Member, message: Message) -> Message:
     transaction.on_commit(lambda: delete_stored_files(names), robust=True)
     audit.record(
         actor=actor,
-        action="message.redact",
+        action=actions.MESSAGE_REDACT,
         target=message.conversation,
         extra={"message": str(message.code)},
     )

@@ -18,14 +18,12 @@ from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
 from directory.selectors import is_coordinator
+from protocols import actions
 from protocols.guide.selectors import may_edit_organisation_guide
 from protocols.models import MemberTheme, OfficeHours, OrganisationTheme, Theme
 from security import audit
 from security.exceptions import FieldErrors, PermissionDenied
 
-THEME_CREATE = "guide_theme.create"
-ORGANISATION_GUIDE_UPDATE = "organisation.guide_update"
-MEMBER_GUIDE_UPDATE = "member.guide_update"
 MAX_HOURS = 30
 
 
@@ -61,7 +59,7 @@ def create_theme(
     except IntegrityError:
         raise FieldErrors({"name": [_("Ce thème existe déjà.")]}) from None
     if actor is not None:
-        audit.record(actor=actor, action=THEME_CREATE, target=theme)
+        audit.record(actor=actor, action=actions.GUIDE_THEME_CREATE, target=theme)
     return theme
 
 
@@ -120,7 +118,7 @@ def set_organisation_guide(
     if actor is not None:
         audit.record(
             actor=actor,
-            action=ORGANISATION_GUIDE_UPDATE,
+            action=actions.ORGANISATION_GUIDE_UPDATE,
             target=organisation,
             extra={"themes": len(themes), "hours": len(hours)},
         )
@@ -149,7 +147,7 @@ def set_member_guide(
     if actor is not None:
         audit.record(
             actor=actor,
-            action=MEMBER_GUIDE_UPDATE,
+            action=actions.MEMBER_GUIDE_UPDATE,
             target=member,
             extra={"themes": len(themes), "hours": len(hours)},
         )

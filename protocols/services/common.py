@@ -1,5 +1,5 @@
-"""What every protocol write shares: content validation, the denormalised protocol row, audit
-action names and the 409 of a forbidden transition.
+"""What every protocol write shares: content validation, the denormalised protocol row and
+the 409 of a forbidden transition. (The audit action names are in protocols/actions.py.)
 """
 
 from __future__ import annotations
@@ -21,24 +21,6 @@ from protocols.models import (
     ProtocolVersion,
 )
 from security.exceptions import FieldErrors, InvalidTransition
-
-V = ProtocolVersion.Status
-P = Protocol.Status
-
-# Audit actions, "<model>.<verb>" (security.audit checks the shape).
-PROTOCOL_CREATE = "protocol.create"
-PROTOCOL_UPDATE = "protocol.update"
-VERSION_CREATE = "protocol_version.create"
-VERSION_UPDATE = "protocol_version.update"
-VERSION_ATTACH = "protocol_version.attach"
-VERSION_SUBMIT = "protocol_version.submit"
-VERSION_APPROVE = "protocol_version.approve"
-VERSION_REQUEST_CHANGES = "protocol_version.request_changes"
-VERSION_PUBLISH = "protocol_version.publish"
-VERSION_RETIRE = "protocol_version.retire"
-VERSION_ACKNOWLEDGE = "protocol_version.acknowledge"
-PARTICIPATION_REGISTER = "protocol_participation.register"
-PARTICIPATION_END = "protocol_participation.end"
 
 CONTENT_FIELDS = (
     "title",
@@ -123,7 +105,7 @@ def invalid_transition(
     """409 carrying the version's current state, re-read from the database."""
     version.refresh_from_db(fields=["status", "revision", "review_round"])
     return InvalidTransition(
-        message % {"status": V(version.status).label},
+        message % {"status": ProtocolVersion.Status(version.status).label},
         status=version.status,
         revision=version.revision,
         **extra,
@@ -154,16 +136,16 @@ def refresh_protocol(protocol: Protocol) -> Protocol:
     transition) keeps them right whatever the transition was.
     """
     versions = list(ProtocolVersion.objects.filter(protocol=protocol).order_by("number"))
-    current = next((v for v in versions if v.status == V.PUBLISHED), None)
+    current = next((v for v in versions if v.status == ProtocolVersion.Status.PUBLISHED), None)
     head = current or versions[-1]
     if current is not None:
-        status = P.PUBLISHED
-    elif any(v.status == V.RETIRED for v in versions):
-        status = P.RETIRED
-    elif head.status == V.IN_REVIEW:
-        status = P.IN_REVIEW
+        status = Protocol.Status.PUBLISHED
+    elif any(v.status == ProtocolVersion.Status.RETIRED for v in versions):
+        status = Protocol.Status.RETIRED
+    elif head.status == ProtocolVersion.Status.IN_REVIEW:
+        status = Protocol.Status.IN_REVIEW
     else:
-        status = P.DRAFT
+        status = Protocol.Status.DRAFT
     title, body = search_parts(protocol, head)
     fields: dict[str, Any] = {
         "title": head.title,

@@ -18,7 +18,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from protocols import selectors
+from protocols import actions, selectors
 from protocols.models import (
     PROFESSION_FIELDS,
     SECTION_FIELDS,
@@ -27,16 +27,7 @@ from protocols.models import (
     ProtocolVersion,
     Theme,
 )
-from protocols.services.common import (
-    PROTOCOL_CREATE,
-    PROTOCOL_UPDATE,
-    VERSION_ATTACH,
-    VERSION_CREATE,
-    VERSION_UPDATE,
-    clean_content,
-    invalid_transition,
-    refresh_protocol,
-)
+from protocols.services.common import clean_content, invalid_transition, refresh_protocol
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied, StaleVersion
 from security.uploads import check_upload
@@ -82,8 +73,8 @@ def create_protocol(
     protocol.themes.set(list(themes))
     version = ProtocolVersion.objects.create(protocol=protocol, number=1, author=actor, **cleaned)
     refresh_protocol(protocol)
-    audit.record(actor=actor, action=PROTOCOL_CREATE, target=protocol)
-    audit.record(actor=actor, action=VERSION_CREATE, target=version, extra={"number": 1})
+    audit.record(actor=actor, action=actions.PROTOCOL_CREATE, target=protocol)
+    audit.record(actor=actor, action=actions.VERSION_CREATE, target=version, extra={"number": 1})
     return protocol
 
 
@@ -109,7 +100,7 @@ def update_protocol(
     if themes is not None:
         protocol.themes.set(list(themes))
     refresh_protocol(protocol)
-    audit.record(actor=actor, action=PROTOCOL_UPDATE, target=protocol)
+    audit.record(actor=actor, action=actions.PROTOCOL_UPDATE, target=protocol)
     return protocol
 
 
@@ -156,7 +147,7 @@ def update_draft(
     version.refresh_from_db()
     refresh_protocol(version.protocol)
     audit.record(
-        actor=actor, action=VERSION_UPDATE, target=version, extra={"number": version.number}
+        actor=actor, action=actions.VERSION_UPDATE, target=version, extra={"number": version.number}
     )
     return version
 
@@ -203,7 +194,9 @@ def draft_new_version(
             _("Une autre version vient d'être mise en préparation."), status=V.DRAFT
         ) from None
     refresh_protocol(protocol)
-    audit.record(actor=actor, action=VERSION_CREATE, target=version, extra={"number": number})
+    audit.record(
+        actor=actor, action=actions.VERSION_CREATE, target=version, extra={"number": number}
+    )
     return version
 
 
@@ -234,5 +227,5 @@ def attach_pdf(
             version, _("Seul un brouillon se modifie : cette version est « %(status)s ».")
         )
     version.refresh_from_db()
-    audit.record(actor=actor, action=VERSION_ATTACH, target=version, extra={"size": size})
+    audit.record(actor=actor, action=actions.VERSION_ATTACH, target=version, extra={"size": size})
     return version

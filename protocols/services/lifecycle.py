@@ -22,21 +22,13 @@ from django.utils.translation import gettext as _
 
 from directory.models import Member
 from directory.selectors import members_with_codes
-from protocols import notify, selectors
+from protocols import actions, events, selectors
 from protocols.models import Participation, Protocol, ProtocolReview, ProtocolVersion
 from protocols.services import participation
-from protocols.services.common import (
-    VERSION_APPROVE,
-    VERSION_PUBLISH,
-    VERSION_REQUEST_CHANGES,
-    VERSION_RETIRE,
-    VERSION_SUBMIT,
-    invalid_transition,
-    missing_for_review,
-    refresh_protocol,
-)
+from protocols.services.common import invalid_transition, missing_for_review, refresh_protocol
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
+from worker.services import notify
 
 V = ProtocolVersion.Status
 D = ProtocolReview.Decision
@@ -93,16 +85,16 @@ def submit_for_review(
     refresh_protocol(version.protocol)
     audit.record(
         actor=actor,
-        action=VERSION_SUBMIT,
+        action=actions.VERSION_SUBMIT,
         target=version,
         extra={"number": version.number, "round": version.review_round},
     )
-    notify.notify(
-        chosen,
-        event="protocols.review_requested",
-        protocol=version.protocol,
+    notify(
+        event=events.REVIEW_REQUESTED,
+        recipients=chosen,
         actor=actor,
-        url=notify.review_url(version),
+        target=version.protocol,
+        url=events.review_url(version),
     )
     return version
 
@@ -176,16 +168,16 @@ def approve_version(
     version = selectors.version_for_output(version)
     audit.record(
         actor=actor,
-        action=VERSION_APPROVE,
+        action=actions.VERSION_APPROVE,
         target=version,
         extra={"number": version.number, "round": version.review_round},
     )
-    notify.notify(
-        _authors(version),
-        event="protocols.version_approved",
-        protocol=version.protocol,
+    notify(
+        event=events.VERSION_APPROVED,
+        recipients=_authors(version),
         actor=actor,
-        url=notify.review_url(version),
+        target=version.protocol,
+        url=events.review_url(version),
     )
     return version
 
@@ -208,15 +200,16 @@ def request_changes(*, actor: Member, version: ProtocolVersion, comment: str) ->
     version = selectors.version_for_output(version)
     audit.record(
         actor=actor,
-        action=VERSION_REQUEST_CHANGES,
+        action=actions.VERSION_REQUEST_CHANGES,
         target=version,
         extra={"number": version.number, "round": version.review_round},
     )
-    notify.notify(
-        _authors(version),
-        event="protocols.changes_requested",
-        protocol=version.protocol,
+    notify(
+        event=events.CHANGES_REQUESTED,
+        recipients=_authors(version),
         actor=actor,
+        target=version.protocol,
+        url=events.protocol_url(version.protocol),
     )
     return version
 
@@ -274,16 +267,20 @@ def publish_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersi
     protocol = refresh_protocol(version.protocol)
     version = selectors.version_for_output(version)
     audit.record(
-        actor=actor, action=VERSION_PUBLISH, target=version, extra={"number": version.number}
+        actor=actor,
+        action=actions.VERSION_PUBLISH,
+        target=version,
+        extra={"number": version.number},
     )
     ended = participation.end_unmatched_participations(actor=actor, version=version, at=at)
     # Whoever was just removed hears that (and why) instead of "a new version to read".
     removed = {p.member_id for p in ended}
-    notify.notify(
-        [member for member in _audience(protocol) if member.pk not in removed],
-        event="protocols.version_published",
-        protocol=protocol,
+    notify(
+        event=events.VERSION_PUBLISHED,
+        recipients=[member for member in _audience(protocol) if member.pk not in removed],
         actor=actor,
+        target=protocol,
+        url=events.protocol_url(protocol),
     )
     return version
 
@@ -313,9 +310,13 @@ def retire_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersio
     protocol = refresh_protocol(version.protocol)
     version = selectors.version_for_output(version)
     audit.record(
-        actor=actor, action=VERSION_RETIRE, target=version, extra={"number": version.number}
+        actor=actor, action=actions.VERSION_RETIRE, target=version, extra={"number": version.number}
     )
-    notify.notify(
-        _audience(protocol), event="protocols.version_retired", protocol=protocol, actor=actor
+    notify(
+        event=events.VERSION_RETIRED,
+        recipients=_audience(protocol),
+        actor=actor,
+        target=protocol,
+        url=events.protocol_url(protocol),
     )
     return version

@@ -21,16 +21,12 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from protocols import notify, selectors
+from protocols import actions, events, selectors
 from protocols.models import Acknowledgement, Participation, Protocol, ProtocolVersion
-from protocols.services.common import (
-    PARTICIPATION_END,
-    PARTICIPATION_REGISTER,
-    VERSION_ACKNOWLEDGE,
-    invalid_transition,
-)
+from protocols.services.common import invalid_transition
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
+from worker.services import notify
 
 R = Participation.Role
 V = ProtocolVersion.Status
@@ -140,10 +136,17 @@ def register_participant(
             protocol=protocol, member=member, role=role, ended_at__isnull=True
         ), False
     audit.record(
-        actor=actor, action=PARTICIPATION_REGISTER, target=participation, extra={"role": role}
+        actor=actor,
+        action=actions.PARTICIPATION_REGISTER,
+        target=participation,
+        extra={"role": role},
     )
-    notify.notify(
-        [member], event="protocols.participant_registered", protocol=protocol, actor=actor
+    notify(
+        event=events.PARTICIPANT_REGISTERED,
+        recipients=[member],
+        actor=actor,
+        target=protocol,
+        url=events.protocol_url(protocol),
     )
     return participation, True
 
@@ -162,7 +165,7 @@ def end_participation(*, actor: Member, participation: Participation) -> Partici
     participation.refresh_from_db()
     audit.record(
         actor=actor,
-        action=PARTICIPATION_END,
+        action=actions.PARTICIPATION_END,
         target=participation,
         extra={"role": participation.role},
     )
@@ -210,16 +213,17 @@ def end_unmatched_participations(
         participation.ended_by_version = version
         audit.record(
             actor=actor,
-            action=PARTICIPATION_END,
+            action=actions.PARTICIPATION_END,
             target=participation,
             extra={"role": participation.role, "reason": reason, "number": version.number},
         )
         ended.append(participation)
-    notify.notify(
-        [participation.member for participation in ended],
-        event="protocols.participation_ended_by_version",
-        protocol=version.protocol,
+    notify(
+        event=events.PARTICIPATION_ENDED_BY_VERSION,
+        recipients=[participation.member for participation in ended],
         actor=actor,
+        target=version.protocol,
+        url=events.protocol_url(version.protocol),
     )
     return ended
 
@@ -249,6 +253,9 @@ def acknowledge_version(*, actor: Member, version: ProtocolVersion) -> tuple[Ack
             version, _("Seule la version en vigueur se valide : celle-ci est « %(status)s ».")
         )
     audit.record(
-        actor=actor, action=VERSION_ACKNOWLEDGE, target=version, extra={"number": version.number}
+        actor=actor,
+        action=actions.VERSION_ACKNOWLEDGE,
+        target=version,
+        extra={"number": version.number},
     )
     return acknowledgement, True

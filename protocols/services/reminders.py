@@ -25,8 +25,9 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.timezone import localdate, now
 
 from directory.selectors import coordinators
-from protocols import notify
+from protocols import events
 from protocols.models import Acknowledgement, Participation, ProtocolVersion
+from worker.services import notify
 
 logger = logging.getLogger(__name__)
 V = ProtocolVersion.Status
@@ -78,11 +79,12 @@ def remind_unacknowledged_versions(*, at: datetime | None = None) -> int:
             .update(reminded_version=version, reminded_at=at)
         )
         if claimed:
-            notify.notify(
-                [participation.member],
-                event="protocols.acknowledgement_reminder",
-                protocol=participation.protocol,
+            notify(
+                event=events.ACKNOWLEDGEMENT_REMINDER,
+                recipients=[participation.member],
                 actor=None,
+                target=participation.protocol,
+                url=events.protocol_url(participation.protocol),
             )
             handled += 1
     logger.info("protocols: %d acknowledgement reminders", handled)
@@ -107,11 +109,12 @@ def warn_upcoming_reviews(*, at: datetime | None = None) -> int:
     handled = 0
     for version in _locked(candidates.order_by("review_date", "pk")):
         if _claim(version, "review_warned_at", at):
-            notify.notify(
-                [version.author, version.protocol.created_by],
-                event="protocols.review_due_soon",
-                protocol=version.protocol,
+            notify(
+                event=events.REVIEW_DUE_SOON,
+                recipients=[version.author, version.protocol.created_by],
                 actor=None,
+                target=version.protocol,
+                url=events.protocol_url(version.protocol),
             )
             handled += 1
     logger.info("protocols: %d upcoming reviews announced", handled)
@@ -128,9 +131,12 @@ def mark_overdue_reviews(*, at: datetime | None = None) -> int:
     handled = 0
     for version in _locked(candidates.order_by("review_date", "pk")):
         if _claim(version, "review_overdue_at", at):
-            people = [version.author, version.protocol.created_by, *coordinators()]
-            notify.notify(
-                people, event="protocols.review_overdue", protocol=version.protocol, actor=None
+            notify(
+                event=events.REVIEW_OVERDUE,
+                recipients=[version.author, version.protocol.created_by, *coordinators()],
+                actor=None,
+                target=version.protocol,
+                url=events.protocol_url(version.protocol),
             )
             handled += 1
     logger.info("protocols: %d reviews marked overdue", handled)

@@ -266,3 +266,28 @@ def test_the_missing_letter_reminder_names_the_service(demo, make_referral) -> N
     [text] = texts("liaison.discharge_missing", demo["hop.cardio"])
     assert "Cardiologie" in text
     assert_no_patient_data(text)
+
+
+def test_a_member_who_left_the_cpts_is_not_reminded(demo, make_referral) -> None:
+    from directory.models import Member
+
+    letter = sent_letter(demo, make_referral())
+    Member.objects.filter(pk=demo["dr.martin"].pk).update(is_active=False)
+
+    alerts.remind_unread_discharge_letters(at=now() + timedelta(days=3))
+
+    assert count("liaison.discharge_unread", demo["dr.martin"]) == 0
+    assert count("liaison.discharge_unread", demo["ide.petit"]) == 1
+    # Claimed all the same: leaving is not a reason to chase them again tomorrow.
+    assert SheetParticipant.objects.get(sheet=letter, member=demo["dr.martin"]).reminded_at
+
+
+def test_the_author_who_left_the_cpts_is_not_told_of_the_answer(demo, make_referral) -> None:
+    from directory.models import Member
+
+    sheet = make_referral()
+    Member.objects.filter(pk=demo["dr.martin"].pk).update(is_active=False)
+
+    transitions.transition_referral(actor=demo["hop.cardio"], sheet=sheet, action="receive")
+
+    assert count("liaison.referral_received", demo["dr.martin"]) == 0

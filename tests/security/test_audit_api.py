@@ -314,3 +314,19 @@ class TestCheckpointStatus:
         others = [member for username, member in demo.items() if username != "coord"]
 
         assert_hidden_from(client_for, "get", self.URL, others)
+
+
+def test_it_lists_every_declared_action_with_its_label(client_for, demo) -> None:
+    response = client_for(demo["coord"]).get(f"{URL}actions/")
+
+    assert response.status_code == 200
+    rows = {row["action"]: row["label"] for row in response.json()}
+    assert rows["liaison_sheet.read"] == "Consultation d'une fiche de liaison"
+    assert rows[actions.AUDIT_LIST] == "Consultation du journal d'audit"
+    assert list(rows) == sorted(rows)
+    assert not AuditEntry.objects.exists()  # the catalogue says nothing about anyone
+
+
+def test_it_hides_the_list_of_actions_from_everyone_but_the_coordination(client_for, demo) -> None:
+    others = [member for username, member in demo.items() if username != "coord"]
+    assert_hidden_from(client_for, "get", f"{URL}actions/", others)

@@ -516,3 +516,23 @@ def test_removing_the_first_entry_written_before_the_keys_is_caught(settings) ->
         f"Audit trail broken at sequence 1 (entry #{legacy[1].pk}): entry #{legacy[1].pk} "
         "opens the trail but does not start the chain"
     )
+
+
+def test_it_lists_the_declared_actions_and_the_undeclared_ones_in_the_trail(
+    member: Member, settings
+) -> None:
+    record(actor=member, action="member.read", target=member)
+    settings.AUDIT_STRICT_ACTIONS = False  # an older version wrote a name nobody declares now
+    record(actor=member, action="member.archive", target=member)
+
+    output = verify("--list-actions")
+
+    lines = output.splitlines()
+    assert any(
+        line.split(None, 1) == ["liaison_sheet.read", "Consultation d'une fiche de liaison"]
+        for line in lines
+    )
+    declared, undeclared = output.split("In the trail but declared by no app (1):")
+    assert "member.read" in declared
+    assert "member.archive" not in declared
+    assert undeclared.split() == ["member.archive", "?"]

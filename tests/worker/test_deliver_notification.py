@@ -19,7 +19,6 @@ from worker.models import Notification, NotificationPreference, NotificationSett
 from worker.tasks import deliver_notification as deliver_notification_task
 
 pytestmark = pytest.mark.django_db
-S = Notification.Status
 Notify = Callable[..., Notification]
 
 
@@ -34,7 +33,7 @@ def test_it_sends_one_email_without_patient_data(notify: Notify, demo: dict[str,
 
     assert deliver(notification) == dispatch.Outcome.DELIVERED
 
-    assert notification.status == S.DELIVERED
+    assert notification.status == Notification.Status.DELIVERED
     assert notification.channel == "email"
     assert notification.email_sent_at is not None
     assert notification.delivered_at is not None
@@ -74,7 +73,7 @@ def test_an_in_app_preference_sends_no_email(notify: Notify, demo: dict[str, Mem
 def test_an_in_app_event_sends_no_email(notify: Notify) -> None:
     notification = notify(event="notifications.welcome")
     deliver(notification)
-    assert (notification.status, notification.channel) == (S.DELIVERED, "in_app")
+    assert (notification.status, notification.channel) == (Notification.Status.DELIVERED, "in_app")
     assert mail.outbox == []
 
 
@@ -83,7 +82,7 @@ def test_a_member_without_email_is_told_in_app(notify: Notify, demo: dict[str, M
     demo["dr.martin"].user.save(update_fields=["email"])
     notification = notify()
     deliver(notification)
-    assert (notification.status, notification.channel) == (S.DELIVERED, "in_app")
+    assert (notification.status, notification.channel) == (Notification.Status.DELIVERED, "in_app")
     assert mail.outbox == []
 
 
@@ -95,7 +94,7 @@ def test_a_digest_preference_waits_for_the_digest(notify: Notify, demo: dict[str
 
     assert deliver(notification) == dispatch.Outcome.DIGEST
 
-    assert (notification.status, notification.channel) == (S.DIGEST, "digest")
+    assert (notification.status, notification.channel) == (Notification.Status.DIGEST, "digest")
     assert mail.outbox == []
 
 
@@ -108,7 +107,7 @@ def test_quiet_hours_hold_the_email_until_they_end(notify: Notify, demo: dict[st
 
     assert deliver(notification) == dispatch.Outcome.DEFERRED
 
-    assert notification.status == S.PENDING
+    assert notification.status == Notification.Status.PENDING
     assert notification.due_at.isoformat() == "2026-03-11T06:30:00+00:00"  # 07:30 in Paris
     assert notification.attempts == 0
     assert notification.dispatched_at is None  # the sweep publishes it when it is due
@@ -124,7 +123,7 @@ def test_a_notification_read_meanwhile_sends_no_email(notify: Notify) -> None:
     notification = notify()
     Notification.objects.filter(pk=notification.pk).update(read_at=now())
     deliver(notification)
-    assert (notification.status, notification.channel) == (S.DELIVERED, "in_app")
+    assert (notification.status, notification.channel) == (Notification.Status.DELIVERED, "in_app")
     assert mail.outbox == []
 
 
@@ -147,7 +146,7 @@ def test_a_transient_failure_is_retried_with_backoff(
 
     assert deliver(notification, at=moment) == dispatch.Outcome.RETRY
 
-    assert notification.status == S.PENDING
+    assert notification.status == Notification.Status.PENDING
     assert notification.attempts == 1
     # base 30 s, -20 % jitter at most
     assert moment + timedelta(seconds=24) <= notification.due_at <= moment + timedelta(seconds=30)
@@ -171,7 +170,7 @@ def test_a_long_backoff_waits_on_the_row_for_the_sweep_not_on_the_broker(
     assert deliver_notification_task(notification.pk) is None
 
     notification.refresh_from_db()
-    assert (notification.status, notification.attempts) == (S.PENDING, 1)
+    assert (notification.status, notification.attempts) == (Notification.Status.PENDING, 1)
     assert notification.dispatched_at is None  # nothing on the broker for it
     due = notification.due_at
     assert due - now() > timedelta(seconds=dispatch.BROKER_COUNTDOWN_MAX)
@@ -203,7 +202,7 @@ def test_a_short_backoff_is_retried_with_a_countdown(
 
     assert 1 <= raised.value.retry_in <= 2 <= dispatch.BROKER_COUNTDOWN_MAX
     notification.refresh_from_db()
-    assert notification.status == S.PENDING
+    assert notification.status == Notification.Status.PENDING
     # Published for then: the sweep leaves it to the countdown unless that message is lost.
     assert notification.dispatched_at == notification.due_at
     with django_capture_on_commit_callbacks() as callbacks:
@@ -232,7 +231,7 @@ def test_it_gives_up_after_the_last_attempt(
         )
     assert deliver(notification, at=now() + timedelta(hours=3)) == dispatch.Outcome.FAILED
 
-    assert notification.status == S.FAILED
+    assert notification.status == Notification.Status.FAILED
     assert notification.attempts == 3
     assert notification.last_error == "ConnectionRefusedError"
 
@@ -245,7 +244,7 @@ def test_a_permanent_refusal_fails_at_once(
 
     assert deliver(notification) == dispatch.Outcome.FAILED
 
-    assert notification.status == S.FAILED
+    assert notification.status == Notification.Status.FAILED
     assert notification.last_error.startswith("SMTP 550")
 
 
@@ -259,7 +258,10 @@ def test_a_bug_fails_once_and_loudly(
         deliver(notification)
 
     notification.refresh_from_db()
-    assert (notification.status, notification.last_error) == (S.FAILED, "KeyError")
+    assert (notification.status, notification.last_error) == (
+        Notification.Status.FAILED,
+        "KeyError",
+    )
 
 
 def test_a_row_that_keeps_killing_workers_ends_failed(notify: Notify, settings: Any) -> None:
@@ -284,7 +286,9 @@ def test_a_worker_that_lost_its_claim_leaves_the_row_to_its_new_owner(
     smtp_is_slow(lease_expires_and_the_sweep_takes_the_row_back)
     deliver(notification)
 
-    assert notification.status == S.PENDING  # to be delivered by its new owner, not marked
+    assert (
+        notification.status == Notification.Status.PENDING
+    )  # to be delivered by its new owner, not marked
     assert notification.claim_token is None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import Promise
 
 from worker.events import Channel, UnknownEvent, get_event, register_event, registered_events
 
@@ -53,3 +54,14 @@ def test_event_names_follow_the_convention(name: str) -> None:
 def test_the_description_defaults_to_the_label() -> None:
     spec = register_event("tests.described", "Nouvelle fiche de {actor}")
     assert spec.description == "Nouvelle fiche de …"
+
+
+def test_every_app_declares_its_labels_for_translation() -> None:
+    """French source strings, marked: rendered in the reader's language when shown or sent."""
+    apps = ("notifications.", "liaison.", "protocols.", "messaging.")
+    specs = [spec for spec in registered_events() if spec.name.startswith(apps)]
+    assert {spec.name.split(".")[0] for spec in specs} == {name.rstrip(".") for name in apps}
+    untranslated = [spec.name for spec in specs if not isinstance(spec.label, Promise)]
+    assert untranslated == []
+    undescribed = [spec.name for spec in specs if not isinstance(spec.description, Promise)]
+    assert undescribed == []

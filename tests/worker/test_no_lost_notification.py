@@ -23,7 +23,8 @@ from directory.models import Member
 from tests.worker_process import RedisServer, SmtpSink, WorkerProcess, publishing_to, wait_until
 from worker import dispatch
 from worker.models import Notification, WorkerHeartbeat
-from worker.services import enqueue_notification, publish_notifications
+from worker.publishing import publish_notifications
+from worker.services import enqueue_notification
 from worker.tasks import record_heartbeat as record_heartbeat_task
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

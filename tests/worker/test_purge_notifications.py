@@ -13,7 +13,6 @@ from worker import dispatch
 from worker.models import Notification
 
 pytestmark = pytest.mark.django_db
-S = Notification.Status
 Notify = Callable[..., Notification]
 
 
@@ -22,17 +21,17 @@ def aged(notification: Notification, *, days: int, status: str, read: bool) -> N
     Notification.objects.filter(pk=notification.pk).update(
         created_at=moment,
         status=status,
-        delivered_at=moment if status == S.DELIVERED else None,
+        delivered_at=moment if status == Notification.Status.DELIVERED else None,
         read_at=moment if read else None,
     )
     return notification
 
 
 def test_it_deletes_only_old_delivered_and_read_notifications(notify: Notify) -> None:
-    gone = aged(notify(), days=91, status=S.DELIVERED, read=True)
-    unread = aged(notify(), days=91, status=S.DELIVERED, read=False)
-    failed = aged(notify(), days=91, status=S.FAILED, read=True)
-    recent = aged(notify(), days=89, status=S.DELIVERED, read=True)
+    gone = aged(notify(), days=91, status=Notification.Status.DELIVERED, read=True)
+    unread = aged(notify(), days=91, status=Notification.Status.DELIVERED, read=False)
+    failed = aged(notify(), days=91, status=Notification.Status.FAILED, read=True)
+    recent = aged(notify(), days=89, status=Notification.Status.DELIVERED, read=True)
 
     assert dispatch.purge_notifications() == 1
 
@@ -44,7 +43,7 @@ def test_it_deletes_only_old_delivered_and_read_notifications(notify: Notify) ->
 
 def test_the_retention_is_a_setting(notify: Notify, settings: Any) -> None:
     settings.NOTIFICATION_RETENTION_DAYS = 30
-    aged(notify(), days=31, status=S.DELIVERED, read=True)
+    aged(notify(), days=31, status=Notification.Status.DELIVERED, read=True)
     assert dispatch.purge_notifications() == 1
 
 
@@ -53,7 +52,7 @@ def test_it_deletes_in_batches_of_two_queries(
 ) -> None:
     settings.NOTIFICATION_BATCH_SIZE = 2
     for _ in range(4):
-        aged(notify(), days=100, status=S.DELIVERED, read=True)
+        aged(notify(), days=100, status=Notification.Status.DELIVERED, read=True)
     # 2 full batches (select ids, delete) and a last select that finds nothing.
     with django_assert_num_queries(2 * 2 + 1):
         assert dispatch.purge_notifications() == 4

@@ -16,7 +16,6 @@ from worker import dispatch
 from worker.models import Notification, NotificationSettings
 
 pytestmark = pytest.mark.django_db
-S = Notification.Status
 PARIS = ZoneInfo("Europe/Paris")
 Notify = Callable[..., Notification]
 EVENING = datetime(2026, 6, 1, 18, 0, tzinfo=PARIS)
@@ -30,7 +29,7 @@ def waiting(notify: Notify) -> Callable[..., Notification]:
     def make(recipient: str = "dr.martin", at: datetime = EVENING) -> Notification:
         notification = notify(recipient=recipient)
         Notification.objects.filter(pk=notification.pk).update(
-            status=S.DIGEST, channel="digest", created_at=at, attempts=1
+            status=Notification.Status.DIGEST, channel="digest", created_at=at, attempts=1
         )
         return notification
 
@@ -57,7 +56,7 @@ def test_it_sends_one_email_per_member_with_links_only(
     assert "aucune donnée de patient" in email.body
     for notification in (first, second, other):
         notification.refresh_from_db()
-        assert notification.status == S.DELIVERED
+        assert notification.status == Notification.Status.DELIVERED
         assert notification.email_sent_at is not None
 
 
@@ -73,7 +72,7 @@ def test_todays_notifications_wait_for_tomorrow(waiting: Callable[..., Notificat
     assert dispatch.send_digests(at=MORNING + timedelta(hours=3)) == 0
     assert dispatch.send_digests(at=MORNING + timedelta(days=1)) == 1
     today.refresh_from_db()
-    assert today.status == S.DELIVERED
+    assert today.status == Notification.Status.DELIVERED
 
 
 def test_a_member_in_quiet_hours_gets_it_when_they_end(
@@ -93,7 +92,7 @@ def test_read_notifications_are_left_out(waiting: Callable[..., Notification]) -
     assert dispatch.send_digests(at=MORNING) == 0
     assert mail.outbox == []
     read.refresh_from_db()
-    assert read.status == S.DELIVERED
+    assert read.status == Notification.Status.DELIVERED
 
 
 def test_a_failed_digest_is_tried_again_at_the_next_run(
@@ -103,7 +102,10 @@ def test_a_failed_digest_is_tried_again_at_the_next_run(
     smtp_fails(smtplib.SMTPServerDisconnected("down"))
     assert dispatch.send_digests(at=MORNING) == 0
     notification.refresh_from_db()
-    assert (notification.status, notification.last_error) == (S.DIGEST, "SMTPServerDisconnected")
+    assert (notification.status, notification.last_error) == (
+        Notification.Status.DIGEST,
+        "SMTPServerDisconnected",
+    )
 
     smtp_fails(None)
     assert dispatch.send_digests(at=MORNING + timedelta(hours=1)) == 1

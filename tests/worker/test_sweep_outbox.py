@@ -14,7 +14,6 @@ from worker import dispatch
 from worker.models import Notification
 
 pytestmark = pytest.mark.django_db
-S = Notification.Status
 Notify = Callable[..., Notification]
 
 
@@ -55,8 +54,8 @@ def test_it_takes_back_the_claim_of_a_dead_worker(
 ) -> None:
     notification = notify()
     fresh = notify()
-    claimed(notification, status=S.SENDING, seconds_ago=601)
-    claimed(fresh, status=S.SENDING, seconds_ago=30)
+    claimed(notification, status=Notification.Status.SENDING, seconds_ago=601)
+    claimed(fresh, status=Notification.Status.SENDING, seconds_ago=30)
 
     with django_capture_on_commit_callbacks() as callbacks:
         report = dispatch.sweep_outbox()
@@ -65,27 +64,27 @@ def test_it_takes_back_the_claim_of_a_dead_worker(
     assert len(callbacks) == 1
     notification.refresh_from_db()
     fresh.refresh_from_db()
-    assert (notification.status, notification.claim_token) == (S.PENDING, None)
-    assert fresh.status == S.SENDING  # its worker is still within its lease
+    assert (notification.status, notification.claim_token) == (Notification.Status.PENDING, None)
+    assert fresh.status == Notification.Status.SENDING  # its worker is still within its lease
 
 
 def test_it_gives_up_on_a_row_that_keeps_killing_workers(notify: Notify, settings: Any) -> None:
     settings.NOTIFICATION_MAX_ATTEMPTS = 3
     notification = notify()
-    claimed(notification, status=S.SENDING, seconds_ago=601, attempts=3)
+    claimed(notification, status=Notification.Status.SENDING, seconds_ago=601, attempts=3)
 
     report = dispatch.sweep_outbox()
 
     notification.refresh_from_db()
-    assert (report.failed, notification.status) == (1, S.FAILED)
+    assert (report.failed, notification.status) == (1, Notification.Status.FAILED)
 
 
 def test_it_gives_a_dead_digest_back_to_the_digest(notify: Notify) -> None:
     notification = notify()
-    claimed(notification, status=S.DIGESTING, seconds_ago=601)
+    claimed(notification, status=Notification.Status.DIGESTING, seconds_ago=601)
     dispatch.sweep_outbox()
     notification.refresh_from_db()
-    assert notification.status == S.DIGEST
+    assert notification.status == Notification.Status.DIGEST
 
 
 def test_it_publishes_rows_whose_quiet_hours_ended(notify: Notify) -> None:

@@ -7,6 +7,11 @@ alone. It needs AUDIT_KEYS: the seals can only be checked by whoever holds the k
 With `--checkpoint` (a checkpoint file written by `audit_checkpoint`, or a directory of
 them; repeatable), each checkpoint's signature is checked and its (sequence, head) must
 still be in the chain: that is what catches entries cut from the end after a checkpoint.
+
+With `--list-actions`, it lists every action the trail may hold, with its French label (each
+app declares its own, security/actions.py), then the names found in the trail that no app
+declares (written by an older version, or recorded with AUDIT_STRICT_ACTIONS off), and
+checks nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from security.actions import registered_actions
 from security.audit import read_checkpoints, verify_chain
 from security.audit_checkpoints import CheckpointError
+from security.models import AuditEntry
 
 
 class Command(BaseCommand):
@@ -36,8 +43,17 @@ class Command(BaseCommand):
             help="A checkpoint file (or a directory of them) that must still be in the chain; "
             "repeatable.",
         )
+        parser.add_argument(
+            "--list-actions",
+            action="store_true",
+            help="List the declared audit actions with their labels, and the undeclared names "
+            "found in the trail, instead of checking the chain.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["list_actions"]:
+            self.list_actions()
+            return
         try:
             checkpoints = read_checkpoints(options["checkpoint"])
         except CheckpointError as error:
@@ -67,3 +83,16 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"OK: {result.entries} audit entries, chain intact{suffix}.")
         )
+
+    def list_actions(self) -> None:
+        declared = registered_actions()
+        width = max(len(spec.name) for spec in declared)
+        for spec in declared:
+            self.stdout.write(f"{spec.name:<{width}}  {spec.label}")
+        names = {spec.name for spec in declared}
+        found = AuditEntry.objects.order_by().values_list("action", flat=True).distinct()
+        undeclared = sorted(set(found) - names)
+        if undeclared:
+            self.stdout.write(f"\nIn the trail but declared by no app ({len(undeclared)}):")
+            for name in undeclared:
+                self.stdout.write(f"{name:<{width}}  ?")

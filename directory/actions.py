@@ -1,0 +1,13 @@
+"""The audited actions of the directory, declared with their French labels.
+
+Registered with security.actions (found by its autodiscovery of `actions` modules); the
+names are stored in the trail and never change.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from security.actions import register_action
+
+DIRECTORY_IMPORT = register_action("directory.import", _("Import de l'annuaire (CSV)"))
