@@ -14,7 +14,7 @@ from directory import importer, selectors
 from directory.filters import MemberFilter, OrganisationFilter
 from directory.models import Member, Organisation
 from directory.permissions import member_page
-from security.exceptions import DomainError, FieldErrors
+from security.exceptions import DomainError
 
 
 @member_page
@@ -94,12 +94,7 @@ def import_directory(request: HttpRequest, member: Member) -> HttpResponse:
                     skip_invalid=request.POST.get("skip_invalid") == "on",
                 )
             except DomainError as error:
-                detail = (
-                    " ".join(m for ms in error.fields.values() for m in ms)
-                    if isinstance(error, FieldErrors)
-                    else error.detail
-                )
-                messages.error(request, detail)
+                messages.error(request, error.readable())
     return render(
         request, "directory/import.html", {"report": report, "columns": importer.columns()}
     )

@@ -46,12 +46,6 @@ def _uploads(request: HttpRequest) -> list[Upload]:
     ]
 
 
-def _error_text(error: DomainError) -> str:
-    if isinstance(error, FieldErrors):
-        return " ".join(" ".join(str(m) for m in msgs) for msgs in error.fields.values())
-    return str(error.detail)
-
-
 # --- Inbox -----------------------------------------------------------------------------------
 
 
@@ -260,9 +254,9 @@ def _reply(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
         if _wants_json(request):
             fields = error.fields if isinstance(error, FieldErrors) else {}
             return JsonResponse(
-                {"detail": _error_text(error), "fields": fields}, status=error.status_code
+                {"detail": error.readable(), "fields": fields}, status=error.status_code
             )
-        flash.error(request, _error_text(error))
+        flash.error(request, error.readable())
         standing = selectors.standing_of(member, found)
         return _render_conversation(
             request,
@@ -351,7 +345,7 @@ def add_participant(request: HttpRequest, member: Member, code: UUID) -> HttpRes
             _("%(name)s participe désormais à la conversation.") % {"name": added.display_name},
         )
     except DomainError as error:
-        flash.error(request, _error_text(error))
+        flash.error(request, error.readable())
     return redirect("messaging-conversation", code=found.code)
 
 
@@ -362,7 +356,7 @@ def leave(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     try:
         conversations.leave_conversation(actor=member, conversation=found)
     except DomainError as error:
-        flash.error(request, _error_text(error))
+        flash.error(request, error.readable())
         return redirect("messaging-conversation", code=found.code)
     flash.success(request, _("Vous avez quitté la conversation."))
     return redirect("messaging-inbox")
@@ -377,7 +371,7 @@ def redact(request: HttpRequest, member: Member, code: UUID, message_code: UUID)
         messages.redact_message(actor=member, message=message)
         flash.success(request, _("Message retiré."))
     except DomainError as error:
-        flash.error(request, _error_text(error))
+        flash.error(request, error.readable())
     return redirect("messaging-conversation", code=found.code)
 
 

@@ -17,6 +17,10 @@ class DomainError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def readable(self) -> str:
+        """The error in words for a page's flash message (the API answers JSON instead)."""
+        return str(self.detail)
+
 
 class NotFound(DomainError):
     """Missing or out of the caller's reach: the two are the same answer on purpose."""
@@ -52,6 +56,9 @@ class FieldErrors(DomainError):
     def __init__(self, fields: dict[str, list[str]]) -> None:
         super().__init__("invalid input")
         self.fields = fields
+
+    def readable(self) -> str:
+        return " ".join(str(message) for messages in self.fields.values() for message in messages)
 
 
 class PermissionDenied(DomainError):

@@ -19,7 +19,7 @@ from directory.permissions import member_page
 from protocols.downloads import guide_download
 from protocols.guide import selectors, services
 from protocols.models import OfficeHours
-from security.exceptions import DomainError, FieldErrors
+from security.exceptions import DomainError
 
 HOUR_ROWS = 4
 
@@ -115,12 +115,7 @@ def _edit_entry(
                     actor=member, member=target, themes=choices, office_hours=hours
                 )
         except DomainError as error:
-            detail = (
-                " ".join(m for ms in error.fields.values() for m in ms)
-                if isinstance(error, FieldErrors)
-                else error.detail
-            )
-            messages.error(request, detail)
+            messages.error(request, error.readable())
         else:
             messages.success(request, _("Fiche du guide enregistrée."))
             return redirect("guide")
@@ -155,12 +150,7 @@ def manage_themes(request: HttpRequest, member: Member) -> HttpResponse:
                 description=request.POST.get("description", ""),
             )
         except DomainError as error:
-            detail = (
-                " ".join(m for ms in error.fields.values() for m in ms)
-                if isinstance(error, FieldErrors)
-                else error.detail
-            )
-            messages.error(request, detail)
+            messages.error(request, error.readable())
         else:
             messages.success(request, _("Thème ajouté."))
             return redirect("guide-themes")

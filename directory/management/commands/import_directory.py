@@ -44,7 +44,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(str(exc)) from exc
         except FieldErrors as exc:
-            raise CommandError("; ".join(m for ms in exc.fields.values() for m in ms)) from exc
+            raise CommandError(exc.readable()) from exc
         except DomainError as exc:
             raise CommandError(exc.detail) from exc
         for row in report.rows:
