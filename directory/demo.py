@@ -111,25 +111,25 @@ def load_directory(*, password: str) -> dict[str, Member]:
             phone=spec.phone,
         )
     members: dict[str, Member] = {}
-    for spec in MEMBERS:
-        user = User.objects.filter(username=spec.username).first()
+    for person in MEMBERS:
+        user = User.objects.filter(username=person.username).first()
         if user is None:
             member = services.create_member(
                 actor=None,
-                username=spec.username,
-                email=f"{spec.username}@demo.cpts-liaison.test",
+                username=person.username,
+                email=f"{person.username}@demo.cpts-liaison.test",
                 password=password,
-                family_name=spec.family_name,
-                given_name=spec.given_name,
-                profession=spec.profession,
-                specialty=spec.specialty,
-                rpps=luhn_complete(spec.rpps_body) if spec.rpps_body else "",
-                phone=spec.phone,
-                memberships=[(organisations[spec.organisation], spec.role)],
+                family_name=person.family_name,
+                given_name=person.given_name,
+                profession=person.profession,
+                specialty=person.specialty,
+                rpps=luhn_complete(person.rpps_body) if person.rpps_body else "",
+                phone=person.phone,
+                memberships=[(organisations[person.organisation], person.role)],
             )
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
             member = user.member
-        members[spec.username] = member
+        members[person.username] = member
     return members

@@ -16,7 +16,10 @@ class OrganisationOutput(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=Organisation.Kind.choices)
     finess = serializers.CharField(allow_blank=True)
-    parent = serializers.UUIDField(source="parent.code", allow_null=True, default=None)
+    # DRF's metaclass takes declared fields off the class: this is not Field.parent.
+    parent = serializers.UUIDField(  # type: ignore[assignment]
+        source="parent.code", allow_null=True, default=None
+    )
     address = serializers.CharField(allow_blank=True)
     commune = serializers.CharField(allow_blank=True)
     postcode = serializers.CharField(allow_blank=True)
@@ -30,7 +33,7 @@ class OrganisationInput(serializers.Serializer):
     finess = serializers.CharField(
         max_length=9, required=False, allow_blank=True, validators=[validate_finess]
     )
-    parent = serializers.SlugRelatedField(
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment]  # not Field.parent
         slug_field="code",
         queryset=Organisation.objects.all(),
         required=False,

@@ -59,7 +59,7 @@ def _visibility(member: Member, organisation_ids: list[int]) -> Q:
         | Q(author=member)
         | (
             ~Q(status=S.DRAFT)
-            & (Q(recipient_organisation_id__in=organisation_ids) | Exists(participant))
+            & (Q(recipient_organisation_id__in=organisation_ids) | Q(Exists(participant)))
         )
     )
 

@@ -20,7 +20,7 @@ from worker.exceptions import DeliveryUnavailable
 logger = logging.getLogger(__name__)
 
 
-class IdempotentTask(Task):  # type: ignore[misc]
+class IdempotentTask(Task):
     """Late acknowledgement, requeued when the worker is lost, and a cap on redeliveries.
 
     A message whose task kills its worker (a segfault, the OOM killer) comes back again and

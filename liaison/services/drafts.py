@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import EllipsisType
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -184,7 +185,7 @@ def update_draft(
     expected_version: int,
     patient: dict[str, Any] | None = None,
     content: dict[str, Any] | None = None,
-    recipient_organisation: Organisation | type[Ellipsis] | None = ...,
+    recipient_organisation: Organisation | EllipsisType | None = ...,
     participants: list[Member] | None = None,
 ) -> LiaisonSheet:
     """Merge changes into a draft, if nobody saved it since `expected_version`.
@@ -215,8 +216,8 @@ def update_draft(
             setattr(sheet, name, value)
         fields += ["content", *_clear_fields(sheet.kind, sheet.content)]
     if recipient_organisation is not ... and sheet.is_referral:
-        _check_recipient_organisation(recipient_organisation)  # type: ignore[arg-type]
-        sheet.recipient_organisation = recipient_organisation  # type: ignore[assignment]
+        _check_recipient_organisation(recipient_organisation)
+        sheet.recipient_organisation = recipient_organisation
         fields.append("recipient_organisation")
     sheet.save(update_fields=fields)
     if participants is not None:
