@@ -206,12 +206,6 @@ def latest_version_of(protocol: Protocol) -> ProtocolVersion | None:
     return ProtocolVersion.objects.filter(protocol=protocol).order_by("-number").first()
 
 
-def head_version_of(protocol: Protocol) -> ProtocolVersion | None:
-    """The version that represents the protocol: the one in force, else the latest."""
-    published = ProtocolVersion.objects.filter(protocol=protocol, status=V.PUBLISHED).first()
-    return published or latest_version_of(protocol)
-
-
 def current_reviews(version: ProtocolVersion) -> list[ProtocolReview]:
     return [review for review in version.reviews.all() if review.round == version.review_round]
 

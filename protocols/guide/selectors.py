@@ -18,20 +18,12 @@ from django.utils.translation import gettext as _
 from directory.models import Member, Membership, Organisation
 from directory.selectors import is_directory_admin
 from protocols.models import MemberTheme, OfficeHours, OrganisationTheme, Theme
-from security.exceptions import NotFound
 
 NO_COMMUNE = "—"
 
 
 def themes() -> QuerySet[Theme]:
     return Theme.objects.order_by("position", "name", "pk")
-
-
-def access_theme(code: UUID | str) -> Theme:
-    try:
-        return Theme.objects.get(code=code)
-    except (Theme.DoesNotExist, ValueError):
-        raise NotFound("theme") from None
 
 
 def themes_with_slugs(slugs: list[str]) -> tuple[list[Theme], list[str]]:
