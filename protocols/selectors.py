@@ -35,8 +35,8 @@ from protocols.models import (
 )
 from security.exceptions import NotFound
 
-V = ProtocolVersion.Status
-P = Protocol.Status
+VersionStatus = ProtocolVersion.Status
+ProtocolStatus = Protocol.Status
 
 
 def is_coordinator(member: Member) -> bool:
@@ -58,7 +58,9 @@ def protocols_visible_to(member: Member) -> QuerySet[Protocol]:
     """Every protocol `member` may see. All protocol reads start here."""
     if is_coordinator(member):
         return Protocol.objects.all()
-    return Protocol.objects.filter(Q(status__in=(P.PUBLISHED, P.RETIRED)) | _involved(member))
+    return Protocol.objects.filter(
+        Q(status__in=(ProtocolStatus.PUBLISHED, ProtocolStatus.RETIRED)) | _involved(member)
+    )
 
 
 def versions_visible_to(member: Member, protocol: Protocol) -> QuerySet[ProtocolVersion]:
@@ -152,7 +154,7 @@ def protocol_list(
             pk__in=Protocol.themes.through.objects.filter(theme__slug=theme).values("protocol_id")
         )
     if review_overdue is not None:
-        overdue = Q(status=P.PUBLISHED) & (
+        overdue = Q(status=ProtocolStatus.PUBLISHED) & (
             Q(current_version__review_date__lt=localdate())
             | Q(current_version__review_overdue_at__isnull=False)
         )
@@ -179,7 +181,7 @@ def versions_to_review(member: Member) -> QuerySet[ProtocolVersion]:
         decision=ProtocolReview.Decision.PENDING,
     )
     return (
-        ProtocolVersion.objects.filter(status=V.IN_REVIEW)
+        ProtocolVersion.objects.filter(status=VersionStatus.IN_REVIEW)
         .filter(Exists(pending))
         .select_related("protocol", "author")
         .order_by("submitted_at", "pk")

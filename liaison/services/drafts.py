@@ -22,8 +22,8 @@ from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
 from security.fields import compute_blind_index
 from security.idempotency import mark_replayed
 
-S = LiaisonSheet.Status
-K = LiaisonSheet.Kind
+SheetStatus = LiaisonSheet.Status
+SheetKind = LiaisonSheet.Kind
 
 
 def _json(data: Any) -> Any:
@@ -76,7 +76,7 @@ def identity_indexes(patient: dict[str, Any]) -> dict[str, str]:
 
 def _clear_fields(kind: str, content: dict[str, Any]) -> dict[str, Any]:
     """The few content values also kept in clear, because alerts and lists query them."""
-    if kind == K.REFERRAL:
+    if kind == SheetKind.REFERRAL:
         return {"urgency": content.get("urgency") or ""}
     return {
         "document_status": content.get("document_status") or "",
@@ -93,13 +93,13 @@ def _sender_organisation(actor: Member, kind: str, requested: Organisation | Non
             )
         return requested
     candidates = Organisation.objects.filter(pk__in=organisation_ids).order_by("pk")
-    if kind == K.DISCHARGE:
+    if kind == SheetKind.DISCHARGE:
         candidates = candidates.filter(kind=Organisation.Kind.HOSPITAL_SERVICE)
     organisation = candidates.first()
     if organisation is None:
         message = (
             _("Seul un service hospitalier peut émettre une lettre de sortie.")
-            if kind == K.DISCHARGE
+            if kind == SheetKind.DISCHARGE
             else _("Vous n'êtes rattaché à aucune structure.")
         )
         raise FieldErrors({"sender_organisation": [message]})
@@ -149,7 +149,7 @@ def create_draft(
         existing = LiaisonSheet.objects.filter(author=actor, creation_key=creation_key).first()
         if existing is not None:
             return mark_replayed(existing)
-    if kind == K.REFERRAL:
+    if kind == SheetKind.REFERRAL:
         _check_recipient_organisation(recipient_organisation)
     organisation = _sender_organisation(actor, kind, sender_organisation)
     clean_patient = validated_patient(patient or {})
@@ -158,8 +158,8 @@ def create_draft(
         kind=kind,
         author=actor,
         sender_organisation=organisation,
-        recipient_organisation=recipient_organisation if kind == K.REFERRAL else None,
-        referral=referral if kind == K.DISCHARGE else None,
+        recipient_organisation=recipient_organisation if kind == SheetKind.REFERRAL else None,
+        referral=referral if kind == SheetKind.DISCHARGE else None,
         patient=clean_patient,
         content=clean_content,
         creation_key=creation_key,
@@ -196,11 +196,11 @@ def update_draft(
     if not is_on_sender_side(actor, sheet):
         raise PermissionDenied(_("Seul l'émetteur modifie un brouillon."))
     updated = LiaisonSheet.objects.filter(
-        pk=sheet.pk, status=S.DRAFT, version=expected_version
+        pk=sheet.pk, status=SheetStatus.DRAFT, version=expected_version
     ).update(version=F("version") + 1, updated_at=now())
     if updated != 1:
         sheet.refresh_from_db(fields=["status", "version"])
-        if sheet.status != S.DRAFT:
+        if sheet.status != SheetStatus.DRAFT:
             raise InvalidTransition(_("Seul un brouillon peut être modifié."), status=sheet.status)
         raise StaleVersion(current_version=sheet.version)
     sheet.version = expected_version + 1
@@ -231,7 +231,7 @@ def delete_draft(*, actor: Member, sheet: LiaisonSheet) -> None:
     """Discard a draft that was never sent (nothing of it has left the practice)."""
     if not is_on_sender_side(actor, sheet):
         raise PermissionDenied(_("Seul l'émetteur supprime un brouillon."))
-    if sheet.status != S.DRAFT:
+    if sheet.status != SheetStatus.DRAFT:
         raise InvalidTransition(_("Seul un brouillon peut être supprimé."), status=sheet.status)
     audit.record(actor=actor, action="liaison_sheet.delete", target=sheet)
     sheet.delete()

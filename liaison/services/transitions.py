@@ -27,9 +27,9 @@ from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
 from security.idempotency import mark_replayed
 
-S = LiaisonSheet.Status
-K = LiaisonSheet.Kind
-OPEN = (S.SENT, S.RECEIVED, S.ACCEPTED, S.NO_SHOW)
+SheetStatus = LiaisonSheet.Status
+SheetKind = LiaisonSheet.Kind
+OPEN = (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED, SheetStatus.NO_SHOW)
 
 
 @dataclass(frozen=True)
@@ -40,45 +40,65 @@ class Transition:
     side: str  # who may do it: "sender" or "recipient"
     event: str  # the notification event
     tell: str  # who is told: "sender" or "recipient"
-    kinds: tuple[str, ...] = (K.REFERRAL,)
+    kinds: tuple[str, ...] = (SheetKind.REFERRAL,)
 
 
 TRANSITIONS = {
     "receive": Transition(
-        "receive", (S.SENT,), S.RECEIVED, "recipient", "liaison.referral_received", "sender"
+        "receive",
+        (SheetStatus.SENT,),
+        SheetStatus.RECEIVED,
+        "recipient",
+        "liaison.referral_received",
+        "sender",
     ),
     "accept": Transition(
         "accept",
-        (S.SENT, S.RECEIVED),
-        S.ACCEPTED,
+        (SheetStatus.SENT, SheetStatus.RECEIVED),
+        SheetStatus.ACCEPTED,
         "recipient",
         "liaison.referral_accepted",
         "sender",
     ),
     "decline": Transition(
         "decline",
-        (S.SENT, S.RECEIVED),
-        S.DECLINED,
+        (SheetStatus.SENT, SheetStatus.RECEIVED),
+        SheetStatus.DECLINED,
         "recipient",
         "liaison.referral_declined",
         "sender",
     ),
     "cancel": Transition(
         "cancel",
-        (S.SENT, S.RECEIVED),
-        S.CANCELLED,
+        (SheetStatus.SENT, SheetStatus.RECEIVED),
+        SheetStatus.CANCELLED,
         "sender",
         "liaison.referral_cancelled",
         "recipient",
     ),
     "no_show": Transition(
-        "no_show", (S.ACCEPTED,), S.NO_SHOW, "recipient", "liaison.referral_no_show", "sender"
+        "no_show",
+        (SheetStatus.ACCEPTED,),
+        SheetStatus.NO_SHOW,
+        "recipient",
+        "liaison.referral_no_show",
+        "sender",
     ),
     "reopen": Transition(
-        "reopen", (S.NO_SHOW,), S.SENT, "sender", "liaison.referral_reopened", "recipient"
+        "reopen",
+        (SheetStatus.NO_SHOW,),
+        SheetStatus.SENT,
+        "sender",
+        "liaison.referral_reopened",
+        "recipient",
     ),
     "close": Transition(
-        "close", (S.NO_SHOW,), S.CLOSED, "sender", "liaison.referral_closed", "recipient"
+        "close",
+        (SheetStatus.NO_SHOW,),
+        SheetStatus.CLOSED,
+        "sender",
+        "liaison.referral_closed",
+        "recipient",
     ),
 }
 
@@ -101,7 +121,7 @@ def _move(sheet: LiaisonSheet, sources: tuple[str, ...], target: str, **stamps: 
         sheet.refresh_from_db(fields=["status", "version"])
         raise InvalidTransition(
             _("Action impossible : la fiche est à l'état « %(status)s ».")
-            % {"status": S(sheet.status).label},
+            % {"status": SheetStatus(sheet.status).label},
             status=sheet.status,
         )
     sheet.refresh_from_db()
@@ -155,7 +175,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         sheet.refresh_from_db()
         return mark_replayed(sheet)
     _require_side(actor, sheet, "sender")
-    if sheet.status != S.DRAFT:
+    if sheet.status != SheetStatus.DRAFT:
         raise InvalidTransition(_("Cette fiche a déjà été envoyée."), status=sheet.status)
     missing = missing_for_send(
         kind=sheet.kind,
@@ -169,7 +189,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         raise FieldErrors(missing)
     sent_at = now()
     try:
-        _move(sheet, (S.DRAFT,), S.SENT, sent_at=sent_at)
+        _move(sheet, (SheetStatus.DRAFT,), SheetStatus.SENT, sent_at=sent_at)
     except InvalidTransition:
         # A retry that arrived while the first call was still running: the conditional UPDATE
         # waited on the row lock until that call committed (SQLite serialises the whole
@@ -181,7 +201,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         raise
     try:
         with transaction.atomic():
-            _record_event(sheet, actor, "send", S.DRAFT, key=idempotency_key)
+            _record_event(sheet, actor, "send", SheetStatus.DRAFT, key=idempotency_key)
     except IntegrityError:
         # The key already sent another sheet (a client reusing keys): refuse, as messaging does.
         raise InvalidTransition(
@@ -209,8 +229,8 @@ def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:
     referral = letter.referral
     assert referral is not None
     updated = LiaisonSheet.objects.filter(
-        pk=referral.pk, status__in=(S.SENT, S.RECEIVED, S.ACCEPTED)
-    ).update(status=S.CLOSED, closed_at=now(), version=F("version") + 1, updated_at=now())
+        pk=referral.pk, status__in=(SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED)
+    ).update(status=SheetStatus.CLOSED, closed_at=now(), version=F("version") + 1, updated_at=now())
     if updated == 1:
         before = referral.status
         referral.refresh_from_db()
@@ -272,8 +292,8 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
     It keeps the sender (the GP remains the author of the request) and points to the first.
     """
     copy = LiaisonSheet.objects.create(
-        kind=K.REFERRAL,
-        status=S.SENT,
+        kind=SheetKind.REFERRAL,
+        status=SheetStatus.SENT,
         author=declined.author,
         sender_organisation=declined.sender_organisation,
         recipient_organisation=service,
@@ -290,7 +310,9 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
         SheetParticipant(sheet=copy, member_id=p.member_id, role=p.role, delivered_at=now())
         for p in declined.participants.all()
     )
-    _record_event(copy, actor, "redirect", S.DRAFT, note=_("Réorientée par le service précédent."))
+    _record_event(
+        copy, actor, "redirect", SheetStatus.DRAFT, note=_("Réorientée par le service précédent.")
+    )
     audit.record(actor=actor, action="liaison_sheet.redirect", target=copy)
     notify.notify(
         notify.recipient_side(copy), event="liaison.referral_sent", sheet=copy, actor=actor
@@ -321,7 +343,7 @@ def add_note(*, actor: Member, sheet: LiaisonSheet, note: str) -> SheetEvent:
 @transaction.atomic
 def mark_read(*, actor: Member, sheet: LiaisonSheet) -> bool:
     """Record the read receipt of a named participant; True if this call recorded it."""
-    if sheet.status == S.DRAFT:
+    if sheet.status == SheetStatus.DRAFT:
         return False
     updated = SheetParticipant.objects.filter(
         sheet=sheet, member=actor, read_at__isnull=True

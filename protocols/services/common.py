@@ -22,8 +22,8 @@ from protocols.models import (
 )
 from security.exceptions import FieldErrors, InvalidTransition
 
-V = ProtocolVersion.Status
-P = Protocol.Status
+VersionStatus = ProtocolVersion.Status
+ProtocolStatus = Protocol.Status
 
 # Audit actions, "<model>.<verb>" (security.audit checks the shape).
 PROTOCOL_CREATE = "protocol.create"
@@ -123,7 +123,7 @@ def invalid_transition(
     """409 carrying the version's current state, re-read from the database."""
     version.refresh_from_db(fields=["status", "revision", "review_round"])
     return InvalidTransition(
-        message % {"status": V(version.status).label},
+        message % {"status": VersionStatus(version.status).label},
         status=version.status,
         revision=version.revision,
         **extra,
@@ -154,16 +154,16 @@ def refresh_protocol(protocol: Protocol) -> Protocol:
     transition) keeps them right whatever the transition was.
     """
     versions = list(ProtocolVersion.objects.filter(protocol=protocol).order_by("number"))
-    current = next((v for v in versions if v.status == V.PUBLISHED), None)
+    current = next((v for v in versions if v.status == VersionStatus.PUBLISHED), None)
     head = current or versions[-1]
     if current is not None:
-        status = P.PUBLISHED
-    elif any(v.status == V.RETIRED for v in versions):
-        status = P.RETIRED
-    elif head.status == V.IN_REVIEW:
-        status = P.IN_REVIEW
+        status = ProtocolStatus.PUBLISHED
+    elif any(v.status == VersionStatus.RETIRED for v in versions):
+        status = ProtocolStatus.RETIRED
+    elif head.status == VersionStatus.IN_REVIEW:
+        status = ProtocolStatus.IN_REVIEW
     else:
-        status = P.DRAFT
+        status = ProtocolStatus.DRAFT
     title, body = search_parts(protocol, head)
     fields: dict[str, Any] = {
         "title": head.title,

@@ -28,7 +28,7 @@ from protocols import notify
 from protocols.models import Acknowledgement, Participation, ProtocolVersion
 
 logger = logging.getLogger(__name__)
-V = ProtocolVersion.Status
+VersionStatus = ProtocolVersion.Status
 BATCH = 200
 
 
@@ -90,7 +90,7 @@ def remind_unacknowledged_versions(*, at: datetime | None = None) -> int:
 
 def _published_with_review_date() -> QuerySet[ProtocolVersion]:
     return ProtocolVersion.objects.filter(
-        status=V.PUBLISHED, review_date__isnull=False
+        status=VersionStatus.PUBLISHED, review_date__isnull=False
     ).select_related("protocol", "author", "protocol__created_by")
 
 
