@@ -41,16 +41,17 @@ browser-deps:
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## ruff, the migration check and the whole suite (browser, real worker and API fuzzing included)
+## ruff, mypy, the migration check and the whole suite (browser, real worker, API fuzzing)
 test: $(BIN)/.installed browser-deps lint
 	mkdir -p var
 	$(BIN)/python -m pytest -q --durations=10
 
 clean:
-	rm -rf $(VENV) var/test-db.sqlite3 var/test-worker.log
+	rm -rf $(VENV) .mypy_cache var/test-db.sqlite3 var/test-worker.log

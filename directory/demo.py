@@ -45,51 +45,51 @@ class DemoMember:
     phone: str = ""
 
 
-P = Member.Profession
-K = Organisation.Kind
+Profession = Member.Profession
+Kind = Organisation.Kind
 
 ORGANISATIONS = [
-    DemoOrganisation("cpts", "CPTS du Val de Loire", K.CPTS, address="2 place de la Mairie",
+    DemoOrganisation("cpts", "CPTS du Val de Loire", Kind.CPTS, address="2 place de la Mairie",
                      phone="02 38 00 00 01"),
-    DemoOrganisation("msp", "MSP des Tilleuls", K.MSP, address="14 rue des Tilleuls",
+    DemoOrganisation("msp", "MSP des Tilleuls", Kind.MSP, address="14 rue des Tilleuls",
                      phone="02 38 00 00 10"),
-    DemoOrganisation("cabinet", "Cabinet médical du Port", K.CABINET, address="3 quai du Port",
+    DemoOrganisation("cabinet", "Cabinet médical du Port", Kind.CABINET, address="3 quai du Port",
                      commune="Ousson-sur-Loire", postcode="45250", phone="02 38 00 00 20"),
-    DemoOrganisation("hospital", "Centre hospitalier de Gien", K.HOSPITAL, "45000011",
+    DemoOrganisation("hospital", "Centre hospitalier de Gien", Kind.HOSPITAL, "45000011",
                      address="2 avenue Jean Villejean", commune="Gien", postcode="45500",
                      phone="02 38 29 38 29"),
-    DemoOrganisation("urgences", "Urgences", K.HOSPITAL_SERVICE, parent="hospital",
+    DemoOrganisation("urgences", "Urgences", Kind.HOSPITAL_SERVICE, parent="hospital",
                      commune="Gien", postcode="45500", phone="02 38 29 38 00"),
-    DemoOrganisation("cardiologie", "Cardiologie", K.HOSPITAL_SERVICE, parent="hospital",
+    DemoOrganisation("cardiologie", "Cardiologie", Kind.HOSPITAL_SERVICE, parent="hospital",
                      commune="Gien", postcode="45500", phone="02 38 29 38 40"),
-    DemoOrganisation("medecine_interne", "Médecine interne", K.HOSPITAL_SERVICE,
+    DemoOrganisation("medecine_interne", "Médecine interne", Kind.HOSPITAL_SERVICE,
                      parent="hospital", commune="Gien", postcode="45500",
                      phone="02 38 29 38 50"),
-    DemoOrganisation("pharmacie", "Pharmacie de la Loire", K.PHARMACY, "45000022",
+    DemoOrganisation("pharmacie", "Pharmacie de la Loire", Kind.PHARMACY, "45000022",
                      address="8 Grande Rue", phone="02 38 00 00 30"),
-    DemoOrganisation("service_social", "Service social départemental", K.SOCIAL_SERVICE,
+    DemoOrganisation("service_social", "Service social départemental", Kind.SOCIAL_SERVICE,
                      address="1 rue de la Solidarité", phone="02 38 00 00 40"),
 ]  # fmt: skip
 
 MEMBERS = [
-    DemoMember("dr.martin", "Claire", "Martin", P.GENERAL_PRACTITIONER, "msp",
+    DemoMember("dr.martin", "Claire", "Martin", Profession.GENERAL_PRACTITIONER, "msp",
                rpps_body="1000000001", phone="06 00 00 00 01"),
-    DemoMember("dr.leroy", "Antoine", "Leroy", P.GENERAL_PRACTITIONER, "msp",
+    DemoMember("dr.leroy", "Antoine", "Leroy", Profession.GENERAL_PRACTITIONER, "msp",
                rpps_body="1000000002", phone="06 00 00 00 02"),
-    DemoMember("dr.bernard", "Hélène", "Bernard", P.GENERAL_PRACTITIONER, "cabinet",
+    DemoMember("dr.bernard", "Hélène", "Bernard", Profession.GENERAL_PRACTITIONER, "cabinet",
                rpps_body="1000000003", phone="06 00 00 00 03"),
-    DemoMember("ide.petit", "Julie", "Petit", P.NURSE, "msp", rpps_body="2000000004",
+    DemoMember("ide.petit", "Julie", "Petit", Profession.NURSE, "msp", rpps_body="2000000004",
                phone="06 00 00 00 04"),
-    DemoMember("pharma.durand", "Marc", "Durand", P.PHARMACIST, "pharmacie",
+    DemoMember("pharma.durand", "Marc", "Durand", Profession.PHARMACIST, "pharmacie",
                rpps_body="2000000005", phone="06 00 00 00 05"),
-    DemoMember("hop.cardio", "Sophie", "Lambert", P.SPECIALIST, "cardiologie",
+    DemoMember("hop.cardio", "Sophie", "Lambert", Profession.SPECIALIST, "cardiologie",
                rpps_body="1000000006", specialty="Cardiologie"),
-    DemoMember("hop.cardio2", "Nadia", "Garnier", P.MEDICAL_SECRETARY, "cardiologie"),
-    DemoMember("hop.urgences", "Paul", "Rousseau", P.SPECIALIST, "urgences",
+    DemoMember("hop.cardio2", "Nadia", "Garnier", Profession.MEDICAL_SECRETARY, "cardiologie"),
+    DemoMember("hop.urgences", "Paul", "Rousseau", Profession.SPECIALIST, "urgences",
                rpps_body="1000000007", specialty="Médecine d'urgence"),
-    DemoMember("as.moreau", "Inès", "Moreau", P.SOCIAL_WORKER, "service_social"),
-    DemoMember("coord", "Élise", "Fontaine", P.COORDINATOR, "cpts", role=Membership.Role.ADMIN,
-               phone="06 00 00 00 10"),
+    DemoMember("as.moreau", "Inès", "Moreau", Profession.SOCIAL_WORKER, "service_social"),
+    DemoMember("coord", "Élise", "Fontaine", Profession.COORDINATOR, "cpts",
+               role=Membership.Role.ADMIN, phone="06 00 00 00 10"),
 ]  # fmt: skip
 
 
@@ -111,25 +111,25 @@ def load_directory(*, password: str) -> dict[str, Member]:
             phone=spec.phone,
         )
     members: dict[str, Member] = {}
-    for spec in MEMBERS:
-        user = User.objects.filter(username=spec.username).first()
+    for person in MEMBERS:
+        user = User.objects.filter(username=person.username).first()
         if user is None:
             member = services.create_member(
                 actor=None,
-                username=spec.username,
-                email=f"{spec.username}@demo.cpts-liaison.test",
+                username=person.username,
+                email=f"{person.username}@demo.cpts-liaison.test",
                 password=password,
-                family_name=spec.family_name,
-                given_name=spec.given_name,
-                profession=spec.profession,
-                specialty=spec.specialty,
-                rpps=luhn_complete(spec.rpps_body) if spec.rpps_body else "",
-                phone=spec.phone,
-                memberships=[(organisations[spec.organisation], spec.role)],
+                family_name=person.family_name,
+                given_name=person.given_name,
+                profession=person.profession,
+                specialty=person.specialty,
+                rpps=luhn_complete(person.rpps_body) if person.rpps_body else "",
+                phone=person.phone,
+                memberships=[(organisations[person.organisation], person.role)],
             )
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
             member = user.member
-        members[spec.username] = member
+        members[person.username] = member
     return members

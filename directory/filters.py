@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -54,7 +56,7 @@ class MemberFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=ids)
 
     def filter_organisation(
-        self, queryset: QuerySet[Member], name: str, value: object
+        self, queryset: QuerySet[Member], name: str, value: UUID
     ) -> QuerySet[Member]:
         ids = Membership.objects.filter(organisation__code=value).values("member_id")
         return queryset.filter(pk__in=ids)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -165,7 +165,7 @@ def _save_extras(entry: Organisation | Member, parsed: dict[str, Any]) -> None:
         _EXTRA_COLUMNS[name].save(entry, value)
 
 
-def _lookup(choices: list[tuple[str, object]], aliases: dict[str, str]) -> dict[str, str]:
+def _lookup(choices: Sequence[tuple[str, object]], aliases: dict[str, str]) -> dict[str, str]:
     table = {}
     for value, label in choices:
         table[fold(value)] = value

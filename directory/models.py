@@ -118,7 +118,7 @@ class Member(TimestampedModel):
     )
     phone = models.CharField(_("téléphone"), max_length=30, blank=True, default="")
     is_active = models.BooleanField(_("actif"), default=True)
-    organisations = models.ManyToManyField(
+    organisations: models.ManyToManyField[Organisation, Membership] = models.ManyToManyField(
         Organisation, through="Membership", related_name="members"
     )
 

@@ -33,7 +33,10 @@ class OrganisationOutput(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=Organisation.Kind.choices)
     finess = serializers.CharField(allow_blank=True)
-    parent = serializers.UUIDField(source="parent.code", allow_null=True, default=None)
+    # DRF's metaclass takes declared fields off the class: this is not Field.parent.
+    parent = serializers.UUIDField(  # type: ignore[assignment]
+        source="parent.code", allow_null=True, default=None
+    )
     address = serializers.CharField(allow_blank=True)
     commune = serializers.CharField(allow_blank=True)
     postcode = serializers.CharField(allow_blank=True)
@@ -47,7 +50,7 @@ class OrganisationInput(StrictSerializer):
     finess = serializers.CharField(
         max_length=9, required=False, allow_blank=True, validators=[validate_finess]
     )
-    parent = serializers.SlugRelatedField(
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment]  # not Field.parent
         slug_field="code",
         queryset=Organisation.objects.all(),
         required=False,
@@ -136,9 +139,10 @@ class DirectoryImportInput(StrictSerializer):
 class DirectoryImportRowOutput(serializers.Serializer):
     line = serializers.IntegerField()
     kind = serializers.CharField()
-    label = serializers.CharField()
+    # Named like Field.label and Serializer.errors: right for the JSON, wrong for the stubs.
+    label = serializers.CharField()  # type: ignore[assignment]
     status = serializers.ChoiceField(choices=RowStatus.choices)
-    errors = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
 
 
 class DirectoryImportReportOutput(serializers.Serializer):

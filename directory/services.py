@@ -151,19 +151,6 @@ def update_member(*, actor: Member, member: Member, **fields: Any) -> Member:
     return member
 
 
-@transaction.atomic
-def set_membership(
-    *, actor: Member | None, member: Member, organisation: Organisation, role: str
-) -> Membership:
-    """Add a member to an organisation, or change their role there."""
-    if actor is not None:
-        _require_directory_admin(actor)
-    membership, _created = Membership.objects.update_or_create(
-        member=member, organisation=organisation, defaults={"role": role}
-    )
-    return membership
-
-
 def issue_api_token(*, user: User, name: str = "API", issued_with_2fa: bool = False) -> str:
     """The secret of a new personal API token for `user` (scripts, tests, the demo).
 

@@ -25,7 +25,7 @@ from security import audit
 from security.access import get_or_not_found
 from security.exceptions import NotFound
 
-S = LiaisonSheet.Status
+SheetStatus = LiaisonSheet.Status
 
 
 def participant_sheet_ids_of(member: Member) -> list[int]:
@@ -45,8 +45,8 @@ def _visibility(member: Member, organisation_ids: list[int]) -> Q:
         Q(sender_organisation_id__in=organisation_ids)
         | Q(author=member)
         | (
-            ~Q(status=S.DRAFT)
-            & (Q(recipient_organisation_id__in=organisation_ids) | Exists(participant))
+            ~Q(status=SheetStatus.DRAFT)
+            & (Q(recipient_organisation_id__in=organisation_ids) | Q(Exists(participant)))
         )
     )
 
@@ -119,7 +119,7 @@ def sheet_list(
     # indexed column lets PostgreSQL combine two index scans, where an EXISTS subquery in
     # the OR forced a scan of the whole table (measured: 290 ms at 1 000 000 sheets).
     participations = Q(pk__in=participant_sheet_ids_of(member))
-    received = ~Q(status=S.DRAFT) & (
+    received = ~Q(status=SheetStatus.DRAFT) & (
         Q(recipient_organisation_id__in=organisation_ids) | participations
     )
     sent = Q(sender_organisation_id__in=organisation_ids) | Q(author=member)
@@ -182,7 +182,7 @@ def versions_of(sheet: LiaisonSheet) -> QuerySet[LiaisonSheet]:
     """Every version of a discharge letter (same set id), oldest first, drafts excluded."""
     return (
         LiaisonSheet.objects.filter(set_id=sheet.set_id)
-        .exclude(~Q(pk=sheet.pk) & Q(status=S.DRAFT))
+        .exclude(~Q(pk=sheet.pk) & Q(status=SheetStatus.DRAFT))
         .order_by("document_version")
     )
 
@@ -213,13 +213,22 @@ def worklist_for(member: Member, tab: str, *, limit: int = 100) -> list[LiaisonS
         waiting = (
             sheet_list(member, box="outbox")
             .filter(
-                Q(kind=LiaisonSheet.Kind.REFERRAL, status__in=(S.SENT, S.RECEIVED, S.ACCEPTED))
-                | Q(kind=LiaisonSheet.Kind.DISCHARGE, status=S.SENT, document_status="in_progress")
+                Q(
+                    kind=LiaisonSheet.Kind.REFERRAL,
+                    status__in=(SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED),
+                )
+                | Q(
+                    kind=LiaisonSheet.Kind.DISCHARGE,
+                    status=SheetStatus.SENT,
+                    document_status="in_progress",
+                )
             )
-            .exclude(Exists(later_version.exclude(status=S.DRAFT)))
+            .exclude(Exists(later_version.exclude(status=SheetStatus.DRAFT)))
         )
         return list(waiting[:limit])
-    inbox = sheet_list(member, box="inbox").exclude(status__in=(S.CLOSED, S.CANCELLED, S.DECLINED))
+    inbox = sheet_list(member, box="inbox").exclude(
+        status__in=(SheetStatus.CLOSED, SheetStatus.CANCELLED, SheetStatus.DECLINED)
+    )
     return list(inbox[:limit])
 
 
@@ -244,7 +253,7 @@ def letters_of(referral: LiaisonSheet) -> QuerySet[LiaisonSheet]:
     """The discharge letters sent in answer to a referral."""
     return (
         LiaisonSheet.objects.filter(referral=referral)
-        .exclude(status=S.DRAFT)
+        .exclude(status=SheetStatus.DRAFT)
         .order_by("set_id", "document_version")
     )
 

@@ -25,7 +25,7 @@ from liaison.models import LiaisonSheet
 from liaison.services import attachments, discharge, drafts, transitions
 from security.exceptions import DomainError, FieldErrors
 
-S = LiaisonSheet.Status
+SheetStatus = LiaisonSheet.Status
 TABS = {
     "a-traiter": _("À traiter"),
     "envoyees": _("Envoyées"),
@@ -149,7 +149,7 @@ def new_referral(request: HttpRequest, member: Member) -> HttpResponse:
 @member_page
 def edit_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     sheet = selectors.access_sheet(member, code)
-    if sheet.status != S.DRAFT:
+    if sheet.status != SheetStatus.DRAFT:
         return redirect("liaison-sheet", code=sheet.code)
     if request.method != "POST":
         return render(
@@ -186,26 +186,35 @@ def _actions_for(member: Member, sheet: LiaisonSheet) -> set[str]:
     recipient = selectors.is_on_recipient_side(member, sheet)
     status = sheet.status
     actions: set[str] = set()
-    if status == S.DRAFT and sender:
+    if status == SheetStatus.DRAFT and sender:
         actions |= {"edit", "delete"}
     if sheet.is_referral:
-        if recipient and status == S.SENT:
+        if recipient and status == SheetStatus.SENT:
             actions |= {"receive", "accept", "decline"}
-        if recipient and status == S.RECEIVED:
+        if recipient and status == SheetStatus.RECEIVED:
             actions |= {"accept", "decline"}
-        if recipient and status in (S.SENT, S.RECEIVED, S.ACCEPTED):
+        if recipient and status in (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED):
             actions.add("discharge")
-        if recipient and status == S.ACCEPTED:
+        if recipient and status == SheetStatus.ACCEPTED:
             actions.add("no_show")
-        if sender and status in (S.SENT, S.RECEIVED):
+        if sender and status in (SheetStatus.SENT, SheetStatus.RECEIVED):
             actions.add("cancel")
-        if sender and status == S.NO_SHOW:
+        if sender and status == SheetStatus.NO_SHOW:
             actions |= {"reopen", "close"}
-    elif sender and status == S.SENT and not selectors.has_next_version(sheet):
+    elif sender and status == SheetStatus.SENT and not selectors.has_next_version(sheet):
         actions.add("revise")
-    if status in (S.SENT, S.RECEIVED, S.ACCEPTED, S.NO_SHOW):
+    if status in (
+        SheetStatus.SENT,
+        SheetStatus.RECEIVED,
+        SheetStatus.ACCEPTED,
+        SheetStatus.NO_SHOW,
+    ):
         actions.add("note")
-    if (sender or recipient) and status not in (S.CANCELLED, S.CLOSED, S.DECLINED):
+    if (sender or recipient) and status not in (
+        SheetStatus.CANCELLED,
+        SheetStatus.CLOSED,
+        SheetStatus.DECLINED,
+    ):
         actions.add("attach")
     return actions
 
@@ -213,7 +222,7 @@ def _actions_for(member: Member, sheet: LiaisonSheet) -> set[str]:
 @member_page
 def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     sheet = selectors.access_sheet(member, code)
-    if sheet.status == S.DRAFT and selectors.is_on_sender_side(member, sheet):
+    if sheet.status == SheetStatus.DRAFT and selectors.is_on_sender_side(member, sheet):
         return redirect("liaison-edit", code=sheet.code)
     transitions.mark_read(actor=member, sheet=sheet)  # opening it is reading it
     versions = list(selectors.versions_of(sheet)) if not sheet.is_referral else []

@@ -38,8 +38,8 @@ from security.exceptions import NotFound
 
 MAX_VERSION_NUMBER = 2**31 - 1  # the column's range: beyond it, no version can exist
 
-V = ProtocolVersion.Status
-P = Protocol.Status
+VersionStatus = ProtocolVersion.Status
+ProtocolStatus = Protocol.Status
 
 
 def _involved(member: Member) -> Q:
@@ -52,7 +52,9 @@ def protocols_visible_to(member: Member) -> QuerySet[Protocol]:
     """Every protocol `member` may see. All protocol reads start here."""
     if is_coordinator(member):
         return Protocol.objects.all()
-    return Protocol.objects.filter(Q(status__in=(P.PUBLISHED, P.RETIRED)) | _involved(member))
+    return Protocol.objects.filter(
+        Q(status__in=(ProtocolStatus.PUBLISHED, ProtocolStatus.RETIRED)) | _involved(member)
+    )
 
 
 def versions_visible_to(member: Member, protocol: Protocol) -> QuerySet[ProtocolVersion]:
@@ -145,7 +147,7 @@ def protocol_list(
             pk__in=Protocol.themes.through.objects.filter(theme__slug=theme).values("protocol_id")
         )
     if review_overdue is not None:
-        overdue = Q(status=P.PUBLISHED) & (
+        overdue = Q(status=ProtocolStatus.PUBLISHED) & (
             Q(current_version__review_date__lt=localdate())
             | Q(current_version__review_overdue_at__isnull=False)
         )
@@ -172,7 +174,7 @@ def versions_to_review(member: Member) -> QuerySet[ProtocolVersion]:
         decision=ProtocolReview.Decision.PENDING,
     )
     return (
-        ProtocolVersion.objects.filter(status=V.IN_REVIEW)
+        ProtocolVersion.objects.filter(status=VersionStatus.IN_REVIEW)
         .filter(Exists(pending))
         .select_related("protocol", "author")
         .order_by("submitted_at", "pk")
@@ -197,12 +199,6 @@ def open_version_of(protocol: Protocol) -> ProtocolVersion | None:
 
 def latest_version_of(protocol: Protocol) -> ProtocolVersion | None:
     return ProtocolVersion.objects.filter(protocol=protocol).order_by("-number").first()
-
-
-def head_version_of(protocol: Protocol) -> ProtocolVersion | None:
-    """The version that represents the protocol: the one in force, else the latest."""
-    published = ProtocolVersion.objects.filter(protocol=protocol, status=V.PUBLISHED).first()
-    return published or latest_version_of(protocol)
 
 
 def current_reviews(version: ProtocolVersion) -> list[ProtocolReview]:

@@ -29,7 +29,7 @@ from protocols.serializers import ProtocolListQuery
 from protocols.services import drafting, lifecycle, participation
 from security.exceptions import DomainError, FieldErrors
 
-V = ProtocolVersion.Status
+VersionStatus = ProtocolVersion.Status
 
 
 def _error_message(error: DomainError) -> str:
@@ -136,7 +136,7 @@ def new_protocol(request: HttpRequest, member: Member) -> HttpResponse:
 def edit_version(request: HttpRequest, member: Member, code: UUID, number: int) -> HttpResponse:
     protocol = selectors.access_protocol(member, code)
     version = selectors.access_version(member, protocol, number)
-    if version.status != V.DRAFT or not selectors.can_edit(member, version):
+    if version.status != VersionStatus.DRAFT or not selectors.can_edit(member, version):
         return redirect("protocol-version", code=protocol.code, number=version.number)
     if request.method != "POST":
         context = _editor_context(member, protocol, version, forms.version_values(version))
@@ -182,9 +182,9 @@ def _reading_context(
         "protocol": protocol,
         "version": version,
         "sections": _sections(version),
-        "can_edit": version.status == V.DRAFT and selectors.can_edit(member, version),
+        "can_edit": version.status == VersionStatus.DRAFT and selectors.can_edit(member, version),
         "can_manage": selectors.can_manage(member, protocol),
-        "can_publish": version.status == V.IN_REVIEW
+        "can_publish": version.status == VersionStatus.IN_REVIEW
         and (version.author_id == member.pk or selectors.can_manage(member, protocol)),
         "my_review": selectors.review_of(version, member),
         "reviews": list(version.reviews.all()),

@@ -40,7 +40,7 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.apps import apps
@@ -125,7 +125,8 @@ class EncryptedField(models.Field):
 
     def _associated_data_if_loaded(self, instance: models.Model) -> bytes | None:
         """The associated data, or None while the row id is not loaded (mid ``__init__``)."""
-        row_field = instance._meta.get_field(self.row_id_field)
+        # A concrete field: _check_row_id_field refuses anything else at startup.
+        row_field = cast("models.Field[Any, Any]", instance._meta.get_field(self.row_id_field))
         row_id = instance.__dict__.get(row_field.attname)
         if row_id is None or row_id == "":
             return None
@@ -148,7 +149,11 @@ class EncryptedField(models.Field):
                     id="security.E001",
                 )
             ]
-        if isinstance(row_field, AutoFieldMixin) or not (row_field.unique or row_field.primary_key):
+        if (
+            not isinstance(row_field, models.Field)
+            or isinstance(row_field, AutoFieldMixin)
+            or not (row_field.unique or row_field.primary_key)
+        ):
             return [
                 checks.Error(
                     f"row_id_field {self.row_id_field!r} must be unique and known before "
@@ -242,8 +247,10 @@ class EncryptedValueField(EncryptedField):
         """Validate the type of an assigned (non-None) value; return the value to keep."""
         return value
 
-    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
-        super().contribute_to_class(cls, name, **kwargs)
+    def contribute_to_class(
+        self, cls: type[models.Model], name: str, private_only: bool = False
+    ) -> None:
+        super().contribute_to_class(cls, name, private_only=private_only)
         if not cls._meta.abstract:
             # Records which row the loaded ciphertexts belong to as soon as the instance
             # is complete, so that a copied instance (new `code`) re-encrypts on save.
@@ -359,7 +366,8 @@ class EncryptedValueField(EncryptedField):
         if value is None:
             return None
         if isinstance(value, Ciphertext):
-            return connection.Database.Binary(bytes(value))
+            # The DB-API module's Binary wrapper; Django's stubs do not declare `Database`.
+            return connection.Database.Binary(bytes(value))  # type: ignore[attr-defined]
         raise FieldError(
             f"{self.model._meta.label}.{self.name} is encrypted: it can only be written by "
             "saving an instance (the ciphertext is bound to the row), not by "
@@ -383,7 +391,8 @@ class EncryptedValueField(EncryptedField):
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
         errors = super().check(**kwargs)
-        if self.unique or self.db_index or self.primary_key:
+        # Field.__init__ sets db_index; Django's stubs do not declare it.
+        if self.unique or self.db_index or self.primary_key:  # type: ignore[attr-defined]
             errors.append(
                 checks.Error(
                     "an encrypted field cannot be unique, indexed or a primary key: "
@@ -437,9 +446,16 @@ class EncryptedTextField(EncryptedValueField):
             return value
         return str(value)
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field | None:
         return super().formfield(
-            **{"form_class": forms.CharField, "widget": forms.Textarea, **kwargs}
+            form_class=form_class or forms.CharField,
+            choices_form_class=choices_form_class,
+            **{"widget": forms.Textarea, **kwargs},
         )
 
 
@@ -492,14 +508,16 @@ class EncryptedJSONField(EncryptedValueField):
                 self.error_messages["invalid"], code="invalid"
             ) from None
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field | None:
         return super().formfield(
-            **{
-                "form_class": forms.JSONField,
-                "encoder": self.encoder,
-                "decoder": self.decoder,
-                **kwargs,
-            }
+            form_class=form_class or forms.JSONField,
+            choices_form_class=choices_form_class,
+            **{"encoder": self.encoder, "decoder": self.decoder, **kwargs},
         )
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -46,11 +46,30 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAGIC",
     "MAX_CHUNK_SIZE",
+    "Sink",
+    "Source",
     "decrypt_stream",
     "decrypt_to",
     "encrypt_stream",
     "file_key_id",
 ]
+
+
+class Source(Protocol):
+    """What the streams read from: an upload, a spool, a stored file, a raw reader.
+
+    Only ``read(n)`` is used; a raw stream may return fewer bytes, or None, without being
+    at its end (see ``_read_exact``).
+    """
+
+    def read(self, size: int = -1, /) -> bytes | None: ...
+
+
+class Sink(Protocol):
+    """What the streams write to."""
+
+    def write(self, data: bytes, /) -> int | None: ...
+
 
 MAGIC = b"CPTSF1"
 SALT_SIZE = 32
@@ -66,7 +85,7 @@ _LAST = b"\x01"
 _NOT_LAST = b"\x00"
 
 
-def _read_exact(src: BinaryIO, size: int) -> bytes:
+def _read_exact(src: Source, size: int) -> bytes:
     """Read ``size`` bytes, or fewer only at end of stream.
 
     Raw streams and sockets may return short reads; a short read must not be mistaken for
@@ -100,8 +119,8 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
 
 
 def encrypt_stream(
-    src: BinaryIO,
-    dst: BinaryIO,
+    src: Source,
+    dst: Sink,
     *,
     keyring: Keyring,
     aad: bytes,
@@ -141,7 +160,7 @@ def encrypt_stream(
         current = following
 
 
-def _read_header(src: BinaryIO) -> tuple[bytes, str, bytes, bytes, int]:
+def _read_header(src: Source) -> tuple[bytes, str, bytes, bytes, int]:
     """Parse the header; return ``(header bytes, key id, salt, nonce prefix, chunk size)``."""
     start = _read_exact(src, len(MAGIC) + 1)
     if len(start) < len(MAGIC) + 1 or start[: len(MAGIC)] != MAGIC:
@@ -165,7 +184,7 @@ def _read_header(src: BinaryIO) -> tuple[bytes, str, bytes, bytes, int]:
     return start + rest, key_id, salt, prefix, chunk_size
 
 
-def file_key_id(src: BinaryIO) -> str:
+def file_key_id(src: Source) -> str:
     """Return the key id of an encrypted file (reads only the header), for key rotation."""
     return _read_header(src)[1]
 
@@ -184,7 +203,7 @@ def _open_chunk(
 
 
 def _chunks(
-    src: BinaryIO,
+    src: Source,
     aead: AESGCM,
     header: bytes,
     prefix: bytes,
@@ -215,7 +234,7 @@ def _chunks(
         current = following
 
 
-def decrypt_stream(src: BinaryIO, *, keyring: Keyring, aad: bytes) -> Iterator[bytes]:
+def decrypt_stream(src: Source, *, keyring: Keyring, aad: bytes) -> Iterator[bytes]:
     """Return an iterator of verified plaintext chunks of an encrypted file.
 
     The header and the first chunk are read and authenticated *before* this function
@@ -239,7 +258,7 @@ def decrypt_stream(src: BinaryIO, *, keyring: Keyring, aad: bytes) -> Iterator[b
     return _chunks(src, aead, header, prefix, chunk_size, first, first_is_last, following)
 
 
-def decrypt_to(src: BinaryIO, dst: BinaryIO, *, keyring: Keyring, aad: bytes) -> int:
+def decrypt_to(src: Source, dst: Sink, *, keyring: Keyring, aad: bytes) -> int:
     """Decrypt ``src`` into ``dst``; return the number of plaintext bytes written.
 
     On :class:`DecryptionError`, ``dst`` may already hold the genuine leading part of the

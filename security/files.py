@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from security.crypto import keyring_from_settings
 from security.fields import EncryptedField
-from security.file_crypto import decrypt_stream, encrypt_stream, file_key_id
+from security.file_crypto import Source, decrypt_stream, encrypt_stream, file_key_id
 
 __all__ = [
     "NAME_HINT",
@@ -72,7 +72,7 @@ class EncryptedFileStore:
     def __init__(self, storage: Storage | None = None) -> None:
         self.storage = storage if storage is not None else _default_storage()
 
-    def save(self, fileobj: BinaryIO, *, aad: bytes, name_hint: str = "") -> StoredFile:
+    def save(self, fileobj: Source, *, aad: bytes, name_hint: str = "") -> StoredFile:
         """Encrypt ``fileobj`` and store it under a random name.
 
         ``fileobj`` is read from its current position to its end, in chunks (an
@@ -217,7 +217,7 @@ def _file_field(instance: models.Model, field_name: str) -> EncryptedFileField:
     return field
 
 
-def store_file(instance: models.Model, field_name: str, fileobj: BinaryIO) -> StoredFile:
+def store_file(instance: models.Model, field_name: str, fileobj: Source) -> StoredFile:
     """Encrypt and store ``fileobj`` for ``instance.<field_name>``; set the field.
 
     The instance needs its row id (``code``), which it has from instantiation, so this

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -10,8 +10,11 @@ from django_otp.models import Device
 
 from security import two_factor
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def _code_field(label: str) -> forms.CharField:
+
+def _code_field(label: StrOrPromise) -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=32,

@@ -9,10 +9,11 @@ with ``ENCRYPTION_USAGE_COUNTER = "security.keys.DatabaseUsageCounter"``.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any, cast
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils.timezone import now
 
 from security.models import KeyUsage
@@ -72,7 +73,7 @@ def _reserve_with_upsert(connection: BaseDatabaseWrapper, key_id: str, n: int) -
     quote = connection.ops.quote_name
     table = quote(KeyUsage._meta.db_table)
     key_column, count_column, updated_column = (
-        quote(KeyUsage._meta.get_field(name).column)
+        quote(cast("Field[Any, Any]", KeyUsage._meta.get_field(name)).column)
         for name in ("key_id", "encryptions", "updated_at")
     )
     updated_at = KeyUsage._meta.get_field("updated_at").get_db_prep_value(

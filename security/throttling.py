@@ -55,7 +55,8 @@ class WriteRateThrottle(ClientAddressThrottle, UserRateThrottle):
     def get_rate(self) -> str | None:
         # Read when the request comes in, not when DRF is imported, so that a changed setting
         # (an override in tests, a reload) applies.
-        rates: dict[str, str | None] = api_settings.DEFAULT_THROTTLE_RATES
+        # DRF's stubs type the rates as numbers; they are strings such as "60/min".
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
         return rates.get(self.scope)
 
     def allow_request(self, request: Request, view: Any) -> bool:
@@ -74,6 +75,7 @@ class LoginLockedOut(APIException):
 
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "locked_out"
+    wait: int | None
 
     def __init__(self, request: HttpRequest) -> None:
         refusal: LoginRefusal | None = login_refusal_of(request)

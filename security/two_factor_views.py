@@ -63,7 +63,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     """Ask for a code from the app (or a recovery code) before the session sees patient data."""
     next_url = _next_url(request)
     user = request.user
-    if user.is_verified():  # type: ignore[union-attr]  (added by django_otp's OTPMiddleware)
+    if user.is_verified():  # type: ignore[union-attr]  # added by django_otp OTPMiddleware
         return redirect(next_url)
     if not two_factor.has_confirmed_device(user):
         return redirect(_url_with_next("two-factor-enrol", next_url))

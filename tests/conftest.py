@@ -7,11 +7,14 @@ from collections.abc import Callable
 
 import pytest
 from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from pytest_django import DjangoDbBlocker
 from rest_framework.test import APIClient
 
 from directory.demo import load_directory
 from directory.models import Member
 from security.actions import register_action
+from tests.demo_snapshot import DemoSnapshot, take_snapshot
 
 pytest_plugins = ["tests.worker_process"]
 
@@ -48,10 +51,30 @@ def fresh_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(scope="session")
+def demo_snapshot(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> DemoSnapshot:
+    """The demo's rows, built once (and rolled back) before the first test that asks for it."""
+    with django_db_blocker.unblock():
+        return take_snapshot(lambda: load_directory(password="demo"))
+
+
 @pytest.fixture
-def demo(db: None) -> dict[str, Member]:
-    """The demo CPTS: personas by login (dr.martin, ide.petit, hop.cardio, coord, ...)."""
-    return load_directory(password="demo")
+def demo(db: None, demo_snapshot: DemoSnapshot) -> dict[str, Member]:
+    """The demo CPTS: personas by login (dr.martin, ide.petit, hop.cardio, coord, ...).
+
+    A test in a transaction (the usual case) gets the session's snapshot replayed, and
+    rolled back with the rest of the test. A transactional test (real worker, live server)
+    commits what it writes and has its tables flushed afterwards, so it builds the demo
+    through the services as before.
+    """
+    if not connection.in_atomic_block:
+        return load_directory(password="demo")
+    try:
+        with transaction.atomic():
+            return demo_snapshot.replay()
+    except IntegrityError:
+        # The test wrote rows before asking for the demo and took the snapshot's ids.
+        return load_directory(password="demo")
 
 
 @pytest.fixture

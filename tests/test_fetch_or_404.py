@@ -17,7 +17,6 @@ from directory.tokens import selectors as token_selectors
 from liaison import selectors as liaison_selectors
 from messaging import selectors as messaging_selectors
 from protocols import selectors as protocol_selectors
-from protocols.guide import selectors as guide_selectors
 from protocols.models import Protocol
 from protocols.services import drafting
 from security.exceptions import NotFound
@@ -46,7 +45,6 @@ ACCESSES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "access_participation": lambda demo: protocol_selectors.access_participation(
         a_protocol(demo), MALFORMED
     ),
-    "access_theme": lambda demo: guide_selectors.access_theme(MALFORMED),
     "access_conversation": lambda demo: messaging_selectors.access_conversation(
         demo["coord"], MALFORMED
     ),

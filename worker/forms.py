@@ -38,7 +38,7 @@ class PreferencesForm(forms.Form):
         for preference in preferences.events:
             # Not required: an event added since the page was shown keeps its channel.
             self.fields[self.field_name(preference.event.name)] = forms.ChoiceField(
-                label=preference.event.description, choices=Channel.choices, required=False
+                label=str(preference.event.description), choices=Channel.choices, required=False
             )
 
     @staticmethod

@@ -66,7 +66,9 @@ class EventPreferenceInput(StrictSerializer):
 class PreferencesInput(StrictSerializer):
     """The whole set: events left out go back to their default channel."""
 
-    events = EventPreferenceInput(many=True, max_length=500)
+    events: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=EventPreferenceInput(), max_length=500
+    )
     quiet_hours_start = HourMinuteField(
         allow_null=True, help_text="Début des heures calmes (heure de Paris), ex. 20:00"
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import time
+from typing import Any, cast
 
 from django.db import models, transaction
 from django.urls import reverse
@@ -137,7 +138,8 @@ def notify(
 
 def mention_text(mentions: Sequence[Member | Organisation], *, limit: int | None = None) -> str:
     """Display names joined for `{missing}`; past `limit`, the rest is counted ("+ 3")."""
-    limit = limit or Notification._meta.get_field("mentions").max_length
+    column = cast("models.CharField[Any, Any]", Notification._meta.get_field("mentions"))
+    limit = limit or column.max_length or 0  # a CharField always has one (fields.E120)
     names = [m.display_name if isinstance(m, Member) else m.name for m in mentions]
     text = ""
     for index, name in enumerate(names):

@@ -26,7 +26,7 @@ from worker.publishing import DELIVER_NOTIFICATION
 logger = logging.getLogger(__name__)
 
 
-class IdempotentTask(Task):  # type: ignore[misc]
+class IdempotentTask(Task):
     """Late acknowledgement, requeued when the worker is lost, and a cap on redeliveries.
 
     A message whose task kills its worker (a segfault, the OOM killer) comes back again and

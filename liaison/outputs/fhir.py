@@ -33,7 +33,7 @@ from liaison.models import LiaisonSheet
 from liaison.outputs import fhir_codes as codes
 from liaison.outputs.document import french_date, identity_line
 
-S = LiaisonSheet.Status
+SheetStatus = LiaisonSheet.Status
 
 XHTML = "http://www.w3.org/1999/xhtml"
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -341,9 +341,9 @@ class BundleBuilder:
     def _encounter_status(self) -> str:
         if not self.sheet.is_referral:
             return "finished"
-        if self.sheet.status in (S.DECLINED, S.CANCELLED, S.NO_SHOW):
+        if self.sheet.status in (SheetStatus.DECLINED, SheetStatus.CANCELLED, SheetStatus.NO_SHOW):
             return "cancelled"
-        return "finished" if self.sheet.status == S.CLOSED else "planned"
+        return "finished" if self.sheet.status == SheetStatus.CLOSED else "planned"
 
     # clinical entries
 

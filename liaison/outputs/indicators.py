@@ -50,9 +50,9 @@ from directory.models import Organisation
 from liaison.models import LiaisonSheet, SheetParticipant
 from liaison.outputs.counters import COUNTERS, monthly_counts
 
-S = LiaisonSheet.Status
-K = LiaisonSheet.Kind
-OPEN = (S.SENT, S.RECEIVED, S.ACCEPTED)
+SheetStatus = LiaisonSheet.Status
+SheetKind = LiaisonSheet.Kind
+OPEN = (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED)
 MAX_MONTHS = 120
 WITHOUT_LETTER_AFTER = timedelta(days=30)
 
@@ -151,7 +151,7 @@ def _organisation_ids(organisation: Organisation | None) -> list[int]:
 
 def _referrals(start_at: datetime, end_at: datetime, ids: list[int]) -> QuerySet[LiaisonSheet]:
     queryset = LiaisonSheet.objects.filter(
-        kind=K.REFERRAL, sent_at__gte=start_at, sent_at__lt=end_at
+        kind=SheetKind.REFERRAL, sent_at__gte=start_at, sent_at__lt=end_at
     )
     if ids:
         queryset = queryset.filter(
@@ -162,8 +162,8 @@ def _referrals(start_at: datetime, end_at: datetime, ids: list[int]) -> QuerySet
 
 def _letters(start_at: datetime, end_at: datetime, ids: list[int]) -> QuerySet[LiaisonSheet]:
     queryset = LiaisonSheet.objects.filter(
-        kind=K.DISCHARGE, document_version=1, sent_at__gte=start_at, sent_at__lt=end_at
-    ).exclude(status=S.DRAFT)
+        kind=SheetKind.DISCHARGE, document_version=1, sent_at__gte=start_at, sent_at__lt=end_at
+    ).exclude(status=SheetStatus.DRAFT)
     if ids:
         recipient_here = SheetParticipant.objects.filter(
             sheet=OuterRef("pk"), member__memberships__organisation_id__in=ids
@@ -187,7 +187,7 @@ def _referral_rows(
         "referrals_sent": Count("pk"),
         "referrals_received": Count("pk", filter=Q(received_at__isnull=False)),
         "referrals_accepted": Count("pk", filter=Q(accepted_at__isnull=False)),
-        "referrals_declined": Count("pk", filter=Q(status=S.DECLINED)),
+        "referrals_declined": Count("pk", filter=Q(status=SheetStatus.DECLINED)),
         # Sending a discharge letter closes its referral (liaison.services.transitions), so
         # "still open" is "still without a letter", as in the liaison worklist "en attente".
         # Asking the letters table instead cost a third of the query at a million sheets.

@@ -25,8 +25,8 @@ from liaison.selectors import recipient_side_members
 from worker.services import notify
 
 logger = logging.getLogger(__name__)
-S = LiaisonSheet.Status
-K = LiaisonSheet.Kind
+SheetStatus = LiaisonSheet.Status
+SheetKind = LiaisonSheet.Kind
 BATCH = 200
 
 
@@ -89,7 +89,9 @@ def alert_unreceived_referrals(*, at: datetime | None = None) -> int:
     handled = 0
     shortest = min(settings.LIAISON_RECEIPT_DELAY_MINUTES.values())
     candidates = LiaisonSheet.objects.filter(
-        kind=K.REFERRAL, status=S.SENT, sent_at__lte=at - timedelta(minutes=shortest)
+        kind=SheetKind.REFERRAL,
+        status=SheetStatus.SENT,
+        sent_at__lte=at - timedelta(minutes=shortest),
     ).filter(Q(receipt_alerted_at__isnull=True) | Q(receipt_escalated_at__isnull=True))
     for sheet in _locked(candidates.order_by("sent_at")):
         delay = receipt_delay(sheet.urgency)
@@ -121,10 +123,10 @@ def remind_missing_discharge_letters(*, at: datetime | None = None) -> int:
     """Accepted referrals past their planned date (plus a grace period) with no letter sent."""
     at = at or now()
     limit = localdate(at) - timedelta(days=settings.LIAISON_DISCHARGE_GRACE_DAYS)
-    sent_letter = LiaisonSheet.objects.filter(referral=OuterRef("pk"), status=S.SENT)
+    sent_letter = LiaisonSheet.objects.filter(referral=OuterRef("pk"), status=SheetStatus.SENT)
     candidates = LiaisonSheet.objects.filter(
-        kind=K.REFERRAL,
-        status=S.ACCEPTED,
+        kind=SheetKind.REFERRAL,
+        status=SheetStatus.ACCEPTED,
         planned_date__lt=limit,
         discharge_reminded_at__isnull=True,
     ).exclude(Exists(sent_letter))
@@ -152,8 +154,8 @@ def alert_late_discharge_letters(*, at: datetime | None = None) -> int:
     """
     at = at or now()
     candidates = LiaisonSheet.objects.filter(
-        kind=K.DISCHARGE,
-        status=S.DRAFT,
+        kind=SheetKind.DISCHARGE,
+        status=SheetStatus.DRAFT,
         previous_version__isnull=True,
         discharge_date__lt=localdate(at),
         late_discharge_alerted_at__isnull=True,
@@ -182,12 +184,12 @@ def remind_unread_discharge_letters(*, at: datetime | None = None) -> int:
     """
     at = at or now()
     superseded = LiaisonSheet.objects.filter(previous_version=OuterRef("sheet_id")).exclude(
-        status=S.DRAFT
+        status=SheetStatus.DRAFT
     )
     candidates = (
         SheetParticipant.objects.filter(
-            sheet__kind=K.DISCHARGE,
-            sheet__status=S.SENT,
+            sheet__kind=SheetKind.DISCHARGE,
+            sheet__status=SheetStatus.SENT,
             read_at__isnull=True,
             reminded_at__isnull=True,
             sheet__sent_at__lte=at - timedelta(days=settings.LIAISON_UNREAD_REMINDER_DAYS),

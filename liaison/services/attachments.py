@@ -16,7 +16,7 @@ from security.exceptions import InvalidTransition, PermissionDenied
 from security.files import store_file
 from security.uploads import check_upload
 
-S = LiaisonSheet.Status
+SheetStatus = LiaisonSheet.Status
 
 
 @transaction.atomic
@@ -28,7 +28,7 @@ def add_attachment(
         raise PermissionDenied(
             _("Seuls l'émetteur et le service destinataire joignent des fichiers.")
         )
-    if sheet.status in (S.CANCELLED, S.CLOSED, S.DECLINED):
+    if sheet.status in (SheetStatus.CANCELLED, SheetStatus.CLOSED, SheetStatus.DECLINED):
         raise InvalidTransition(_("La fiche est close."), status=sheet.status)
     content_type = check_upload(fileobj, size=size)
     attachment = SheetAttachment(

@@ -14,8 +14,8 @@ from patients.identity import identity_indexes
 from security import audit
 from security.exceptions import InvalidTransition, PermissionDenied
 
-S = LiaisonSheet.Status
-K = LiaisonSheet.Kind
+SheetStatus = LiaisonSheet.Status
+SheetKind = LiaisonSheet.Kind
 
 
 def _prefill_from(referral: LiaisonSheet) -> dict[str, object]:
@@ -45,21 +45,21 @@ def start_discharge_letter(*, actor: Member, referral: LiaisonSheet) -> LiaisonS
     Recipients: the referring doctor and the copied care team. Asked twice (a double click),
     it returns the draft already started rather than a second one.
     """
-    if referral.kind != K.REFERRAL:
+    if referral.kind != SheetKind.REFERRAL:
         raise InvalidTransition(
             _("Une lettre de sortie répond à une fiche d'entrée."), status=referral.status
         )
     if not is_on_recipient_side(actor, referral):
         raise PermissionDenied(_("Seul le service destinataire rédige la lettre de sortie."))
-    if referral.status not in (S.SENT, S.RECEIVED, S.ACCEPTED):
+    if referral.status not in (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED):
         raise InvalidTransition(
             _("La fiche doit être reçue ou acceptée pour préparer la sortie."),
             status=referral.status,
         )
     existing = LiaisonSheet.objects.filter(
         referral=referral,
-        kind=K.DISCHARGE,
-        status=S.DRAFT,
+        kind=SheetKind.DISCHARGE,
+        status=SheetStatus.DRAFT,
         sender_organisation_id=referral.recipient_organisation_id,
     ).first()
     if existing is not None:
@@ -67,7 +67,7 @@ def start_discharge_letter(*, actor: Member, referral: LiaisonSheet) -> LiaisonS
     team = [referral.author] + [p.member for p in referral.participants.select_related("member")]
     return create_draft(
         actor=actor,
-        kind=K.DISCHARGE,
+        kind=SheetKind.DISCHARGE,
         patient=dict(referral.patient),
         content=_prefill_from(referral),
         sender_organisation=referral.recipient_organisation,
@@ -80,7 +80,7 @@ def start_discharge_letter(*, actor: Member, referral: LiaisonSheet) -> LiaisonS
 def revise_discharge_letter(*, actor: Member, letter: LiaisonSheet) -> LiaisonSheet:
     """Start the next version of a sent letter (results arrived, a correction): a new draft
     with the same set id and the next version number; recipients will see both versions."""
-    if letter.kind != K.DISCHARGE or letter.status != S.SENT:
+    if letter.kind != SheetKind.DISCHARGE or letter.status != SheetStatus.SENT:
         raise InvalidTransition(
             _("Seule une lettre envoyée peut être complétée."), status=letter.status
         )
@@ -93,7 +93,7 @@ def revise_discharge_letter(*, actor: Member, letter: LiaisonSheet) -> LiaisonSh
     try:
         with transaction.atomic():
             draft = LiaisonSheet.objects.create(
-                kind=K.DISCHARGE,
+                kind=SheetKind.DISCHARGE,
                 author=actor,
                 sender_organisation=letter.sender_organisation,
                 referral=letter.referral,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import EllipsisType
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -23,8 +24,8 @@ from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied, StaleVersion
 from security.idempotency import mark_replayed
 
-S = LiaisonSheet.Status
-K = LiaisonSheet.Kind
+SheetStatus = LiaisonSheet.Status
+SheetKind = LiaisonSheet.Kind
 
 
 def _json(data: Any) -> Any:
@@ -56,7 +57,7 @@ def validated_content(
 
 def _clear_fields(kind: str, content: dict[str, Any]) -> dict[str, Any]:
     """The few content values also kept in clear, because alerts and lists query them."""
-    if kind == K.REFERRAL:
+    if kind == SheetKind.REFERRAL:
         return {"urgency": content.get("urgency") or ""}
     return {
         "document_status": content.get("document_status") or "",
@@ -73,13 +74,13 @@ def _sender_organisation(actor: Member, kind: str, requested: Organisation | Non
             )
         return requested
     candidates = Organisation.objects.filter(pk__in=organisation_ids).order_by("pk")
-    if kind == K.DISCHARGE:
+    if kind == SheetKind.DISCHARGE:
         candidates = candidates.filter(kind=Organisation.Kind.HOSPITAL_SERVICE)
     organisation = candidates.first()
     if organisation is None:
         message = (
             _("Seul un service hospitalier peut émettre une lettre de sortie.")
-            if kind == K.DISCHARGE
+            if kind == SheetKind.DISCHARGE
             else _("Vous n'êtes rattaché à aucune structure.")
         )
         raise FieldErrors({"sender_organisation": [message]})
@@ -129,7 +130,7 @@ def create_draft(
         existing = LiaisonSheet.objects.filter(author=actor, creation_key=creation_key).first()
         if existing is not None:
             return mark_replayed(existing)
-    if kind == K.REFERRAL:
+    if kind == SheetKind.REFERRAL:
         _check_recipient_organisation(recipient_organisation)
     organisation = _sender_organisation(actor, kind, sender_organisation)
     clean_patient = validated_patient(patient or {})
@@ -138,8 +139,8 @@ def create_draft(
         kind=kind,
         author=actor,
         sender_organisation=organisation,
-        recipient_organisation=recipient_organisation if kind == K.REFERRAL else None,
-        referral=referral if kind == K.DISCHARGE else None,
+        recipient_organisation=recipient_organisation if kind == SheetKind.REFERRAL else None,
+        referral=referral if kind == SheetKind.DISCHARGE else None,
         patient=clean_patient,
         content=clean_content,
         creation_key=creation_key,
@@ -165,7 +166,7 @@ def update_draft(
     expected_version: int,
     patient: dict[str, Any] | None = None,
     content: dict[str, Any] | None = None,
-    recipient_organisation: Organisation | type[Ellipsis] | None = ...,
+    recipient_organisation: Organisation | EllipsisType | None = ...,
     participants: list[Member] | None = None,
 ) -> LiaisonSheet:
     """Merge changes into a draft, if nobody saved it since `expected_version`.
@@ -176,11 +177,11 @@ def update_draft(
     if not is_on_sender_side(actor, sheet):
         raise PermissionDenied(_("Seul l'émetteur modifie un brouillon."))
     updated = LiaisonSheet.objects.filter(
-        pk=sheet.pk, status=S.DRAFT, version=expected_version
+        pk=sheet.pk, status=SheetStatus.DRAFT, version=expected_version
     ).update(version=F("version") + 1, updated_at=now())
     if updated != 1:
         sheet.refresh_from_db(fields=["status", "version"])
-        if sheet.status != S.DRAFT:
+        if sheet.status != SheetStatus.DRAFT:
             raise InvalidTransition(_("Seul un brouillon peut être modifié."), status=sheet.status)
         raise StaleVersion(current_version=sheet.version)
     sheet.version = expected_version + 1
@@ -196,8 +197,8 @@ def update_draft(
             setattr(sheet, name, value)
         fields += ["content", *_clear_fields(sheet.kind, sheet.content)]
     if recipient_organisation is not ... and sheet.is_referral:
-        _check_recipient_organisation(recipient_organisation)  # type: ignore[arg-type]
-        sheet.recipient_organisation = recipient_organisation  # type: ignore[assignment]
+        _check_recipient_organisation(recipient_organisation)
+        sheet.recipient_organisation = recipient_organisation
         fields.append("recipient_organisation")
     sheet.save(update_fields=fields)
     if participants is not None:
@@ -211,7 +212,7 @@ def delete_draft(*, actor: Member, sheet: LiaisonSheet) -> None:
     """Discard a draft that was never sent (nothing of it has left the practice)."""
     if not is_on_sender_side(actor, sheet):
         raise PermissionDenied(_("Seul l'émetteur supprime un brouillon."))
-    if sheet.status != S.DRAFT:
+    if sheet.status != SheetStatus.DRAFT:
         raise InvalidTransition(_("Seul un brouillon peut être supprimé."), status=sheet.status)
     audit.record(actor=actor, action=actions.SHEET_DELETE, target=sheet)
     sheet.delete()

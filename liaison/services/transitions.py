@@ -36,9 +36,9 @@ from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
 from security.idempotency import mark_replayed
 from worker.services import notify
 
-S = LiaisonSheet.Status
-K = LiaisonSheet.Kind
-OPEN = (S.SENT, S.RECEIVED, S.ACCEPTED, S.NO_SHOW)
+SheetStatus = LiaisonSheet.Status
+SheetKind = LiaisonSheet.Kind
+OPEN = (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED, SheetStatus.NO_SHOW)
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,14 @@ class Transition:
     event: str  # the notification event
     tell: str  # who is told: "sender" or "recipient"
     audit_action: str  # the audited action (liaison/actions.py)
-    kinds: tuple[str, ...] = (K.REFERRAL,)
+    kinds: tuple[str, ...] = (SheetKind.REFERRAL,)
 
 
 TRANSITIONS = {
     "receive": Transition(
         "receive",
-        (S.SENT,),
-        S.RECEIVED,
+        (SheetStatus.SENT,),
+        SheetStatus.RECEIVED,
         "recipient",
         events.REFERRAL_RECEIVED,
         "sender",
@@ -65,8 +65,8 @@ TRANSITIONS = {
     ),
     "accept": Transition(
         "accept",
-        (S.SENT, S.RECEIVED),
-        S.ACCEPTED,
+        (SheetStatus.SENT, SheetStatus.RECEIVED),
+        SheetStatus.ACCEPTED,
         "recipient",
         events.REFERRAL_ACCEPTED,
         "sender",
@@ -74,8 +74,8 @@ TRANSITIONS = {
     ),
     "decline": Transition(
         "decline",
-        (S.SENT, S.RECEIVED),
-        S.DECLINED,
+        (SheetStatus.SENT, SheetStatus.RECEIVED),
+        SheetStatus.DECLINED,
         "recipient",
         events.REFERRAL_DECLINED,
         "sender",
@@ -83,8 +83,8 @@ TRANSITIONS = {
     ),
     "cancel": Transition(
         "cancel",
-        (S.SENT, S.RECEIVED),
-        S.CANCELLED,
+        (SheetStatus.SENT, SheetStatus.RECEIVED),
+        SheetStatus.CANCELLED,
         "sender",
         events.REFERRAL_CANCELLED,
         "recipient",
@@ -92,8 +92,8 @@ TRANSITIONS = {
     ),
     "no_show": Transition(
         "no_show",
-        (S.ACCEPTED,),
-        S.NO_SHOW,
+        (SheetStatus.ACCEPTED,),
+        SheetStatus.NO_SHOW,
         "recipient",
         events.REFERRAL_NO_SHOW,
         "sender",
@@ -101,8 +101,8 @@ TRANSITIONS = {
     ),
     "reopen": Transition(
         "reopen",
-        (S.NO_SHOW,),
-        S.SENT,
+        (SheetStatus.NO_SHOW,),
+        SheetStatus.SENT,
         "sender",
         events.REFERRAL_REOPENED,
         "recipient",
@@ -110,8 +110,8 @@ TRANSITIONS = {
     ),
     "close": Transition(
         "close",
-        (S.NO_SHOW,),
-        S.CLOSED,
+        (SheetStatus.NO_SHOW,),
+        SheetStatus.CLOSED,
         "sender",
         events.REFERRAL_CLOSED,
         "recipient",
@@ -138,7 +138,7 @@ def _move(sheet: LiaisonSheet, sources: tuple[str, ...], target: str, **stamps: 
         sheet.refresh_from_db(fields=["status", "version"])
         raise InvalidTransition(
             _("Action impossible : la fiche est à l'état « %(status)s ».")
-            % {"status": S(sheet.status).label},
+            % {"status": SheetStatus(sheet.status).label},
             status=sheet.status,
         )
     sheet.refresh_from_db()
@@ -196,7 +196,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         sheet.refresh_from_db()
         return mark_replayed(sheet)
     _require_side(actor, sheet, "sender")
-    if sheet.status != S.DRAFT:
+    if sheet.status != SheetStatus.DRAFT:
         raise InvalidTransition(_("Cette fiche a déjà été envoyée."), status=sheet.status)
     missing = missing_for_send(
         kind=sheet.kind,
@@ -210,7 +210,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         raise FieldErrors(missing)
     sent_at = now()
     try:
-        _move(sheet, (S.DRAFT,), S.SENT, sent_at=sent_at)
+        _move(sheet, (SheetStatus.DRAFT,), SheetStatus.SENT, sent_at=sent_at)
     except InvalidTransition:
         # A retry that arrived while the first call was still running: the conditional UPDATE
         # waited on the row lock until that call committed (SQLite serialises the whole
@@ -222,7 +222,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         raise
     try:
         with transaction.atomic():
-            _record_event(sheet, actor, "send", S.DRAFT, key=idempotency_key)
+            _record_event(sheet, actor, "send", SheetStatus.DRAFT, key=idempotency_key)
     except IntegrityError:
         # The key already sent another sheet (a client reusing keys): refuse, as messaging does.
         raise InvalidTransition(
@@ -245,8 +245,8 @@ def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:
     referral = letter.referral
     assert referral is not None
     updated = LiaisonSheet.objects.filter(
-        pk=referral.pk, status__in=(S.SENT, S.RECEIVED, S.ACCEPTED)
-    ).update(status=S.CLOSED, closed_at=now(), version=F("version") + 1, updated_at=now())
+        pk=referral.pk, status__in=(SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED)
+    ).update(status=SheetStatus.CLOSED, closed_at=now(), version=F("version") + 1, updated_at=now())
     if updated == 1:
         before = referral.status
         referral.refresh_from_db()
@@ -308,8 +308,8 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
     It keeps the sender (the GP remains the author of the request) and points to the first.
     """
     copy = LiaisonSheet.objects.create(
-        kind=K.REFERRAL,
-        status=S.SENT,
+        kind=SheetKind.REFERRAL,
+        status=SheetStatus.SENT,
         author=declined.author,
         sender_organisation=declined.sender_organisation,
         recipient_organisation=service,
@@ -324,7 +324,9 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
         SheetParticipant(sheet=copy, member_id=p.member_id, role=p.role, delivered_at=now())
         for p in declined.participants.all()
     )
-    _record_event(copy, actor, "redirect", S.DRAFT, note=_("Réorientée par le service précédent."))
+    _record_event(
+        copy, actor, "redirect", SheetStatus.DRAFT, note=_("Réorientée par le service précédent.")
+    )
     audit.record(actor=actor, action=actions.SHEET_REDIRECT, target=copy)
     _tell(copy, "recipient", events.REFERRAL_SENT, actor)
     return copy
@@ -353,7 +355,7 @@ def add_note(*, actor: Member, sheet: LiaisonSheet, note: str) -> SheetEvent:
 @transaction.atomic
 def mark_read(*, actor: Member, sheet: LiaisonSheet) -> bool:
     """Record the read receipt of a named participant; True if this call recorded it."""
-    if sheet.status == S.DRAFT:
+    if sheet.status == SheetStatus.DRAFT:
         return False
     updated = SheetParticipant.objects.filter(
         sheet=sheet, member=actor, read_at__isnull=True

@@ -18,17 +18,12 @@ from django.utils.translation import gettext as _
 from directory.models import Member, Membership, Organisation
 from directory.selectors import is_coordinator
 from protocols.models import MemberTheme, OfficeHours, OrganisationTheme, Theme
-from security.access import get_or_not_found
 
 NO_COMMUNE = "—"
 
 
 def themes() -> QuerySet[Theme]:
     return Theme.objects.order_by("position", "name", "pk")
-
-
-def access_theme(code: UUID | str) -> Theme:
-    return get_or_not_found(Theme.objects.all(), "theme", code=code)
 
 
 def themes_with_slugs(slugs: list[str]) -> tuple[list[Theme], list[str]]:
@@ -91,8 +86,8 @@ def _hours_by_owner() -> tuple[dict[int, list[OfficeHours]], dict[int, list[Offi
     for hours in OfficeHours.objects.order_by("weekday", "starts_at", "pk"):
         if hours.organisation_id is not None:
             by_organisation[hours.organisation_id].append(hours)
-        else:
-            by_member[hours.member_id].append(hours)  # type: ignore[index]
+        elif hours.member_id is not None:  # one owner or the other (a check constraint)
+            by_member[hours.member_id].append(hours)
     return by_organisation, by_member
 
 
@@ -115,7 +110,7 @@ def guide(*, theme: str = "", commune: str = "") -> list[GuideTheme]:
     for link in organisation_links:
         org = link.organisation
         place = org.commune or NO_COMMUNE
-        name = f"{org.parent.name} — {org.name}" if org.parent_id else org.name  # type: ignore[union-attr]
+        name = f"{org.parent.name} — {org.name}" if org.parent else org.name
         grouped[link.theme_id][place].append(
             GuideEntry(
                 kind="organisation",
@@ -136,19 +131,19 @@ def guide(*, theme: str = "", commune: str = "") -> list[GuideTheme]:
         .select_related("member", "member__user")
         .prefetch_related(Prefetch("member__memberships", queryset=memberships))
     )
-    for link in member_links:
-        person = link.member
+    for member_link in member_links:
+        person = member_link.member
         organisations = [m.organisation for m in person.memberships.all()]
         places = sorted({o.commune for o in organisations if o.commune}) or [NO_COMMUNE]
         for place in places:
-            grouped[link.theme_id][place].append(
+            grouped[member_link.theme_id][place].append(
                 GuideEntry(
                     kind="member",
                     code=person.code,
                     name=f"{person.family_name.upper()} {person.given_name}",
                     role=str(person.get_profession_display())
                     + (f" ({person.specialty})" if person.specialty else ""),
-                    note=link.note,
+                    note=member_link.note,
                     address="",
                     phone=person.phone,
                     email=person.user.email,

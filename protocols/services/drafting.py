@@ -32,7 +32,7 @@ from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied, StaleVersion
 from security.uploads import check_upload
 
-V = ProtocolVersion.Status
+VersionStatus = ProtocolVersion.Status
 REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,31}")
 COPIED_FIELDS = (
     "title",
@@ -132,13 +132,13 @@ def update_draft(
     """Edit a draft. A version in review, published, superseded or retired answers 409."""
     _require_editor(actor, version)
     cleaned = clean_content(content)
-    rows = ProtocolVersion.objects.filter(pk=version.pk, status=V.DRAFT)
+    rows = ProtocolVersion.objects.filter(pk=version.pk, status=VersionStatus.DRAFT)
     if expected_revision is not None:
         rows = rows.filter(revision=expected_revision)
     updated = rows.update(revision=F("revision") + 1, updated_at=now(), **cleaned)
     if updated != 1:
         version.refresh_from_db(fields=["status", "revision"])
-        if version.status != V.DRAFT:
+        if version.status != VersionStatus.DRAFT:
             raise invalid_transition(
                 version, _("Seul un brouillon se modifie : cette version est « %(status)s ».")
             )
@@ -175,7 +175,7 @@ def draft_new_version(
     if already is not None:
         raise InvalidTransition(
             _("La version %(n)d est déjà en préparation (« %(status)s »).")
-            % {"n": already.number, "status": V(already.status).label},
+            % {"n": already.number, "status": VersionStatus(already.status).label},
             status=already.status,
             open_version=already.number,
         )
@@ -191,7 +191,7 @@ def draft_new_version(
     except IntegrityError:
         # Another member started one between our check and our INSERT: the constraint decided.
         raise InvalidTransition(
-            _("Une autre version vient d'être mise en préparation."), status=V.DRAFT
+            _("Une autre version vient d'être mise en préparation."), status=VersionStatus.DRAFT
         ) from None
     refresh_protocol(protocol)
     audit.record(
@@ -206,7 +206,7 @@ def attach_pdf(
 ) -> ProtocolVersion:
     """Attach (or replace) the PDF of a draft; the content decides the type, not the name."""
     _require_editor(actor, version)
-    if version.status != V.DRAFT:
+    if version.status != VersionStatus.DRAFT:
         raise invalid_transition(
             version, _("Seul un brouillon se modifie : cette version est « %(status)s ».")
         )
@@ -215,7 +215,7 @@ def attach_pdf(
         raise FieldErrors({"file": [_("Seul un document PDF peut être joint à un protocole.")]})
     name = (filename or "protocole.pdf").rsplit("/", 1)[-1][:200]
     version.attachment.save(f"{version.code}.pdf", fileobj, save=False)
-    updated = ProtocolVersion.objects.filter(pk=version.pk, status=V.DRAFT).update(
+    updated = ProtocolVersion.objects.filter(pk=version.pk, status=VersionStatus.DRAFT).update(
         attachment=version.attachment.name,
         attachment_name=name,
         attachment_size=size,

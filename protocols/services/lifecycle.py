@@ -30,8 +30,8 @@ from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
 from worker.services import notify
 
-V = ProtocolVersion.Status
-D = ProtocolReview.Decision
+VersionStatus = ProtocolVersion.Status
+Decision = ProtocolReview.Decision
 
 
 def _authors(version: ProtocolVersion) -> list[Member]:
@@ -49,7 +49,7 @@ def submit_for_review(
     """
     if not selectors.can_edit(actor, version):
         raise PermissionDenied(_("Seuls l'auteur, le créateur et la coordination soumettent."))
-    if version.status != V.DRAFT:
+    if version.status != VersionStatus.DRAFT:
         raise invalid_transition(
             version, _("Seul un brouillon se soumet : la version est « %(status)s ».")
         )
@@ -64,8 +64,8 @@ def submit_for_review(
     if errors:
         raise FieldErrors(errors)
     at = now()
-    updated = ProtocolVersion.objects.filter(pk=version.pk, status=V.DRAFT).update(
-        status=V.IN_REVIEW,
+    updated = ProtocolVersion.objects.filter(pk=version.pk, status=VersionStatus.DRAFT).update(
+        status=VersionStatus.IN_REVIEW,
         review_round=F("review_round") + 1,
         submitted_at=at,
         revision=F("revision") + 1,
@@ -118,7 +118,7 @@ def submit_for_review_to(
 
 
 def _own_pending_review(actor: Member, version: ProtocolVersion) -> ProtocolReview:
-    if version.status != V.IN_REVIEW:
+    if version.status != VersionStatus.IN_REVIEW:
         raise invalid_transition(
             version, _("Cette version n'est pas en relecture : elle est « %(status)s ».")
         )
@@ -135,7 +135,7 @@ def _lock_in_review(version: ProtocolVersion) -> None:
     then sees our decision.
     """
     updated = ProtocolVersion.objects.filter(
-        pk=version.pk, status=V.IN_REVIEW, review_round=version.review_round
+        pk=version.pk, status=VersionStatus.IN_REVIEW, review_round=version.review_round
     ).update(revision=F("revision") + 1, updated_at=now())
     if updated != 1:
         raise invalid_transition(
@@ -144,14 +144,14 @@ def _lock_in_review(version: ProtocolVersion) -> None:
 
 
 def _decide(review: ProtocolReview, version: ProtocolVersion, decision: str, comment: str) -> None:
-    updated = ProtocolReview.objects.filter(pk=review.pk, decision=D.PENDING).update(
+    updated = ProtocolReview.objects.filter(pk=review.pk, decision=Decision.PENDING).update(
         decision=decision, comment=comment, decided_at=now()
     )
     if updated != 1:
         review.refresh_from_db(fields=["decision"])
         raise InvalidTransition(
             _("Vous avez déjà donné votre avis sur cette version (« %(d)s »).")
-            % {"d": D(review.decision).label},
+            % {"d": Decision(review.decision).label},
             status=version.status,
             decision=review.decision,
         )
@@ -164,7 +164,7 @@ def approve_version(
     """A named reviewer approves; once every reviewer of the round has, it can be published."""
     review = _own_pending_review(actor, version)
     _lock_in_review(version)
-    _decide(review, version, D.APPROVED, comment.strip())
+    _decide(review, version, Decision.APPROVED, comment.strip())
     version = selectors.version_for_output(version)
     audit.record(
         actor=actor,
@@ -189,13 +189,13 @@ def request_changes(*, actor: Member, version: ProtocolVersion, comment: str) ->
         raise FieldErrors({"comment": [_("Dites ce qu'il faut modifier.")]})
     review = _own_pending_review(actor, version)
     updated = ProtocolVersion.objects.filter(
-        pk=version.pk, status=V.IN_REVIEW, review_round=version.review_round
-    ).update(status=V.DRAFT, revision=F("revision") + 1, updated_at=now())
+        pk=version.pk, status=VersionStatus.IN_REVIEW, review_round=version.review_round
+    ).update(status=VersionStatus.DRAFT, revision=F("revision") + 1, updated_at=now())
     if updated != 1:
         raise invalid_transition(
             version, _("Cette version n'est plus en relecture : elle est « %(status)s ».")
         )
-    _decide(review, version, D.CHANGES_REQUESTED, comment.strip())
+    _decide(review, version, Decision.CHANGES_REQUESTED, comment.strip())
     refresh_protocol(version.protocol)
     version = selectors.version_for_output(version)
     audit.record(
@@ -230,21 +230,21 @@ def publish_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersi
         )
     not_approved = ProtocolReview.objects.filter(
         version=OuterRef("pk"), round=OuterRef("review_round")
-    ).exclude(decision=D.APPROVED)
+    ).exclude(decision=Decision.APPROVED)
     claimed = (
-        ProtocolVersion.objects.filter(pk=version.pk, status=V.IN_REVIEW)
+        ProtocolVersion.objects.filter(pk=version.pk, status=VersionStatus.IN_REVIEW)
         .exclude(Exists(not_approved))
         .update(revision=F("revision") + 1, updated_at=now())
     )
     if claimed != 1:
         version.refresh_from_db(fields=["status", "review_round"])
-        if version.status == V.IN_REVIEW:
+        if version.status == VersionStatus.IN_REVIEW:
             waiting = [
                 review.reviewer.display_name
                 for review in ProtocolReview.objects.filter(
                     version=version, round=version.review_round
                 )
-                .exclude(decision=D.APPROVED)
+                .exclude(decision=Decision.APPROVED)
                 .select_related("reviewer")
             ]
             raise invalid_transition(
@@ -259,10 +259,12 @@ def publish_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersi
             version, _("Publication impossible : la version est « %(status)s ».")
         )
     at = now()
-    previous = ProtocolVersion.objects.filter(protocol_id=version.protocol_id, status=V.PUBLISHED)
-    previous.update(status=V.SUPERSEDED, superseded_at=at, updated_at=at)
-    ProtocolVersion.objects.filter(pk=version.pk, status=V.IN_REVIEW).update(
-        status=V.PUBLISHED, published_at=at, published_by=actor, updated_at=at
+    previous = ProtocolVersion.objects.filter(
+        protocol_id=version.protocol_id, status=VersionStatus.PUBLISHED
+    )
+    previous.update(status=VersionStatus.SUPERSEDED, superseded_at=at, updated_at=at)
+    ProtocolVersion.objects.filter(pk=version.pk, status=VersionStatus.IN_REVIEW).update(
+        status=VersionStatus.PUBLISHED, published_at=at, published_by=actor, updated_at=at
     )
     protocol = refresh_protocol(version.protocol)
     version = selectors.version_for_output(version)
@@ -300,8 +302,8 @@ def retire_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersio
     if not selectors.can_manage(actor, version.protocol):
         raise PermissionDenied(_("Seuls le créateur du protocole et la coordination le retirent."))
     at = now()
-    updated = ProtocolVersion.objects.filter(pk=version.pk, status=V.PUBLISHED).update(
-        status=V.RETIRED, retired_at=at, revision=F("revision") + 1, updated_at=at
+    updated = ProtocolVersion.objects.filter(pk=version.pk, status=VersionStatus.PUBLISHED).update(
+        status=VersionStatus.RETIRED, retired_at=at, revision=F("revision") + 1, updated_at=at
     )
     if updated != 1:
         raise invalid_transition(

@@ -28,14 +28,14 @@ from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
 from worker.services import notify
 
-R = Participation.Role
-V = ProtocolVersion.Status
+Role = Participation.Role
+VersionStatus = ProtocolVersion.Status
 
 
 def _allowed_professions(version: ProtocolVersion, role: str) -> list[str]:
-    if role == R.DELEGANT:
+    if role == Role.DELEGANT:
         return list(version.delegant_professions)
-    if role == R.DELEGATE:
+    if role == Role.DELEGATE:
         return list(version.delegate_professions)
     return list(version.professions)
 
@@ -45,7 +45,7 @@ def _check_role(
 ) -> None:
     labels = dict(Member.Profession.choices)
     pluripro = protocol.kind == Protocol.Kind.PLURIPROFESSIONAL
-    if pluripro and role != R.PARTICIPANT:
+    if pluripro and role != Role.PARTICIPANT:
         raise FieldErrors(
             {
                 "role": [
@@ -56,7 +56,7 @@ def _check_role(
                 ]
             }
         )
-    if not pluripro and role == R.PARTICIPANT:
+    if not pluripro and role == Role.PARTICIPANT:
         raise FieldErrors(
             {"role": [_("Un protocole de coopération inscrit des délégants et des délégués.")]}
         )
@@ -72,13 +72,13 @@ def _check_role(
                     )
                     % {
                         "profession": labels.get(member.profession, member.profession),
-                        "role": R(role).label,
+                        "role": Role(role).label,
                         "allowed": names,
                     }
                 ]
             }
         )
-    if role == R.DELEGATE and version.requires_training and not training_declared:
+    if role == Role.DELEGATE and version.requires_training and not training_declared:
         raise FieldErrors(
             {
                 "training_declared": [
@@ -105,7 +105,7 @@ def register_participant(
     """
     if member.pk != actor.pk and not selectors.can_manage(actor, protocol):
         raise PermissionDenied(_("Vous ne pouvez inscrire que vous-même."))
-    if role not in R.values:
+    if role not in Role.values:
         raise FieldErrors({"role": [_("Rôle inconnu.")]})
     if protocol.status == Protocol.Status.RETIRED:
         raise InvalidTransition(
@@ -177,7 +177,7 @@ def mismatch_with(version: ProtocolVersion, participation: Participation) -> str
     if participation.member.profession not in _allowed_professions(version, participation.role):
         return Participation.EndReason.PROFESSION
     if (
-        participation.role == R.DELEGATE
+        participation.role == Role.DELEGATE
         and version.requires_training
         and participation.training_declared_at is None
     ):
@@ -238,7 +238,7 @@ def acknowledge_version(*, actor: Member, version: ProtocolVersion) -> tuple[Ack
     existing = Acknowledgement.objects.filter(version=version, member=actor).first()
     if existing is not None:
         return existing, False
-    if version.status != V.PUBLISHED:
+    if version.status != VersionStatus.PUBLISHED:
         raise invalid_transition(
             version, _("Seule la version en vigueur se valide : celle-ci est « %(status)s ».")
         )
@@ -248,7 +248,7 @@ def acknowledge_version(*, actor: Member, version: ProtocolVersion) -> tuple[Ack
     except IntegrityError:
         return Acknowledgement.objects.get(version=version, member=actor), False
     # Re-check after the INSERT: a publication committed meanwhile superseded the version.
-    if not ProtocolVersion.objects.filter(pk=version.pk, status=V.PUBLISHED).exists():
+    if not ProtocolVersion.objects.filter(pk=version.pk, status=VersionStatus.PUBLISHED).exists():
         raise invalid_transition(
             version, _("Seule la version en vigueur se valide : celle-ci est « %(status)s ».")
         )

@@ -30,7 +30,7 @@ from protocols.models import Acknowledgement, Participation, ProtocolVersion
 from worker.services import notify
 
 logger = logging.getLogger(__name__)
-V = ProtocolVersion.Status
+VersionStatus = ProtocolVersion.Status
 BATCH = 200
 
 
@@ -93,7 +93,7 @@ def remind_unacknowledged_versions(*, at: datetime | None = None) -> int:
 
 def _published_with_review_date() -> QuerySet[ProtocolVersion]:
     return ProtocolVersion.objects.filter(
-        status=V.PUBLISHED, review_date__isnull=False
+        status=VersionStatus.PUBLISHED, review_date__isnull=False
     ).select_related("protocol", "author", "protocol__created_by")
 
 

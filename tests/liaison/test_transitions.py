@@ -10,7 +10,7 @@ from worker.models import Notification
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/liaison-sheets/"
-S = LiaisonSheet.Status
+SheetStatus = LiaisonSheet.Status
 
 
 def act(client, sheet, action, body=None):
@@ -26,19 +26,19 @@ def set_status(sheet: LiaisonSheet, status: str) -> LiaisonSheet:
 @pytest.mark.parametrize(
     ("status", "action", "who", "body"),
     [
-        (S.RECEIVED, "receive", "hop.cardio", {}),
-        (S.ACCEPTED, "receive", "hop.cardio", {}),
-        (S.ACCEPTED, "accept", "hop.cardio", {"planned_date": "2026-12-01"}),
-        (S.ACCEPTED, "decline", "hop.cardio", {"note": "non"}),
-        (S.ACCEPTED, "cancel", "dr.martin", {}),
-        (S.SENT, "no_show", "hop.cardio", {}),
-        (S.ACCEPTED, "reopen", "dr.martin", {"note": "à revoir"}),
-        (S.SENT, "close", "dr.martin", {}),
-        (S.CLOSED, "accept", "hop.cardio", {"planned_date": "2026-12-01"}),
-        (S.CANCELLED, "receive", "hop.cardio", {}),
-        (S.DECLINED, "cancel", "dr.martin", {}),
-        (S.CLOSED, "notes", "dr.martin", {"note": "trop tard"}),
-        (S.CLOSED, "discharge", "hop.cardio", {}),
+        (SheetStatus.RECEIVED, "receive", "hop.cardio", {}),
+        (SheetStatus.ACCEPTED, "receive", "hop.cardio", {}),
+        (SheetStatus.ACCEPTED, "accept", "hop.cardio", {"planned_date": "2026-12-01"}),
+        (SheetStatus.ACCEPTED, "decline", "hop.cardio", {"note": "non"}),
+        (SheetStatus.ACCEPTED, "cancel", "dr.martin", {}),
+        (SheetStatus.SENT, "no_show", "hop.cardio", {}),
+        (SheetStatus.ACCEPTED, "reopen", "dr.martin", {"note": "à revoir"}),
+        (SheetStatus.SENT, "close", "dr.martin", {}),
+        (SheetStatus.CLOSED, "accept", "hop.cardio", {"planned_date": "2026-12-01"}),
+        (SheetStatus.CANCELLED, "receive", "hop.cardio", {}),
+        (SheetStatus.DECLINED, "cancel", "dr.martin", {}),
+        (SheetStatus.CLOSED, "notes", "dr.martin", {"note": "trop tard"}),
+        (SheetStatus.CLOSED, "discharge", "hop.cardio", {}),
     ],
 )
 def test_every_forbidden_transition_is_a_409(
@@ -90,7 +90,7 @@ def test_a_declined_referral_can_be_redirected(client_for, demo, make_referral, 
     )
     assert response.json()["status"] == "declined"
     redirected = LiaisonSheet.objects.get(redirected_from=sheet)
-    assert redirected.status == S.SENT
+    assert redirected.status == SheetStatus.SENT
     assert redirected.recipient_organisation == urgences
     assert redirected.patient == sheet.patient
     assert Notification.objects.filter(

@@ -16,7 +16,7 @@ from tests.protocols.conftest import first_version, publish_next
 from worker.models import Notification
 
 pytestmark = pytest.mark.django_db
-V = ProtocolVersion.Status
+VersionStatus = ProtocolVersion.Status
 
 
 def url(version: ProtocolVersion, action: str = "") -> str:
@@ -123,7 +123,7 @@ def test_publishing_supersedes_the_previous_version_which_stays_readable(
     first = published()
     second = publish_next(demo, first, steps="1. Appeler le 15.")
     first.refresh_from_db()
-    assert (first.status, second.status) == (V.SUPERSEDED, V.PUBLISHED)
+    assert (first.status, second.status) == (VersionStatus.SUPERSEDED, VersionStatus.PUBLISHED)
     assert first.superseded_at is not None
     assert second.protocol.current_version_id == second.pk
     response = client_for(demo["ide.petit"]).get(url(first))
@@ -223,11 +223,11 @@ def test_the_database_allows_one_published_version_per_protocol(demo, published)
         number=2,
         author=demo["coord"],
         title="v2",
-        status=V.SUPERSEDED,
+        status=VersionStatus.SUPERSEDED,
         published_at=now(),
     )
     with pytest.raises(IntegrityError), transaction.atomic():
-        ProtocolVersion.objects.filter(pk=second.pk).update(status=V.PUBLISHED)
+        ProtocolVersion.objects.filter(pk=second.pk).update(status=VersionStatus.PUBLISHED)
 
 
 def test_the_database_allows_one_open_version_per_protocol(demo, make_protocol) -> None:

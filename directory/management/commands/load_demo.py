@@ -25,9 +25,9 @@ def demo_loaders() -> list[tuple[AppConfig, DemoLoader]]:
     conversations about liaison sheets) is listed after it.
     """
     return [
-        (config, import_string(config.demo_loader))
+        (config, import_string(loader))
         for config in apps.get_app_configs()
-        if getattr(config, "demo_loader", None)
+        if (loader := getattr(config, "demo_loader", None))
     ]
 
 
