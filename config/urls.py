@@ -15,7 +15,7 @@ from messaging.urls import api_urlpatterns as messaging_api
 from messaging.urls import urlpatterns as messaging_pages
 from protocols.urls import api_urlpatterns as protocols_api
 from protocols.urls import urlpatterns as protocols_pages
-from security.otp_urls import urlpatterns as two_factor_pages
+from security.two_factor.urls import urlpatterns as two_factor_pages
 from worker import views as worker_views
 from worker.urls import api_urlpatterns as notifications_api
 from worker.urls import urlpatterns as notifications_pages

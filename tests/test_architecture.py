@@ -202,7 +202,9 @@ def test_the_import_reader_sees_imports_inside_functions_and_type_checking(
     assert ("liaison.selectors", "_with_relations", False, False) in found
 
 
-@pytest.mark.parametrize("app", ["directory", "liaison", "messaging", "protocols", "worker"])
+@pytest.mark.parametrize(
+    "app", ["directory", "liaison", "messaging", "protocols", "security", "worker"]
+)
 def test_sub_areas_keep_their_endpoints_inside_their_package(app: str) -> None:
     """A sub-area is a sub-package with its own apis/views/urls (liaison/outputs/,
     protocols/guide/), not prefixed files beside the app's (`output_apis.py`)."""

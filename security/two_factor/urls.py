@@ -6,7 +6,7 @@ each view checks on its own what the session may do there.
 
 from django.urls import path
 
-from security import two_factor_views
+from security.two_factor import views as two_factor_views
 
 urlpatterns = [
     path("verifier/", two_factor_views.verify, name="two-factor-verify"),

@@ -1,7 +1,7 @@
 """Two-factor authentication: who must use it, enrolment, codes and recovery codes.
 
 This module is the only place that decides whether an account needs a second factor and the
-only place that checks a code, for the web pages (security/two_factor_views.py), the
+only place that checks a code, for the web pages (security/two_factor/views.py), the
 middleware that guards the session (security/middleware.py) and the token endpoint
 (directory/apis.py). Devices are django-otp's: a TOTP device for the authenticator app and a
 static device holding the single-use recovery codes.
