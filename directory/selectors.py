@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
 from directory.models import Member, Membership, Organisation
+from security.access import get_or_not_found
 from security.exceptions import NotFound
 from security.principals import active_member_of
 
@@ -57,21 +57,12 @@ def members_with_codes(member: Member, codes: list[str]) -> QuerySet[Member]:
 
 def access_organisation(member: Member, code: UUID | str) -> Organisation:
     """The organisation with this public id, or NotFound."""
-    # Written out rather than security.access.get_or_not_found, which imports this module
-    # (its coordinator check) until security stops importing directory; same rule: a
-    # malformed id is a miss.
-    try:
-        return organisations_visible_to(member).get(code=code)
-    except (Organisation.DoesNotExist, ValueError, ValidationError):
-        raise NotFound("organisation") from None
+    return get_or_not_found(organisations_visible_to(member), "organisation", code=code)
 
 
 def access_member(member: Member, code: UUID | str) -> Member:
     """The member with this public id, or NotFound (inactive members are hidden)."""
-    try:  # as in access_organisation
-        return members_visible_to(member).get(code=code)
-    except (Member.DoesNotExist, ValueError, ValidationError):
-        raise NotFound("member") from None
+    return get_or_not_found(members_visible_to(member), "member", code=code)
 
 
 def organisation_ids_of(member: Member) -> list[int]:

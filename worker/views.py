@@ -5,9 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -15,11 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from directory.models import Member
-from directory.selectors import member_for_user
-from security.exceptions import FieldErrors, NotFound
+from directory.permissions import member_page
+from security.exceptions import FieldErrors
 from worker import selectors, services
 from worker.forms import PreferencesForm
-from worker.models import Notification
 
 
 @never_cache
@@ -54,24 +52,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
 # --- Notification pages ----------------------------------------------------------------------
 
 
-def _member_or_404(request: HttpRequest) -> Member:
-    member = member_for_user(request.user)
-    if member is None:
-        raise Http404
-    return member
-
-
-def _notification_or_404(member: Member, code: UUID) -> Notification:
-    try:
-        return selectors.access_notification(member, code)
-    except NotFound:
-        raise Http404 from None
-
-
-@login_required
+@member_page
 @require_GET
-def notification_list(request: HttpRequest) -> HttpResponse:
-    member = _member_or_404(request)
+def notification_list(request: HttpRequest, member: Member) -> HttpResponse:
     page = Paginator(selectors.notifications_visible_to(member), 25).get_page(
         request.GET.get("page")
     )
@@ -79,39 +62,37 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     return render(request, "worker/notification_list.html", {"page": page, "items": items})
 
 
-@login_required
+@member_page
 @require_GET
-def open_notification(request: HttpRequest, code: UUID) -> HttpResponse:
+def open_notification(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     """The link of a notification (in the header, the list, an e-mail): read, then go."""
-    member = _member_or_404(request)
-    notification = _notification_or_404(member, code)
+    notification = selectors.access_notification(member, code)
     services.mark_notification_read(notification=notification, actor=member)
     if notification.url and url_has_allowed_host_and_scheme(notification.url, allowed_hosts=None):
         return redirect(notification.url)
     return redirect("notifications")
 
 
-@login_required
+@member_page
 @require_POST
-def mark_read(request: HttpRequest, code: UUID) -> HttpResponse:
-    member = _member_or_404(request)
-    notification = _notification_or_404(member, code)
+def mark_read(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    notification = selectors.access_notification(member, code)
     services.mark_notification_read(notification=notification, actor=member)
     return redirect("notifications")
 
 
-@login_required
+@member_page
 @require_POST
-def mark_all_read(request: HttpRequest) -> HttpResponse:
-    services.mark_all_notifications_read(actor=_member_or_404(request))
+def mark_all_read(request: HttpRequest, member: Member) -> HttpResponse:
+    services.mark_all_notifications_read(actor=member)
     messages.success(request, _("Toutes vos notifications sont marquées comme lues."))
     return redirect("notifications")
 
 
-@login_required
+@member_page
 @require_POST
-def send_test(request: HttpRequest) -> HttpResponse:
-    services.send_test_notification(actor=_member_or_404(request))
+def send_test(request: HttpRequest, member: Member) -> HttpResponse:
+    services.send_test_notification(actor=member)
     messages.success(
         request,
         _("Notification de test envoyée, selon vos préférences pour ce type de notification."),
@@ -119,9 +100,8 @@ def send_test(request: HttpRequest) -> HttpResponse:
     return redirect("notification-preferences")
 
 
-@login_required
-def notification_preferences(request: HttpRequest) -> HttpResponse:
-    member = _member_or_404(request)
+@member_page
+def notification_preferences(request: HttpRequest, member: Member) -> HttpResponse:
     preferences = selectors.notification_preferences_of(member)
     form = PreferencesForm(request.POST or None, preferences=preferences)
     if request.method == "POST" and form.is_valid():

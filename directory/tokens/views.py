@@ -19,7 +19,6 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,27 +27,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from directory.models import Member
+from directory.permissions import member_page
 from directory.selectors import member_for_user
 from directory.tokens.selectors import access_token, tokens_of
 from security import tokens, two_factor
-from security.exceptions import NotFound
 from security.forms import ApiTokenForm
 from security.models import ApiToken
 
 
-def _member_or_404(request: HttpRequest) -> Member:
-    member = member_for_user(request.user)
-    if member is None:
-        raise Http404
-    return member
-
-
 @never_cache
-@login_required
+@member_page
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: HttpRequest, member: Member) -> HttpResponse:
     """List the member's tokens; POST makes a named personal token and shows it once."""
-    member = _member_or_404(request)
     if two_factor.has_confirmed_device(request.user) and not request.user.is_verified():  # type: ignore[union-attr]
         # The member has an app but 2FA is optional here, so the session may not have
         # used it: a token takes the same proof as on the token endpoint.
@@ -79,15 +70,11 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     return render(request, "security/api_tokens.html", context)
 
 
-@login_required
+@member_page
 @require_POST
-def revoke_api_token(request: HttpRequest, code: UUID) -> HttpResponse:
+def revoke_api_token(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     """Revoke one of the member's own tokens (the coordination uses the API for others')."""
-    member = _member_or_404(request)
-    try:
-        token = access_token(member, code)
-    except NotFound:
-        raise Http404 from None
+    token = access_token(member, code)
     if token.user_id != member.user_id:
         raise Http404
     if tokens.revoke_token(token=token, actor=member, reason=ApiToken.RevokedReason.OWNER):
