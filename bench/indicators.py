@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.liaison import bench_env, manage, recreate_database  # noqa: E402
 from bench.report import machine, percentile, write_section  # noqa: E402
+from bench.stack import bench_env, manage, recreate_database  # noqa: E402
 
 PORT = 8766
 
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{fill(args.fill):,} sheets")
         return 0
 
-    env = bench_env(args.database_url) | {"CELERY_QUEUE": "bench-indicators"}
+    env = bench_env(args.database_url, queue="bench-indicators")
     recreate_database(args.database_url)
     manage(env, "migrate", "--no-input")
     manage(env, "load_demo")

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from security.audit_keys import generate_audit_key_spec, generate_checkpoint_key_spec
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,6 +38,8 @@ def bench_env(database_url: str, *, queue: str, var_dir: str | None = None) -> d
         WRITE_THROTTLE_RATE="1000000/min",
         ENCRYPTION_KEYS="bench1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         BLIND_INDEX_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        AUDIT_KEYS=generate_audit_key_spec("bench1"),
+        AUDIT_CHECKPOINT_SIGNING_KEY=generate_checkpoint_key_spec("benchcp1")[0],
         CELERY_QUEUE=queue,
         LOG_LEVEL="ERROR",
         DB_CONN_MAX_AGE="60",  # as in production: a connection per worker, not per request
