@@ -143,7 +143,7 @@ DISCHARGE_SECTIONS = [
         Field("discharge_medications", _("Traitements de sortie"), "rows", required=True, columns=[
             *MEDICATION_COLUMNS[:4], Column("duration", _("Durée")),
             Column("change", _("Changement"), "select", CHANGE),
-            Column("comment", _("Commentaire")),
+            *MEDICATION_COLUMNS[4:],  # Part A's start and end dates: printed as FHIR has them
         ]),
         Field("discharge_medications_none", _("Aucun traitement de sortie"), "check"),
         Field("stopped_medications", _("Traitements arrêtés"), "rows", columns=[

@@ -265,3 +265,18 @@ def build_document(sheet: LiaisonSheet) -> Document:
         recipients_title=_("Équipe de soins en copie") if sheet.is_referral else _("Destinataires"),
         recipients=recipients,
     )
+
+
+def patient_lines(patient: dict[str, Any]) -> list[str]:
+    """The identity line and its details, as the PDF prints them (the FHIR narrative too)."""
+    return [identity_line(patient), *_identity_details(patient)]
+
+
+def member_line(member: Any) -> str:
+    """A member as the PDF names them: name — profession, specialty, RPPS."""
+    return f"{member.display_name} — {_member_details(member)}"
+
+
+def organisation_line(organisation: Any) -> str:
+    """A service with its establishment, as the PDF names it."""
+    return _organisation_name(organisation)

@@ -216,3 +216,12 @@ def test_running_lines_wrap_instead_of_being_cut(make_letter, full_referral) -> 
         assert "…" not in text
         assert identity in text
         assert "Centre hospitalier de Gien — Cardiologie" in text  # the sender, whole
+
+
+def test_a_discharge_treatments_dates_are_printed_as_fhir_carries_them(
+    full_letter: LiaisonSheet,
+) -> None:
+    text = one_line(" ".join(pages_of(render_pdf(full_letter))))
+    assert "Début" in text
+    assert "Fin" in text
+    assert "09/11/2026 09/12/2026" in text  # Furosémide, from the 9th of November for a month
