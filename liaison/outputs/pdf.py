@@ -196,7 +196,7 @@ def _field_flowables(
     rows = [[Paragraph(_markup(cell), styles["cell"]) for cell in row] for row in item.rows]
     table = Table(
         [header, *rows],
-        colWidths=[width / len(item.columns)] * len(item.columns),
+        colWidths=_column_widths(item.columns, item.rows, width),
         repeatRows=1,  # a long treatment list keeps its column names on the next page
         style=TableStyle(
             [
@@ -209,6 +209,52 @@ def _field_flowables(
         ),
     )
     return [Paragraph(_markup(item.label), styles["table_label"]), table, Spacer(1, 5)]
+
+
+def _column_widths(columns: list[str], rows: list[list[str]], width: float) -> list[float]:
+    """Column widths that never break a word of a header or a date ("Médicamen/t").
+
+    Each column gets at least its longest word (header in bold, cells in the body font);
+    what is left goes to the columns with the longest texts (a comment, a reason).
+    """
+    padding = 6.5  # left + right padding, and a little air
+
+    def words(text: str, font: str, size: float) -> float:
+        return max((stringWidth(word, font, size) for word in text.split()), default=0)
+
+    minimum = [
+        max(
+            words(column, "Helvetica-Bold", 8.5),
+            *(words(row[index], "Helvetica", 8.5) for row in rows),
+        )
+        + padding
+        for index, column in enumerate(columns)
+    ]
+    if sum(minimum) >= width:  # too many columns: share the width as the words ask
+        return [width * share / sum(minimum) for share in minimum]
+    wish = [
+        max((stringWidth(row[index], "Helvetica", 8.5) for row in rows), default=0)
+        + padding
+        - minimum[index]
+        for index in range(len(columns))
+    ]
+    wish = [max(extra, 0.0) for extra in wish]
+    spare = width - sum(minimum)
+    if not sum(wish):
+        return [share + spare / len(columns) for share in minimum]
+    # Fill the narrow wishes first: a column never gets more than its whole text asks.
+    widths = list(minimum)
+    remaining = [index for index in range(len(columns)) if wish[index] > 0]
+    while remaining and spare > 0.01:
+        share = spare / len(remaining)
+        for index in list(remaining):
+            given = min(share, wish[index])
+            widths[index] += given
+            wish[index] -= given
+            spare -= given
+            if wish[index] <= 0.01:
+                remaining.remove(index)
+    return [w + spare / len(columns) for w in widths]
 
 
 def _section_flowables(
