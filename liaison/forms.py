@@ -143,7 +143,7 @@ DISCHARGE_SECTIONS = [
         Field("discharge_medications", _("Traitements de sortie"), "rows", required=True, columns=[
             *MEDICATION_COLUMNS[:4], Column("duration", _("Durée")),
             Column("change", _("Changement"), "select", CHANGE),
-            Column("comment", _("Commentaire")),
+            *MEDICATION_COLUMNS[4:],  # Part A's start and end dates: printed as FHIR has them
         ]),
         Field("discharge_medications_none", _("Aucun traitement de sortie"), "check"),
         Field("stopped_medications", _("Traitements arrêtés"), "rows", columns=[
@@ -153,7 +153,7 @@ DISCHARGE_SECTIONS = [
     Section(_("Suites"), [
         Field("pending_results", _("Résultats en attente"), "textarea",
               help=_("Si rempli, la lettre est « en cours » et sera complétée.")),
-        Field("follow_up.acts", _("Actes à réaliser (un par ligne)"), "lines"),
+        Field("follow_up.acts", _("Actes à réaliser"), "lines", help=_("Un acte par ligne.")),
         Field("follow_up.exam_requests", _("Examens demandés"), "rows", columns=[
             Column("what", _("Examen")), Column("by_date", _("Avant le"), "date"),
         ]),
@@ -162,9 +162,15 @@ DISCHARGE_SECTIONS = [
             Column("note", _("Note")),
         ]),
         Field("follow_up.recommendations", _("Recommandations"), "textarea"),
-        Field("allergies", _("Allergies identifiées"), "rows", columns=ALLERGY_COLUMNS),
-        Field("hospital_contact", _("Médecin signataire et contact"), "textarea", required=True),
     ], key="follow_up"),
+    Section(_("Allergies"), [
+        Field("allergies", _("Allergies identifiées"), "rows", columns=ALLERGY_COLUMNS),
+        Field("allergies_none_known", _("Aucune allergie connue"), "check"),
+    ], key="allergies"),
+    # Printed in the signature block, not as a section of its own (liaison.outputs.document).
+    Section(_("Médecin signataire"), [
+        Field("hospital_contact", _("Médecin signataire et contact"), "textarea", required=True),
+    ], key="signature"),
 ]  # fmt: skip
 
 SECTIONS = {"referral": REFERRAL_SECTIONS, "discharge": DISCHARGE_SECTIONS}

@@ -59,7 +59,12 @@ def sheets_visible_to(member: Member) -> QuerySet[LiaisonSheet]:
 def _with_relations(queryset: QuerySet[LiaisonSheet]) -> QuerySet[LiaisonSheet]:
     participants = SheetParticipant.objects.select_related("member").order_by("pk")
     return queryset.select_related(
-        "author", "sender_organisation", "recipient_organisation", "referral", "previous_version"
+        "author",
+        "sender_organisation",
+        "recipient_organisation",
+        "referral__author",  # the médecin adresseur a discharge letter prints
+        "referral__sender_organisation__parent",
+        "previous_version",
     ).prefetch_related(Prefetch("participants", queryset=participants))
 
 

@@ -20,6 +20,9 @@ from liaison.models import LiaisonSheet
 
 SEX = dict(forms.SEX)
 IDENTITY = dict(forms.IDENTITY)
+# Form sections the signature block prints (the discharge letter's signing doctor and
+# contact): a heading of their own would repeat the signature, or stand empty above it.
+SIGNATURE_SECTIONS = frozenset({"signature"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ def document_sections(sheet: LiaisonSheet) -> list[DocumentSection]:
     """The filled sections of the sheet, in the form's order, as French text."""
     sections = []
     for section in forms.filled_sections(sheet.kind, sheet.patient or {}, sheet.content or {}):
+        if section["key"] in SIGNATURE_SECTIONS:
+            continue  # the signature block says it, under the signature
         fields = []
         for bound in section["fields"]:
             spec: forms.Field = bound["spec"]
@@ -180,6 +185,28 @@ def document_date(sheet: LiaisonSheet) -> str:
     return french_date(sheet.sent_at or sheet.created_at)
 
 
+def referring_doctor(sheet: LiaisonSheet) -> Person | None:
+    """The médecin adresseur of a discharge letter: who wrote the referral it answers.
+
+    R1112-1-2 wants the letter to identify the praticien adresseur, not only to send it to
+    them. The médecin traitant would be printed the same way, but Part A declares none yet
+    (DOMAIN.md Part A has no field for it), so nothing is printed for them.
+    """
+    if sheet.is_referral or sheet.referral_id is None:
+        return None
+    author = sheet.referral.author
+    return Person(
+        role=_("Médecin adresseur"),
+        name=author.display_name,
+        details=" — ".join(
+            filter(
+                None,
+                [_member_details(author), _organisation_name(sheet.referral.sender_organisation)],
+            )
+        ),
+    )
+
+
 def build_document(sheet: LiaisonSheet) -> Document:
     """Everything a printed sheet shows. Expects the sheet as `access_sheet` returns it."""
     patient = sheet.patient or {}
@@ -212,6 +239,9 @@ def build_document(sheet: LiaisonSheet) -> Document:
         for p in sheet.participants.all()
     ]
     facts: list[tuple[str, str]] = []
+    referring = referring_doctor(sheet)
+    if referring is not None:
+        facts.append((referring.role, f"{referring.name} — {referring.details}"))
     if sheet.recipient_organisation_id:
         facts.append((_("Pour"), _organisation_name(sheet.recipient_organisation)))
     if sheet.sent_at:
@@ -235,3 +265,18 @@ def build_document(sheet: LiaisonSheet) -> Document:
         recipients_title=_("Équipe de soins en copie") if sheet.is_referral else _("Destinataires"),
         recipients=recipients,
     )
+
+
+def patient_lines(patient: dict[str, Any]) -> list[str]:
+    """The identity line and its details, as the PDF prints them (the FHIR narrative too)."""
+    return [identity_line(patient), *_identity_details(patient)]
+
+
+def member_line(member: Any) -> str:
+    """A member as the PDF names them: name — profession, specialty, RPPS."""
+    return f"{member.display_name} — {_member_details(member)}"
+
+
+def organisation_line(organisation: Any) -> str:
+    """A service with its establishment, as the PDF names it."""
+    return _organisation_name(organisation)

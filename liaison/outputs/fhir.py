@@ -31,34 +31,49 @@ from directory.models import Member, Organisation
 from liaison import forms
 from liaison.models import LiaisonSheet
 from liaison.outputs import fhir_codes as codes
-from liaison.outputs.document import french_date, identity_line
+from liaison.outputs.document import (
+    french_date,
+    identity_line,
+    member_line,
+    organisation_line,
+    patient_lines,
+)
 
 SheetStatus = LiaisonSheet.Status
 
 XHTML = "http://www.w3.org/1999/xhtml"
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
-MEDICATION_COLUMNS = [
-    ("name", "Médicament"),
-    ("dose", "Dose"),
-    ("frequency", "Fréquence"),
-    ("route", "Voie"),
-    ("start_date", "Début"),
-    ("end_date", "Fin"),
-    ("comment", "Commentaire"),
-]
-DISCHARGE_MEDICATION_COLUMNS = [
-    *MEDICATION_COLUMNS[:4],
-    ("duration", "Durée"),
-    ("change", "Changement"),
-    *MEDICATION_COLUMNS[4:],
-]
-ALLERGY_COLUMNS = [
-    ("substance", "Substance"),
-    ("reaction", "Réaction"),
-    ("severity", "Gravité"),
-    ("status", "Statut"),
-]
+
+# --- the catalogue ---------------------------------------------------------------------
+# Labels come from the form's spec (liaison.forms), the catalogue the form and the PDF read:
+# the same words in the form, on paper and in every narrative. Read at call time, so that
+# they are in the language active for the export.
+
+
+def _spec(kind: str, key: str) -> forms.Field:
+    return next(f for section in forms.SECTIONS[kind] for f in section.fields if f.key == key)
+
+
+def _label(kind: str, key: str) -> str:
+    return str(_spec(kind, key).label)
+
+
+def _columns(kind: str, key: str) -> list[tuple[str, str]]:
+    """A list field's columns as (key, French label)."""
+    return [(column.key, str(column.label)) for column in _spec(kind, key).columns]
+
+
+def _shown(kind: str, key: str, value: Any) -> str:
+    """A field's value as the PDF prints it: choice labels, dd/mm/yyyy, Oui/Non."""
+    spec = _spec(kind, key)
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    if spec.kind == "select":
+        return str(dict(spec.choices).get(value, value))
+    if spec.kind == "date":
+        return french_date(value)
+    return str(value)
 
 
 # --- narrative -------------------------------------------------------------------------
@@ -79,6 +94,20 @@ def narrative(inner: str) -> dict[str, str]:
 
 def paragraph(text: str) -> str:
     return f"<p>{_escape(text)}</p>"
+
+
+def facts_table(rows: Iterable[tuple[str, Any]]) -> str:
+    """Label / value rows, the filled ones only: an entry resource's narrative."""
+    body = "".join(
+        f"<tr><th>{_escape(label)}</th><td>{_escape(value)}</td></tr>"
+        for label, value in rows
+        if value not in (None, "")
+    )
+    return f"<table><tbody>{body}</tbody></table>" if body else ""
+
+
+def _line_rows(columns: list[tuple[str, str]], line: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(label, _display(key, line.get(key))) for key, label in columns]
 
 
 def html_table(columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]) -> str:
@@ -154,12 +183,19 @@ class BundleBuilder:
     def url(self, name: str) -> str:
         return f"urn:uuid:{uuid.uuid5(self.sheet.code, name)}"
 
-    def add(self, url: str, resource: dict[str, Any]) -> str:
+    def add(self, url: str, resource: dict[str, Any], div: str) -> str:
+        """Adds an entry with its narrative (`div`: XHTML, inside the div).
+
+        dom-6: every resource carries a narrative a person can read when nothing else can
+        render the resource, written with the labels the form and the PDF use.
+        """
         if url not in self.urls:  # the same practitioner may be author and recipient
             self.urls.add(url)
+            kind = resource.pop("resourceType")
             resource = {
-                "resourceType": resource.pop("resourceType"),
+                "resourceType": kind,
                 "id": url.removeprefix("urn:uuid:"),
+                "text": narrative(div or paragraph(kind)),
                 **resource,
             }
             self.entries.append({"fullUrl": url, "resource": resource})
@@ -239,7 +275,9 @@ class BundleBuilder:
         ]
         if contacts:
             resource["contact"] = contacts
-        return self.add(self.url("Patient"), resource)
+        first, *details = patient_lines(p)
+        div = f"<p><b>{_escape(first)}</b></p>" + "".join(paragraph(line) for line in details)
+        return self.add(self.url("Patient"), resource, div)
 
     def _contact(self, key: str) -> dict[str, Any]:
         person = self.content[key]
@@ -266,7 +304,7 @@ class BundleBuilder:
         }
         if member.phone:
             resource["telecom"] = [{"system": "phone", "value": member.phone}]
-        return self.add(f"urn:uuid:{member.code}", resource)
+        return self.add(f"urn:uuid:{member.code}", resource, paragraph(member_line(member)))
 
     def organization(self, organisation: Organisation) -> str:
         identifiers = [urn_identifier(organisation.code)]
@@ -300,7 +338,9 @@ class BundleBuilder:
             resource["partOf"] = ref(
                 self.organization(organisation.parent), organisation.parent.name
             )
-        return self.add(f"urn:uuid:{organisation.code}", resource)
+        return self.add(
+            f"urn:uuid:{organisation.code}", resource, paragraph(organisation_line(organisation))
+        )
 
     def encounter(self, patient: str) -> str:
         sheet, content = self.sheet, self.content
@@ -336,7 +376,17 @@ class BundleBuilder:
             )
         if hospitalization:
             resource["hospitalization"] = hospitalization
-        return self.add(self.url("Encounter"), resource)
+        keys = (
+            ("urgency", "entry_mode", "expected_date")
+            if sheet.is_referral
+            else ("admission_date", "discharge_date", "entry_mode", "exit_mode")
+        )
+        rows = [
+            (_label(sheet.kind, key), _shown(sheet.kind, key, content[key]))
+            for key in keys
+            if content.get(key)
+        ]
+        return self.add(self.url("Encounter"), resource, facts_table(rows))
 
     def _encounter_status(self) -> str:
         if not self.sheet.is_referral:
@@ -383,19 +433,18 @@ class BundleBuilder:
             resource["dosage"] = [dosage]
         if line.get("comment"):
             resource["note"] = [{"text": line["comment"]}]
-        return self.add(self.url(name), resource)
+        key = name.split("/", 1)[0]  # "discharge_medications/2": the list it is a line of
+        columns = _columns(self.sheet.kind, key)
+        return self.add(self.url(name), resource, facts_table(_line_rows(columns, line)))
 
     def allergy(self, name: str, line: dict[str, Any], patient: str) -> str:
-        status_text = line.get("status") or ""
-        status = codes.ALLERGY_STATUS.get(status_text.strip().lower())
-        clinical: dict[str, Any]
-        if status_text:
-            clinical = {"text": status_text}
-            if status:
-                clinical = {"coding": [coding(codes.ALLERGY_CLINICAL, status)], "text": status_text}
-        else:
-            # An allergy listed in a letter is current unless said otherwise (FHIR ait-1).
-            clinical = {"coding": [coding(codes.ALLERGY_CLINICAL, "active")]}
+        written = (line.get("status") or "").strip()
+        status = codes.allergy_clinical_status(written) if written else None
+        # The binding is required and FHIR's ait-1 wants a clinicalStatus: an allergy listed
+        # in a letter is current unless its words say otherwise (as when none are written).
+        clinical: dict[str, Any] = {"coding": [coding(codes.ALLERGY_CLINICAL, status or "active")]}
+        if status:
+            clinical["text"] = line["status"]
         resource: dict[str, Any] = {
             "resourceType": "AllergyIntolerance",
             "clinicalStatus": clinical,
@@ -417,10 +466,21 @@ class BundleBuilder:
                     "extension": [{"url": codes.ORIGINAL_TEXT, "valueString": line["severity"]}]
                 }
             resource["reaction"] = [reaction]
-        return self.add(self.url(name), resource)
+        if written and not status:
+            # Words no code means ("suspectée"): said as written, never as an uncoded status.
+            resource["note"] = [{"text": f"{codes.ALLERGY_STATUS_NOTE}{line['status']}"}]
+        columns = _columns(self.sheet.kind, "allergies")
+        return self.add(self.url(name), resource, facts_table(_line_rows(columns, line)))
 
     def observation(
-        self, name: str, code: dict[str, Any], value: Any, patient: str, *, category: str = ""
+        self,
+        name: str,
+        code: dict[str, Any],
+        value: Any,
+        patient: str,
+        *,
+        label: str,
+        category: str = "",
     ) -> str:
         resource: dict[str, Any] = {"resourceType": "Observation", "status": "final"}
         if category:
@@ -432,7 +492,13 @@ class BundleBuilder:
             resource["valueCodeableConcept"] = value
         else:
             resource["valueString"] = value
-        return self.add(self.url(name), resource)
+        if isinstance(value, bool):
+            shown = "Oui" if value else "Non"
+        elif isinstance(value, dict):
+            shown = value.get("text") or value["coding"][0].get("display", "")
+        else:
+            shown = str(value)
+        return self.add(self.url(name), resource, facts_table([(label, shown)]))
 
     def service_request(
         self,
@@ -443,6 +509,7 @@ class BundleBuilder:
         when: dict[str, Any] | None = None,
         performer: str = "",
         note: str = "",
+        rows: list[tuple[str, str]],
     ) -> str:
         resource: dict[str, Any] = {
             "resourceType": "ServiceRequest",
@@ -457,7 +524,7 @@ class BundleBuilder:
             resource["performerType"] = {"text": performer}
         if note:
             resource["note"] = [{"text": note}]
-        return self.add(self.url(name), resource)
+        return self.add(self.url(name), resource, facts_table(rows))
 
     def device_use(self, index: int, line: dict[str, Any], patient: str) -> str:
         device: dict[str, Any] = {
@@ -467,7 +534,12 @@ class BundleBuilder:
         }
         if line.get("identifier"):
             device["udiCarrier"] = [{"carrierHRF": line["identifier"]}]
-        device_url = self.add(self.url(f"Device/{index}"), device)
+        columns = _columns("discharge", "implanted_devices")
+        device_url = self.add(
+            self.url(f"Device/{index}"),
+            device,
+            facts_table(_line_rows([c for c in columns if c[0] != "date"], line)),
+        )
         use: dict[str, Any] = {
             "resourceType": "DeviceUseStatement",
             "status": "active",
@@ -476,7 +548,9 @@ class BundleBuilder:
         }
         if line.get("date"):
             use["timingDateTime"] = line["date"]
-        return self.add(self.url(f"DeviceUseStatement/{index}"), use)
+        return self.add(
+            self.url(f"DeviceUseStatement/{index}"), use, facts_table(_line_rows(columns, line))
+        )
 
 
 # --- sections --------------------------------------------------------------------------
@@ -524,7 +598,7 @@ def _allergies(b: BundleBuilder, patient: str) -> tuple[str, list[str], bool] | 
     lines = b.content.get("allergies") or []
     if lines:
         urls = [b.allergy(f"allergies/{i}", line, patient) for i, line in enumerate(lines)]
-        return html_table(ALLERGY_COLUMNS, lines), urls, False
+        return html_table(_columns(b.sheet.kind, "allergies"), lines), urls, False
     if b.content.get("allergies_none_known"):
         return paragraph("Aucune allergie connue"), [], True
     return None
@@ -538,11 +612,19 @@ def _social(b: BundleBuilder, patient: str) -> tuple[str, list[str], bool] | Non
         if value is None or value == "":
             continue
         code = concept(codes.LOCAL_FIELDS, f"social_context.{key}", label, label)
+        shown_label = _label("referral", f"social_context.{key}")
         urls.append(
-            b.observation(f"social_context/{key}", code, value, patient, category="social-history")
+            b.observation(
+                f"social_context/{key}",
+                code,
+                value,
+                patient,
+                label=shown_label,
+                category="social-history",
+            )
         )
-        shown = ("Oui" if value else "Non") if isinstance(value, bool) else value
-        rows.append(f"<li>{_escape(label)} : {_escape(shown)}</li>")
+        shown = _shown("referral", f"social_context.{key}", value)
+        rows.append(f"<li>{_escape(shown_label)} : {_escape(shown)}</li>")
     return (f"<ul>{''.join(rows)}</ul>", urls, False) if urls else None
 
 
@@ -552,11 +634,18 @@ def _stay(b: BundleBuilder, patient: str) -> tuple[str, list[str], bool] | None:
         value = b.content.get(key)
         if value is None or value == "":
             continue
+        shown_label = _label("discharge", key)  # the form's words; the code keeps CI-SIS's
         urls.append(
-            b.observation(f"stay/{key}", concept(codes.TA_ASIP, code, label), value, patient)
+            b.observation(
+                f"stay/{key}",
+                concept(codes.TA_ASIP, code, label),
+                value,
+                patient,
+                label=shown_label,
+            )
         )
-        shown = ("Oui" if value else "Non") if isinstance(value, bool) else value
-        rows.append(f"<p><b>{_escape(label)}</b> : {_escape(shown)}</p>")
+        shown = _shown("discharge", key, value)
+        rows.append(f"<p><b>{_escape(shown_label)}</b> : {_escape(shown)}</p>")
     return ("".join(rows), urls, False) if urls else None
 
 
@@ -567,7 +656,11 @@ def _document_status(b: BundleBuilder, patient: str) -> tuple[str, list[str], bo
     system, code, display = codes.DOCUMENT_STATUS[status]
     value = concept(system, code, display)
     url = b.observation(
-        "document_status", concept(codes.TA_ASIP, "GEN-065", "Statut du document"), value, patient
+        "document_status",
+        concept(codes.TA_ASIP, "GEN-065", "Statut du document"),
+        value,
+        patient,
+        label="Statut du document",
     )
     return paragraph(display), [url], False
 
@@ -577,8 +670,7 @@ def _devices(b: BundleBuilder, patient: str) -> tuple[str, list[str], bool] | No
     if not lines:
         return None
     urls = [b.device_use(i, line, patient) for i, line in enumerate(lines)]
-    columns = [("description", "Dispositif"), ("date", "Date"), ("identifier", "Identifiant")]
-    return html_table(columns, lines), urls, False
+    return html_table(_columns("discharge", "implanted_devices"), lines), urls, False
 
 
 def _follow_up(b: BundleBuilder, patient: str) -> dict[str, Any] | None:
@@ -591,7 +683,12 @@ def _follow_up(b: BundleBuilder, patient: str) -> dict[str, Any] | None:
         urls: list[str] = []
         if key == "acts":
             urls = [
-                b.service_request(f"follow_up/acts/{i}", patient, code=act)
+                b.service_request(
+                    f"follow_up/acts/{i}",
+                    patient,
+                    code=act,
+                    rows=[(_label("discharge", "follow_up.acts"), act)],
+                )
                 for i, act in enumerate(value)
             ]
             div = "<ul>" + "".join(f"<li>{_escape(act)}</li>" for act in value) + "</ul>"
@@ -604,10 +701,11 @@ def _follow_up(b: BundleBuilder, patient: str) -> dict[str, Any] | None:
                     when={"occurrencePeriod": {"end": line["by_date"]}}
                     if line.get("by_date")
                     else None,
+                    rows=_line_rows(_columns("discharge", "follow_up.exam_requests"), line),
                 )
                 for i, line in enumerate(value)
             ]
-            div = html_table([("what", "Examen"), ("by_date", "Avant le")], value)
+            div = html_table(_columns("discharge", "follow_up.exam_requests"), value)
         elif key == "consultations":
             urls = [
                 b.service_request(
@@ -617,10 +715,11 @@ def _follow_up(b: BundleBuilder, patient: str) -> dict[str, Any] | None:
                     performer=line["with"],
                     note=line.get("note") or "",
                     when={"occurrenceDateTime": line["date"]} if line.get("date") else None,
+                    rows=_line_rows(_columns("discharge", "follow_up.consultations"), line),
                 )
                 for i, line in enumerate(value)
             ]
-            div = html_table([("with", "Avec"), ("date", "Date"), ("note", "Note")], value)
+            div = html_table(_columns("discharge", "follow_up.consultations"), value)
         else:
             div = paragraph(value)
         subsections.append(_section(system, code, title, div, urls))
@@ -639,7 +738,7 @@ def build_sections(b: BundleBuilder, patient: str) -> list[dict[str, Any]]:
             b,
             "medications",
             patient,
-            MEDICATION_COLUMNS,
+            _columns("referral", "medications"),
             "medications_none",
             "Aucun traitement en cours",
         ),
@@ -647,7 +746,7 @@ def build_sections(b: BundleBuilder, patient: str) -> list[dict[str, Any]]:
             b,
             "discharge_medications",
             patient,
-            DISCHARGE_MEDICATION_COLUMNS,
+            _columns("discharge", "discharge_medications"),
             "discharge_medications_none",
             "Aucun traitement de sortie",
         ),
@@ -684,7 +783,7 @@ def _stopped(b: BundleBuilder, patient: str) -> tuple[str, list[str], bool] | No
         b.medication(f"stopped_medications/{i}", line, patient, stopped=True)
         for i, line in enumerate(lines)
     ]
-    return html_table([("name", "Médicament"), ("reason", "Motif de l'arrêt")], lines), urls, False
+    return html_table(_columns("discharge", "stopped_medications"), lines), urls, False
 
 
 # --- the document ----------------------------------------------------------------------

@@ -8,6 +8,8 @@ service's own definitions under LOCAL, listed in docs/outputs.md.
 
 from __future__ import annotations
 
+import unicodedata
+
 # Terminologies
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -141,21 +143,38 @@ CONTACT_ROLES = {
     "emergency_contact": (ROLE_CLASS, "ECON", "personne à prévenir en cas d'urgence"),
 }
 
-# Free-text allergy status and severity, mapped to FHIR codes when the words say so; the
-# text as written always travels too (clinicalStatus.text, originalText on severity).
+# Free-text allergy status and severity, mapped to FHIR codes when the words say so. The
+# status binding is required: a wording not listed here travels as a note, never as an
+# uncoded clinicalStatus (see `allergy_clinical_status`). Keys are lower case, unaccented.
 ALLERGY_STATUS = {
-    "active": "active",
-    "actif": "active",
-    "inactive": "inactive",
-    "inactif": "inactive",
-    "resolved": "resolved",
-    "résolue": "resolved",
-    "résolu": "resolved",
-    "resolue": "resolved",
-    "resolu": "resolved",
-    "guérie": "resolved",
-    "guéri": "resolved",
-}
+    **dict.fromkeys(
+        ["active", "actif", "actuelle", "actuel", "en cours", "presente", "present",
+         "persistante", "persistant"],
+        "active",
+    ),
+    **dict.fromkeys(
+        ["inactive", "inactif", "ancienne", "ancien", "passee", "passe", "historique"],
+        "inactive",
+    ),
+    **dict.fromkeys(
+        ["resolved", "resolue", "resolu", "guerie", "gueri", "disparue", "disparu"],
+        "resolved",
+    ),
+}  # fmt: skip
+ALLERGY_STATUS_NOTE = "Statut indiqué : "
+
+
+def wording_key(text: str) -> str:
+    """ "  Résolue " and "resolue" are the same answer: lower case, no accents, no edges."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def allergy_clinical_status(text: str) -> str | None:
+    """The allergyintolerance-clinical code a written status means, if it says one."""
+    return ALLERGY_STATUS.get(wording_key(text))
+
+
 ALLERGY_SEVERITY = {
     "mild": "mild",
     "légère": "mild",

@@ -111,6 +111,7 @@ ALLOWED = {
         "recordedDate",
         "recorder",
         "asserter",
+        "note",  # only the status in words no code means (read in section_allergies)
     },
     "Observation": COMMON
     | {
@@ -763,6 +764,13 @@ class DocumentReader(Reader):
                     reaction.get("severity", ""), ""
                 )
             line["status"] = (resource.get("clinicalStatus") or {}).get("text", "")
+            for index, note in enumerate(resource.get("note") or []):
+                # A status no code means travels as a note (fhir.BundleBuilder.allergy).
+                written = str(note.get("text") or "")
+                if written.startswith(codes.ALLERGY_STATUS_NOTE) and not line["status"]:
+                    line["status"] = written.removeprefix(codes.ALLERGY_STATUS_NOTE)
+                else:
+                    self.fail(f"{resource_path}.note[{index}]", NOT_UNDERSTOOD)
             self.sheet.origins[f"allergies[{len(lines)}]"] = resource_path
             lines.append({key: value for key, value in line.items() if value})
         self.put("allergies", lines, path)

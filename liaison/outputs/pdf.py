@@ -2,7 +2,9 @@
 
 Layout: the identity line and the document's date on every page (header), the sender and
 "n / N" on every page (footer), then the title block, the filled sections in DOMAIN.md's
-order (never an empty heading) and the signature block.
+order (never an empty heading) and the signature block. A heading never ends a page: headings
+and table labels are `keepWithNext`, so the page break moves them along with what they head.
+Running lines are never cut: a line too wide shrinks a little, then wraps.
 
 Text uses reportlab's standard Helvetica, whose WinAnsi encoding covers French (é, è, ç, œ,
 «, », €); symbols outside it (→, ≥) are drawn from the standard Symbol font by reportlab's
@@ -24,6 +26,8 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 from reportlab.platypus import (
     KeepTogether,
@@ -39,8 +43,10 @@ from liaison.outputs.document import Document, DocumentField, DocumentSection, b
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
-HEADER_HEIGHT = 16 * mm
+# Room for an identity line wrapped on two lines, and a sender line wrapped on two lines.
+HEADER_HEIGHT = 20 * mm
 FOOTER_HEIGHT = 12 * mm
+RUNNING_LEADING = 3.6 * mm
 INK = colors.HexColor("#1d2433")
 MUTED = colors.HexColor("#5c6679")
 LINE = colors.HexColor("#b8c0cc")
@@ -68,6 +74,10 @@ def _styles() -> dict[str, ParagraphStyle]:
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10, textColor=MUTED),
         "label": ParagraphStyle("label", parent=body, fontName="Helvetica-Bold"),
+        # The label of a table: kept with its table, never alone at a page's foot.
+        "table_label": ParagraphStyle(
+            "table_label", parent=body, fontName="Helvetica-Bold", spaceAfter=2, keepWithNext=1
+        ),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=10.5),
         "head": ParagraphStyle(
             "head", parent=body, fontName="Helvetica-Bold", fontSize=8.5, leading=10.5
@@ -84,6 +94,7 @@ def _styles() -> dict[str, ParagraphStyle]:
             spaceBefore=10,
             spaceAfter=4,
             textColor=colors.HexColor("#0b5cad"),
+            keepWithNext=1,  # a heading goes to the next page with its first line
         ),
         "right": ParagraphStyle("right", parent=body, alignment=TA_RIGHT),
     }
@@ -118,42 +129,45 @@ def _on_page(document: Document) -> Any:
     def draw(pdf: canvas.Canvas, _template: Any) -> None:
         pdf.saveState()
         top, width = PAGE_HEIGHT - MARGIN, PAGE_WIDTH - 2 * MARGIN
-        size = _fitting_size(pdf, document.identity, "Helvetica-Bold", 9.5, width)
         pdf.setFillColor(INK)
+        size, lines = _running_lines(document.identity, "Helvetica-Bold", 9.5, width)
         pdf.setFont("Helvetica-Bold", size)
-        pdf.drawString(MARGIN, top, _fit(pdf, document.identity, "Helvetica-Bold", size, width))
+        for line in lines:
+            pdf.drawString(MARGIN, top, line)
+            top -= RUNNING_LEADING
+        top -= 1 * mm
         pdf.setFont("Helvetica", 8.5)
         pdf.drawRightString(
-            PAGE_WIDTH - MARGIN, top - 4.5 * mm, f"{_('Document du')} {document.document_date}"
+            PAGE_WIDTH - MARGIN, top, f"{_('Document du')} {document.document_date}"
         )
         pdf.setFillColor(MUTED)
-        pdf.drawString(MARGIN, top - 4.5 * mm, document.title)
+        pdf.drawString(MARGIN, top, document.title)
         pdf.setStrokeColor(LINE)
         pdf.setLineWidth(0.6)
-        pdf.line(MARGIN, top - 6.5 * mm, PAGE_WIDTH - MARGIN, top - 6.5 * mm)
+        pdf.line(MARGIN, top - 2 * mm, PAGE_WIDTH - MARGIN, top - 2 * mm)
         pdf.line(MARGIN, MARGIN + 2 * mm, PAGE_WIDTH - MARGIN, MARGIN + 2 * mm)
-        pdf.setFont("Helvetica", 8)
         sender = f"{_('Émis par')} {document.sender.name} — {document.sender.details}"
-        pdf.drawString(MARGIN, MARGIN - 2 * mm, _fit(pdf, sender, "Helvetica", 8, width - 25 * mm))
+        size, lines = _running_lines(sender, "Helvetica", 8, width - 25 * mm)
+        pdf.setFont("Helvetica", size)
+        bottom = MARGIN - 2 * mm
+        for line in lines:
+            pdf.drawString(MARGIN, bottom, line)
+            bottom -= RUNNING_LEADING
         pdf.restoreState()
 
     return draw
 
 
-def _fitting_size(pdf: canvas.Canvas, text: str, font: str, size: float, width: float) -> float:
-    """The patient's identity must be read whole on every page: shrink it before cutting it."""
-    while size > 6.5 and pdf.stringWidth(text, font, size) > width:
+def _running_lines(text: str, font: str, size: float, width: float) -> tuple[float, list[str]]:
+    """A running line as it fits the page: whole, on every page, never cut.
+
+    The patient's identity is how a loose page is matched to its patient, and the sender is
+    who to call: shrink a little first (one line reads best), then wrap onto a second line.
+    """
+    smallest = size - 1.5
+    while size > smallest and stringWidth(text, font, size) > width:
         size -= 0.5
-    return size
-
-
-def _fit(pdf: canvas.Canvas, text: str, font: str, size: float, width: float) -> str:
-    """Shorten a line that would still run past the margin (the body repeats it in full)."""
-    if pdf.stringWidth(text, font, size) <= width:
-        return text
-    while text and pdf.stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
+    return size, simpleSplit(text, font, size, width)
 
 
 def _field_flowables(
@@ -182,7 +196,7 @@ def _field_flowables(
     rows = [[Paragraph(_markup(cell), styles["cell"]) for cell in row] for row in item.rows]
     table = Table(
         [header, *rows],
-        colWidths=[width / len(item.columns)] * len(item.columns),
+        colWidths=_column_widths(item.columns, item.rows, width),
         repeatRows=1,  # a long treatment list keeps its column names on the next page
         style=TableStyle(
             [
@@ -194,7 +208,53 @@ def _field_flowables(
             ]
         ),
     )
-    return [Paragraph(_markup(item.label), styles["label"]), Spacer(1, 2), table, Spacer(1, 5)]
+    return [Paragraph(_markup(item.label), styles["table_label"]), table, Spacer(1, 5)]
+
+
+def _column_widths(columns: list[str], rows: list[list[str]], width: float) -> list[float]:
+    """Column widths that never break a word of a header or a date ("Médicamen/t").
+
+    Each column gets at least its longest word (header in bold, cells in the body font);
+    what is left goes to the columns with the longest texts (a comment, a reason).
+    """
+    padding = 6.5  # left + right padding, and a little air
+
+    def words(text: str, font: str, size: float) -> float:
+        return max((stringWidth(word, font, size) for word in text.split()), default=0)
+
+    minimum = [
+        max(
+            words(column, "Helvetica-Bold", 8.5),
+            *(words(row[index], "Helvetica", 8.5) for row in rows),
+        )
+        + padding
+        for index, column in enumerate(columns)
+    ]
+    if sum(minimum) >= width:  # too many columns: share the width as the words ask
+        return [width * share / sum(minimum) for share in minimum]
+    wish = [
+        max((stringWidth(row[index], "Helvetica", 8.5) for row in rows), default=0)
+        + padding
+        - minimum[index]
+        for index in range(len(columns))
+    ]
+    wish = [max(extra, 0.0) for extra in wish]
+    spare = width - sum(minimum)
+    if not sum(wish):
+        return [share + spare / len(columns) for share in minimum]
+    # Fill the narrow wishes first: a column never gets more than its whole text asks.
+    widths = list(minimum)
+    remaining = [index for index in range(len(columns)) if wish[index] > 0]
+    while remaining and spare > 0.01:
+        share = spare / len(remaining)
+        for index in list(remaining):
+            given = min(share, wish[index])
+            widths[index] += given
+            wish[index] -= given
+            spare -= given
+            if wish[index] <= 0.01:
+                remaining.remove(index)
+    return [w + spare / len(columns) for w in widths]
 
 
 def _section_flowables(
@@ -204,7 +264,7 @@ def _section_flowables(
     for item in section.fields:
         field_flowables = _field_flowables(item, styles, width)
         if item.is_table and item.label == section.title:
-            field_flowables = field_flowables[2:]  # "Traitements de sortie" twice says nothing
+            field_flowables = field_flowables[1:]  # "Traitements de sortie" twice says nothing
         flowables += field_flowables
     return flowables
 
@@ -237,11 +297,8 @@ def build_story(document: Document, width: float) -> list[Any]:
     )
     for section in document.sections:
         flowables = _section_flowables(section, styles, width)
-        # The heading travels with the first field: never a heading alone at a page's foot.
-        story.append(
-            KeepTogether([Paragraph(_markup(section.title), styles["section"]), *flowables[:1]])
-        )
-        story += flowables[1:]
+        if flowables:  # never a heading with nothing under it
+            story += [Paragraph(_markup(section.title), styles["section"]), *flowables]
     if document.recipients:
         story.append(Paragraph(_markup(document.recipients_title), styles["section"]))
         story += [

@@ -14,6 +14,7 @@ from liaison.outputs.fhir import bundle_for
 from liaison.selectors import sheet_for_output
 from security.models import AuditEntry
 from tests.access import assert_hidden_from
+from tests.outputs.conftest import MINIMAL_DISCHARGE
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +197,69 @@ def test_the_export_is_hidden_from_outsiders(client_for, demo, full_letter: Liai
     assert_hidden_from(
         client_for, "get", url, [demo["hop.urgences"], demo["dr.bernard"], demo["coord"]]
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("active", "active"),
+        ("Actif", "active"),
+        ("en cours", "active"),
+        ("Ancienne", "inactive"),
+        ("inactive", "inactive"),
+        ("Résolue", "resolved"),
+        ("guerie", "resolved"),
+        ("resolved", "resolved"),
+    ],
+)
+def test_a_known_allergy_status_wording_is_coded(make_letter, written: str, code: str) -> None:
+    allergy = {"substance": "Pénicilline", "status": written}
+    letter = make_letter({**MINIMAL_DISCHARGE, "allergies": [allergy]})
+    bundle = bundle_for(letter)
+    assert_valid_document(bundle)
+    status = resources(bundle, "AllergyIntolerance")[0]["clinicalStatus"]
+    assert status["coding"] == [{"system": codes.ALLERGY_CLINICAL, "code": code}]
+    assert status["text"] == written
+
+
+def test_an_allergy_status_in_other_words_is_a_note_not_an_uncoded_status(make_letter) -> None:
+    """The required binding wants a code; FHIR's ait-1 wants a clinicalStatus: the allergy a
+    letter lists stays "active" (as when no status is written) and the words go in a note."""
+    allergy = {"substance": "Produits iodés", "status": "suspectée, à confirmer"}
+    letter = make_letter({**MINIMAL_DISCHARGE, "allergies": [allergy]})
+    bundle = bundle_for(letter)
+    assert_valid_document(bundle)
+    resource = resources(bundle, "AllergyIntolerance")[0]
+    assert resource["clinicalStatus"] == {
+        "coding": [{"system": codes.ALLERGY_CLINICAL, "code": "active"}]
+    }
+    assert resource["note"] == [{"text": "Statut indiqué : suspectée, à confirmer"}]
+
+
+def test_every_entry_resource_has_a_french_narrative(full_letter: LiaisonSheet) -> None:
+    """dom-6: a human-readable narrative, written with the labels of the form and the PDF."""
+    bundle = bundle_for(full_letter)
+    assert_valid_document(bundle)
+    for entry in bundle["entry"][1:]:
+        text = entry["resource"].get("text")
+        assert text is not None, entry["resource"]["resourceType"]
+        assert text["status"] == "generated"
+        assert text["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
+        assert text["div"].endswith("</div>")
+    by_type = {
+        entry["resource"]["resourceType"]: entry["resource"]["text"]["div"]
+        for entry in bundle["entry"][1:]
+    }
+    assert "LEFÈVRE (usage MOREAU-CŒUR) Éloïse Marie" in by_type["Patient"]
+    assert "Identité" in by_type["Patient"]
+    allergy = resources(bundle, "AllergyIntolerance")[0]["text"]["div"]
+    assert "<th>Substance</th><td>Pénicilline</td>" in allergy
+    assert "<th>Gravité</th><td>modérée</td>" in allergy
+    medication = resources(bundle, "MedicationStatement")[0]["text"]["div"]
+    assert "<th>Médicament</th><td>Furosémide</td>" in medication
+    assert "<th>Changement</th><td>Modifié</td>" in medication
+    assert "<th>Début</th><td>09/11/2026</td>" in medication
+    observations = " ".join(o["text"]["div"] for o in resources(bundle, "Observation"))
+    assert "<th>Recherche de BMR/BHRe réalisée</th><td>Oui</td>" in observations
+    encounter = resources(bundle, "Encounter")[0]["text"]["div"]
+    assert "<th>Mode de sortie</th><td>Domicile</td>" in encounter

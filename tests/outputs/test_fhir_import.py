@@ -16,7 +16,7 @@ from liaison.outputs.fhir import bundle_for
 from liaison.outputs.fhir_import import narrative_text
 from liaison.services import drafts
 from security.models import AuditEntry
-from tests.outputs.conftest import prune
+from tests.outputs.conftest import MINIMAL_DISCHARGE, prune
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/liaison-sheets/from-fhir/"
@@ -357,3 +357,16 @@ def test_an_unknown_resource_type_is_a_400_not_a_crash(client_for, demo) -> None
     response = post(client_for(demo["hop.cardio"]), bundle)
     assert response.status_code == 400
     assert list(response.json()) == ["entry[0].resource.resourceType"]
+
+
+def test_allergy_statuses_round_trip_coded_or_in_a_note(client_for, demo, make_letter) -> None:
+    allergies = [
+        {"substance": "Pénicilline", "status": "Ancienne"},
+        {"substance": "Produits iodés", "status": "suspectée, à confirmer"},
+        {"substance": "Latex"},
+    ]
+    letter = make_letter({**MINIMAL_DISCHARGE, "allergies": allergies})
+    copy_of = imported(
+        post(client_for(demo["hop.cardio"]), json.loads(json.dumps(bundle_for(letter))))
+    )
+    assert copy_of.content["allergies"] == allergies

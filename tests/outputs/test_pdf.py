@@ -13,7 +13,7 @@ from liaison.outputs.document import document_date, identity_line
 from liaison.outputs.pdf import render_pdf
 from security.models import AuditEntry
 from tests.access import assert_hidden_from
-from tests.outputs.conftest import FULL_DISCHARGE
+from tests.outputs.conftest import FULL_DISCHARGE, FULL_PATIENT, MINIMAL_DISCHARGE
 
 pytestmark = pytest.mark.django_db
 
@@ -112,12 +112,13 @@ def test_a_minimal_letter_has_no_empty_heading(minimal_letter: LiaisonSheet) -> 
         "Événements du séjour",
         "Traitements de sortie",
         "Aucun traitement de sortie",
-        "Suites",
-        "Médecin signataire et contact",
+        "Médecin signataire : Dr Paul Rousseau, 02 38 29 38 00",
         "GARÇON Noël",
     ):
         assert present in text, present
     for absent in (
+        "Suites",  # nothing follows: the signing doctor is printed under the signature
+        "Médecin signataire et contact",
         "Dispositifs médicaux implantés",
         "Traitements arrêtés",
         "Résultats en attente",
@@ -157,3 +158,70 @@ def test_the_pdf_is_hidden_from_outsiders(client_for, demo, full_letter: Liaison
         client_for, "get", url, [demo["hop.urgences"], demo["as.moreau"], demo["coord"]]
     )
     assert not AuditEntry.objects.filter(action="liaison_sheet.pdf").exists()
+
+
+def test_no_known_allergy_is_printed_as_the_fhir_export_says(make_letter) -> None:
+    letter = make_letter({**MINIMAL_DISCHARGE, "allergies_none_known": True})
+    text = one_line(" ".join(pages_of(render_pdf(letter))))
+    assert "Allergies Aucune allergie connue Oui" in text
+
+
+def test_labels_carry_no_form_hint(full_letter: LiaisonSheet) -> None:
+    text = one_line(" ".join(pages_of(render_pdf(full_letter))))
+    assert "Actes à réaliser Pansement du boîtier à J7" in text
+    assert "par ligne" not in text
+
+
+def test_the_referring_doctor_is_named_as_such(full_letter: LiaisonSheet) -> None:
+    text = one_line(" ".join(pages_of(render_pdf(full_letter))))
+    first_page = one_line(pages_of(render_pdf(full_letter))[0])
+    assert "Médecin adresseur Claire Martin — Médecin généraliste" in first_page
+    assert text.count("Claire Martin") == 2  # the referring doctor, then as a recipient
+
+
+def test_a_heading_is_on_the_same_page_as_what_it_heads(make_letter, full_referral) -> None:
+    """Whatever the letter's length, "Destinataires" (and a table's label) never ends a page."""
+    stranded = []
+    for lines in range(12, 40):
+        medications = [
+            {"name": f"Médicament {n}", "dose": "1 cp", "frequency": "1/j", "duration": "1 mois"}
+            for n in range(lines)
+        ]
+        letter = make_letter(
+            {**FULL_DISCHARGE, "discharge_medications": medications},
+            patient=FULL_PATIENT,
+            referral=full_referral,
+            send=False,
+        )
+        for page in pages_of(render_pdf(letter)):
+            text = one_line(page)
+            if "Destinataires" in text and "Claire Martin — Médecin généraliste" not in text:
+                stranded.append((lines, "Destinataires"))
+            if "Traitements arrêtés" in text and "Ramipril" not in text:
+                stranded.append((lines, "Traitements arrêtés"))
+    assert not stranded
+
+
+def test_running_lines_wrap_instead_of_being_cut(make_letter, full_referral) -> None:
+    patient = {
+        **FULL_PATIENT,
+        "used_family_name": "Moreau-Cœur de la Roche-Aymon-Saint-Hilaire",
+        "given_names": "Éloïse Marie Bernadette Geneviève Anne-Sophie",
+    }
+    letter = make_letter(FULL_DISCHARGE, patient=patient, referral=full_referral, send=False)
+    pages = pages_of(render_pdf(letter))
+    identity = identity_line(letter.patient)
+    for page in pages:
+        text = one_line(page)
+        assert "…" not in text
+        assert identity in text
+        assert "Centre hospitalier de Gien — Cardiologie" in text  # the sender, whole
+
+
+def test_a_discharge_treatments_dates_are_printed_as_fhir_carries_them(
+    full_letter: LiaisonSheet,
+) -> None:
+    text = one_line(" ".join(pages_of(render_pdf(full_letter))))
+    assert "Début" in text
+    assert "Fin" in text
+    assert "09/11/2026 09/12/2026" in text  # Furosémide, from the 9th of November for a month
