@@ -61,6 +61,7 @@ REFERRAL_EXAMPLE = {
         "given_names": "Marie Louise",
         "birth_date": "1979-03-15",
         "sex": "F",
+        "birth_place_insee": "51215",
     },
     "recipient_organisation": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
     "urgency": "urgent",
