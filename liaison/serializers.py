@@ -19,7 +19,7 @@ from liaison.documents import (
     changed_sections,
 )
 from liaison.models import LiaisonSheet, SheetParticipant
-from patients.identity import PatientSerializer
+from patients.identity import IdentityWarningOutput, PatientSerializer, identity_warnings
 
 # The keys besides the clinical sections, by kind: who sends, to whom, about whom.
 RELATION_KEYS = {
@@ -95,6 +95,10 @@ class SheetOutput(ReferralContentSerializer, DischargeContentSerializer):
     version = serializers.IntegerField()
     document_version = serializers.IntegerField()
     patient = PatientSerializer()
+    warnings = IdentityWarningOutput(
+        many=True,
+        help_text=_("Points of the identity to check (RNIV): shown to people, never refused."),
+    )
     author = MemberRef()
     sender_organisation = OrganisationRef()
     recipient_organisation = serializers.UUIDField(allow_null=True)
@@ -132,6 +136,7 @@ class SheetOutput(ReferralContentSerializer, DischargeContentSerializer):
             "version": sheet.version,
             "document_version": sheet.document_version,
             "patient": PatientSerializer().to_representation(sheet.patient),
+            "warnings": identity_warnings(sheet.patient),
             "author": MemberRef(sheet.author).data,
             "sender_organisation": OrganisationRef(sheet.sender_organisation).data,
             "recipient_organisation": _code(sheet.recipient_organisation),

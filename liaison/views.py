@@ -23,6 +23,7 @@ from directory.permissions import member_page
 from liaison import forms, selectors
 from liaison.models import LiaisonSheet
 from liaison.services import attachments, discharge, drafts, transitions
+from patients.identity import identity_display
 from security.exceptions import DomainError, FieldErrors
 
 SheetStatus = LiaisonSheet.Status
@@ -72,6 +73,8 @@ def _form_context(
         ],
         "errors": errors or {},
         "document": (patient, content),
+        # Shown on the saved identity only: what the RNIV asks to check, not an error.
+        "identity_warnings": identity_display(sheet.patient)["warnings"] if sheet else [],
     }
 
 
@@ -236,6 +239,7 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
         {
             "sheet": sheet,
             "patient": patient,
+            "identity": identity_display(sheet.patient),
             "button_actions": actions - {"note", "attach"},
             "sections": forms.filled_sections(sheet.kind, sheet.patient, sheet.content),
             "participants": sheet.participants.all(),

@@ -74,7 +74,7 @@ class PatientSerializer(StrictSerializer):
     given_names = _text(max_length=200)
     birth_date = serializers.DateField(required=False, allow_null=True)
     sex = serializers.ChoiceField(["F", "M", "U"], required=False, allow_blank=True)
-    birth_place_insee = _text(max_length=5)
+    birth_place_insee = _text(max_length=10)  # the shape is judged in identity_errors
     address = _text(max_length=300)
     phone = _text(max_length=30)
 
@@ -90,22 +90,7 @@ class PatientSerializer(StrictSerializer):
         return normalise_nir(value)
 
     def validate_birth_place_insee(self, value: str) -> str:
-        code = value.strip().upper()
-        if code and not BIRTH_PLACE_RE.match(code):
-            raise serializers.ValidationError(
-                _(
-                    "Code INSEE du lieu de naissance invalide : 5 caractères, 2A ou 2B pour la "
-                    "Corse, 99 suivi du code du pays pour une naissance à l'étranger."
-                )
-            )
-        return code
-
-    def validate_birth_date(self, value: date | None) -> date | None:
-        if value is not None and value > localdate():
-            raise serializers.ValidationError(_("La date de naissance est dans le futur."))
-        if value is not None and value < EARLIEST_BIRTH_DATE:
-            raise serializers.ValidationError(_("La date de naissance est antérieure à 1900."))
-        return value
+        return value.strip().upper()  # "2a004" is Ajaccio; its shape is judged with the rest
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # The INS travels only with a qualified identity (RNIV, DOMAIN.md B §3.2).
@@ -115,7 +100,8 @@ class PatientSerializer(StrictSerializer):
             )
         # The coherence of the traits is judged on a whole identity only: nested in a write
         # body (a PATCH may carry one trait), the service checks the merged identity again
-        # through validated_patient, where this serializer is the root.
+        # through validated_patient, where this serializer is the root. Its errors are named
+        # `patient.<key>` there, whichever app stores the identity.
         if self.parent is None:
             errors = identity_errors(attrs)
             if errors:
@@ -126,11 +112,27 @@ class PatientSerializer(StrictSerializer):
 def identity_errors(patient: Mapping[str, Any]) -> dict[str, list[str]]:
     """What makes a (shape-valid) identity incoherent, by key: the RNIV rules (DOMAIN.md C.2).
 
+    - a birth date is neither in the future nor before 1900 (a typing slip, not a patient);
+    - an INSEE birth place code has the shape of a commune (2A/2B in Corsica, 97x/98x
+      overseas) or of a country (99xxx);
     - a validated or qualified identity has every strict trait, and a qualified one an INS;
     - the INS's sex digit agrees with the sex, and its year and month with the birth date
       when its month is a real one (01-12: other values stand for an unknown month).
     """
     errors: dict[str, list[str]] = {}
+    birth_date = _as_date(patient.get("birth_date"))
+    if birth_date is not None and birth_date > localdate():
+        errors["birth_date"] = [_("La date de naissance est dans le futur.")]
+    elif birth_date is not None and birth_date < EARLIEST_BIRTH_DATE:
+        errors["birth_date"] = [_("La date de naissance est antérieure à 1900.")]
+    place = patient.get("birth_place_insee") or ""
+    if place and not BIRTH_PLACE_RE.match(place):
+        errors["birth_place_insee"] = [
+            _(
+                "Code INSEE du lieu de naissance invalide : 5 caractères, 2A ou 2B pour la "
+                "Corse, 99 suivi du code du pays pour une naissance à l'étranger."
+            )
+        ]
     status = patient.get("identity_status") or "PROV"
     if status in ("VALI", "QUAL"):
         label = IDENTITY_STATUS_LABELS[status].lower()
@@ -149,7 +151,6 @@ def identity_errors(patient: Mapping[str, Any]) -> dict[str, list[str]]:
             _("Ne concorde pas avec l'INS, dont le premier chiffre indique le sexe %(sex)s.")
             % {"sex": _("masculin") if expected_sex == "M" else _("féminin")}
         )
-    birth_date = _as_date(patient.get("birth_date"))
     month = int(ins[3:5])
     born = (birth_date.year % 100, birth_date.month) if birth_date else None
     if born is not None and 1 <= month <= 12 and born != (int(ins[1:3]), month):
@@ -191,6 +192,24 @@ def identity_status_label(status: str | None) -> str:
     return str(IDENTITY_STATUS_LABELS.get(status or "PROV", IDENTITY_STATUS_LABELS["PROV"]))
 
 
+SEX_LABELS = {"F": _("Féminin"), "M": _("Masculin"), "U": _("Inconnu")}
+
+
+def identity_display(patient: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a page shows of an identity besides the names: its status in words (never the
+    code `PROV`), the sex in words, the INS only when the identity is qualified (RNIV: the
+    INS is not shown with a lesser status) and the points to check."""
+    patient = patient or {}
+    status = patient.get("identity_status") or "PROV"
+    sex = patient.get("sex") or ""
+    return {
+        "status": identity_status_label(status),
+        "sex": str(SEX_LABELS[sex]) if sex in SEX_LABELS else "",
+        "ins": patient.get("ins") or "" if status == "QUAL" else "",
+        "warnings": identity_warnings(patient),
+    }
+
+
 def _as_date(value: date | str | None) -> date | None:
     if isinstance(value, date) or value is None:
         return value
@@ -198,6 +217,13 @@ def _as_date(value: date | str | None) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+class IdentityWarningOutput(serializers.Serializer):
+    """A point to check on the identity (RNIV "à vérifier"): shown, never refused."""
+
+    field = serializers.CharField(help_text=_("The key it is about: patient.birth_place_insee."))
+    message = serializers.CharField()
 
 
 def validated_patient(data: Mapping[str, Any]) -> dict[str, Any]:
