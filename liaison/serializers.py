@@ -233,6 +233,33 @@ class DeclineInput(NoteInput):
     )
 
 
+class KnownIdentityQuery(serializers.Serializer):
+    """Who to look for among the sheets the caller sees: an INS, or a name with its date."""
+
+    ins = serializers.CharField(required=False, max_length=21)
+    family_name = serializers.CharField(required=False, max_length=100)
+    birth_date = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("ins") and not attrs.get("family_name"):
+            raise serializers.ValidationError(
+                {"ins": [_("Indiquez l'INS, ou le nom de naissance et la date de naissance.")]}
+            )
+        if attrs.get("family_name") and not attrs.get("birth_date"):
+            raise serializers.ValidationError(
+                {"birth_date": [_("La recherche par nom se fait avec la date de naissance.")]}
+            )
+        return attrs
+
+
+class KnownIdentityOutput(serializers.Serializer):
+    """The identity as the most recent visible sheet holds it, to start a new document."""
+
+    patient = PatientSerializer()
+    warnings = IdentityWarningOutput(many=True)
+    sheet = serializers.UUIDField(help_text=_("The sheet the identity was taken from."))
+
+
 class ListQuery(serializers.Serializer):
     box = serializers.ChoiceField(["inbox", "outbox"], required=False)
     status = serializers.ChoiceField(LiaisonSheet.Status.choices, required=False)
