@@ -60,3 +60,27 @@ def test_a_search_names_a_patient(client_for, demo) -> None:
     assert "ins" in gp.get(URL).json()
     assert "birth_date" in gp.get(URL, {"family_name": "Lefèvre"}).json()
     assert gp.get(URL, {"family_name": "Lefèvre", "birth_date": "1979-03-16"}).status_code == 404
+
+
+def test_the_new_referral_form_takes_the_identity_back(client, demo, make_referral) -> None:
+    make_referral()
+    client.force_login(demo["dr.martin"].user)
+    html = client.get("/liaison/nouvelle/", {"ins": TEST_INS}).content.decode()
+    assert "Identité reprise de la fiche du" in html
+    assert 'value="Éloïse Marie"' in html
+    assert 'value="51215"' in html
+    blank = client.get("/liaison/nouvelle/").content.decode()
+    assert "Reprendre l&#x27;identité" in blank or "Reprendre l'identité" in blank
+    assert 'value="Éloïse Marie"' not in blank
+
+
+def test_the_new_referral_form_finds_nothing_the_member_does_not_see(
+    client, demo, make_referral
+) -> None:
+    make_referral()
+    client.force_login(demo["hop.urgences"].user)
+    html = client.get(
+        "/liaison/nouvelle/", {"family_name": "Lefèvre", "birth_date": "1979-03-15"}
+    ).content.decode()
+    assert "Aucune fiche visible sur ce patient" in html
+    assert "Éloïse" not in html
