@@ -27,6 +27,8 @@ from liaison.serializers import (
     AttachmentOutput,
     DeclineInput,
     EventOutput,
+    KnownIdentityOutput,
+    KnownIdentityQuery,
     ListQuery,
     NoteInput,
     SheetOutput,
@@ -34,6 +36,7 @@ from liaison.serializers import (
     SheetWriteInput,
 )
 from liaison.services import attachments, discharge, drafts, transitions
+from patients.identity import identity_warnings
 from security.exceptions import DomainError, NotFound
 from security.idempotency import tell_replay, was_replayed
 
@@ -61,6 +64,7 @@ REFERRAL_EXAMPLE = {
         "given_names": "Marie Louise",
         "birth_date": "1979-03-15",
         "sex": "F",
+        "birth_place_insee": "51215",
     },
     "recipient_organisation": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
     "urgency": "urgent",
@@ -183,6 +187,31 @@ class LiaisonSheetListApi(generics.ListAPIView):
         )
         response = sheet_response(sheet, status_code=status.HTTP_201_CREATED)
         return tell_replay(response, replayed=was_replayed(sheet))
+
+
+class KnownIdentityApi(APIView):
+    @extend_schema(parameters=[KnownIdentityQuery], responses=KnownIdentityOutput)
+    def get(self, request: Request) -> Response:
+        """The identity of a patient you already wrote about, to start a new document.
+
+        Looked up by INS, or birth (or used) name with the birth date, through the blind
+        indexes, among the sheets you see; taken from the most recent one. 404 when none.
+        """
+        query = validated_query(request, KnownIdentityQuery)
+        member = current_member(request)
+        selectors.record_list_read(member, source="known_identity", filters=query)
+        sheet = selectors.known_identity(member, **query)
+        if sheet is None:
+            raise NotFound(_("Aucune fiche visible sur ce patient."))
+        return Response(
+            KnownIdentityOutput(
+                {
+                    "patient": sheet.patient,
+                    "warnings": identity_warnings(sheet.patient),
+                    "sheet": sheet.code,
+                }
+            ).data
+        )
 
 
 class LiaisonSheetDetailApi(APIView):

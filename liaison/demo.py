@@ -15,17 +15,17 @@ from liaison.services import discharge, drafts, transitions
 PATIENTS = [
     {"identity_status": "QUAL", "ins": "279035121518989", "birth_family_name": "Lefèvre",
      "given_names": "Éloïse Marie", "birth_date": "1979-03-15", "sex": "F",
-     "birth_place_insee": "45155"},
+     "birth_place_insee": "51215"},
     {"identity_status": "VALI", "birth_family_name": "Garçon", "given_names": "Noël",
-     "birth_date": "1941-12-25", "sex": "M"},
+     "birth_date": "1941-12-25", "sex": "M", "birth_place_insee": "33063"},
     {"identity_status": "PROV", "birth_family_name": "Cœur", "used_family_name": "Bonnet",
      "given_names": "Françoise", "birth_date": "1936-07-02", "sex": "F"},
     {"identity_status": "VALI", "birth_family_name": "Nguyen", "given_names": "Thi Hoa",
-     "birth_date": "1958-05-30", "sex": "F"},
+     "birth_date": "1958-05-30", "sex": "F", "birth_place_insee": "99243"},
     {"identity_status": "PROV", "birth_family_name": "Petitjean", "given_names": "Marcel",
      "birth_date": "1949-10-11", "sex": "M"},
     {"identity_status": "VALI", "birth_family_name": "Benali", "given_names": "Karim",
-     "birth_date": "1967-01-19", "sex": "M"},
+     "birth_date": "1967-01-19", "sex": "M", "birth_place_insee": "69123"},
 ]  # fmt: skip
 
 

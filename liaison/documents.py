@@ -10,12 +10,15 @@ The patient identity both documents carry (and conversations too) is `patients.i
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from config.serializers import StrictSerializer
+from patients.identity import identity_errors
 
 ENTRY_MODES = ["emergency", "scheduled", "transfer", "other"]
 EXIT_MODES = ["home", "ssr", "had", "ehpad", "other_hospital", "other", "death"]
@@ -149,9 +152,7 @@ class DischargeContentSerializer(StrictSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         admission, discharge = attrs.get("admission_date"), attrs.get("discharge_date")
         if admission and discharge and discharge < admission:
-            raise serializers.ValidationError(
-                {"discharge_date": [_("La sortie ne peut précéder l'entrée.")]}
-            )
+            raise serializers.ValidationError({"discharge_date": [DISCHARGE_BEFORE_ADMISSION]})
         explicit = self.context.get("explicit", set(self.initial_data or {}))
         pending = bool(attrs.get("pending_results"))
         if pending and attrs.get("document_status") == "final" and "document_status" in explicit:
@@ -173,6 +174,8 @@ CONTENT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
 CONTENT_KEYS = {kind: list(cls().fields) for kind, cls in CONTENT_SERIALIZERS.items()}
 
 REQUIRED = _("Obligatoire pour envoyer.")
+FUTURE_STAY_DATE = _("Date future : une lettre de sortie ne rapporte qu'un séjour qui a eu lieu.")
+DISCHARGE_BEFORE_ADMISSION = _("La sortie ne peut précéder l'entrée.")
 REFERRING_DOCTOR_REQUIRED = _(
     "Le médecin adresseur (auteur de la fiche d'entrée) doit figurer parmi les destinataires."
 )
@@ -206,9 +209,16 @@ def missing_for_send(
     Discharge recipients (Part A, B §1.6 R-LDL-2): at least one, and the referring doctor
     (the author of the referral the letter answers) when there is one. The médecin
     traitant "when declared" is not checked: no field of Part A declares one yet.
+
+    What is filled must also hold on the day it is sent: the identity is coherent (RNIV,
+    patients.identity: a draft saved before a rule existed is judged again), and the stay a
+    discharge letter reports has happened (`_stay_date_errors`).
     """
     missing = _missing_patient(patient)
-    reasons: dict[str, list[str]] = {}
+    reasons: dict[str, list[str]] = {
+        f"patient.{key}": [str(message) for message in messages]
+        for key, messages in identity_errors(patient).items()
+    }
     if kind == "referral":
         if not has_recipient_organisation:
             missing.append("recipient_organisation")
@@ -234,7 +244,33 @@ def missing_for_send(
             missing.append("discharge_medications")
         missing += _missing_lines(content, "discharge_medications", ("dose", "duration"))
         missing += _missing_lines(content, "stopped_medications", ("reason",))
+        reasons |= _stay_date_errors(content, localdate())
     return {path: [str(REQUIRED)] for path in missing} | reasons
+
+
+def _stay_date_errors(content: dict[str, Any], today: date) -> dict[str, list[str]]:
+    """A sent discharge letter states a done fact: its stay dates are not in the future, and
+    the discharge is not before the admission. A draft may hold a planned discharge date
+    (the letter is prepared before the patient leaves); only sending it is refused."""
+    dates = {key: _as_date(content.get(key)) for key in ("admission_date", "discharge_date")}
+    errors = {
+        key: [str(FUTURE_STAY_DATE)]
+        for key, value in dates.items()
+        if value is not None and value > today
+    }
+    admission, discharge = dates["admission_date"], dates["discharge_date"]
+    if admission and discharge and discharge < admission:
+        errors.setdefault("discharge_date", []).append(str(DISCHARGE_BEFORE_ADMISSION))
+    return errors
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date) or value is None:
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
 
 
 def changed_sections(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

@@ -154,6 +154,23 @@ def sheet_list(
     return _with_relations(queryset).order_by("-created_at", "-pk")
 
 
+def known_identity(
+    member: Member, *, ins: str = "", family_name: str = "", birth_date: date | None = None
+) -> LiaisonSheet | None:
+    """The most recent sheet `member` may see about the patient searched for, or None.
+
+    "Find a patient you already wrote about": the identity is taken from a sheet the member
+    already sees (the same access rule as every sheet list, so nobody browses the CPTS's
+    patients), found by the blind indexes only (an INS, or a family name with the birth
+    date), never by decrypting rows. Nothing searched finds nothing. The caller records the
+    read with `record_list_read`.
+    """
+    if not (ins and ins.strip()) and not (family_name and family_name.strip()):
+        return None
+    found = sheet_list(member, ins=ins, family_name=family_name, birth_date=birth_date)
+    return found.first()
+
+
 # Filters whose value may go in the audit trail as is; the patient search filters are
 # recorded by name only (their values identify a patient).
 AUDITED_FILTER_VALUES = (

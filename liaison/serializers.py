@@ -19,7 +19,7 @@ from liaison.documents import (
     changed_sections,
 )
 from liaison.models import LiaisonSheet, SheetParticipant
-from patients.identity import PatientSerializer
+from patients.identity import IdentityWarningOutput, PatientSerializer, identity_warnings
 
 # The keys besides the clinical sections, by kind: who sends, to whom, about whom.
 RELATION_KEYS = {
@@ -95,6 +95,10 @@ class SheetOutput(ReferralContentSerializer, DischargeContentSerializer):
     version = serializers.IntegerField()
     document_version = serializers.IntegerField()
     patient = PatientSerializer()
+    warnings = IdentityWarningOutput(
+        many=True,
+        help_text=_("Points of the identity to check (RNIV): shown to people, never refused."),
+    )
     author = MemberRef()
     sender_organisation = OrganisationRef()
     recipient_organisation = serializers.UUIDField(allow_null=True)
@@ -132,6 +136,7 @@ class SheetOutput(ReferralContentSerializer, DischargeContentSerializer):
             "version": sheet.version,
             "document_version": sheet.document_version,
             "patient": PatientSerializer().to_representation(sheet.patient),
+            "warnings": identity_warnings(sheet.patient),
             "author": MemberRef(sheet.author).data,
             "sender_organisation": OrganisationRef(sheet.sender_organisation).data,
             "recipient_organisation": _code(sheet.recipient_organisation),
@@ -226,6 +231,33 @@ class DeclineInput(NoteInput):
     redirect_to = serializers.SlugRelatedField(
         slug_field="code", queryset=Organisation.objects.all(), required=False, allow_null=True
     )
+
+
+class KnownIdentityQuery(serializers.Serializer):
+    """Who to look for among the sheets the caller sees: an INS, or a name with its date."""
+
+    ins = serializers.CharField(required=False, max_length=21)
+    family_name = serializers.CharField(required=False, max_length=100)
+    birth_date = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("ins") and not attrs.get("family_name"):
+            raise serializers.ValidationError(
+                {"ins": [_("Indiquez l'INS, ou le nom de naissance et la date de naissance.")]}
+            )
+        if attrs.get("family_name") and not attrs.get("birth_date"):
+            raise serializers.ValidationError(
+                {"birth_date": [_("La recherche par nom se fait avec la date de naissance.")]}
+            )
+        return attrs
+
+
+class KnownIdentityOutput(serializers.Serializer):
+    """The identity as the most recent visible sheet holds it, to start a new document."""
+
+    patient = PatientSerializer()
+    warnings = IdentityWarningOutput(many=True)
+    sheet = serializers.UUIDField(help_text=_("The sheet the identity was taken from."))
 
 
 class ListQuery(serializers.Serializer):

@@ -6,6 +6,11 @@ P = "liaison-sheets/<uuid:code>/"
 
 api_urlpatterns = [
     path("liaison-sheets/", apis.LiaisonSheetListApi.as_view(), name="api-liaison-sheets"),
+    path(
+        "liaison-sheets/known-identity/",
+        apis.KnownIdentityApi.as_view(),
+        name="api-liaison-known-identity",
+    ),
     path(P, apis.LiaisonSheetDetailApi.as_view(), name="api-liaison-sheet"),
     path(f"{P}send/", apis.LiaisonSheetSendApi.as_view(), name="api-liaison-sheet-send"),
     path(f"{P}receive/", apis.LiaisonSheetReceiveApi.as_view()),

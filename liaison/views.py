@@ -6,6 +6,7 @@ and render. A DomainError becomes a message on the page, never a 500.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from directory.permissions import member_page
 from liaison import forms, selectors
 from liaison.models import LiaisonSheet
 from liaison.services import attachments, discharge, drafts, transitions
+from patients.identity import identity_display
 from security.exceptions import DomainError, FieldErrors
 
 SheetStatus = LiaisonSheet.Status
@@ -72,6 +74,8 @@ def _form_context(
         ],
         "errors": errors or {},
         "document": (patient, content),
+        # Shown on the saved identity only: what the RNIV asks to check, not an error.
+        "identity_warnings": identity_display(sheet.patient)["warnings"] if sheet else [],
     }
 
 
@@ -121,10 +125,42 @@ def _error_response(
     return render(request, "liaison/form.html", context, status=error.status_code)
 
 
+def _known_patient(request: HttpRequest, member: Member) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Reprendre l'identité: the identity of the most recent sheet the member sees about
+    the patient searched for (`?ins=`, or `?family_name=&birth_date=`), to prefill the form.
+
+    Returns the identity (empty when none) and what the lookup box shows.
+    """
+    ins = request.GET.get("ins", "").strip()[:21]
+    family_name = request.GET.get("family_name", "").strip()[:100]
+    try:
+        birth_date = date.fromisoformat(request.GET.get("birth_date", ""))
+    except ValueError:
+        birth_date = None
+    lookup: dict[str, Any] = {"ins": ins, "family_name": family_name, "birth_date": birth_date}
+    if not ins and not family_name:
+        return {}, lookup
+    if family_name and birth_date is None:
+        lookup["message"] = _("La recherche par nom se fait avec la date de naissance.")
+        return {}, lookup
+    query = {"ins": ins, "family_name": family_name, "birth_date": birth_date}
+    selectors.record_list_read(member, source="web_known_identity", filters=query)
+    sheet = selectors.known_identity(member, **query)
+    if sheet is None:
+        lookup["message"] = _("Aucune fiche visible sur ce patient : saisissez son identité.")
+        return {}, lookup
+    lookup["message"] = _("Identité reprise de la fiche du %(date)s : vérifiez-la.") % {
+        "date": forms.french_date(sheet.created_at.date().isoformat())
+    }
+    return dict(sheet.patient), lookup
+
+
 @member_page
 def new_referral(request: HttpRequest, member: Member) -> HttpResponse:
     if request.method != "POST":
-        return render(request, "liaison/form.html", _form_context(member, "referral", None, {}, {}))
+        patient, lookup = _known_patient(request, member)
+        context = _form_context(member, "referral", None, patient, {})
+        return render(request, "liaison/form.html", {**context, "lookup": lookup})
     patient, content = forms.parse("referral", request.POST)
     sheet: LiaisonSheet | None = None
     try:
@@ -236,6 +272,7 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
         {
             "sheet": sheet,
             "patient": patient,
+            "identity": identity_display(sheet.patient),
             "button_actions": actions - {"note", "attach"},
             "sections": forms.filled_sections(sheet.kind, sheet.patient, sheet.content),
             "participants": sheet.participants.all(),

@@ -19,6 +19,7 @@ LEFEVRE = {
     "given_names": "Éloïse Marie",
     "birth_date": "1979-03-15",
     "sex": "F",
+    "birth_place_insee": "51215",
 }
 GARCON = {
     "identity_status": "VALI",
@@ -26,6 +27,7 @@ GARCON = {
     "given_names": "Noël",
     "birth_date": "1941-12-25",
     "sex": "M",
+    "birth_place_insee": "33063",
 }
 COEUR = {
     "identity_status": "PROV",

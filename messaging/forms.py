@@ -20,6 +20,7 @@ PATIENT_KEYS = (
     "given_names",
     "birth_date",
     "sex",
+    "birth_place_insee",
 )
 
 
@@ -114,6 +115,7 @@ PATIENT_FIELDS = [
         ],
     ),
     ("ins", _("INS (identité qualifiée)"), "text", None),
+    ("birth_place_insee", _("Lieu de naissance (code INSEE)"), "text", None),
 ]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.serializers import StrictSerializer
 from directory.serializers import MemberRef, OrganisationRef
 from messaging.models import Attachment, Conversation, Message
 from messaging.selectors import download_url
-from patients.identity import PatientSerializer
+from patients.identity import IdentityWarningOutput, PatientSerializer, identity_warnings
 
 
 class ConversationParticipantOutput(serializers.Serializer):
@@ -27,6 +28,9 @@ class ConversationOutput(serializers.Serializer):
     subject = serializers.CharField()
     organisation_inbox = OrganisationRef(allow_null=True)
     patient = PatientSerializer(allow_null=True)
+    warnings = serializers.SerializerMethodField(
+        help_text=_("Points of the identity to check (RNIV): shown to people, never refused.")
+    )
     liaison_sheet = serializers.UUIDField(
         allow_null=True, source="liaison_sheet.code", default=None
     )
@@ -41,6 +45,10 @@ class ConversationOutput(serializers.Serializer):
     unread = serializers.IntegerField(help_text=_("Messages the caller has not read yet."))
     urgent_unread = serializers.IntegerField(help_text=_("Of which flagged urgent."))
     can_write = serializers.SerializerMethodField()
+
+    @extend_schema_field(IdentityWarningOutput(many=True))
+    def get_warnings(self, conversation: Conversation) -> list[dict[str, str]]:
+        return identity_warnings(conversation.patient or {})
 
     def get_can_write(self, conversation: Conversation) -> bool:
         """False for a member who left (they still read the history up to then)."""

@@ -30,6 +30,7 @@ from messaging.models import Conversation, Message
 from messaging.selectors import LinkExpired, Standing
 from messaging.services import conversations, messages
 from messaging.services.messages import Upload
+from patients.identity import identity_display
 from security.exceptions import DomainError, FieldErrors, NotFound
 
 PAGE = 50
@@ -225,6 +226,7 @@ def _render_conversation(
         {
             **context,
             "conversation": full,
+            "identity": identity_display(full.patient) if full.patient else None,
             "participants": full.participants.all(),
             "items": _render_messages(page, context),
             "has_more": has_more,

@@ -19,12 +19,14 @@ The steps:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
+from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -41,6 +43,22 @@ NAME_INDEX_FIELDS = ("birth_name_index", "used_name_index")
 INS_PURPOSE = "ins"
 NAME_PURPOSE = "family_name+birth_date"
 
+IDENTITY_STATUS_LABELS = {
+    "PROV": _("Provisoire"),
+    "RECUP": _("Récupérée"),
+    "VALI": _("Validée"),
+    "QUAL": _("Qualifiée"),
+}
+# RNIV: a validated or qualified identity carries every strict trait (DOMAIN.md B §3.2).
+STRICT_TRAITS = ("birth_family_name", "given_names", "birth_date", "sex", "birth_place_insee")
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+# An INSEE code of a birth place: a commune (department 01-19, 21-95, 2A/2B for Corsica,
+# 97x/98x overseas) or a country (99xxx). "20" is gone since 1976 and "00" never existed.
+BIRTH_PLACE_RE = re.compile(r"^(0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-9])\d{3}$")
+# The sex digit of an INS: 1 man, 2 woman. 3/4 (foreign person being registered) and 7/8
+# (temporary number) are not compared: DOMAIN.md C.2 does not say which sex each one means.
+INS_SEX = {"1": "M", "2": "F"}
+
 
 def _text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(required=False, allow_blank=True, **kwargs)
@@ -56,9 +74,7 @@ class PatientSerializer(StrictSerializer):
     given_names = _text(max_length=200)
     birth_date = serializers.DateField(required=False, allow_null=True)
     sex = serializers.ChoiceField(["F", "M", "U"], required=False, allow_blank=True)
-    birth_place_insee = serializers.RegexField(
-        r"^(\d{5}|2[AB]\d{3})$", required=False, allow_blank=True
-    )
+    birth_place_insee = _text(max_length=10)  # the shape is judged in identity_errors
     address = _text(max_length=300)
     phone = _text(max_length=30)
 
@@ -73,13 +89,141 @@ class PatientSerializer(StrictSerializer):
         # Stored as the number it is, whatever spaces it was typed with (see the module).
         return normalise_nir(value)
 
+    def validate_birth_place_insee(self, value: str) -> str:
+        return value.strip().upper()  # "2a004" is Ajaccio; its shape is judged with the rest
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # The INS travels only with a qualified identity (RNIV, DOMAIN.md B §3.2).
         if attrs.get("ins") and attrs.get("identity_status", "PROV") != "QUAL":
             raise serializers.ValidationError(
                 {"ins": [_("L'INS n'est accepté qu'avec une identité qualifiée (QUAL).")]}
             )
+        # The coherence of the traits is judged on a whole identity only: nested in a write
+        # body (a PATCH may carry one trait), the service checks the merged identity again
+        # through validated_patient, where this serializer is the root. Its errors are named
+        # `patient.<key>` there, whichever app stores the identity.
+        if self.parent is None:
+            errors = identity_errors(attrs)
+            if errors:
+                raise serializers.ValidationError(errors)
         return attrs
+
+
+def identity_errors(patient: Mapping[str, Any]) -> dict[str, list[str]]:
+    """What makes a (shape-valid) identity incoherent, by key: the RNIV rules (DOMAIN.md C.2).
+
+    - a birth date is neither in the future nor before 1900 (a typing slip, not a patient);
+    - an INSEE birth place code has the shape of a commune (2A/2B in Corsica, 97x/98x
+      overseas) or of a country (99xxx);
+    - a validated or qualified identity has every strict trait, and a qualified one an INS;
+    - the INS's sex digit agrees with the sex, and its year and month with the birth date
+      when its month is a real one (01-12: other values stand for an unknown month).
+    """
+    errors: dict[str, list[str]] = {}
+    birth_date = _as_date(patient.get("birth_date"))
+    if birth_date is not None and birth_date > localdate():
+        errors["birth_date"] = [_("La date de naissance est dans le futur.")]
+    elif birth_date is not None and birth_date < EARLIEST_BIRTH_DATE:
+        errors["birth_date"] = [_("La date de naissance est antérieure à 1900.")]
+    place = patient.get("birth_place_insee") or ""
+    if place and not BIRTH_PLACE_RE.match(place):
+        errors["birth_place_insee"] = [
+            _(
+                "Code INSEE du lieu de naissance invalide : 5 caractères, 2A ou 2B pour la "
+                "Corse, 99 suivi du code du pays pour une naissance à l'étranger."
+            )
+        ]
+    status = patient.get("identity_status") or "PROV"
+    if status in ("VALI", "QUAL"):
+        label = IDENTITY_STATUS_LABELS[status].lower()
+        for key in STRICT_TRAITS:
+            if not patient.get(key):
+                errors[key] = [_("Obligatoire pour une identité %(status)s.") % {"status": label}]
+    ins = normalise_nir(patient.get("ins") or "")
+    if status == "QUAL" and not ins:
+        errors["ins"] = [_("Obligatoire pour une identité qualifiée.")]
+    if len(ins) != 15:
+        return errors
+    sex = patient.get("sex") or ""
+    expected_sex = INS_SEX.get(ins[0])
+    if expected_sex and sex in ("F", "M") and sex != expected_sex:
+        errors.setdefault("sex", []).append(
+            _("Ne concorde pas avec l'INS, dont le premier chiffre indique le sexe %(sex)s.")
+            % {"sex": _("masculin") if expected_sex == "M" else _("féminin")}
+        )
+    month = int(ins[3:5])
+    born = (birth_date.year % 100, birth_date.month) if birth_date else None
+    if born is not None and 1 <= month <= 12 and born != (int(ins[1:3]), month):
+        errors.setdefault("birth_date", []).append(
+            _("Ne concorde pas avec l'INS, qui indique une naissance en %(month)s/%(year)s.")
+            % {"month": ins[3:5], "year": ins[1:3]}
+        )
+    return errors
+
+
+def identity_warnings(patient: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What the RNIV asks to check without refusing, as `{"field", "message"}` pairs.
+
+    The birth place in the INS (its digits 6-10) may differ from the INSEE code of the
+    birth place for good reasons (communes merged or renamed, births in former French
+    territories), so a difference is shown, not refused. Computed from the stored identity
+    each time it is shown, never stored: the identity stays the contract's keys only.
+    """
+    ins = normalise_nir(patient.get("ins") or "")
+    place = (patient.get("birth_place_insee") or "").upper()
+    if len(ins) == 15 and len(place) == 5 and ins[5:10] != place:
+        return [
+            {
+                "field": "patient.birth_place_insee",
+                "message": str(
+                    _(
+                        "À vérifier : le lieu de naissance (%(place)s) diffère de celui "
+                        "qu'indique l'INS (%(ins_place)s)."
+                    )
+                    % {"place": place, "ins_place": ins[5:10]}
+                ),
+            }
+        ]
+    return []
+
+
+def identity_status_label(status: str | None) -> str:
+    """The identity status in words (a person never reads the code `PROV`)."""
+    return str(IDENTITY_STATUS_LABELS.get(status or "PROV", IDENTITY_STATUS_LABELS["PROV"]))
+
+
+SEX_LABELS = {"F": _("Féminin"), "M": _("Masculin"), "U": _("Inconnu")}
+
+
+def identity_display(patient: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a page shows of an identity besides the names: its status in words (never the
+    code `PROV`), the sex in words, the INS only when the identity is qualified (RNIV: the
+    INS is not shown with a lesser status) and the points to check."""
+    patient = patient or {}
+    status = patient.get("identity_status") or "PROV"
+    sex = patient.get("sex") or ""
+    return {
+        "status": identity_status_label(status),
+        "sex": str(SEX_LABELS[sex]) if sex in SEX_LABELS else "",
+        "ins": patient.get("ins") or "" if status == "QUAL" else "",
+        "warnings": identity_warnings(patient),
+    }
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if isinstance(value, date) or value is None:
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+class IdentityWarningOutput(serializers.Serializer):
+    """A point to check on the identity (RNIV "à vérifier"): shown, never refused."""
+
+    field = serializers.CharField(help_text=_("The key it is about: patient.birth_place_insee."))
+    message = serializers.CharField()
 
 
 def validated_patient(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ def referral_body(service: Organisation, copy_to: list[Member], **overrides: Any
             "given_names": "Éloïse Marie",
             "birth_date": "1979-03-15",
             "sex": "F",
+            "birth_place_insee": "51215",
         },
         "recipient_organisation": str(service.code),
         "urgency": "urgent",

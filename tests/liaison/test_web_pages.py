@@ -23,6 +23,7 @@ def form_data(cardiologie, nurse, **extra):
         "patient.birth_date": "1979-03-15",
         "patient.sex": "F",
         "patient.identity_status": "VALI",
+        "patient.birth_place_insee": "51215",
         "urgency": "urgent",
         "reason": "Dyspnée",
         "medications-0-name": "Furosémide",

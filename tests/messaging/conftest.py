@@ -25,6 +25,7 @@ PATIENT = {
     "given_names": "Éloïse Marie",
     "birth_date": "1979-03-15",
     "sex": "F",
+    "birth_place_insee": "51215",
 }
 OUTSIDERS = ["dr.leroy", "ide.petit", "hop.cardio", "as.moreau", "coord"]
 """Demo members with no part in dr.martin's conversation with pharma.durand."""

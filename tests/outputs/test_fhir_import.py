@@ -257,11 +257,23 @@ HOSPITAL_BUNDLE: dict[str, Any] = {
                                 },
                             }
                         ],
-                    }
+                    },
+                    {
+                        # A qualified identity carries its birth place (RNIV strict traits).
+                        "url": codes.BIRTH_PLACE,
+                        "valueAddress": {
+                            "extension": [
+                                {
+                                    "url": codes.INSEE_CODE,
+                                    "valueCoding": {"system": codes.INSEE_COMMUNE, "code": "51215"},
+                                }
+                            ]
+                        },
+                    },
                 ],
                 "name": [{"use": "official", "family": "Nguyen", "given": ["Thi", "Hoa"]}],
                 "gender": "female",
-                "birthDate": "1958-05-30",
+                "birthDate": "1979-03-30",  # the test INS says March 1979
             },
         },
         {
