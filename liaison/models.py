@@ -218,6 +218,14 @@ class SheetEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.action} on {self.sheet_id}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableEvent("sheet events are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableEvent("sheet events are never deleted")
+
     def get_action_display(self) -> str:
         """The step in French; an action this list does not know yet shows as is."""
         return str(EVENT_ACTION_LABELS.get(self.action, self.action))
@@ -226,14 +234,6 @@ class SheetEvent(models.Model):
         """The state reached, by its label (the machine code stays in the row and the API)."""
         choices = dict(LiaisonSheet.Status.choices)
         return str(choices.get(self.to_status, self.to_status))
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ImmutableEvent("sheet events are never updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ImmutableEvent("sheet events are never deleted")
 
 
 class SheetAttachment(models.Model):

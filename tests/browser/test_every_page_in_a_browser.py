@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from directory.models import Member
 from liaison.models import LiaisonSheet
@@ -44,7 +44,8 @@ WIDEST = """() => [...document.body.querySelectorAll('*')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
   .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
   .slice(0, 4)
-  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))"""
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + (e.className ? '.' + e.className : ''))"""
 
 Members = dict[str, Member]
 
@@ -134,8 +135,8 @@ def problems_on(page: Page) -> list[str]:
         found.append(f"{width}px wide on a {viewport}px screen, by {culprits}")
     if not page.locator("head link[rel~=icon]").count():
         found.append("no favicon")
-    for word in sorted(set(ENGLISH.findall(page.locator("body").inner_text()))):
-        found.append(f"English word {word!r}")
+    words = sorted(set(ENGLISH.findall(page.locator("body").inner_text())))
+    found += [f"English word {word!r}" for word in words]
     return found
 
 
@@ -161,8 +162,35 @@ def test_every_page_reads_well_at_desktop_and_phone_widths(
             page.set_viewport_size({"width": width, "height": 800})
             for name, path in urls:
                 response = page.goto(live_server.url + path)
-                assert response is not None and response.status == 200, (name, path)
+                assert response is not None, (name, path)
+                assert response.status == 200, (name, path)
                 problems += [f"{name} @{width}px: {p}" for p in problems_on(page)]
         assert problems == [], "\n".join(problems)
     finally:
         context.close()
+
+
+def test_the_menu_folds_behind_a_button_on_a_phone(
+    demo: Members, login: Callable[[str], Page]
+) -> None:
+    page = login("dr.martin")
+    menu = page.get_by_role("button", name="Menu")
+    worklist = page.get_by_role("navigation", name="Navigation principale").get_by_role(
+        "link", name="Fiches de liaison"
+    )
+    page.set_viewport_size({"width": 1366, "height": 800})
+    expect(menu).to_be_hidden()
+    expect(worklist).to_be_visible()
+
+    page.set_viewport_size({"width": 360, "height": 800})
+    expect(worklist).to_be_hidden()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    worklist.click()
+    page.wait_for_url("**/liaison/")
+
+    # A list is a pile of cards on a phone, each cell named by its column.
+    page.goto(page.url.replace("/liaison/", "/annuaire/"))
+    expect(page.locator("#members td[data-label='Profession']").first).to_be_visible()
+    assert page.locator("#members thead").is_hidden()
