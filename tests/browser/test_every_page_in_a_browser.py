@@ -173,7 +173,7 @@ def test_every_page_reads_well_at_desktop_and_phone_widths(
 def test_the_menu_folds_behind_a_button_on_a_phone(
     demo: Members, login: Callable[[str], Page]
 ) -> None:
-    page = login("dr.martin")
+    page = login("coord")  # the longest menu: the coordination also has "Indicateurs"
     menu = page.get_by_role("button", name="Menu")
     worklist = page.get_by_role("navigation", name="Navigation principale").get_by_role(
         "link", name="Fiches de liaison"
@@ -181,6 +181,10 @@ def test_the_menu_folds_behind_a_button_on_a_phone(
     page.set_viewport_size({"width": 1366, "height": 800})
     expect(menu).to_be_hidden()
     expect(worklist).to_be_visible()
+    # A tablet, landscape then portrait: the header wraps or folds, never widens the page.
+    for width in (1024, 768):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     page.set_viewport_size({"width": 360, "height": 800})
     expect(worklist).to_be_hidden()
