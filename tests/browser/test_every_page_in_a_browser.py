@@ -171,8 +171,14 @@ def test_every_page_reads_well_at_desktop_and_phone_widths(
 
 
 def test_the_menu_folds_behind_a_button_on_a_phone(
-    demo: Members, login: Callable[[str], Page]
+    demo: Members, login: Callable[[str], Page], page: Page, live_server: Any
 ) -> None:
+    # The login page comes first, on every screen.
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"{live_server.url}/connexion/")
+        assert problems_on(page) == []
+
     page = login("coord")  # the longest menu: the coordination also has "Indicateurs"
     menu = page.get_by_role("button", name="Menu")
     worklist = page.get_by_role("navigation", name="Navigation principale").get_by_role(
