@@ -168,6 +168,21 @@ class SheetEventQuerySet(models.QuerySet["SheetEvent"]):
         raise ImmutableEvent("sheet events are never deleted")
 
 
+# What a person reads for each step of the timeline (SheetEvent.action keeps the machine code).
+EVENT_ACTION_LABELS = {
+    "send": _("Envoi"),
+    "receive": _("Accusé de réception"),
+    "accept": _("Acceptation"),
+    "decline": _("Refus"),
+    "cancel": _("Annulation"),
+    "no_show": _("Patient non venu"),
+    "reopen": _("Relance"),
+    "close": _("Clôture"),
+    "redirect": _("Réorientation"),
+    "note": _("Note"),
+}
+
+
 class SheetEvent(models.Model):
     """One immutable step of the loop: who moved the sheet from which state to which, when.
 
@@ -210,6 +225,15 @@ class SheetEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableEvent("sheet events are never deleted")
+
+    def get_action_display(self) -> str:
+        """The step in French; an action this list does not know yet shows as is."""
+        return str(EVENT_ACTION_LABELS.get(self.action, self.action))
+
+    def get_to_status_display(self) -> str:
+        """The state reached, by its label (the machine code stays in the row and the API)."""
+        choices = dict(LiaisonSheet.Status.choices)
+        return str(choices.get(self.to_status, self.to_status))
 
 
 class SheetAttachment(models.Model):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
 from django.test import Client
 
 from directory.models import Member, Organisation
@@ -60,3 +62,11 @@ def test_the_api_docs_are_served_without_a_cdn(client: Client) -> None:
     assert "swagger-ui" in body
     assert "cdn" not in body.lower()
     assert client.get("/api/schema/").status_code == 200
+
+
+@pytest.mark.parametrize("template", ["base.html", "400.html", "413.html", "500.html", "503.html"])
+def test_every_page_and_error_page_has_the_favicon(template: str) -> None:
+    """The error pages have their own <head>: a tab in error still shows whose site it is."""
+    body = render_to_string(template)
+    assert '<link rel="icon" href="/static/img/favicon.svg"' in body
+    assert finders.find("img/favicon.svg")

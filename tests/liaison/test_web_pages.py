@@ -85,6 +85,17 @@ def test_sending_an_incomplete_form_shows_what_is_missing(
     assert LiaisonSheet.objects.get().status == "draft"  # the draft is kept
 
 
+def test_a_missing_field_is_tied_to_its_error_for_a_screen_reader(
+    client: Client, demo, cardiologie
+) -> None:
+    """RGAA 11.10: the error is announced with the field, not only shown next to it."""
+    login(client, demo["dr.martin"])
+    data = form_data(cardiologie, demo["ide.petit"], reason="", send="1")
+    body = client.post("/liaison/nouvelle/", data).content.decode()
+    assert '<textarea id="f-reason" aria-describedby="e-reason" aria-invalid="true"' in body
+    assert '<div class="error" id="e-reason">' in body
+
+
 def test_the_hospital_works_the_sheet_from_its_page(client: Client, demo, make_referral) -> None:
     sheet = make_referral()
     login(client, demo["hop.cardio"])

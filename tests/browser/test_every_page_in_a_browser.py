@@ -1,0 +1,206 @@
+"""Every page of the daily path, as the persona who uses it, on a desktop and on a phone.
+
+RGAA (WCAG 2.1 AA) is what a French public-service tool is held to, and half of the CPTS
+reads its worklist on a phone between two visits. So each page is checked at 1366 px and at
+360 px for: no serious or critical axe-core violation, no horizontal scrolling, a favicon,
+and no English word leaking into the French interface.
+
+One test per persona, one logged-in browser context each, both widths in turn: the demo is
+built once per test (the live server needs committed rows) and the module stays quick.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
+from playwright.sync_api import Browser, Page, expect
+
+from directory.models import Member
+from liaison.models import LiaisonSheet
+from liaison.selectors import sheets_visible_to
+from messaging.selectors import conversations_visible_to
+from protocols.selectors import protocols_visible_to
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Axe()
+WIDTHS = (1366, 360)
+# Words of the English UI (Django's and the libraries' defaults, the machine codes of the
+# states) that must never reach a French page. Whole words, case-sensitive where a French
+# word shares the spelling in lower case.
+ENGLISH = re.compile(
+    r"\b(None|True|False|Submit|Save|Cancel|Delete|Search|Next|Previous|Loading|"
+    r"required|draft|sent|received|accepted|declined|cancelled|no_show|closed|"
+    r"referral|discharge|pending|Unknown|Error)\b"
+)
+
+# The innermost elements that stick out of the screen: what to fix when a page is too wide.
+WIDEST = """() => [...document.body.querySelectorAll('*')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
+  .slice(0, 4)
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + (e.className ? '.' + e.className : ''))"""
+
+Members = dict[str, Member]
+
+
+def sheet_of(login: str, kind: str, status: str) -> Callable[[Members], str]:
+    def url(members: Members) -> str:
+        sheet = sheets_visible_to(members[login]).filter(kind=kind, status=status).first()
+        assert sheet is not None, f"the demo has no {kind} {status} for {login}"
+        return f"/liaison/{sheet.code}/" + ("modifier/" if status == "draft" else "")
+
+    return url
+
+
+def first_conversation(login: str) -> Callable[[Members], str]:
+    def url(members: Members) -> str:
+        conversation = conversations_visible_to(members[login]).order_by("pk").first()
+        assert conversation is not None
+        return f"/messagerie/{conversation.code}/"
+
+    return url
+
+
+def first_protocol(login: str) -> Callable[[Members], str]:
+    def url(members: Members) -> str:
+        protocol = protocols_visible_to(members[login]).order_by("pk").first()
+        assert protocol is not None
+        return f"/protocoles/{protocol.code}/"
+
+    return url
+
+
+def fixed(path: str) -> Callable[[Members], str]:
+    return lambda members: path
+
+
+PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
+    "dr.martin": [
+        ("accueil", fixed("/")),
+        ("fiches", fixed("/liaison/")),
+        ("nouvelle fiche", fixed("/liaison/nouvelle/")),
+        ("fiche envoyée", sheet_of("dr.martin", "referral", "sent")),
+        ("lettre de sortie reçue", sheet_of("dr.martin", "discharge", "sent")),
+        ("messagerie", fixed("/messagerie/")),
+        ("conversation", first_conversation("dr.martin")),
+        ("nouveau message", fixed("/messagerie/nouvelle/")),
+        ("notifications", fixed("/notifications/")),
+        ("préférences", fixed("/notifications/preferences/")),
+        ("double authentification", fixed("/securite/2fa/activer/")),
+        ("jetons", fixed("/securite/jetons/")),
+    ],
+    "hop.cardio": [
+        ("fiches", fixed("/liaison/")),
+        ("fiche acceptée", sheet_of("hop.cardio", "referral", "accepted")),
+        ("lettre de sortie", sheet_of("hop.cardio", "discharge", "draft")),
+        ("messagerie", fixed("/messagerie/")),
+    ],
+    "ide.petit": [
+        ("fiches", fixed("/liaison/")),
+        ("protocoles", fixed("/protocoles/")),
+        ("protocole", first_protocol("ide.petit")),
+        ("notifications", fixed("/notifications/")),
+    ],
+    "pharma.durand": [
+        ("conversation", first_conversation("pharma.durand")),
+        ("annuaire", fixed("/annuaire/")),
+    ],
+    "coord": [
+        ("indicateurs", fixed("/indicateurs/")),
+        ("guide", fixed("/guide/")),
+        ("annuaire", fixed("/annuaire/?q=cardio")),
+        ("protocoles", fixed("/protocoles/")),
+    ],
+}
+
+
+def problems_on(page: Page) -> list[str]:
+    """What is wrong with the page as it is shown: axe, width, favicon, English words."""
+    found = []
+    for violation in AXE.run(page).response["violations"]:
+        if violation["impact"] in {"serious", "critical"}:
+            targets = [node["target"] for node in violation["nodes"]][:3]
+            found.append(f"axe {violation['id']} ({violation['impact']}) on {targets}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.evaluate("window.innerWidth")
+    if width > viewport:
+        culprits = page.evaluate(WIDEST)
+        found.append(f"{width}px wide on a {viewport}px screen, by {culprits}")
+    if not page.locator("head link[rel~=icon]").count():
+        found.append("no favicon")
+    words = sorted(set(ENGLISH.findall(page.locator("body").inner_text())))
+    found += [f"English word {word!r}" for word in words]
+    return found
+
+
+@pytest.mark.parametrize("persona", list(PAGES))
+def test_every_page_reads_well_at_desktop_and_phone_widths(
+    persona: str, browser: Browser, live_server: Any
+) -> None:
+    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    members = {m.user.username: m for m in Member.objects.select_related("user")}
+    assert LiaisonSheet.objects.exists()
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{live_server.url}/connexion/")
+        page.get_by_label("Identifiant").fill(persona)
+        page.get_by_label("Mot de passe").fill("demo")
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url(f"{live_server.url}/")
+        urls = [(name, url(members)) for name, url in PAGES[persona]]
+        problems: list[str] = []
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 800})
+            for name, path in urls:
+                response = page.goto(live_server.url + path)
+                assert response is not None, (name, path)
+                assert response.status == 200, (name, path)
+                problems += [f"{name} @{width}px: {p}" for p in problems_on(page)]
+        assert problems == [], "\n".join(problems)
+    finally:
+        context.close()
+
+
+def test_the_menu_folds_behind_a_button_on_a_phone(
+    demo: Members, login: Callable[[str], Page], page: Page, live_server: Any
+) -> None:
+    # The login page comes first, on every screen.
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"{live_server.url}/connexion/")
+        assert problems_on(page) == []
+
+    page = login("coord")  # the longest menu: the coordination also has "Indicateurs"
+    menu = page.get_by_role("button", name="Menu")
+    worklist = page.get_by_role("navigation", name="Navigation principale").get_by_role(
+        "link", name="Fiches de liaison"
+    )
+    page.set_viewport_size({"width": 1366, "height": 800})
+    expect(menu).to_be_hidden()
+    expect(worklist).to_be_visible()
+    # A tablet, landscape then portrait: the header wraps or folds, never widens the page.
+    for width in (1024, 768):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+    page.set_viewport_size({"width": 360, "height": 800})
+    expect(worklist).to_be_hidden()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    worklist.click()
+    page.wait_for_url("**/liaison/")
+
+    # A list is a pile of cards on a phone, each cell named by its column.
+    page.goto(page.url.replace("/liaison/", "/annuaire/"))
+    expect(page.locator("#members td[data-label='Profession']").first).to_be_visible()
+    assert page.locator("#members thead").is_hidden()
