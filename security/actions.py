@@ -22,11 +22,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
-from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
+
+from security.registry import Registry
 
 ACTION_MODULES = ("actions",)
 ACTION_PATTERN = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
@@ -39,8 +39,9 @@ class AuditAction:
     label: str | Promise
 
 
-_registry: dict[str, AuditAction] = {}
-_discovered = False
+_registry: Registry[AuditAction] = Registry(
+    ACTION_MODULES[0], what="audit action", name_of=lambda spec: spec.name
+)
 
 
 def register_action(name: str, label: str | Promise) -> str:
@@ -51,43 +52,24 @@ def register_action(name: str, label: str | Promise) -> str:
     """
     if len(name) > MAX_ACTION_LENGTH or not ACTION_PATTERN.fullmatch(name):
         raise ImproperlyConfigured(f"audit action {name!r}: use `<model>.<verb>`")
-    spec = AuditAction(name=name, label=label)
-    existing = _registry.get(name)
-    if existing is not None and existing != spec:
-        raise ImproperlyConfigured(f"audit action {name!r} is declared twice, differently")
-    _registry[name] = spec
+    _registry.declare(AuditAction(name=name, label=label))
     return name
 
 
 def is_declared(name: str) -> bool:
     """Whether some app declared this action (every app's `actions.py` is read first)."""
-    _discover()
-    return name in _registry
+    return _registry.get(name) is not None
 
 
 def action_label(name: str) -> str:
     """The French label of an action; the name itself for one nobody declared (old rows)."""
-    _discover()
     spec = _registry.get(name)
     return str(spec.label) if spec is not None else name
 
 
 def registered_actions() -> list[AuditAction]:
     """Every declared action, in name order."""
-    _discover()
-    return sorted(_registry.values(), key=lambda spec: spec.name)
-
-
-def _discover() -> None:
-    global _discovered
-    if _discovered or not apps.ready:
-        return
-    _discovered = True  # before importing: a module that reads the registry must not recurse
-    try:
-        autodiscover_modules(*ACTION_MODULES)
-    except Exception:
-        _discovered = False  # fail again, loudly, on the next read rather than run half-filled
-        raise
+    return _registry.all()
 
 
 # --- Security's own actions -------------------------------------------------------------------

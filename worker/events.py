@@ -27,12 +27,12 @@ import re
 import string
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.functional import Promise, lazy
-from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
+
+from security.registry import Registry
 
 EVENT_MODULES = ("events",)
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -64,8 +64,9 @@ class EventType:
         return str(self.label).format(actor=actor, missing=missing or "…")
 
 
-_registry: dict[str, EventType] = {}
-_discovered = False
+_registry: Registry[EventType] = Registry(
+    EVENT_MODULES[0], what="notification event", name_of=lambda spec: spec.name
+)
 
 
 def register_event(
@@ -101,11 +102,7 @@ def register_event(
         description=description,
         default_channel=str(default_channel),
     )
-    existing = _registry.get(name)
-    if existing is not None and existing != spec:
-        raise ImproperlyConfigured(f"notification event {name!r} is registered twice, differently")
-    _registry[name] = spec
-    return spec
+    return _registry.declare(spec)
 
 
 def _described(label: str | Promise) -> str:
@@ -114,29 +111,15 @@ def _described(label: str | Promise) -> str:
 
 def get_event(name: str) -> EventType:
     """The registered event type, or UnknownEvent."""
-    _discover()
-    try:
-        return _registry[name]
-    except KeyError:
-        raise UnknownEvent(f"unknown notification event {name!r}: register_event() it") from None
+    spec = _registry.get(name)
+    if spec is None:
+        raise UnknownEvent(f"unknown notification event {name!r}: register_event() it")
+    return spec
 
 
 def registered_events() -> list[EventType]:
     """Every event type, in name order (the order of the preferences form)."""
-    _discover()
-    return sorted(_registry.values(), key=lambda spec: spec.name)
-
-
-def _discover() -> None:
-    global _discovered
-    if _discovered or not apps.ready:
-        return
-    _discovered = True  # before importing: a module that reads the registry must not recurse
-    try:
-        autodiscover_modules(*EVENT_MODULES)
-    except Exception:
-        _discovered = False  # fail again, loudly, on the next read rather than run half-filled
-        raise
+    return _registry.all()
 
 
 # The worker's own events.
