@@ -44,7 +44,7 @@ class Command(BaseCommand):
                 scopes=options["scopes"],
             )
         except FieldErrors as exc:
-            raise CommandError(exc.fields) from None
+            raise CommandError(exc.readable()) from None
         except (DomainError, ValidationError) as exc:
             raise CommandError(str(exc)) from None
         token = issued.token
