@@ -123,6 +123,15 @@ def coordinators() -> list[Member]:
     return list(Member.objects.filter(pk__in=memberships.values("member_id")).order_by("pk"))
 
 
+def active_members_of(organisation_id: int) -> list[Member]:
+    """Who works in an organisation today: told on behalf of a service or an inbox."""
+    return list(
+        Member.objects.filter(is_active=True, memberships__organisation_id=organisation_id)
+        .distinct()
+        .order_by("pk")
+    )
+
+
 def member_for_user(user: object) -> Member | None:
     """The active member behind a login, or None (e.g. a bare superuser account).
 

@@ -16,8 +16,8 @@ from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from directory.models import Member, Membership, Organisation
-from directory.selectors import organisation_ids_of
+from directory.models import Member, Organisation
+from directory.selectors import active_members_of, organisation_ids_of
 from liaison import actions
 from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
 from patients.identity import patient_search
@@ -304,12 +304,7 @@ def recipient_side_members(sheet: LiaisonSheet) -> list[Member]:
     """The recipient's side told about a sheet: the active members of the recipient service."""
     if sheet.recipient_organisation_id is None:
         return []
-    return [
-        membership.member
-        for membership in Membership.objects.filter(
-            organisation_id=sheet.recipient_organisation_id, member__is_active=True
-        ).select_related("member")
-    ]
+    return active_members_of(sheet.recipient_organisation_id)
 
 
 def participant_members(sheet: LiaisonSheet) -> list[Member]:

@@ -511,14 +511,6 @@ def organisation_by_code(code: UUID | str) -> Organisation | None:
         return None
 
 
-def active_members_of(organisation_id: int) -> list[Member]:
-    return list(
-        Member.objects.filter(
-            is_active=True, memberships__organisation_id=organisation_id
-        ).distinct()
-    )
-
-
 def sheet_for(member: Member, code: UUID | str) -> LiaisonSheet | None:
     """The liaison sheet with this id if the member may see it (without auditing: a link)."""
     try:

@@ -22,9 +22,10 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
+from directory.selectors import active_members_of
 from messaging import actions, events
 from messaging.models import Conversation, Message, MessageReceipt, Participant
-from messaging.selectors import active_members_of, standing_of
+from messaging.selectors import standing_of
 from messaging.services.messages import Upload, checked_body, checked_files, post_message
 from patients.identity import identity_indexes, validated_patient
 from security import audit

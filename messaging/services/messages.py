@@ -26,9 +26,10 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
+from directory.selectors import active_members_of
 from messaging import actions, events
 from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
-from messaging.selectors import active_members_of, standing_of
+from messaging.selectors import standing_of
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.files import default_file_store, store_file
