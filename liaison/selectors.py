@@ -307,6 +307,12 @@ def recipient_side_members(sheet: LiaisonSheet) -> list[Member]:
     return active_members_of(sheet.recipient_organisation_id)
 
 
-def participant_members(sheet: LiaisonSheet) -> list[Member]:
-    """The named participants of a sheet (a letter's recipients, a referral's care team)."""
-    return [participant.member for participant in sheet.participants.select_related("member")]
+def participant_members(sheet: LiaisonSheet, *, unread_only: bool = False) -> list[Member]:
+    """The named participants of a sheet (a letter's recipients, a referral's care team).
+
+    With `unread_only`, those who have not read it yet (what the unread-letter alert names).
+    """
+    participants = sheet.participants.select_related("member")
+    if unread_only:
+        participants = participants.filter(read_at__isnull=True)
+    return [participant.member for participant in participants.order_by("pk")]

@@ -21,7 +21,7 @@ from directory.models import Member, Organisation
 from directory.selectors import coordinators
 from liaison import events
 from liaison.models import LiaisonSheet, SheetParticipant
-from liaison.selectors import recipient_side_members
+from liaison.selectors import participant_members, recipient_side_members
 from worker.services import notify
 
 logger = logging.getLogger(__name__)
@@ -54,14 +54,6 @@ def _claim(sheet: LiaisonSheet, marker: str, at: datetime) -> bool:
 def _service(sheet: LiaisonSheet) -> list[Organisation]:
     """The recipient service of a referral, as an alert names it."""
     return [sheet.recipient_organisation] if sheet.recipient_organisation else []
-
-
-def _recipients(sheet: LiaisonSheet, *, unread_only: bool) -> list[Member]:
-    """The named recipients of a letter (those who have not read it, if `unread_only`)."""
-    participants = SheetParticipant.objects.filter(sheet=sheet).select_related("member")
-    if unread_only:
-        participants = participants.filter(read_at__isnull=True)
-    return [p.member for p in participants.order_by("pk")]
 
 
 def _alert(
@@ -167,7 +159,7 @@ def alert_late_discharge_letters(*, at: datetime | None = None) -> int:
                 events.DISCHARGE_LATE,
                 [sheet.author],
                 sheet,
-                missing=_recipients(sheet, unread_only=False),
+                missing=participant_members(sheet),
             )
             handled += 1
     logger.info("liaison alerts: %d late discharge letters", handled)
@@ -219,7 +211,7 @@ def remind_unread_discharge_letters(*, at: datetime | None = None) -> int:
             events.DISCHARGE_UNREAD_BY,
             [sheet.author],
             sheet,
-            missing=_recipients(sheet, unread_only=True),
+            missing=participant_members(sheet, unread_only=True),
         )
     logger.info("liaison alerts: %d unread discharge letters reminded", handled)
     return handled
