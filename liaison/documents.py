@@ -273,6 +273,23 @@ def _as_date(value: Any) -> date | None:
         return None
 
 
+# Values a form posts when nobody typed anything: the identity status select has a default,
+# check boxes and yes/no questions start unanswered. None of them makes a document worth keeping.
+DEFAULT_ONLY_KEYS = frozenset({"identity_status", "document_status"})
+
+
+def is_blank(value: Any) -> bool:
+    """True when nothing meaningful was typed: only empty strings, lists and objects, None,
+    False (an unticked box) and the defaults of DEFAULT_ONLY_KEYS, at any depth."""
+    if isinstance(value, dict):
+        return all(is_blank(v) for k, v in value.items() if k not in DEFAULT_ONLY_KEYS)
+    if isinstance(value, list | tuple):
+        return all(is_blank(v) for v in value)
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or value is False
+
+
 def changed_sections(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Top-level sections whose value differs between two versions of a document."""
     keys = set(before) | set(after)
