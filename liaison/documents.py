@@ -19,12 +19,14 @@ from rest_framework import serializers
 
 from config.serializers import StrictSerializer
 from patients.identity import identity_errors
+from security.text import fold
 
 ENTRY_MODES = ["emergency", "scheduled", "transfer", "other"]
 EXIT_MODES = ["home", "ssr", "had", "ehpad", "other_hospital", "other", "death"]
 URGENCIES = ["routine", "urgent", "emergency"]
 CHANGES = ["new", "modified", "continued"]
 DOCUMENT_STATUSES = ["in_progress", "final"]
+LONG_TERM_WORDINGS = frozenset({"au long cours", "long cours"})
 
 
 def text(**kwargs: Any) -> serializers.CharField:
@@ -43,7 +45,19 @@ class MedicationSerializer(StrictSerializer):
 
 class DischargeMedicationSerializer(MedicationSerializer):
     duration = text(max_length=100)
+    # A long-term treatment ("au long cours") has no duration to give.
+    long_term = serializers.BooleanField(required=False)
     change = serializers.ChoiceField(CHANGES, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # One meaning, one value: "au long cours" typed as the duration is the box ticked
+        # (as the FHIR import reads it back), and an unticked box is not stored.
+        if fold(attrs.get("duration") or "").strip(" .") in LONG_TERM_WORDINGS:
+            attrs.pop("duration")
+            attrs["long_term"] = True
+        if not attrs.get("long_term"):
+            attrs.pop("long_term", None)
+        return attrs
 
 
 class StoppedMedicationSerializer(StrictSerializer):
@@ -242,7 +256,12 @@ def missing_for_send(
         medications = content.get("discharge_medications")
         if not medications and not content.get("discharge_medications_none"):
             missing.append("discharge_medications")
-        missing += _missing_lines(content, "discharge_medications", ("dose", "duration"))
+        missing += _missing_lines(content, "discharge_medications", ("dose",))
+        missing += [
+            f"discharge_medications[{index}].duration"
+            for index, line in enumerate(medications or [])
+            if not line.get("duration") and not line.get("long_term")
+        ]
         missing += _missing_lines(content, "stopped_medications", ("reason",))
         reasons |= _stay_date_errors(content, localdate())
     return {path: [str(REQUIRED)] for path in missing} | reasons
