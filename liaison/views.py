@@ -188,10 +188,15 @@ def edit_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpResponse
     if sheet.status != SheetStatus.DRAFT:
         return redirect("liaison-sheet", code=sheet.code)
     if request.method != "POST":
+        content = sheet.content
+        if not sheet.is_referral and not content.get("hospital_contact"):
+            # The doctor who opens the letter is the one who signs it: shown, saved with it.
+            signature = discharge.signing_doctor(member, sheet.sender_organisation)
+            content = {**content, "hospital_contact": signature} if signature else content
         return render(
             request,
             "liaison/form.html",
-            _form_context(member, sheet.kind, sheet, sheet.patient, sheet.content),
+            _form_context(member, sheet.kind, sheet, sheet.patient, content),
         )
     patient, content = forms.parse(sheet.kind, request.POST)
     try:
