@@ -510,6 +510,27 @@ def organisation_by_code(code: UUID | str) -> Organisation | None:
         return None
 
 
+def care_team_of(member: Member, sheet: LiaisonSheet) -> tuple[list[Member], Organisation | None]:
+    """Whom "Écrire à propos de cette fiche" writes to: the sheet's author and the members it
+    names (copied care team, letter recipients), the writer left out; and the other side's
+    service as a shared inbox (the hospital service for the GP, the sender's for the hospital),
+    when the writer is not in it. Only active members and staffed inboxes."""
+    named = [sheet.author_id, *(p.member_id for p in sheet.participants.all())]
+    found = {m.pk: m for m in members_visible_to(member).filter(pk__in=named)}
+    people = [found[pk] for pk in dict.fromkeys(named) if pk in found and pk != member.pk]
+    mine = set(organisation_ids_of(member))
+    other_side = next(
+        (
+            pk
+            for pk in (sheet.recipient_organisation_id, sheet.sender_organisation_id)
+            if pk is not None and pk not in mine
+        ),
+        None,
+    )
+    inbox = inbox_organisations().filter(pk=other_side).first() if other_side else None
+    return people, inbox
+
+
 def sheet_for(member: Member, code: UUID | str) -> LiaisonSheet | None:
     """The liaison sheet with this id if the member may see it (without auditing: a link)."""
     try:

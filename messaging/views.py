@@ -8,7 +8,7 @@ a 500. The conversation page refreshes itself by polling `poll` (no inline scrip
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.conf import settings
@@ -19,6 +19,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,6 +34,9 @@ from messaging.services import conversations, messages
 from messaging.services.messages import Upload
 from patients.identity import identity_display
 from security.exceptions import DomainError, FieldErrors, NotFound
+
+if TYPE_CHECKING:
+    from liaison.models import LiaisonSheet
 
 PAGE = 50
 
@@ -101,6 +106,8 @@ def compose(request: HttpRequest, member: Member) -> HttpResponse:
         "patient_fields": forms.patient_fields(None, {}),
     }
     if request.method != "POST":
+        if sheet is not None:
+            context.update(_about_sheet(member, sheet))
         return render(request, "messaging/compose.html", context)
     post = request.POST
     codes = forms.uuids(post.getlist("participants"))
@@ -136,6 +143,22 @@ def compose(request: HttpRequest, member: Member) -> HttpResponse:
         return render(request, "messaging/compose.html", context, status=error.status_code)
     flash.success(request, _("Message envoyé."))
     return redirect("messaging-conversation", code=conversation.code)
+
+
+def _about_sheet(member: Member, sheet: LiaisonSheet) -> dict[str, Any]:
+    """The composer prefilled from a sheet: its care team, a subject, the sheet linked (the
+    patient travels through the sheet, not retyped). The subject names no patient: it shows
+    in lists and notifications."""
+    people, inbox = selectors.care_team_of(member, sheet)
+    when = sheet.sent_at or sheet.created_at
+    subject = _("À propos : %(kind)s du %(date)s") % {
+        "kind": sheet.get_kind_display().lower(),
+        "date": date_format(localtime(when), "d/m/Y"),
+    }
+    return {
+        "chosen": people,
+        "data": {"subject": subject, "organisation_inbox": str(inbox.code) if inbox else ""},
+    }
 
 
 @member_page
