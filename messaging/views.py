@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.downloads import upload_download
 from directory.models import Member
@@ -374,10 +374,31 @@ def add_participant(request: HttpRequest, member: Member, code: UUID) -> HttpRes
     return redirect("messaging-conversation", code=found.code)
 
 
+def _confirm(request: HttpRequest, confirm: dict[str, Any]) -> HttpResponse:
+    """The confirmation page of a destructive action (templates/confirm.html): GET shows it,
+    POST does it; static/js/confirm.js shows the same form in a <dialog>."""
+    return render(request, "confirm.html", {"confirm": {"fields": [], **confirm}})
+
+
 @member_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def leave(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     found = selectors.access_conversation(member, code, audit_action=None)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            {
+                "title": _("Quitter la conversation ?"),
+                "text": _(
+                    "Vous ne pourrez plus y écrire ni lire les nouveaux messages ; les autres "
+                    "participants voient que vous l'avez quittée. Seul un participant peut "
+                    "vous y ajouter à nouveau."
+                ),
+                "button": _("Quitter la conversation"),
+                "url": reverse("messaging-leave", kwargs={"code": found.code}),
+                "back": reverse("messaging-conversation", kwargs={"code": found.code}),
+            },
+        )
     try:
         conversations.leave_conversation(actor=member, conversation=found)
     except DomainError as error:
@@ -388,10 +409,29 @@ def leave(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
 
 
 @member_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def redact(request: HttpRequest, member: Member, code: UUID, message_code: UUID) -> HttpResponse:
     found = selectors.access_conversation(member, code, audit_action=None)
     message = selectors.message_in(found, message_code)
+    back = reverse("messaging-conversation", kwargs={"code": found.code})
+    if request.method != "POST":
+        return _confirm(
+            request,
+            {
+                "title": _("Retirer ce message ?"),
+                "text": _(
+                    "Son texte et ses pièces jointes sont effacés pour tous les participants ; "
+                    "la conversation garde la trace qu'un message a été retiré. "
+                    "C'est définitif."
+                ),
+                "button": _("Retirer le message"),
+                "url": reverse(
+                    "messaging-redact",
+                    kwargs={"code": found.code, "message_code": message.code},
+                ),
+                "back": f"{back}#m-{message.code}",
+            },
+        )
     try:
         messages.redact_message(actor=member, message=message)
         flash.success(request, _("Message retiré."))
