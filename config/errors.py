@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.defaults import page_not_found, server_error
 
 from security import availability
@@ -65,13 +66,33 @@ def body_too_large(request: HttpRequest) -> HttpResponse:
     return _page("413.html", {}, status=413)
 
 
+# What a person calls the query parameters the pages share; a page reader never sees a key.
+PARAMETER_LABELS = {
+    "q": gettext_lazy("Recherche"),
+    "page": gettext_lazy("Page"),
+    "state": gettext_lazy("État"),
+    "service": gettext_lazy("Service"),
+    "urgency": gettext_lazy("Urgence"),
+    "period": gettext_lazy("Période"),
+    "profession": gettext_lazy("Profession"),
+    "organisation": gettext_lazy("Structure"),
+    "subject": gettext_lazy("Objet"),
+    "body": gettext_lazy("Message"),
+}
+
+
 def invalid_characters(request: HttpRequest, fields: Iterable[str]) -> HttpResponse:
-    """400 naming the parameters or form fields that hold a control character."""
+    """400 naming the parameters or form fields that hold a control character.
+
+    The API answers with the keys (its clients code against them); the page names the fields
+    in words, and says "un champ de la page" for one it has no word for rather than a key.
+    """
     message = _("Caractère de contrôle interdit (octet nul ou caractère non imprimable).")
     names = sorted(set(fields))
     if _is_api(request):
         return JsonResponse({name: [message] for name in names}, status=400)
-    return _page("400.html", {"fields": names, "message": message}, status=400)
+    labels = sorted({str(PARAMETER_LABELS.get(name, _("un champ de la page"))) for name in names})
+    return _page("400.html", {"fields": labels, "message": message}, status=400)
 
 
 def internal_error(request: HttpRequest) -> HttpResponse:
