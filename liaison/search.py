@@ -58,6 +58,8 @@ class WorklistSearch(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
+    unread = forms.BooleanField(label=_("Non lues seulement"), required=False)
+
     def __init__(self, data: QueryDict, **kwargs: Any) -> None:
         self.unknown = sorted(set(data) - set(self.base_fields) - set(PAGE_PARAMETERS))
         self.tab = data.get("onglet", "a-traiter")
@@ -109,4 +111,8 @@ class WorklistSearch(forms.Form):
         """The `sheet_list` keyword arguments of what was filled in."""
         if not self.is_bound:
             return {}
-        return {key: value for key, value in self.cleaned_data.items() if value not in ("", None)}
+        return {
+            key: value
+            for key, value in self.cleaned_data.items()
+            if value not in ("", None) and not (key == "unread" and value is False)
+        }

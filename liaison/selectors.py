@@ -17,6 +17,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db.models import (
     Case,
+    Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
@@ -190,6 +191,14 @@ def _filed_by(member: Member) -> Exists:
     return Exists(SheetFiling.objects.filter(sheet=OuterRef("pk"), member=member))
 
 
+def _unread_by(member: Member) -> Q:
+    """Sent to the member by name (a letter's recipient, a copy) and not read yet."""
+    unread = SheetParticipant.objects.filter(
+        sheet=OuterRef("pk"), member=member, read_at__isnull=True
+    )
+    return ~Q(status=SheetStatus.DRAFT) & Q(Exists(unread))
+
+
 def sheet_list(
     member: Member,
     *,
@@ -200,6 +209,7 @@ def sheet_list(
     document_status: str = "",
     service: Organisation | None = None,
     filed: bool | None = None,
+    unread: bool | None = None,
     ins: str = "",
     family_name: str = "",
     birth_date: date | None = None,
@@ -209,9 +219,9 @@ def sheet_list(
     """The sheets of a worklist, what needs action first (`triaged`), filtered as asked.
 
     `service` keeps the sheets sent by or to that organisation; `filed` those the member
-    filed (True) or not (False). Patient search compares keyed blind indexes: the identity
-    is never decrypted to search. The caller records the read with `record_list_read` (a
-    list shows patient identities).
+    filed (True) or not (False); `unread` those sent to the member by name and not read.
+    Patient search compares keyed blind indexes: the identity is never decrypted to search.
+    The caller records the read with `record_list_read` (a list shows patient identities).
     """
     organisation_ids = organisation_ids_of(member)
     # The member's own participations are fetched first (a short list): `id IN (...)` OR an
@@ -229,20 +239,16 @@ def sheet_list(
         queryset = queryset.filter(sent)
     else:
         queryset = queryset.filter(sent | received)
-    if status:
-        queryset = queryset.filter(status=status)
-    if kind:
-        queryset = queryset.filter(kind=kind)
-    if urgency:
-        queryset = queryset.filter(urgency=urgency)
-    if document_status:
-        queryset = queryset.filter(document_status=document_status)
+    equal = {"status": status, "kind": kind, "urgency": urgency, "document_status": document_status}
+    queryset = queryset.filter(**{key: value for key, value in equal.items() if value})
     if service is not None:
         queryset = queryset.filter(
             Q(recipient_organisation=service) | Q(sender_organisation=service)
         )
     if filed is not None:
         queryset = queryset.filter(_filed_by(member) if filed else ~_filed_by(member))
+    if unread is not None:
+        queryset = queryset.filter(_unread_by(member) if unread else ~_unread_by(member))
     if ins or family_name:
         queryset = queryset.filter(
             patient_search(ins=ins, family_name=family_name, birth_date=birth_date)
@@ -275,7 +281,7 @@ def known_identity(
 # recorded by name only (their values identify a patient).
 AUDITED_FILTER_VALUES = (
     *("box", "status", "kind", "urgency", "document_status", "sent_from", "sent_to"),
-    *("tab", "page", "service", "filed"),
+    *("tab", "page", "service", "filed", "unread"),
 )
 PATIENT_SEARCH_FILTERS = ("ins", "family_name", "birth_date")
 
@@ -363,6 +369,29 @@ def worklist_for(member: Member, tab: str, **filters: Any) -> QuerySet[LiaisonSh
     return sheet_list(member, box="inbox", **{**filters, "filed": False}).exclude(
         status__in=(SheetStatus.CLOSED, SheetStatus.CANCELLED, SheetStatus.DECLINED)
     )
+
+
+def dashboard_counts(member: Member) -> dict[str, int]:
+    """The home page's counts of the member's "À traiter" list, in one query.
+
+    Each count is what its link lists (`worklist_for(member, "a-traiter")` with the same
+    filters): referrals to receive, to accept, letters to write (accepted referrals), and
+    discharge letters the member has not read.
+    """
+    referral = Q(kind=LiaisonSheet.Kind.REFERRAL)
+    counts = (
+        worklist_for(member, "a-traiter")
+        .order_by()
+        .aggregate(
+            to_receive=Count("pk", filter=referral & Q(status=SheetStatus.SENT)),
+            to_accept=Count("pk", filter=referral & Q(status=SheetStatus.RECEIVED)),
+            letters_to_write=Count("pk", filter=referral & Q(status=SheetStatus.ACCEPTED)),
+            letters_unread=Count(
+                "pk", filter=Q(kind=LiaisonSheet.Kind.DISCHARGE) & _unread_by(member)
+            ),
+        )
+    )
+    return {key: value or 0 for key, value in counts.items()}
 
 
 def overdue_by(sheet: LiaisonSheet, *, at: datetime | None = None) -> timedelta | None:

@@ -297,6 +297,11 @@ class ListQuery(serializers.Serializer):
         allow_null=True,
         help_text="`true`: only the sheets you filed; `false`: only those you did not.",
     )
+    unread = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="`true`: only the sheets sent to you by name that you have not read.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (

@@ -274,3 +274,16 @@ def test_filing_marks_its_notifications_read(client_for, demo, letter):
     client_for(gp).post(f"{API}{letter.code}/file/")
 
     assert not Notification.objects.filter(recipient=gp, read_at__isnull=True).exists()
+
+
+def test_the_api_lists_the_letters_not_read_yet(client_for, demo, letter):
+    gp = client_for(demo["dr.martin"])
+    unread = gp.get(f"{API}?unread=true").json()["results"]
+
+    gp.post(f"{API}{letter.code}/read/")
+
+    assert [r["id"] for r in unread] == [str(letter.code)]
+    assert gp.get(f"{API}?unread=true").json()["results"] == []
+    assert not Notification.objects.filter(
+        recipient=demo["dr.martin"], read_at__isnull=True, target_code=letter.code
+    ).exists()
