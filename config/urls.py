@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config import home
 from directory.audit.urls import api_urlpatterns as audit_api
 from directory.tokens.urls import api_urlpatterns as tokens_api
 from directory.tokens.urls import urlpatterns as token_pages
@@ -57,6 +58,7 @@ urlpatterns = [
     path("securite/jetons/", include(token_pages)),
     path("notifications/", include(notifications_pages)),
     path("liaison/", include("liaison.urls")),
+    path("", home.dashboard, name="home"),
     path("", include(outputs_pages)),
     path("", include(messaging_pages)),
     path("", include(protocols_pages)),
