@@ -144,3 +144,29 @@ def test_a_double_click_creates_one_protocol(
     page.wait_for_url("**/versions/1/modifier/")
     expect(page.get_by_text("Brouillon enregistré.")).to_be_visible()
     assert Protocol.objects.filter(title="Dénutrition de la personne âgée").count() == 1
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
+def test_a_lost_csrf_cookie_explains_in_french_and_the_retry_keeps_the_form(
+    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any, width: int
+) -> None:
+    page = login("dr.martin")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/protocoles/nouveau/")
+    page.get_by_label("Titre").fill("Insuffisance cardiaque : surveillance du poids")
+    cookies = page.context.cookies()
+    page.context.clear_cookies()
+    page.context.add_cookies([c for c in cookies if c["name"] != "csrftoken"])
+
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    expect(page.get_by_role("heading", name="Le formulaire n'a pas pu être envoyé")).to_be_visible()
+    expect(page.get_by_text("Ce que vous aviez saisi est conservé")).to_be_visible()
+    check(page)
+
+    page.get_by_role("link", name="Revenir au formulaire et réessayer").click()
+    expect(page.get_by_label("Titre")).to_have_value(
+        "Insuffisance cardiaque : surveillance du poids"
+    )
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    page.wait_for_url("**/versions/1/modifier/")
+    assert Protocol.objects.filter(title__startswith="Insuffisance cardiaque").count() == 1
