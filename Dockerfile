@@ -17,8 +17,9 @@ ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 VAR_DIR=/tmp/var
 WORKDIR /app
 COPY --from=build /install /usr/local
 COPY . .
-# Throwaway values: collectstatic needs settings to load, and settings refuse to without secrets.
-RUN DEBUG=False SECRET_KEY=build-only python manage.py collectstatic --no-input \
+# No secret at build time: config.build_settings gives collectstatic throwaway keys that die
+# with the command (tests/test_deployment.py runs this very line without any key).
+RUN DEBUG=False DJANGO_SETTINGS_MODULE=config.build_settings python manage.py collectstatic --no-input \
     && useradd --system --uid 10001 --home /app cpts && mkdir -p /data/media && chown cpts /data/media
 USER cpts
 EXPOSE 8000

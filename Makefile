@@ -49,9 +49,11 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format .
 
 ## ruff, mypy, the migration check and the whole suite (browser, real worker, API fuzzing)
+# One pytest worker per core (pytest-xdist); TEST_WORKERS=0 runs in a single process.
+TEST_WORKERS ?= auto
 test: $(BIN)/.installed browser-deps lint
 	mkdir -p var
-	$(BIN)/python -m pytest -q --durations=10
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=10
 
 clean:
 	rm -rf $(VENV) .mypy_cache var/test-db.sqlite3 var/test-worker.log

@@ -256,6 +256,8 @@ MIDDLEWARE = [
     "security.middleware.RequestContextMiddleware",
     "security.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A form posted after the session expired is kept for its author until they log back in.
+    "security.middleware.FormDraftMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Oversized bodies, control characters. Late, so its answers get the headers above (CSP,
@@ -358,6 +360,10 @@ API_TOKEN_MAX_AGE_HOURS = env_int("API_TOKEN_MAX_AGE_HOURS", 12)
 API_TOKEN_INTEGRATION_IDLE_TIMEOUT_DAYS = env_int("API_TOKEN_INTEGRATION_IDLE_TIMEOUT_DAYS", 30)
 API_TOKEN_INTEGRATION_MAX_AGE_DAYS = env_int("API_TOKEN_INTEGRATION_MAX_AGE_DAYS", 365)
 LOGIN_REDIRECT_URL = "home"
+# Lifetime of the link e-mailed by "Mot de passe oublié", in seconds (one hour by default).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
+if PASSWORD_RESET_TIMEOUT < 60:
+    raise ImproperlyConfigured("PASSWORD_RESET_TIMEOUT must be at least 60 seconds")
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "fr"
@@ -403,6 +409,8 @@ if BEHIND_TLS_PROXY:
 # outermost trusted proxy saw is the client's, for the lockout, the throttles and the audit.
 TRUSTED_PROXY_COUNT, TRUSTED_PROXIES = trusted_proxies_from_env(behind_tls_proxy=BEHIND_TLS_PROXY)
 X_FRAME_OPTIONS = "DENY"
+# A lost or stale CSRF cookie gets a French page that offers to retry (config/errors.py).
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 # No inline script anywhere: pages load their scripts from /static/ (django-csp).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

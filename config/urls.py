@@ -1,8 +1,10 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config import home
+from directory.account.urls import urlpatterns as account_pages
+from directory.account.views import LoginView
 from directory.audit.urls import api_urlpatterns as audit_api
 from directory.tokens.urls import api_urlpatterns as tokens_api
 from directory.tokens.urls import urlpatterns as token_pages
@@ -34,11 +36,9 @@ api_v1 = [
 urlpatterns = [
     path("healthz", worker_views.healthz, name="healthz"),
     path("readyz", worker_views.readyz, name="readyz"),
-    path(
-        "connexion/",
-        auth_views.LoginView.as_view(template_name="registration/login.html"),
-        name="login",
-    ),
+    # Tells a deactivated member why they cannot log in (directory/account/views.py).
+    path("connexion/", LoginView.as_view(), name="login"),
+    *account_pages,
     # Also revokes the API tokens bound to the session (directory/tokens/views.py).
     path("deconnexion/", LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -57,6 +57,7 @@ urlpatterns = [
     path("securite/jetons/", include(token_pages)),
     path("notifications/", include(notifications_pages)),
     path("liaison/", include("liaison.urls")),
+    path("", home.dashboard, name="home"),
     path("", include(outputs_pages)),
     path("", include(messaging_pages)),
     path("", include(protocols_pages)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -25,6 +26,9 @@ class TimestampedModel(models.Model):
 
 class User(AbstractUser):
     """The login account. The professional profile is `Member`; a user has at most one."""
+
+    # The interface language the person chose on their account page, applied at each login.
+    language = models.CharField(_("langue"), max_length=8, choices=settings.LANGUAGES, default="fr")
 
     class Meta:
         verbose_name = _("compte")

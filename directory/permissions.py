@@ -46,17 +46,22 @@ def member_page(
 ) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     """A page for active members; the view receives the caller's member after the request.
 
-    Anonymous visitors go to the login page; an account without an active member, and any
-    NotFound the view lets through (an access_* miss: missing and forbidden alike), get the
-    site's 404. This is the pages' one fetch-or-404 (healthchecks' `_get_check_for_user`,
-    here for every object): views call the access_* selectors directly and handle only the
-    errors they turn into a message on the page.
+    Anonymous visitors go to the login page; a deactivated member is told so and whom to ask
+    (deactivated while logged in: the login itself turns them away); an account without a
+    member, and any NotFound the view lets through (an access_* miss: missing and forbidden
+    alike), get the site's 404. This is the pages' one fetch-or-404 (healthchecks'
+    `_get_check_for_user`, here for every object): views call the access_* selectors
+    directly and handle only the errors they turn into a message on the page.
     """
 
     @wraps(view)
     def page(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         member = member_for_user(request.user)
         if member is None:
+            if getattr(request.user, "member", None) is not None:
+                from directory.account.views import deactivated_page  # noqa: PLC0415
+
+                return deactivated_page(request)
             raise Http404
         try:
             return view(request, member, *args, **kwargs)

@@ -17,7 +17,6 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("annuaire/", views.directory_search, name="directory"),
     path(
         "annuaire/organisations/<uuid:code>/",

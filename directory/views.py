@@ -18,13 +18,6 @@ from security.exceptions import DomainError
 
 
 @member_page
-def home(request: HttpRequest, member: Member) -> HttpResponse:
-    profile = selectors.access_member(member, member.code)
-    organisations = [membership.organisation for membership in profile.memberships.all()]
-    return render(request, "directory/home.html", {"organisations": organisations})
-
-
-@member_page
 def directory_search(request: HttpRequest, member: Member) -> HttpResponse:
     """One page to find a colleague or a structure: the query searches both."""
     query = request.GET.get("q", "").strip()

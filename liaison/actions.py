@@ -52,3 +52,7 @@ SHEET_NOTE = register_action("liaison_sheet.note", _("Note ajoutée à une fiche
 SHEET_MARK_READ = register_action(
     "liaison_sheet.mark_read", _("Accusé de lecture d'une fiche de liaison")
 )
+
+# The member's own worklist.
+SHEET_FILE = register_action("liaison_sheet.file", _("Fiche de liaison classée"))
+SHEET_UNFILE = register_action("liaison_sheet.unfile", _("Fiche de liaison remise à traiter"))

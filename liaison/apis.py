@@ -35,7 +35,7 @@ from liaison.serializers import (
     SheetSummaryOutput,
     SheetWriteInput,
 )
-from liaison.services import attachments, discharge, drafts, transitions
+from liaison.services import attachments, discharge, drafts, filing, transitions
 from patients.identity import identity_warnings
 from security.exceptions import DomainError, NotFound
 from security.idempotency import tell_replay, was_replayed
@@ -325,7 +325,36 @@ class LiaisonSheetReadApi(APIView):
         reject_unknown_keys(request)
         member = current_member(request)
         sheet = selectors.access_sheet(member, code)
-        return Response({"recorded": transitions.mark_read(actor=member, sheet=sheet)})
+        return Response({"recorded": filing.open_sheet(actor=member, sheet=sheet)})
+
+
+class LiaisonSheetFileApi(APIView):
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("Filing", {"filed": serializers.BooleanField()}),
+    )
+    def post(self, request: Request, code: UUID) -> Response:
+        """File ("Classer") a received discharge letter or an answered referral, for you.
+
+        It leaves your "À traiter" list (`filed=false`) and is listed with `filed=true`.
+        Filing twice is harmless. 409 for a draft or a referral still awaiting its answer.
+        """
+        reject_unknown_keys(request)
+        member = current_member(request)
+        sheet = selectors.access_sheet(member, code)
+        filing.file_sheet(actor=member, sheet=sheet)
+        return Response({"filed": True})
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("Unfiling", {"filed": serializers.BooleanField()}),
+    )
+    def delete(self, request: Request, code: UUID) -> Response:
+        """Un-file: the sheet comes back to your lists. Harmless if it was not filed."""
+        member = current_member(request)
+        sheet = selectors.access_sheet(member, code)
+        filing.unfile_sheet(actor=member, sheet=sheet)
+        return Response({"filed": False})
 
 
 class LiaisonSheetDischargeApi(APIView):

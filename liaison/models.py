@@ -154,6 +154,27 @@ class SheetParticipant(models.Model):
         return f"{self.member_id} on {self.sheet_id} ({self.role})"
 
 
+class SheetFiling(models.Model):
+    """A member filed ("Classer") a sheet they received: it leaves their "À traiter" list.
+
+    Per member: a colleague of the same service still sees it to handle. Removing the row
+    un-files it. Only the fact and the moment are stored, nothing about the patient.
+    """
+
+    sheet = models.ForeignKey(LiaisonSheet, models.CASCADE, related_name="filings")
+    member = models.ForeignKey("directory.Member", models.CASCADE, related_name="+")
+    filed_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sheet", "member"], name="sheet_filing_unique"),
+        ]
+        indexes = [models.Index(fields=["member", "sheet"], name="sheet_filing_member")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} filed {self.sheet_id}"
+
+
 class ImmutableEvent(Exception):
     """A timeline event was about to be changed or removed: a programming error."""
 

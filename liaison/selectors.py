@@ -10,16 +10,38 @@ Everyone else gets NotFound (404), whether the sheet exists or not.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils.timezone import now
 
 from directory.models import Member, Organisation
 from directory.selectors import active_members_of, organisation_ids_of
 from liaison import actions
-from liaison.models import LiaisonSheet, SheetAttachment, SheetEvent, SheetParticipant
+from liaison.models import (
+    LiaisonSheet,
+    SheetAttachment,
+    SheetEvent,
+    SheetFiling,
+    SheetParticipant,
+)
 from patients.identity import patient_search
 from security import audit
 from security.access import get_or_not_found
@@ -100,6 +122,83 @@ def is_participant(member: Member, sheet: LiaisonSheet) -> bool:
     return any(p.member_id == member.pk for p in sheet.participants.all())
 
 
+def _due_at() -> Case:
+    """When the sheet's next step is due, computed by the database from clear columns.
+
+    - a referral sent or received: its receipt is due `LIAISON_RECEIPT_DELAY_MINUTES` after
+      sending, by urgency (the alert of liaison.services.alerts fires at the same time);
+    - an accepted referral with a planned date: its discharge letter is due after the grace
+      period (`LIAISON_DISCHARGE_GRACE_DAYS`, the missing-letter reminder);
+    - a discharge letter still in draft: due on the day of discharge (R1112-1-2).
+    Anything else has no due date (None).
+    """
+    referral = LiaisonSheet.Kind.REFERRAL
+    awaiting = Q(kind=referral, status__in=(SheetStatus.SENT, SheetStatus.RECEIVED))
+    delays = settings.LIAISON_RECEIPT_DELAY_MINUTES
+    routine = Value(timedelta(minutes=delays["routine"]))
+    grace = Value(timedelta(days=settings.LIAISON_DISCHARGE_GRACE_DAYS + 1))
+    whens = [
+        When(awaiting & Q(urgency=urgency), then=F("sent_at") + Value(timedelta(minutes=minutes)))
+        for urgency, minutes in delays.items()
+    ]
+    whens += [
+        When(awaiting, then=F("sent_at") + routine),
+        When(
+            Q(kind=referral, status=SheetStatus.ACCEPTED, planned_date__isnull=False),
+            then=ExpressionWrapper(F("planned_date") + grace, output_field=DateTimeField()),
+        ),
+        When(
+            Q(kind=LiaisonSheet.Kind.DISCHARGE, status=SheetStatus.DRAFT)
+            & Q(discharge_date__isnull=False),
+            then=ExpressionWrapper(
+                F("discharge_date") + Value(timedelta(days=1)), output_field=DateTimeField()
+            ),
+        ),
+    ]
+    return Case(*whens, default=Value(None), output_field=DateTimeField())
+
+
+def triaged(
+    queryset: QuerySet[LiaisonSheet], *, at: datetime | None = None
+) -> QuerySet[LiaisonSheet]:
+    """What needs action first: overdue, then urgent, then by due date, then the newest.
+
+    The database annotates and orders (`due_at`, `priority`), so a page of the inbox reads
+    only its rows; nothing is sorted in Python.
+    """
+    at = at or now()
+    urgent = (LiaisonSheet.Urgency.URGENT, LiaisonSheet.Urgency.EMERGENCY)
+    still_open = ~Q(
+        status__in=(
+            SheetStatus.CLOSED,
+            SheetStatus.CANCELLED,
+            SheetStatus.DECLINED,
+            SheetStatus.NO_SHOW,
+        )
+    )
+    return queryset.annotate(
+        due_at=_due_at(),
+        priority=Case(
+            When(due_at__lt=at, then=Value(0)),
+            When(still_open & Q(urgency__in=urgent), then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        ),
+    ).order_by("priority", F("due_at").asc(nulls_last=True), "-created_at", "-pk")
+
+
+def _filed_by(member: Member) -> Exists:
+    return Exists(SheetFiling.objects.filter(sheet=OuterRef("pk"), member=member))
+
+
+def _unread_by(member: Member) -> Q:
+    """Sent to the member by name (a letter's recipient, a copy) and not read yet."""
+    unread = SheetParticipant.objects.filter(
+        sheet=OuterRef("pk"), member=member, read_at__isnull=True
+    )
+    return ~Q(status=SheetStatus.DRAFT) & Q(Exists(unread))
+
+
 def sheet_list(
     member: Member,
     *,
@@ -108,14 +207,19 @@ def sheet_list(
     kind: str = "",
     urgency: str = "",
     document_status: str = "",
+    service: Organisation | None = None,
+    filed: bool | None = None,
+    unread: bool | None = None,
     ins: str = "",
     family_name: str = "",
     birth_date: date | None = None,
     sent_from: date | None = None,
     sent_to: date | None = None,
 ) -> QuerySet[LiaisonSheet]:
-    """The sheets of a worklist, newest first, filtered as the caller asks.
+    """The sheets of a worklist, what needs action first (`triaged`), filtered as asked.
 
+    `service` keeps the sheets sent by or to that organisation; `filed` those the member
+    filed (True) or not (False); `unread` those sent to the member by name and not read.
     Patient search compares keyed blind indexes: the identity is never decrypted to search.
     The caller records the read with `record_list_read` (a list shows patient identities).
     """
@@ -135,14 +239,16 @@ def sheet_list(
         queryset = queryset.filter(sent)
     else:
         queryset = queryset.filter(sent | received)
-    if status:
-        queryset = queryset.filter(status=status)
-    if kind:
-        queryset = queryset.filter(kind=kind)
-    if urgency:
-        queryset = queryset.filter(urgency=urgency)
-    if document_status:
-        queryset = queryset.filter(document_status=document_status)
+    equal = {"status": status, "kind": kind, "urgency": urgency, "document_status": document_status}
+    queryset = queryset.filter(**{key: value for key, value in equal.items() if value})
+    if service is not None:
+        queryset = queryset.filter(
+            Q(recipient_organisation=service) | Q(sender_organisation=service)
+        )
+    if filed is not None:
+        queryset = queryset.filter(_filed_by(member) if filed else ~_filed_by(member))
+    if unread is not None:
+        queryset = queryset.filter(_unread_by(member) if unread else ~_unread_by(member))
     if ins or family_name:
         queryset = queryset.filter(
             patient_search(ins=ins, family_name=family_name, birth_date=birth_date)
@@ -151,7 +257,7 @@ def sheet_list(
         queryset = queryset.filter(sent_at__date__gte=sent_from)
     if sent_to:
         queryset = queryset.filter(sent_at__date__lte=sent_to)
-    return _with_relations(queryset).order_by("-created_at", "-pk")
+    return triaged(_with_relations(queryset).annotate(is_filed=_filed_by(member)))
 
 
 def known_identity(
@@ -168,14 +274,14 @@ def known_identity(
     if not (ins and ins.strip()) and not (family_name and family_name.strip()):
         return None
     found = sheet_list(member, ins=ins, family_name=family_name, birth_date=birth_date)
-    return found.first()
+    return found.order_by("-created_at", "-pk").first()  # the newest, not the most urgent
 
 
 # Filters whose value may go in the audit trail as is; the patient search filters are
 # recorded by name only (their values identify a patient).
 AUDITED_FILTER_VALUES = (
     *("box", "status", "kind", "urgency", "document_status", "sent_from", "sent_to"),
-    *("tab", "page"),
+    *("tab", "page", "service", "filed", "unread"),
 )
 PATIENT_SEARCH_FILTERS = ("ins", "family_name", "birth_date")
 
@@ -189,7 +295,11 @@ def record_list_read(member: Member, *, source: str, filters: Mapping[str, Any])
     """
     used = {key: value for key, value in filters.items() if value not in ("", None)}
     extra: dict[str, Any] = {"source": source}
-    extra |= {key: str(used[key]) for key in AUDITED_FILTER_VALUES if key in used}
+    extra |= {
+        key: str(getattr(used[key], "code", used[key]))  # an organisation by its public id
+        for key in AUDITED_FILTER_VALUES
+        if key in used
+    }
     searched = [key for key in PATIENT_SEARCH_FILTERS if key in used]
     if searched:
         extra["patient_search"] = searched
@@ -220,20 +330,29 @@ def access_attachment(member: Member, sheet_code: UUID | str, code: UUID | str) 
     return get_or_not_found(attachments, "attachment", code=code)
 
 
-def worklist_for(member: Member, tab: str, *, limit: int = 100) -> list[LiaisonSheet]:
-    """The web worklists: what to handle, what we sent, what we still wait an answer for.
+WORKLIST_TABS = ("a-traiter", "envoyees", "en-attente", "brouillons", "classees")
 
-    Each call is one audited list read ("liaison_sheet.list", source "web").
+
+def worklist_for(member: Member, tab: str, **filters: Any) -> QuerySet[LiaisonSheet]:
+    """The web worklists, what needs action first; `filters` are `sheet_list`'s.
+
+    - "a-traiter": what was sent to me or my service and is still open, minus what I filed;
+    - "envoyees": what we sent (drafts have their own tab, "brouillons");
+    - "en-attente": referrals still waiting for their discharge letter, and letters sent
+      "in progress" whose awaited results have not yet come back as a new version;
+    - "classees": what I filed ("Classer"), to find it again or un-file it.
+    The caller records the read with `record_list_read` (source "web").
     """
-    record_list_read(member, source="web", filters={"tab": tab})
     if tab == "envoyees":
-        return list(sheet_list(member, box="outbox")[:limit])
+        return sheet_list(member, box="outbox", **filters).exclude(status=SheetStatus.DRAFT)
+    if tab == "brouillons":
+        return sheet_list(member, box="outbox", **filters).filter(status=SheetStatus.DRAFT)
+    if tab == "classees":
+        return sheet_list(member, **{**filters, "filed": True})
     if tab == "en-attente":
-        # Referrals still waiting for their discharge letter, and letters sent "in progress"
-        # whose awaited results have not yet come back as a new version.
         later_version = LiaisonSheet.objects.filter(previous_version=OuterRef("pk"))
-        waiting = (
-            sheet_list(member, box="outbox")
+        return (
+            sheet_list(member, box="outbox", **filters)
             .filter(
                 Q(
                     kind=LiaisonSheet.Kind.REFERRAL,
@@ -247,11 +366,45 @@ def worklist_for(member: Member, tab: str, *, limit: int = 100) -> list[LiaisonS
             )
             .exclude(Exists(later_version.exclude(status=SheetStatus.DRAFT)))
         )
-        return list(waiting[:limit])
-    inbox = sheet_list(member, box="inbox").exclude(
+    return sheet_list(member, box="inbox", **{**filters, "filed": False}).exclude(
         status__in=(SheetStatus.CLOSED, SheetStatus.CANCELLED, SheetStatus.DECLINED)
     )
-    return list(inbox[:limit])
+
+
+def dashboard_counts(member: Member) -> dict[str, int]:
+    """The home page's counts of the member's "À traiter" list, in one query.
+
+    Each count is what its link lists (`worklist_for(member, "a-traiter")` with the same
+    filters): referrals to receive, to accept, letters to write (accepted referrals), and
+    discharge letters the member has not read.
+    """
+    referral = Q(kind=LiaisonSheet.Kind.REFERRAL)
+    counts = (
+        worklist_for(member, "a-traiter")
+        .order_by()
+        .aggregate(
+            to_receive=Count("pk", filter=referral & Q(status=SheetStatus.SENT)),
+            to_accept=Count("pk", filter=referral & Q(status=SheetStatus.RECEIVED)),
+            letters_to_write=Count("pk", filter=referral & Q(status=SheetStatus.ACCEPTED)),
+            letters_unread=Count(
+                "pk", filter=Q(kind=LiaisonSheet.Kind.DISCHARGE) & _unread_by(member)
+            ),
+        )
+    )
+    return {key: value or 0 for key, value in counts.items()}
+
+
+def overdue_by(sheet: LiaisonSheet, *, at: datetime | None = None) -> timedelta | None:
+    """How late the sheet's next step is (`due_at` of `triaged`), or None when not late."""
+    due = getattr(sheet, "due_at", None)
+    if due is None:
+        return None
+    late = (at or now()) - due
+    return late if late > timedelta(0) else None
+
+
+def is_filed_by(member: Member, sheet: LiaisonSheet) -> bool:
+    return SheetFiling.objects.filter(sheet=sheet, member=member).exists()
 
 
 def hospital_services(*, excluding: int | None = None) -> QuerySet[Organisation]:

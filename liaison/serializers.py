@@ -73,6 +73,17 @@ class SheetSummaryOutput(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     unread = serializers.SerializerMethodField()
+    due_at = serializers.DateTimeField(
+        allow_null=True,
+        read_only=True,
+        help_text="When the next step is due (receipt, discharge letter); null: nothing due.",
+    )
+    overdue = serializers.SerializerMethodField()
+    filed = serializers.BooleanField(source="is_filed", read_only=True, default=False)
+
+    def get_overdue(self, sheet: LiaisonSheet) -> bool:
+        """Whether the next step is past its due time (the list is ordered overdue first)."""
+        return getattr(sheet, "priority", None) == 0
 
     def get_unread(self, sheet: LiaisonSheet) -> bool:
         """Whether the caller is a named participant who has not read it yet."""
@@ -275,8 +286,32 @@ class ListQuery(serializers.Serializer):
     birth_date = serializers.DateField(required=False)
     sent_from = serializers.DateField(required=False)
     sent_to = serializers.DateField(required=False)
+    service = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Organisation.objects.all(),
+        required=False,
+        help_text="An organisation's id: the sheets it sent or received.",
+    )
+    filed = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="`true`: only the sheets you filed; `false`: only those you did not.",
+    )
+    unread = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="`true`: only the sheets sent to you by name that you have not read.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (
+            attrs.get("sent_from")
+            and attrs.get("sent_to")
+            and attrs["sent_from"] > attrs["sent_to"]
+        ):
+            raise serializers.ValidationError(
+                {"sent_to": [_("La fin de la période précède son début.")]}
+            )
         if attrs.get("family_name") and not attrs.get("birth_date"):
             raise serializers.ValidationError(
                 {"birth_date": [_("La recherche par nom se fait avec la date de naissance.")]}

@@ -22,6 +22,7 @@ api_urlpatterns = [
     path(f"{P}close/", apis.LiaisonSheetCloseApi.as_view()),
     path(f"{P}notes/", apis.LiaisonSheetNotesApi.as_view()),
     path(f"{P}read/", apis.LiaisonSheetReadApi.as_view()),
+    path(f"{P}file/", apis.LiaisonSheetFileApi.as_view(), name="api-liaison-sheet-file"),
     path(f"{P}discharge/", apis.LiaisonSheetDischargeApi.as_view()),
     path(f"{P}revise/", apis.LiaisonSheetReviseApi.as_view()),
     path(f"{P}events/", apis.LiaisonSheetEventsApi.as_view()),

@@ -6,17 +6,19 @@ and render. A DomainError becomes a message on the page, never a 500.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.timezone import now
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from config.downloads import upload_download
@@ -25,7 +27,8 @@ from directory.models import Member, Organisation
 from directory.permissions import member_page
 from liaison import forms, selectors
 from liaison.models import LiaisonSheet
-from liaison.services import attachments, discharge, drafts, transitions
+from liaison.search import WorklistSearch
+from liaison.services import attachments, discharge, drafts, filing, transitions
 from patients.identity import identity_display
 from security.exceptions import DomainError, FieldErrors
 
@@ -34,26 +37,68 @@ TABS = {
     "a-traiter": _("À traiter"),
     "envoyees": _("Envoyées"),
     "en-attente": _("En attente de retour"),
+    "brouillons": _("Brouillons"),
+    "classees": _("Classées"),
 }
+WORKLIST_PAGE = 50
+
+
+def lateness(late: timedelta) -> str:
+    """ "en retard de 3 jours", of 5 hours under a day, of N minutes under an hour."""
+    days, hours, minutes = late.days, late.seconds // 3600, late.seconds // 60
+    if days:
+        text = ngettext("%(n)d jour", "%(n)d jours", days) % {"n": days}
+    elif hours:
+        text = ngettext("%(n)d heure", "%(n)d heures", hours) % {"n": hours}
+    else:
+        text = ngettext("%(n)d minute", "%(n)d minutes", max(minutes, 1)) % {"n": max(minutes, 1)}
+    return _("en retard de %(duration)s") % {"duration": text}
 
 
 @member_page
 def worklist(request: HttpRequest, member: Member) -> HttpResponse:
-    tab = request.GET.get("onglet", "a-traiter")
-    if tab not in TABS:
-        tab = "a-traiter"
+    search = WorklistSearch(request.GET)
+    valid = search.is_valid()
+    tab = search.tab if search.tab in TABS else "a-traiter"
+    filters = search.filters() if valid else {}
+    audited = {**filters, "tab": tab}
+    selectors.record_list_read(member, source="web", filters=audited)
+    queryset = selectors.worklist_for(member, tab, **filters)
+    if not valid:
+        queryset = queryset.none()
+    page = Paginator(queryset, WORKLIST_PAGE).get_page(request.GET.get("page"))
+    moment = now()
     rows = [
         {
             "sheet": sheet,
             "patient": sheet.patient,
             "birth_date": forms.french_date(sheet.patient.get("birth_date") or ""),
-            "unread": any(
+            "unread": sheet.status != SheetStatus.DRAFT
+            and any(
                 p.member_id == member.pk and p.read_at is None for p in sheet.participants.all()
             ),
+            "late": lateness(late) if (late := selectors.overdue_by(sheet, at=moment)) else "",
+            "can_file": filing.can_file(sheet) and tab in ("a-traiter", "classees"),
         }
-        for sheet in selectors.worklist_for(member, tab)
+        for sheet in page.object_list
     ]
-    return render(request, "liaison/worklist.html", {"tabs": TABS, "tab": tab, "rows": rows})
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "liaison/worklist.html",
+        {
+            "tabs": TABS,
+            "tab": tab,
+            "rows": rows,
+            "page": page,
+            "search": search,
+            "problems": [] if valid else search.problems(),
+            "query": query.urlencode(),
+            "filtering": bool(filters),
+        },
+        status=200 if valid else 400,
+    )
 
 
 def _form_context(
@@ -267,7 +312,7 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
     sheet = selectors.access_sheet(member, code)
     if sheet.status == SheetStatus.DRAFT and selectors.is_on_sender_side(member, sheet):
         return redirect("liaison-edit", code=sheet.code)
-    transitions.mark_read(actor=member, sheet=sheet)  # opening it is reading it
+    filing.open_sheet(actor=member, sheet=sheet)  # opening it is reading it (and its alerts)
     versions = list(selectors.versions_of(sheet)) if not sheet.is_referral else []
     previous = sheet.previous_version
     actions = _actions_for(member, sheet)
@@ -389,6 +434,7 @@ def _do_action(
     request: HttpRequest, member: Member, sheet: LiaisonSheet, action: str
 ) -> HttpResponse:
     note = request.POST.get("note", "")
+    target = reverse("liaison-sheet", kwargs={"code": sheet.code})  # where it goes next
     try:
         if action in transitions.TRANSITIONS:
             planned = request.POST.get("planned_date") or None
@@ -408,10 +454,10 @@ def _do_action(
             messages.success(request, _("Note ajoutée."))
         elif action == "discharge":
             letter = discharge.start_discharge_letter(actor=member, referral=sheet)
-            return redirect("liaison-edit", code=letter.code)
+            target = reverse("liaison-edit", kwargs={"code": letter.code})
         elif action == "revise":
             draft = discharge.revise_discharge_letter(actor=member, letter=sheet)
-            return redirect("liaison-edit", code=draft.code)
+            target = reverse("liaison-edit", kwargs={"code": draft.code})
         elif action == "attach" and "file" in request.FILES:
             upload = request.FILES["file"]
             attachments.add_attachment(
@@ -422,10 +468,18 @@ def _do_action(
                 size=upload.size or 0,
             )
             messages.success(request, _("Pièce jointe ajoutée."))
+        elif action == "file":
+            filing.file_sheet(actor=member, sheet=sheet)
+            messages.success(request, _("Fiche classée : retrouvez-la dans « Classées »."))
+            target = _back_to_list(request)
+        elif action == "unfile":
+            filing.unfile_sheet(actor=member, sheet=sheet)
+            messages.success(request, _("Fiche remise dans « À traiter »."))
+            target = _back_to_list(request)
         elif action == "delete":
             drafts.delete_draft(actor=member, sheet=sheet)
             messages.success(request, _("Brouillon supprimé."))
-            return redirect("liaison-worklist")
+            target = reverse("liaison-worklist")
         else:
             raise Http404
     except DomainError as error:
@@ -435,7 +489,15 @@ def _do_action(
             return _confirm_page(request, sheet, action, fields, status=error.status_code)
         detail = "; ".join(f"{key} : {' '.join(map(str, value))}" for key, value in fields.items())
         messages.error(request, detail or error.detail)
-    return redirect("liaison-sheet", code=sheet.code)
+    return redirect(target)
+
+
+def _back_to_list(request: HttpRequest) -> str:
+    """Where a filing sends the member back: the list they came from (a local path only)."""
+    back = request.POST.get("next", "")
+    if back.startswith("/liaison/") and not back.startswith("//"):
+        return back
+    return "/liaison/"
 
 
 def _date(value: str | None) -> Any:

@@ -46,6 +46,7 @@ from protocols.serializers import (
 )
 from protocols.services import drafting, lifecycle, participation
 from security.exceptions import NotFound
+from security.idempotency import tell_replay, was_replayed
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -113,9 +114,24 @@ class ProtocolListApi(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=ProtocolCreateInput, responses={201: ProtocolOutput})
+    @extend_schema(
+        request=ProtocolCreateInput,
+        responses={201: ProtocolOutput},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retrying with the same key does not create a second protocol.",
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         """Create a protocol with its first draft (you become its author)."""
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 64:
+            raise ValidationError({"Idempotency-Key": [_("64 caractères au plus.")]})
         member = current_member(request)
         body = ProtocolCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -126,9 +142,15 @@ class ProtocolListApi(generics.ListAPIView):
             _themes(data.pop("themes")),
         )
         protocol = drafting.create_protocol(
-            actor=member, kind=kind, reference=reference, themes=themes, content=data
+            actor=member,
+            kind=kind,
+            reference=reference,
+            themes=themes,
+            content=data,
+            creation_key=key,
         )
-        return protocol_response(member, protocol, status_code=status.HTTP_201_CREATED)
+        response = protocol_response(member, protocol, status_code=status.HTTP_201_CREATED)
+        return tell_replay(response, replayed=was_replayed(protocol))
 
 
 class ProtocolDetailApi(APIView):

@@ -109,6 +109,9 @@ class Protocol(TimestampedModel):
         "ProtocolVersion", models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_by = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
+    # The key of the request that created it (the editor's form, an API Idempotency-Key): a
+    # double click or a retry returns this protocol instead of making a second one.
+    creation_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     themes = models.ManyToManyField(Theme, blank=True, related_name="protocols")
     # Search documents of the head version (the published one, else the latest): accent- and
     # case-folded stems for the SQLite fallback, a weighted tsvector on PostgreSQL.
@@ -128,6 +131,11 @@ class Protocol(TimestampedModel):
                 name="protocol_unique_reference",
                 violation_error_code="unique",
                 violation_error_message=_("Cette référence de protocole est déjà utilisée."),
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "creation_key"],
+                condition=~Q(creation_key=""),
+                name="protocol_unique_creation_key",
             ),
         ]
 

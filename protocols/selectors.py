@@ -352,3 +352,20 @@ def monthly_acknowledgement_counts(
             month_start = localtime(month_start) if month_start.tzinfo else month_start
         counts[f"{month_start.year:04d}-{month_start.month:02d}"] = row["total"]
     return counts
+
+
+def protocols_to_acknowledge(member: Member) -> int:
+    """How many protocols in force the member takes part in without having acknowledged
+    ("Lu et approuvé") their version in force: the home page's count. One query."""
+    acknowledged = Acknowledgement.objects.filter(
+        version=OuterRef("current_version"), member=member
+    )
+    taking_part = Participation.objects.filter(
+        protocol=OuterRef("pk"), member=member, ended_at__isnull=True
+    )
+    return (
+        Protocol.objects.filter(status=ProtocolStatus.PUBLISHED, current_version__isnull=False)
+        .filter(Exists(taking_part))
+        .exclude(Exists(acknowledged))
+        .count()
+    )

@@ -6,8 +6,9 @@ A DomainError becomes a message on the page (with the HTTP status of the API), n
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -72,6 +73,25 @@ def library(request: HttpRequest, member: Member) -> HttpResponse:
     )
 
 
+def _typed_values(
+    base: dict[str, Any], request: HttpRequest, content: dict[str, Any]
+) -> dict[str, Any]:
+    """The editor's fields as the person sent them, to show the form again after an error.
+
+    Validated content holds Python values; a date goes back into its input as ISO text (a
+    date rendered in French would leave the input empty, and the next submit would fail).
+    """
+    values = {**base, **request.POST.dict(), **content}
+    for name, value in values.items():
+        if isinstance(value, date):
+            values[name] = value.isoformat()
+    for name in forms.PROFESSION_FIELDS:
+        values[name] = request.POST.getlist(name)
+    values["themes"] = request.POST.getlist("themes")
+    values["reviewers"] = request.POST.getlist("reviewers")
+    return values
+
+
 def _editor_context(
     member: Member,
     protocol: Protocol | None,
@@ -83,6 +103,8 @@ def _editor_context(
         {t.slug for t in protocol.themes.all()} if protocol else set(values.get("themes", []))
     )
     reviewers = {r.reviewer_id for r in selectors.current_reviews(version)} if version else set()
+    # Reviewers ticked in a form that came back with an error stay ticked.
+    posted_reviewers = set(values.get("reviewers", []))
     return {
         "protocol": protocol,
         "version": version,
@@ -93,7 +115,7 @@ def _editor_context(
         "kinds": Protocol.Kind.choices,
         "themes": [{"theme": t, "checked": t.slug in chosen_themes} for t in themes()],
         "members": [
-            {"member": m, "checked": m.pk in reviewers}
+            {"member": m, "checked": m.pk in reviewers or str(m.code) in posted_reviewers}
             for m in directory_selectors.members_visible_to(member).exclude(pk=member.pk)
         ],
         "errors": errors or {},
@@ -103,15 +125,12 @@ def _editor_context(
 @member_page
 def new_protocol(request: HttpRequest, member: Member) -> HttpResponse:
     if request.method != "POST":
-        return render(
-            request,
-            "protocols/editor.html",
-            _editor_context(member, None, None, forms.version_values(None)),
-        )
+        # One key per opened form: sending it twice (double click, slow network) makes one
+        # protocol, as the API's Idempotency-Key does.
+        values = {**forms.version_values(None), "creation_key": uuid4().hex}
+        return render(request, "protocols/editor.html", _editor_context(member, None, None, values))
     content, errors = forms.parse_content(request.POST)
-    values = {**request.POST.dict(), **content, "themes": request.POST.getlist("themes")}
-    for name in forms.PROFESSION_FIELDS:
-        values[name] = request.POST.getlist(name)
+    values = _typed_values({}, request, content)
     chosen, _unknown = themes_with_slugs(request.POST.getlist("themes"))
     if not errors:
         try:
@@ -121,6 +140,7 @@ def new_protocol(request: HttpRequest, member: Member) -> HttpResponse:
                 reference=request.POST.get("reference", ""),
                 themes=chosen,
                 content=content,
+                creation_key=request.POST.get("creation_key", ""),
             )
         except DomainError as error:
             errors = error.fields if isinstance(error, FieldErrors) else {"general": [error.detail]}
@@ -159,9 +179,7 @@ def edit_version(request: HttpRequest, member: Member, code: UUID, number: int) 
             messages.success(request, _("Version envoyée en relecture."))
             return redirect("protocol-version", code=protocol.code, number=version.number)
     except DomainError as error:
-        values = {**forms.version_values(version), **request.POST.dict(), **content}
-        for name in forms.PROFESSION_FIELDS:
-            values[name] = request.POST.getlist(name)
+        values = _typed_values(forms.version_values(version), request, content)
         fields = error.fields if isinstance(error, FieldErrors) else {}
         messages.error(
             request,

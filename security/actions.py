@@ -104,3 +104,8 @@ TWO_FACTOR_RECOVERY_CODES_REGENERATED = register_action(
 TWO_FACTOR_RESET = register_action(
     "two_factor.reset", _("Réinitialisation de la double authentification")
 )
+
+# Passwords: changed by the member (with the current one) or reset through an e-mailed link.
+# Either ends the account's other sessions and every API token.
+PASSWORD_CHANGE = register_action("password.change", _("Changement du mot de passe"))
+PASSWORD_RESET = register_action("password.reset", _("Réinitialisation du mot de passe par e-mail"))

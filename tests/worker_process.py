@@ -140,7 +140,9 @@ def worker_env(django_db_setup: None, django_db_blocker: Any) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def celery_worker_process(worker_env: dict[str, str]) -> Iterator[WorkerProcess]:
     """One real worker for the whole session, started on first use."""
-    worker = WorkerProcess(env=worker_env, log_path=ROOT / "var" / "test-worker.log")
+    # One log per pytest-xdist worker ("gw0", "gw1"...): parallel runs must not interleave.
+    suffix = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    worker = WorkerProcess(env=worker_env, log_path=ROOT / "var" / f"test-worker-{suffix}.log")
     worker.start()
     yield worker
     worker.stop()
@@ -317,7 +319,8 @@ def start_worker(worker_env: dict[str, str]) -> Iterator[Callable[..., WorkerPro
     started: list[WorkerProcess] = []
 
     def start(name: str, **env: str) -> WorkerProcess:
-        log_path = Path(settings.VAR_DIR) / f"test-worker-{name}.log"
+        suffix = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        log_path = Path(settings.VAR_DIR) / f"test-worker-{name}-{suffix}.log"
         log_path.unlink(missing_ok=True)
         worker = WorkerProcess(env={**worker_env, **env}, log_path=log_path)
         worker.start()

@@ -211,6 +211,19 @@ def mark_all_notifications_read(*, actor: Member) -> int:
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=now())
 
 
+def mark_target_notifications_read(*, actor: Member, target: models.Model) -> int:
+    """Mark read the actor's notifications about `target` (opening it is reading them).
+
+    One UPDATE on the member's unread rows (a partial index); returns how many were unread.
+    """
+    return Notification.objects.filter(
+        recipient=actor,
+        read_at__isnull=True,
+        target_type=target._meta.label_lower,
+        target_code=getattr(target, "code", None),
+    ).update(read_at=now())
+
+
 # --- Preferences -----------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from directory.permissions import member_page
 from protocols.downloads import guide_download
 from protocols.guide import selectors, services
 from protocols.models import OfficeHours
-from security.exceptions import DomainError
+from security.exceptions import DomainError, FieldErrors
 
 HOUR_ROWS = 4
 
@@ -61,16 +61,24 @@ def _parse_time(value: str) -> time | None:
         return None
 
 
-def _parse_entry(request: HttpRequest) -> tuple[list[services.ThemeChoice], list[dict[str, Any]]]:
+def _row_indexes(request: HttpRequest) -> list[int]:
+    """The form's office-hours rows that have a day chosen (every row the page showed)."""
+    count = max(HOUR_ROWS, services.MAX_HOURS + 1)
+    return [i for i in range(count) if request.POST.get(f"hours-{i}-weekday", "")]
+
+
+def _parse_entry(
+    request: HttpRequest,
+) -> tuple[list[services.ThemeChoice], list[dict[str, Any]], list[int]]:
+    """(themes, office hours, the form row of each office hour) from the posted form."""
     chosen, _unknown = selectors.themes_with_slugs(request.POST.getlist("themes"))
     choices = [
         services.ThemeChoice(theme, request.POST.get(f"note-{theme.slug}", "")) for theme in chosen
     ]
+    indexes = _row_indexes(request)
     hours = []
-    for index in range(HOUR_ROWS):
+    for index in indexes:
         day = request.POST.get(f"hours-{index}-weekday", "")
-        if not day:
-            continue
         hours.append(
             {
                 "weekday": int(day) if day.isdigit() else -1,
@@ -80,31 +88,110 @@ def _parse_entry(request: HttpRequest) -> tuple[list[services.ThemeChoice], list
                 "details": request.POST.get(f"hours-{index}-details", ""),
             }
         )
-    return choices, hours
+    return choices, hours, indexes
 
 
-def _entry_context(title: str, links: list[Any], hours: list[OfficeHours]) -> dict[str, Any]:
-    notes = {link.theme_id: link.note for link in links}
+def _hhmm(value: time | None) -> str:
+    return value.strftime("%H:%M") if value else ""
+
+
+def _saved_rows(hours: list[OfficeHours]) -> list[dict[str, Any]]:
     rows = [
-        {"index": i, "hours": hours[i] if i < len(hours) else None}
-        for i in range(max(HOUR_ROWS, len(hours)))
+        {
+            "weekday": h.weekday,
+            "starts_at": _hhmm(h.starts_at),
+            "ends_at": _hhmm(h.ends_at),
+            "location": h.location,
+            "details": h.details,
+        }
+        for h in hours
     ]
+    return _numbered(rows)
+
+
+def _posted_rows(request: HttpRequest, row_errors: dict[int, list[str]]) -> list[dict[str, Any]]:
+    """The office-hours rows as the person typed them, each with its errors."""
+    count = max(HOUR_ROWS, (max(_row_indexes(request), default=-1) + 1))
+    rows = []
+    for i in range(count):
+        day = request.POST.get(f"hours-{i}-weekday", "")
+        rows.append(
+            {
+                "weekday": int(day) if day.isdigit() else None,
+                **{
+                    name: request.POST.get(f"hours-{i}-{name}", "")
+                    for name in ("starts_at", "ends_at", "location", "details")
+                },
+                "errors": row_errors.get(i, []),
+            }
+        )
+    return _numbered(rows)
+
+
+def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    blank = {"weekday": None, "starts_at": "", "ends_at": "", "location": "", "details": ""}
+    rows = rows + [dict(blank) for _ in range(HOUR_ROWS - len(rows))]
+    return [{"index": i, "number": i + 1, "errors": [], **row} for i, row in enumerate(rows)]
+
+
+def _entry_context(
+    title: str, themes: list[dict[str, Any]], rows: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "title": title,
-        "themes": [
-            {"theme": t, "checked": t.pk in notes, "note": notes.get(t.pk, "")}
-            for t in selectors.themes()
-        ],
+        "themes": themes,
         "rows": rows,
         "weekdays": OfficeHours.Weekday.choices,
     }
+
+
+def _saved_themes(links: list[Any]) -> list[dict[str, Any]]:
+    notes = {link.theme_id: link.note for link in links}
+    return [
+        {"theme": t, "checked": t.pk in notes, "note": notes.get(t.pk, "")}
+        for t in selectors.themes()
+    ]
+
+
+def _posted_themes(request: HttpRequest) -> list[dict[str, Any]]:
+    chosen = set(request.POST.getlist("themes"))
+    return [
+        {
+            "theme": t,
+            "checked": t.slug in chosen,
+            "note": request.POST.get(f"note-{t.slug}", ""),
+        }
+        for t in selectors.themes()
+    ]
+
+
+def _row_errors(error: DomainError, indexes: list[int]) -> tuple[dict[int, list[str]], list[str]]:
+    """The service's errors on office_hours.<n>.<field>, moved to the form rows they concern.
+
+    The service numbers the office hours it was given; the page numbers its rows, blank ones
+    included: row 3 of the page may be the service's second office hour.
+    """
+    by_row: dict[int, list[str]] = {}
+    others: list[str] = []
+    fields = error.fields if isinstance(error, FieldErrors) else {}
+    for key, messages_ in fields.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "office_hours" and parts[1].isdigit():
+            position = int(parts[1])
+            row = indexes[position] if position < len(indexes) else position
+            by_row.setdefault(row, []).extend(str(m) for m in messages_)
+        else:
+            others.extend(str(m) for m in messages_)
+    if not fields:
+        others.append(error.readable())
+    return by_row, others
 
 
 def _edit_entry(
     request: HttpRequest, member: Member, target: Organisation | Member, title: str
 ) -> HttpResponse:
     if request.method == "POST":
-        choices, hours = _parse_entry(request)
+        choices, hours, indexes = _parse_entry(request)
         try:
             if isinstance(target, Organisation):
                 services.set_organisation_guide(
@@ -115,15 +202,25 @@ def _edit_entry(
                     actor=member, member=target, themes=choices, office_hours=hours
                 )
         except DomainError as error:
-            messages.error(request, error.readable())
-        else:
-            messages.success(request, _("Fiche du guide enregistrée."))
-            return redirect("guide")
+            # Nothing is saved; the page comes back as the person typed it, the rows at
+            # fault named.
+            by_row, others = _row_errors(error, indexes)
+            for row in sorted(by_row):
+                others.append(
+                    _("Permanence n° %(n)d : %(errors)s")
+                    % {"n": row + 1, "errors": " ".join(by_row[row])}
+                )
+            messages.error(request, " ".join(others))
+            context = _entry_context(title, _posted_themes(request), _posted_rows(request, by_row))
+            return render(request, "protocols/guide_entry.html", context, status=400)
+        messages.success(request, _("Fiche du guide enregistrée."))
+        return redirect("guide")
     if isinstance(target, Organisation):
         links, hours_list = selectors.organisation_guide(target)
     else:
         links, hours_list = selectors.member_guide(target)
-    return render(request, "protocols/guide_entry.html", _entry_context(title, links, hours_list))
+    context = _entry_context(title, _saved_themes(links), _saved_rows(list(hours_list)))
+    return render(request, "protocols/guide_entry.html", context)
 
 
 @member_page

@@ -30,6 +30,7 @@ from protocols.models import (
 from protocols.services.common import clean_content, invalid_transition, refresh_protocol
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied, StaleVersion
+from security.idempotency import mark_replayed
 from security.uploads import check_upload
 
 VersionStatus = ProtocolVersion.Status
@@ -55,8 +56,18 @@ def create_protocol(
     content: dict[str, Any],
     reference: str = "",
     themes: Iterable[Theme] = (),
+    creation_key: str = "",
 ) -> Protocol:
-    """A new protocol and its first draft, written by `actor` (any active member)."""
+    """A new protocol and its first draft, written by `actor` (any active member).
+
+    Sent again with the same creation key (a double click, a retry), it returns the first
+    protocol, marked as a replay (security.idempotency), and makes nothing.
+    """
+    creation_key = creation_key.strip()[:64]
+    if creation_key:
+        existing = Protocol.objects.filter(created_by=actor, creation_key=creation_key).first()
+        if existing is not None:
+            return mark_replayed(existing)
     cleaned = clean_content(content)
     if not cleaned.get("title"):
         raise FieldErrors({"title": [_("Le titre est obligatoire.")]})
@@ -66,9 +77,17 @@ def create_protocol(
     try:
         with transaction.atomic():
             protocol = Protocol.objects.create(
-                kind=kind, reference=reference, title=cleaned["title"], created_by=actor
+                kind=kind,
+                reference=reference,
+                title=cleaned["title"],
+                created_by=actor,
+                creation_key=creation_key,
             )
     except IntegrityError:
+        if creation_key:
+            raced = Protocol.objects.filter(created_by=actor, creation_key=creation_key).first()
+            if raced is not None:  # the same request raced in twice: the first one wins
+                return mark_replayed(raced)
         raise FieldErrors({"reference": [_("Cette référence est déjà utilisée.")]}) from None
     protocol.themes.set(list(themes))
     version = ProtocolVersion.objects.create(protocol=protocol, number=1, author=actor, **cleaned)

@@ -1,7 +1,8 @@
-"""Models of the security app: key usage counters, the audit trail, API tokens."""
+"""Models of the security app: key usage counters, the audit trail, API tokens, form drafts."""
 
 from security.models.audit import AuditChainHead, AuditEntry
+from security.models.drafts import FormDraft
 from security.models.keys import KeyUsage
 from security.models.tokens import ApiToken
 
-__all__ = ["ApiToken", "AuditChainHead", "AuditEntry", "KeyUsage"]
+__all__ = ["ApiToken", "AuditChainHead", "AuditEntry", "FormDraft", "KeyUsage"]

@@ -36,6 +36,9 @@ RECOVERY_DEVICE_NAME = "Codes de secours"
 # delay the next TOTP code.
 _TOTP_CODE = re.compile(r"\d{6}")
 _RECOVERY_CODE = re.compile(r"[a-z2-7]{8}")
+# Set in the session at login when the account has an authenticator app: the session must then
+# pass the second factor even where the CPTS does not require it of everyone.
+ENROLLED_SESSION_KEY = "two_factor_enrolled"
 
 
 def two_factor_required_for(user: Any) -> bool:
@@ -52,6 +55,16 @@ def two_factor_required_for(user: Any) -> bool:
     if not settings.REQUIRE_2FA or not getattr(user, "is_authenticated", False):
         return False
     return bool(user.is_staff) or active_member_of(user) is not None
+
+
+def note_enrolment_at_login(request: Any, user: Any) -> None:
+    """At login: a member who enrolled an app is asked for it, whatever REQUIRE_2FA says.
+
+    They chose to protect their account with it; a password alone must not open it. Noted in
+    the session once, so that the middleware reads a flag instead of querying each request.
+    """
+    if not two_factor_required_for(user) and has_confirmed_device(user):
+        request.session[ENROLLED_SESSION_KEY] = True
 
 
 def has_confirmed_device(user: Any) -> bool:

@@ -102,6 +102,7 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("préférences", fixed("/notifications/preferences/")),
         ("double authentification", fixed("/securite/2fa/activer/")),
         ("jetons", fixed("/securite/jetons/")),
+        ("mon compte", fixed("/compte/")),
     ],
     "hop.cardio": [
         ("fiches", fixed("/liaison/")),
@@ -118,6 +119,7 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("protocoles", fixed("/protocoles/")),
         ("protocole", first_protocol("ide.petit")),
         ("notifications", fixed("/notifications/")),
+        ("mon compte", fixed("/compte/")),
     ],
     "pharma.durand": [
         ("conversation", first_conversation("pharma.durand")),

@@ -116,7 +116,10 @@ def test_the_api_docs_render_under_the_csp(page: Page, live_server, csp_violatio
 
     assert response is not None
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("CPTS Liaison API")
+    # The schema is generated on first request: slow when every core runs a test worker.
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text(
+        "CPTS Liaison API", timeout=30_000
+    )
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     expect(page.get_by_text("/api/v1/auth/token/")).to_be_visible()
     assert csp_violations == []
