@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from directory.models import Member
+from protocols.demo import load_protocols
 from protocols.models import Protocol
 from tests.browser.test_two_factor_in_a_browser import code_from_secret, fresh_code
 
@@ -201,3 +202,27 @@ def test_a_nurse_enrols_from_her_account_and_is_asked_for_the_code_at_next_login
     page.get_by_label("Code de vérification").fill(fresh_code(device))
     page.get_by_role("button", name="Vérifier").click()
     page.wait_for_url(f"{live_server.url}/")
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
+def test_retiring_a_protocol_asks_first(
+    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any, width: int
+) -> None:
+    load_protocols(demo)
+    protocol = Protocol.objects.filter(status=Protocol.Status.PUBLISHED).order_by("pk").first()
+    assert protocol is not None
+    page = login("coord")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/protocoles/{protocol.code}/")
+    page.get_by_role("button", name="Retirer le protocole").click()
+    expect(page.get_by_role("heading", name="Retirer le protocole", level=1)).to_be_visible()
+    check(page)
+    page.get_by_role("link", name="Annuler").click()
+    protocol.refresh_from_db()
+    assert protocol.status == Protocol.Status.PUBLISHED
+
+    page.get_by_role("button", name="Retirer le protocole").click()
+    page.get_by_role("button", name="Oui, retirer le protocole").click()
+    expect(page.get_by_text("Protocole retiré.")).to_be_visible()
+    protocol.refresh_from_db()
+    assert protocol.status == Protocol.Status.RETIRED
