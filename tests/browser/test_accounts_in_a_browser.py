@@ -226,3 +226,25 @@ def test_retiring_a_protocol_asks_first(
     expect(page.get_by_text("Protocole retiré.")).to_be_visible()
     protocol.refresh_from_db()
     assert protocol.status == Protocol.Status.RETIRED
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
+def test_a_bad_office_hours_row_is_named_and_the_rest_kept(
+    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any, width: int
+) -> None:
+    page = login("as.moreau")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/guide/membres/{demo['as.moreau'].code}/")
+    page.get_by_label("Lieu — permanence n° 1").fill("Mairie")
+    page.get_by_label("Jour — permanence n° 1").select_option("0")
+    page.get_by_label("Début — permanence n° 1").fill("09:00")
+    page.get_by_label("Fin — permanence n° 1").fill("12:00")
+    page.get_by_label("Jour — permanence n° 2").select_option("1")
+    page.get_by_label("Début — permanence n° 2").fill("14:00")
+    page.get_by_label("Fin — permanence n° 2").fill("11:00")
+    page.get_by_role("button", name="Enregistrer").click()
+
+    expect(page.locator("#hours-1-error")).to_contain_text("Permanence n° 2")
+    expect(page.get_by_label("Lieu — permanence n° 1")).to_have_value("Mairie")
+    expect(page.get_by_label("Fin — permanence n° 2")).to_have_value("11:00")
+    check(page)
