@@ -22,6 +22,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import QueryDict
 from django.utils.timezone import now
@@ -56,10 +57,15 @@ def typed_fields(post: QueryDict) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def keep(*, user_id: Any, path: str, data: dict[str, list[str]]) -> str:
-    """Keep `data` for the account `user_id`; return the key that gets it back (session)."""
+def keep(*, user_id: Any, path: str, data: dict[str, list[str]]) -> str | None:
+    """Keep `data` for the account `user_id`; return the key that gets it back (session).
+
+    None when that account no longer exists (a cookie older than the account's removal).
+    """
     at = now()
     FormDraft.objects.filter(expires_at__lte=at).delete()
+    if not get_user_model().objects.filter(pk=user_id).exists():
+        return None
     key = secrets.token_urlsafe(32)
     FormDraft.objects.create(
         user_id=user_id,

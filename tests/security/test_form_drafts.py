@@ -120,6 +120,15 @@ def test_passwords_and_codes_are_never_kept() -> None:
     assert drafts.typed_fields(post) == {"title": ["Plaies"]}
 
 
+def test_a_cookie_naming_a_removed_account_keeps_nothing(demo) -> None:
+    client = logged_in("dr.martin")
+    expire_session(client)
+    demo["dr.martin"].user.delete()
+    response = client.post(FORM, TYPED)
+    assert response["Location"].startswith(LOGIN)
+    assert FormDraft.objects.count() == 0
+
+
 def test_a_draft_is_short_lived(demo) -> None:
     client = logged_in("dr.martin")
     expire_session(client)
