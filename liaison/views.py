@@ -329,8 +329,17 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
             "changes": forms_changes(previous, sheet),
             "letters": selectors.letters_of(sheet) if sheet.is_referral else [],
             "services": selectors.hospital_services(excluding=sheet.recipient_organisation_id),
+            "filing": _filing(member, sheet),
         },
     )
+
+
+def _filing(member: Member, sheet: LiaisonSheet) -> dict[str, Any]:
+    """The "Classer" / "Remettre à traiter" button of a sheet the member may file."""
+    if not filing.can_file(sheet):
+        return {"can": False}
+    filed = selectors.is_filed_by(member, sheet)
+    return {"can": True, "filed": filed, "action": "unfile" if filed else "file"}
 
 
 def forms_changes(previous: LiaisonSheet | None, sheet: LiaisonSheet) -> list[str]:

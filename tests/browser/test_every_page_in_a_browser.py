@@ -85,6 +85,9 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
     "dr.martin": [
         ("accueil", fixed("/")),
         ("fiches", fixed("/liaison/")),
+        ("fiches classées", fixed("/liaison/?onglet=classees")),
+        ("brouillons", fixed("/liaison/?onglet=brouillons")),
+        ("lettres non lues", fixed("/liaison/?kind=discharge&unread=on")),
         ("nouvelle fiche", fixed("/liaison/nouvelle/")),
         ("fiche envoyée", sheet_of("dr.martin", "referral", "sent")),
         ("lettre de sortie reçue", sheet_of("dr.martin", "discharge", "sent")),
@@ -98,7 +101,10 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("mon compte", fixed("/compte/")),
     ],
     "hop.cardio": [
+        ("accueil", fixed("/")),
         ("fiches", fixed("/liaison/")),
+        ("fiches filtrées", fixed("/liaison/?kind=referral&status=sent&urgency=urgent")),
+        ("en attente", fixed("/liaison/?onglet=en-attente")),
         ("fiche acceptée", sheet_of("hop.cardio", "referral", "accepted")),
         ("lettre de sortie", sheet_of("hop.cardio", "discharge", "draft")),
         ("messagerie", fixed("/messagerie/")),
