@@ -48,6 +48,30 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def site_url_from_env(*, debug: bool, allowed_hosts: list[str]) -> str:
+    """The public address of the site, for the links of e-mails (and anything sent away).
+
+    SITE_URL (or its alias PUBLIC_BASE_URL). Unset, the address the site actually answers
+    at: the demo's own port (DEMO_PORT, as `make demo` serves it) with DEBUG, else the first
+    concrete ALLOWED_HOSTS name over HTTPS. Links used to say 127.0.0.1:8000 whatever the
+    host or port. A value that is not an absolute http(s) address fails loudly.
+    """
+    value = (os.environ.get("SITE_URL") or os.environ.get("PUBLIC_BASE_URL") or "").strip()
+    if not value:
+        concrete = [h for h in allowed_hosts if h and "*" not in h and not h.startswith(".")]
+        if debug or not concrete:
+            value = f"http://127.0.0.1:{env_int('DEMO_PORT', 8000)}"
+        else:
+            value = f"https://{concrete[0]}"
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query:
+        raise ImproperlyConfigured(
+            f"SITE_URL={value!r}: an absolute http(s) address is expected, "
+            "e.g. https://liaison.cpts.example"
+        )
+    return value.rstrip("/")
+
+
 def env_networks(name: str) -> list[str]:
     """NAME as comma-separated IP networks (CIDR, or bare addresses), checked and normalised."""
     import ipaddress  # noqa: PLC0415
@@ -193,7 +217,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = site_url_from_env(debug=DEBUG, allowed_hosts=ALLOWED_HOSTS)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

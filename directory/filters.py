@@ -5,14 +5,11 @@ from __future__ import annotations
 from uuid import UUID
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from directory.models import Member, Membership, Organisation
-
-
-def _words(value: str) -> list[str]:
-    return [word for word in value.split() if word][:5]
+from directory.selectors import search_members, search_organisations
 
 
 class OrganisationFilter(django_filters.FilterSet):
@@ -28,13 +25,14 @@ class OrganisationFilter(django_filters.FilterSet):
     def filter_search(
         self, queryset: QuerySet[Organisation], name: str, value: str
     ) -> QuerySet[Organisation]:
-        for word in _words(value):
-            queryset = queryset.filter(name__icontains=word)
-        return queryset
+        return search_organisations(queryset, value)
 
 
 class MemberFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(method="filter_search", label=_("Recherche sur les noms"))
+    search = django_filters.CharFilter(
+        method="filter_search",
+        label=_("Recherche par nom, profession ou service (sans tenir compte des accents)"),
+    )
     profession = django_filters.ChoiceFilter(choices=Member.Profession.choices)
     commune = django_filters.CharFilter(method="filter_commune", label=_("Commune d'exercice"))
     organisation = django_filters.UUIDFilter(method="filter_organisation", label=_("Organisation"))
@@ -44,11 +42,7 @@ class MemberFilter(django_filters.FilterSet):
         fields = ["search", "profession", "commune", "organisation"]
 
     def filter_search(self, queryset: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:
-        for word in _words(value):
-            queryset = queryset.filter(
-                Q(family_name__icontains=word) | Q(given_name__icontains=word)
-            )
-        return queryset
+        return search_members(queryset, value)
 
     # Membership joins can repeat a member: filter through pk__in instead of distinct().
     def filter_commune(self, queryset: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:

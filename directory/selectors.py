@@ -15,6 +15,7 @@ from directory.models import Member, Membership, Organisation
 from security.access import get_or_not_found
 from security.exceptions import NotFound
 from security.principals import active_member_of
+from security.text import Fold, fold
 
 
 def organisations_visible_to(member: Member | None) -> QuerySet[Organisation]:
@@ -149,3 +150,72 @@ def active_member_named(username: str) -> Member | None:
         .select_related("user")
         .first()
     )
+
+
+# --- Search --------------------------------------------------------------------------------
+#
+# What people type to find a colleague: a name, a profession ("infirmière", "kiné") or a
+# service or structure ("cardiologie", "pharmacie du centre"), in any case, with or without
+# accents. Every word must match one of them (so "infirmier cardiologie" narrows down).
+
+SEARCH_WORDS = 5
+
+
+def search_words(query: str) -> list[str]:
+    return [word for word in fold(query).split() if word][:SEARCH_WORDS]
+
+
+def _matches_label(word: str, label: str) -> bool:
+    """A word matches a label when the label contains it, or when it starts with one of the
+    label's words ("infirmière" → "infirmier", "pharmacienne" → "pharmacien")."""
+    folded = fold(label)
+    return word in folded or any(
+        len(part) >= 5 and word.startswith(part) for part in folded.replace("-", " ").split()
+    )
+
+
+def professions_matching(word: str) -> list[str]:
+    """The profession codes whose French label (or code) matches a folded word."""
+    return [
+        code
+        for code, label in Member.Profession.choices
+        if _matches_label(word, str(label)) or word in code
+    ]
+
+
+def _organisations_matching(word: str) -> Q:
+    return Q(organisation_name__contains=word) | Q(parent_name__contains=word)
+
+
+def search_members(queryset: QuerySet[Member], query: str) -> QuerySet[Member]:
+    """Members of `queryset` matching every word by name, profession, specialty, or the name
+    of one of their organisations (a hospital service, or its hospital), accent-blind."""
+    words = search_words(query)
+    if not words:
+        return queryset
+    queryset = queryset.alias(
+        folded_family=Fold("family_name"),
+        folded_given=Fold("given_name"),
+        folded_specialty=Fold("specialty"),
+    )
+    memberships = Membership.objects.alias(
+        organisation_name=Fold("organisation__name"),
+        parent_name=Fold("organisation__parent__name"),
+    )
+    for word in words:
+        queryset = queryset.filter(
+            Q(folded_family__contains=word)
+            | Q(folded_given__contains=word)
+            | Q(folded_specialty__contains=word)
+            | Q(profession__in=professions_matching(word))
+            | Q(pk__in=memberships.filter(_organisations_matching(word)).values("member_id"))
+        )
+    return queryset
+
+
+def search_organisations(queryset: QuerySet[Organisation], query: str) -> QuerySet[Organisation]:
+    """Organisations whose name has every word, accent- and case-blind."""
+    queryset = queryset.alias(folded_name=Fold("name"))
+    for word in search_words(query):
+        queryset = queryset.filter(folded_name__contains=word)
+    return queryset

@@ -19,12 +19,14 @@ from rest_framework import serializers
 
 from config.serializers import StrictSerializer
 from patients.identity import identity_errors
+from security.text import fold
 
 ENTRY_MODES = ["emergency", "scheduled", "transfer", "other"]
 EXIT_MODES = ["home", "ssr", "had", "ehpad", "other_hospital", "other", "death"]
 URGENCIES = ["routine", "urgent", "emergency"]
 CHANGES = ["new", "modified", "continued"]
 DOCUMENT_STATUSES = ["in_progress", "final"]
+LONG_TERM_WORDINGS = frozenset({"au long cours", "long cours"})
 
 
 def text(**kwargs: Any) -> serializers.CharField:
@@ -43,7 +45,19 @@ class MedicationSerializer(StrictSerializer):
 
 class DischargeMedicationSerializer(MedicationSerializer):
     duration = text(max_length=100)
+    # A long-term treatment ("au long cours") has no duration to give.
+    long_term = serializers.BooleanField(required=False)
     change = serializers.ChoiceField(CHANGES, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # One meaning, one value: "au long cours" typed as the duration is the box ticked
+        # (as the FHIR import reads it back), and an unticked box is not stored.
+        if fold(attrs.get("duration") or "").strip(" .") in LONG_TERM_WORDINGS:
+            attrs.pop("duration")
+            attrs["long_term"] = True
+        if not attrs.get("long_term"):
+            attrs.pop("long_term", None)
+        return attrs
 
 
 class StoppedMedicationSerializer(StrictSerializer):
@@ -242,7 +256,12 @@ def missing_for_send(
         medications = content.get("discharge_medications")
         if not medications and not content.get("discharge_medications_none"):
             missing.append("discharge_medications")
-        missing += _missing_lines(content, "discharge_medications", ("dose", "duration"))
+        missing += _missing_lines(content, "discharge_medications", ("dose",))
+        missing += [
+            f"discharge_medications[{index}].duration"
+            for index, line in enumerate(medications or [])
+            if not line.get("duration") and not line.get("long_term")
+        ]
         missing += _missing_lines(content, "stopped_medications", ("reason",))
         reasons |= _stay_date_errors(content, localdate())
     return {path: [str(REQUIRED)] for path in missing} | reasons
@@ -271,6 +290,23 @@ def _as_date(value: Any) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+# Values a form posts when nobody typed anything: the identity status select has a default,
+# check boxes and yes/no questions start unanswered. None of them makes a document worth keeping.
+DEFAULT_ONLY_KEYS = frozenset({"identity_status", "document_status"})
+
+
+def is_blank(value: Any) -> bool:
+    """True when nothing meaningful was typed: only empty strings, lists and objects, None,
+    False (an unticked box) and the defaults of DEFAULT_ONLY_KEYS, at any depth."""
+    if isinstance(value, dict):
+        return all(is_blank(v) for k, v in value.items() if k not in DEFAULT_ONLY_KEYS)
+    if isinstance(value, list | tuple):
+        return all(is_blank(v) for v in value)
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or value is False
 
 
 def changed_sections(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

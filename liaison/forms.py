@@ -8,7 +8,7 @@ the data dictionary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -35,7 +35,7 @@ IDENTITY = [("PROV", _("Provisoire")), ("RECUP", _("Récupérée")), ("VALI", _(
 class Column:
     key: str
     label: Any
-    kind: str = "text"  # text | date | select
+    kind: str = "text"  # text | date | select | check
     choices: list[tuple[str, Any]] = field(default_factory=list)
 
 
@@ -142,6 +142,7 @@ DISCHARGE_SECTIONS = [
     Section(_("Traitements de sortie"), [
         Field("discharge_medications", _("Traitements de sortie"), "rows", required=True, columns=[
             *MEDICATION_COLUMNS[:4], Column("duration", _("Durée")),
+            Column("long_term", _("Au long cours"), "check"),  # then no duration is needed
             Column("change", _("Changement"), "select", CHANGE),
             *MEDICATION_COLUMNS[4:],  # Part A's start and end dates: printed as FHIR has them
         ]),
@@ -191,10 +192,31 @@ def _set(document: dict[str, Any], dotted: str, value: Any) -> None:
     document[last] = value
 
 
-def _parse_rows(data: QueryDict, key: str, columns: list[Column]) -> list[dict[str, str]]:
+# What a long-term treatment's duration reads as, on the page, in the PDF and in FHIR.
+LONG_TERM = _("au long cours")
+
+
+def reading_line(line: dict[str, Any]) -> dict[str, Any]:
+    """A treatment line as people read it: a long-term one says so in its duration."""
+    if not line.get("long_term"):
+        return line
+    duration = str(LONG_TERM)
+    if line.get("duration"):
+        duration = f"{duration} ({line['duration']})"
+    return {key: value for key, value in line.items() if key != "long_term"} | {
+        "duration": duration
+    }
+
+
+def _parse_rows(data: QueryDict, key: str, columns: list[Column]) -> list[dict[str, Any]]:
     rows = []
     for index in range(ROW_LIMIT):
-        row = {c.key: data.get(f"{key}-{index}-{c.key}", "").strip() for c in columns}
+        row: dict[str, Any] = {
+            c.key: data.get(f"{key}-{index}-{c.key}", "").strip() for c in columns
+        }
+        for column in columns:
+            if column.kind == "check":
+                row[column.key] = True if row[column.key] else ""
         if any(row.values()):
             rows.append({k: v for k, v in row.items() if v or k == columns[0].key})
     return rows
@@ -291,10 +313,17 @@ def filled_sections(
             if value in ("", [], False):
                 continue
             if spec.kind == "rows":
-                value = [[(c, _readable(c.kind, c.choices, v)) for c, v in row] for row in value]
+                # A ticked box reads inside its line (a long-term treatment's duration).
+                lines = [reading_line({c.key: v for c, v in row}) for row in value]
+                columns = [c for c in spec.columns if c.kind != "check"]
+                spec = replace(spec, columns=columns)
+                value = [
+                    [(c, _readable(c.kind, c.choices, line.get(c.key) or "")) for c in columns]
+                    for line in lines
+                ]
             else:
                 value = _readable(spec.kind, spec.choices, value)
-            fields.append({**bound, "value": value})
+            fields.append({**bound, "spec": spec, "value": value})
         if fields and section["key"] != "patient":
             result.append({**section, "fields": fields})
     return result

@@ -12,13 +12,14 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_http_methods
 
 from config.downloads import upload_download
 from directory import selectors as directory_selectors
@@ -234,10 +235,15 @@ def edit_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpResponse
     if sheet.status != SheetStatus.DRAFT:
         return redirect("liaison-sheet", code=sheet.code)
     if request.method != "POST":
+        content = sheet.content
+        if not sheet.is_referral and not content.get("hospital_contact"):
+            # The doctor who opens the letter is the one who signs it: shown, saved with it.
+            signature = discharge.signing_doctor(member, sheet.sender_organisation)
+            content = {**content, "hospital_contact": signature} if signature else content
         return render(
             request,
             "liaison/form.html",
-            _form_context(member, sheet.kind, sheet, sheet.patient, sheet.content),
+            _form_context(member, sheet.kind, sheet, sheet.patient, content),
         )
     patient, content = forms.parse(sheet.kind, request.POST)
     try:
@@ -348,10 +354,94 @@ def forms_changes(previous: LiaisonSheet | None, sheet: LiaisonSheet) -> list[st
     return changed_sections(previous.content, sheet.content) if previous else []
 
 
+# Destructive or irreversible actions: confirmed first (templates/confirm.html), with the
+# reason the other side reads in the timeline when the loop needs one (decline, cancel).
+CONFIRMATIONS: dict[str, dict[str, Any]] = {
+    "cancel": {
+        "title": gettext_lazy("Annuler la demande ?"),
+        "text": gettext_lazy(
+            "La demande est retirée et le service hospitalier en est prévenu, avec votre motif. "
+            "Une demande annulée ne peut pas être reprise."
+        ),
+        "note": gettext_lazy("Motif de l'annulation"),
+        "button": gettext_lazy("Annuler la demande"),
+    },
+    "decline": {
+        "title": gettext_lazy("Refuser la demande ?"),
+        "text": gettext_lazy(
+            "Le médecin adresseur en est prévenu, avec votre motif. Un refus est définitif ; "
+            "vous pouvez réorienter la demande vers un autre service."
+        ),
+        "note": gettext_lazy("Motif du refus"),
+        "button": gettext_lazy("Refuser"),
+        "redirect": True,
+    },
+    "no_show": {
+        "title": gettext_lazy("Déclarer le patient non venu ?"),
+        "text": gettext_lazy(
+            "Le médecin adresseur en est prévenu ; il pourra relancer ou clôturer la demande."
+        ),
+        "note": gettext_lazy("Précision (facultatif)"),
+        "button": gettext_lazy("Patient non venu"),
+    },
+}
+
+
+def _confirm_page(
+    request: HttpRequest,
+    sheet: LiaisonSheet,
+    action: str,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    spec = CONFIRMATIONS[action]
+    errors = errors or {}
+    fields: list[dict[str, Any]] = [
+        {
+            "name": "note",
+            "label": spec["note"],
+            "required": action in transitions.REASON_REQUIRED,
+            "value": request.POST.get("note", ""),
+            "error": errors.get("note"),
+        }
+    ]
+    if spec.get("redirect"):
+        fields.append(
+            {
+                "name": "redirect_to",
+                "label": _("Réorienter vers (facultatif)"),
+                "choices": [
+                    (str(s.code), f"{s.parent.name} — {s.name}" if s.parent else s.name)
+                    for s in selectors.hospital_services(excluding=sheet.recipient_organisation_id)
+                ],
+                "value": request.POST.get("redirect_to", ""),
+                "error": errors.get("redirect_to"),
+            }
+        )
+    confirm = {
+        **spec,
+        "url": reverse("liaison-action", kwargs={"code": sheet.code, "action": action}),
+        "back": reverse("liaison-sheet", kwargs={"code": sheet.code}),
+        "fields": fields,
+    }
+    return render(request, "confirm.html", {"confirm": confirm, "sheet": sheet}, status=status)
+
+
 @member_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def sheet_action(request: HttpRequest, member: Member, code: UUID, action: str) -> HttpResponse:
     sheet = selectors.access_sheet(member, code)
+    if request.method == "POST":
+        return _do_action(request, member, sheet, action)
+    # Only a destructive action has a page: its confirmation. The others are POST only.
+    if action not in CONFIRMATIONS:
+        return HttpResponseNotAllowed(["POST"])
+    return _confirm_page(request, sheet, action)
+
+
+def _do_action(
+    request: HttpRequest, member: Member, sheet: LiaisonSheet, action: str
+) -> HttpResponse:
     note = request.POST.get("note", "")
     try:
         if action in transitions.TRANSITIONS:
@@ -386,13 +476,13 @@ def sheet_action(request: HttpRequest, member: Member, code: UUID, action: str) 
                 size=upload.size or 0,
             )
             messages.success(request, _("Pièce jointe ajoutée."))
-        elif action == "file":
-            filing.file_sheet(actor=member, sheet=sheet)
-            messages.success(request, _("Fiche classée : retrouvez-la dans « Classées »."))
-            return redirect(_back_to_list(request))
-        elif action == "unfile":
-            filing.unfile_sheet(actor=member, sheet=sheet)
-            messages.success(request, _("Fiche remise dans « À traiter »."))
+        elif action in ("file", "unfile"):
+            if action == "file":
+                filing.file_sheet(actor=member, sheet=sheet)
+                messages.success(request, _("Fiche classée : retrouvez-la dans « Classées »."))
+            else:
+                filing.unfile_sheet(actor=member, sheet=sheet)
+                messages.success(request, _("Fiche remise dans « À traiter »."))
             return redirect(_back_to_list(request))
         elif action == "delete":
             drafts.delete_draft(actor=member, sheet=sheet)
@@ -402,6 +492,9 @@ def sheet_action(request: HttpRequest, member: Member, code: UUID, action: str) 
             raise Http404
     except DomainError as error:
         fields = error.fields if isinstance(error, FieldErrors) else {}
+        if action in CONFIRMATIONS and fields:
+            # The reason is missing: ask again on the confirmation, the field marked.
+            return _confirm_page(request, sheet, action, fields, status=error.status_code)
         detail = "; ".join(f"{key} : {' '.join(map(str, value))}" for key, value in fields.items())
         messages.error(request, detail or error.detail)
     return redirect("liaison-sheet", code=sheet.code)

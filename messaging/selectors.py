@@ -30,7 +30,12 @@ from django.utils.timezone import get_current_timezone, make_aware
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Membership, Organisation
-from directory.selectors import members_visible_to, organisation_ids_of
+from directory.selectors import (
+    members_visible_to,
+    organisation_ids_of,
+    search_members,
+    search_words,
+)
 from liaison.selectors import access_sheet, sheets_visible_to
 from messaging import actions
 from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
@@ -431,17 +436,11 @@ def access_attachment(
 
 
 def recipient_candidates(member: Member, query: str, *, limit: int = 20) -> list[Member]:
-    """Members to write to whose name (or organisation) matches, the caller excluded."""
-    words = [word for word in query.split() if word][:4]
-    if not words:
+    """Members to write to whose name, profession or service matches ("infirmière",
+    "cardiologie"), accent- and case-blind, the caller excluded (directory.search_members)."""
+    if not search_words(query):
         return []
-    queryset = members_visible_to(member).exclude(pk=member.pk)
-    for word in words:
-        queryset = queryset.filter(
-            Q(family_name__icontains=word)
-            | Q(given_name__icontains=word)
-            | Q(organisations__name__icontains=word)
-        )
+    queryset = search_members(members_visible_to(member).exclude(pk=member.pk), query)
     return list(members_visible_to(member).filter(pk__in=queryset.values("pk"))[:limit])
 
 
@@ -509,6 +508,27 @@ def organisation_by_code(code: UUID | str) -> Organisation | None:
         return inbox_organisations().filter(code=code).first()
     except (ValueError, ValidationError):
         return None
+
+
+def care_team_of(member: Member, sheet: LiaisonSheet) -> tuple[list[Member], Organisation | None]:
+    """Whom "Écrire à propos de cette fiche" writes to: the sheet's author and the members it
+    names (copied care team, letter recipients), the writer left out; and the other side's
+    service as a shared inbox (the hospital service for the GP, the sender's for the hospital),
+    when the writer is not in it. Only active members and staffed inboxes."""
+    named = [sheet.author_id, *(p.member_id for p in sheet.participants.all())]
+    found = {m.pk: m for m in members_visible_to(member).filter(pk__in=named)}
+    people = [found[pk] for pk in dict.fromkeys(named) if pk in found and pk != member.pk]
+    mine = set(organisation_ids_of(member))
+    other_side = next(
+        (
+            pk
+            for pk in (sheet.recipient_organisation_id, sheet.sender_organisation_id)
+            if pk is not None and pk not in mine
+        ),
+        None,
+    )
+    inbox = inbox_organisations().filter(pk=other_side).first() if other_side else None
+    return people, inbox
 
 
 def sheet_for(member: Member, code: UUID | str) -> LiaisonSheet | None:

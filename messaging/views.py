@@ -8,7 +8,7 @@ a 500. The conversation page refreshes itself by polling `poll` (no inline scrip
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.conf import settings
@@ -19,8 +19,10 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.downloads import upload_download
 from directory.models import Member
@@ -32,6 +34,9 @@ from messaging.services import conversations, messages
 from messaging.services.messages import Upload
 from patients.identity import identity_display
 from security.exceptions import DomainError, FieldErrors, NotFound
+
+if TYPE_CHECKING:
+    from liaison.models import LiaisonSheet
 
 PAGE = 50
 
@@ -101,6 +106,8 @@ def compose(request: HttpRequest, member: Member) -> HttpResponse:
         "patient_fields": forms.patient_fields(None, {}),
     }
     if request.method != "POST":
+        if sheet is not None:
+            context.update(_about_sheet(member, sheet))
         return render(request, "messaging/compose.html", context)
     post = request.POST
     codes = forms.uuids(post.getlist("participants"))
@@ -136,6 +143,22 @@ def compose(request: HttpRequest, member: Member) -> HttpResponse:
         return render(request, "messaging/compose.html", context, status=error.status_code)
     flash.success(request, _("Message envoyé."))
     return redirect("messaging-conversation", code=conversation.code)
+
+
+def _about_sheet(member: Member, sheet: LiaisonSheet) -> dict[str, Any]:
+    """The composer prefilled from a sheet: its care team, a subject, the sheet linked (the
+    patient travels through the sheet, not retyped). The subject names no patient: it shows
+    in lists and notifications."""
+    people, inbox = selectors.care_team_of(member, sheet)
+    when = sheet.sent_at or sheet.created_at
+    subject = _("À propos : %(kind)s du %(date)s") % {
+        "kind": sheet.get_kind_display().lower(),
+        "date": date_format(localtime(when), "d/m/Y"),
+    }
+    return {
+        "chosen": people,
+        "data": {"subject": subject, "organisation_inbox": str(inbox.code) if inbox else ""},
+    }
 
 
 @member_page
@@ -351,10 +374,31 @@ def add_participant(request: HttpRequest, member: Member, code: UUID) -> HttpRes
     return redirect("messaging-conversation", code=found.code)
 
 
+def _confirm(request: HttpRequest, confirm: dict[str, Any]) -> HttpResponse:
+    """The confirmation page of a destructive action (templates/confirm.html): GET shows it,
+    POST does it; static/js/confirm.js shows the same form in a <dialog>."""
+    return render(request, "confirm.html", {"confirm": {"fields": [], **confirm}})
+
+
 @member_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def leave(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     found = selectors.access_conversation(member, code, audit_action=None)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            {
+                "title": _("Quitter la conversation ?"),
+                "text": _(
+                    "Vous ne pourrez plus y écrire ni lire les nouveaux messages ; les autres "
+                    "participants voient que vous l'avez quittée. Seul un participant peut "
+                    "vous y ajouter à nouveau."
+                ),
+                "button": _("Quitter la conversation"),
+                "url": reverse("messaging-leave", kwargs={"code": found.code}),
+                "back": reverse("messaging-conversation", kwargs={"code": found.code}),
+            },
+        )
     try:
         conversations.leave_conversation(actor=member, conversation=found)
     except DomainError as error:
@@ -365,10 +409,29 @@ def leave(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
 
 
 @member_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def redact(request: HttpRequest, member: Member, code: UUID, message_code: UUID) -> HttpResponse:
     found = selectors.access_conversation(member, code, audit_action=None)
     message = selectors.message_in(found, message_code)
+    back = reverse("messaging-conversation", kwargs={"code": found.code})
+    if request.method != "POST":
+        return _confirm(
+            request,
+            {
+                "title": _("Retirer ce message ?"),
+                "text": _(
+                    "Son texte et ses pièces jointes sont effacés pour tous les participants ; "
+                    "la conversation garde la trace qu'un message a été retiré. "
+                    "C'est définitif."
+                ),
+                "button": _("Retirer le message"),
+                "url": reverse(
+                    "messaging-redact",
+                    kwargs={"code": found.code, "message_code": message.code},
+                ),
+                "back": f"{back}#m-{message.code}",
+            },
+        )
     try:
         messages.redact_message(actor=member, message=message)
         flash.success(request, _("Message retiré."))

@@ -13,6 +13,8 @@ os.environ.setdefault("WRITE_THROTTLE_RATE", "10000/min")
 # One queue per test run: a worker started by this run never eats another run's messages.
 os.environ.setdefault("CELERY_QUEUE", f"test-{os.getpid()}")
 os.environ.setdefault("EMAIL_URL", "locmem://")
+# The address links in e-mails start with (production derives it from ALLOWED_HOSTS).
+os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
 # Fixed, public test keys: the suite must be reproducible, and these protect nothing.
 os.environ.setdefault(
     "ENCRYPTION_KEYS",

@@ -133,3 +133,29 @@ def test_it_speaks_french_in_paris() -> None:
     assert settings.LANGUAGE_CODE == "fr"
     assert settings.TIME_ZONE == "Europe/Paris"
     assert ("en", "Anglais") in [(code, str(name)) for code, name in settings.LANGUAGES]
+
+
+def site_url(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {"SITE_URL": "", "PUBLIC_BASE_URL": "", "DEMO_PORT": "", "SECRET_KEY": "x" * 60}
+    return run_settings({**base, **env}, "import config.settings as s; print(s.SITE_URL)")
+
+
+def test_the_public_address_of_links_comes_from_the_environment() -> None:
+    given = site_url({"SITE_URL": "https://liaison.cpts-sud.fr/", "DEBUG": "True"})
+    assert given.stdout.strip() == "https://liaison.cpts-sud.fr", given.stderr
+    alias = site_url({"PUBLIC_BASE_URL": "https://cpts.example:8443", "DEBUG": "True"})
+    assert alias.stdout.strip() == "https://cpts.example:8443", alias.stderr
+
+
+def test_unset_the_public_address_is_where_the_site_answers() -> None:
+    # The demo on another port: its links no longer say 127.0.0.1:8000.
+    demo = site_url({"DEBUG": "True", "DEMO_PORT": "8123"})
+    assert demo.stdout.strip() == "http://127.0.0.1:8123", demo.stderr
+    production = site_url({"DEBUG": "False", "ALLOWED_HOSTS": "*.cpts.fr,liaison.cpts.fr"})
+    assert production.stdout.strip() == "https://liaison.cpts.fr", production.stderr
+
+
+def test_a_malformed_public_address_fails_loudly() -> None:
+    result = site_url({"SITE_URL": "liaison.cpts.fr", "DEBUG": "True"})
+    assert result.returncode != 0
+    assert "SITE_URL='liaison.cpts.fr': an absolute http(s) address is expected" in result.stderr

@@ -61,7 +61,11 @@ def _label(kind: str, key: str) -> str:
 
 def _columns(kind: str, key: str) -> list[tuple[str, str]]:
     """A list field's columns as (key, French label)."""
-    return [(column.key, str(column.label)) for column in _spec(kind, key).columns]
+    return [
+        (column.key, str(column.label))
+        for column in _spec(kind, key).columns
+        if column.kind != "check"  # a ticked box reads inside its line (forms.reading_line)
+    ]
 
 
 def _shown(kind: str, key: str, value: Any) -> str:
@@ -107,6 +111,7 @@ def facts_table(rows: Iterable[tuple[str, Any]]) -> str:
 
 
 def _line_rows(columns: list[tuple[str, str]], line: dict[str, Any]) -> list[tuple[str, str]]:
+    line = forms.reading_line(line)
     return [(label, _display(key, line.get(key))) for key, label in columns]
 
 
@@ -114,7 +119,10 @@ def html_table(columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]) -
     head = "".join(f"<th>{_escape(label)}</th>" for _key, label in columns)
     body = "".join(
         "<tr>"
-        + "".join(f"<td>{_escape(_display(key, row.get(key)))}</td>" for key, _l in columns)
+        + "".join(
+            f"<td>{_escape(_display(key, forms.reading_line(row).get(key)))}</td>"
+            for key, _l in columns
+        )
         + "</tr>"
         for row in rows
     )
@@ -409,8 +417,9 @@ class BundleBuilder:
         extensions = []
         if line.get("change"):
             extensions.append({"url": codes.MEDICATION_CHANGE, "valueCode": line["change"]})
-        if line.get("duration"):
-            extensions.append({"url": codes.MEDICATION_DURATION, "valueString": line["duration"]})
+        duration = forms.reading_line(line).get("duration")
+        if duration:  # "au long cours" for a long-term treatment: read back as such
+            extensions.append({"url": codes.MEDICATION_DURATION, "valueString": duration})
         if extensions:
             resource = {"resourceType": "MedicationStatement", "extension": extensions, **resource}
         if stopped and line.get("reason"):

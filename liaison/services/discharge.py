@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from directory.models import Member
+from directory.models import Member, Organisation
 from liaison import actions
 from liaison.models import LiaisonSheet, SheetParticipant
 from liaison.selectors import is_on_recipient_side, is_on_sender_side
@@ -16,6 +16,26 @@ from security.exceptions import InvalidTransition, PermissionDenied
 
 SheetStatus = LiaisonSheet.Status
 SheetKind = LiaisonSheet.Kind
+
+
+DOCTORS = (Member.Profession.GENERAL_PRACTITIONER, Member.Profession.SPECIALIST)
+
+
+def signing_doctor(member: Member, service: Organisation | None) -> str:
+    """The signature block ("Médecin signataire et contact") of a letter `member` writes,
+    when they are a doctor: who signs it, in which service, and how to reach them.
+    Empty for anyone else (a secretary prepares the letter; the doctor signs it)."""
+    if member.profession not in DOCTORS:
+        return ""
+    parts = [f"Dr {member.display_name}"]
+    if member.specialty and (service is None or member.specialty.lower() != service.name.lower()):
+        parts.append(member.specialty)
+    if service is not None:
+        parts.append(f"{service.name}, {service.parent.name}" if service.parent else service.name)
+    phone = (service.phone if service is not None else "") or member.phone
+    if phone:
+        parts.append(phone)
+    return " — ".join(parts)
 
 
 def _prefill_from(referral: LiaisonSheet) -> dict[str, object]:
@@ -65,11 +85,15 @@ def start_discharge_letter(*, actor: Member, referral: LiaisonSheet) -> LiaisonS
     if existing is not None:
         return existing
     team = [referral.author] + [p.member for p in referral.participants.select_related("member")]
+    content = _prefill_from(referral)
+    signature = signing_doctor(actor, referral.recipient_organisation)
+    if signature:
+        content["hospital_contact"] = signature
     return create_draft(
         actor=actor,
         kind=SheetKind.DISCHARGE,
         patient=dict(referral.patient),
-        content=_prefill_from(referral),
+        content=content,
         sender_organisation=referral.recipient_organisation,
         referral=referral,
         participants=team,

@@ -16,16 +16,28 @@ from rest_framework import serializers
 from directory.models import Member, Organisation
 from directory.selectors import organisation_ids_of
 from liaison import actions
-from liaison.documents import CONTENT_SERIALIZERS
+from liaison.documents import CONTENT_SERIALIZERS, is_blank
 from liaison.models import LiaisonSheet, SheetParticipant
 from liaison.selectors import is_on_sender_side
 from patients.identity import INDEX_FIELDS, identity_indexes, validated_patient
 from security import audit
-from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied, StaleVersion
+from security.exceptions import (
+    DomainError,
+    FieldErrors,
+    InvalidTransition,
+    PermissionDenied,
+    StaleVersion,
+)
 from security.idempotency import mark_replayed
 
 SheetStatus = LiaisonSheet.Status
 SheetKind = LiaisonSheet.Kind
+
+
+class EmptyDraft(DomainError):
+    """A new referral with nothing typed in it: saving it would only leave a blank draft."""
+
+    code = "empty_draft"
 
 
 def _json(data: Any) -> Any:
@@ -132,6 +144,19 @@ def create_draft(
             return mark_replayed(existing)
     if kind == SheetKind.REFERRAL:
         _check_recipient_organisation(recipient_organisation)
+        if (
+            recipient_organisation is None
+            and not participants
+            and is_blank(patient or {})
+            and is_blank(content or {})
+        ):
+            # Each empty "Envoyer" used to leave a blank draft behind in the worklist.
+            raise EmptyDraft(
+                _(
+                    "La fiche est vide : remplissez au moins un champ (patient, destinataire, "
+                    "motif…) avant de l'enregistrer ou de l'envoyer."
+                )
+            )
     organisation = _sender_organisation(actor, kind, sender_organisation)
     clean_patient = validated_patient(patient or {})
     clean_content = validated_content(kind, content or {})

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from directory.models import Member, Organisation
 from liaison import actions, events
@@ -117,6 +118,14 @@ TRANSITIONS = {
         "recipient",
         actions.SHEET_CLOSE,
     ),
+}
+
+
+# The actions whose reason the loop needs, and how a missing one is said (field: `note`).
+REASON_REQUIRED = {
+    "decline": gettext_lazy("Indiquez le motif du refus."),
+    "cancel": gettext_lazy("Indiquez le motif de l'annulation."),
+    "reopen": gettext_lazy("Indiquez le motif."),
 }
 
 
@@ -272,8 +281,9 @@ def transition_referral(
     errors: dict[str, list[str]] = {}
     if action == "accept" and planned_date is None:
         errors["planned_date"] = [_("Indiquez la date d'admission ou de rendez-vous prévue.")]
-    if action in ("decline", "reopen") and not note.strip():
-        errors["note"] = [_("Indiquez le motif.")]
+    if action in REASON_REQUIRED and not note.strip():
+        # The other side reads why in the timeline: a refusal or a cancellation is not silent.
+        errors["note"] = [str(REASON_REQUIRED[action])]
     if redirect_to is not None and (
         redirect_to.kind != Organisation.Kind.HOSPITAL_SERVICE
         or redirect_to.pk == sheet.recipient_organisation_id

@@ -1,5 +1,5 @@
 // Messaging pages: recipient search over the directory, a conversation that refreshes itself
-// by polling a small JSON endpoint, replies sent without a reload, confirmations.
+// by polling a small JSON endpoint, replies sent without a reload.
 // No inline script anywhere (Content-Security-Policy): this file is loaded with `defer`.
 (function () {
   "use strict";
@@ -16,12 +16,7 @@
     return String(Date.now()) + Math.random().toString(16).slice(2);
   }
 
-  // --- Confirmations (leave, redact; also on messages added by polling) ------------------
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) { event.preventDefault(); }
-  });
+  // Confirmations (leave, redact) are links to their confirmation page: static/js/confirm.js.
 
   // --- Recipient search --------------------------------------------------------------------
   function setUpPicker(picker) {

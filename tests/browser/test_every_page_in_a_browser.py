@@ -81,6 +81,11 @@ def fixed(path: str) -> Callable[[Members], str]:
     return lambda members: path
 
 
+def then(url: Callable[[Members], str], suffix: str) -> Callable[[Members], str]:
+    """A page under another: the confirmation of an action on a sheet or a conversation."""
+    return lambda members: url(members) + suffix
+
+
 PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
     "dr.martin": [
         ("accueil", fixed("/")),
@@ -90,9 +95,11 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("lettres non lues", fixed("/liaison/?kind=discharge&unread=on")),
         ("nouvelle fiche", fixed("/liaison/nouvelle/")),
         ("fiche envoyée", sheet_of("dr.martin", "referral", "sent")),
+        ("annuler une demande", then(sheet_of("dr.martin", "referral", "sent"), "action/cancel/")),
         ("lettre de sortie reçue", sheet_of("dr.martin", "discharge", "sent")),
         ("messagerie", fixed("/messagerie/")),
         ("conversation", first_conversation("dr.martin")),
+        ("quitter une conversation", then(first_conversation("dr.martin"), "quitter/")),
         ("nouveau message", fixed("/messagerie/nouvelle/")),
         ("notifications", fixed("/notifications/")),
         ("préférences", fixed("/notifications/preferences/")),
@@ -106,6 +113,10 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("fiches filtrées", fixed("/liaison/?kind=referral&status=sent&urgency=urgent")),
         ("en attente", fixed("/liaison/?onglet=en-attente")),
         ("fiche acceptée", sheet_of("hop.cardio", "referral", "accepted")),
+        (
+            "patient non venu",
+            then(sheet_of("hop.cardio", "referral", "accepted"), "action/no_show/"),
+        ),
         ("lettre de sortie", sheet_of("hop.cardio", "discharge", "draft")),
         ("messagerie", fixed("/messagerie/")),
     ],

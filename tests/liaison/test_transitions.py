@@ -30,13 +30,13 @@ def set_status(sheet: LiaisonSheet, status: str) -> LiaisonSheet:
         (SheetStatus.ACCEPTED, "receive", "hop.cardio", {}),
         (SheetStatus.ACCEPTED, "accept", "hop.cardio", {"planned_date": "2026-12-01"}),
         (SheetStatus.ACCEPTED, "decline", "hop.cardio", {"note": "non"}),
-        (SheetStatus.ACCEPTED, "cancel", "dr.martin", {}),
+        (SheetStatus.ACCEPTED, "cancel", "dr.martin", {"note": "fait en ville"}),
         (SheetStatus.SENT, "no_show", "hop.cardio", {}),
         (SheetStatus.ACCEPTED, "reopen", "dr.martin", {"note": "à revoir"}),
         (SheetStatus.SENT, "close", "dr.martin", {}),
         (SheetStatus.CLOSED, "accept", "hop.cardio", {"planned_date": "2026-12-01"}),
         (SheetStatus.CANCELLED, "receive", "hop.cardio", {}),
-        (SheetStatus.DECLINED, "cancel", "dr.martin", {}),
+        (SheetStatus.DECLINED, "cancel", "dr.martin", {"note": "fait en ville"}),
         (SheetStatus.CLOSED, "notes", "dr.martin", {"note": "trop tard"}),
         (SheetStatus.CLOSED, "discharge", "hop.cardio", {}),
     ],
@@ -122,7 +122,8 @@ def test_the_sender_cancels_before_acceptance_and_the_service_is_told(
     client_for, demo, make_referral
 ) -> None:
     sheet = make_referral()
-    assert act(client_for(demo["dr.martin"]), sheet, "cancel").json()["status"] == "cancelled"
+    gp = client_for(demo["dr.martin"])
+    assert act(gp, sheet, "cancel", {"note": "Bilan fait en ville"}).json()["status"] == "cancelled"
     assert Notification.objects.filter(
         recipient=demo["hop.cardio2"], event="liaison.referral_cancelled"
     ).exists()

@@ -299,3 +299,20 @@ def test_delivery_costs_a_bounded_number_of_queries(
     # claim, row + recipient + actor, preference, quiet hours, outcome
     with django_assert_num_queries(5):
         dispatch.deliver_notification(notification_id=notification.pk)
+
+
+def test_the_link_of_an_email_starts_with_the_configured_address(
+    notify: Notify, settings: Any
+) -> None:
+    settings.SITE_URL = "https://liaison.cpts-sud.fr"
+    notification = notify()
+
+    assert deliver(notification) == dispatch.Outcome.DELIVERED
+
+    [email] = mail.outbox
+    links = [word for word in email.body.split() if "://" in word]
+    assert links, email.body
+    assert all(link.startswith("https://liaison.cpts-sud.fr/") for link in links), links
+    assert f"https://liaison.cpts-sud.fr/notifications/{notification.code}/" in links
+    assert "127.0.0.1" not in email.body
+    assert email.extra_headers["Message-ID"].endswith("@liaison.cpts-sud.fr>")
