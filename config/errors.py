@@ -146,6 +146,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         data = drafts.typed_fields(request.POST)
         if data and hasattr(request, "session"):
             key = drafts.keep(user_id=user.pk, path=retry_url, data=data)
-            request.session[drafts.SESSION_KEY] = {"key": key, "path": retry_url}
-            kept = True
+            if key is not None:
+                request.session[drafts.SESSION_KEY] = {"key": key, "path": retry_url}
+                kept = True
     return _page("403_csrf.html", {"retry_url": retry_url, "kept": kept}, status=403)

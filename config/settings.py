@@ -364,6 +364,9 @@ LOGIN_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 if PASSWORD_RESET_TIMEOUT < 60:
     raise ImproperlyConfigured("PASSWORD_RESET_TIMEOUT must be at least 60 seconds")
+# Reset e-mails one client address, and one e-mail address, may ask for per hour: past it the
+# page answers the same, and no e-mail goes (no mailbox flooded through the form).
+PASSWORD_RESET_MAX_PER_HOUR = env_int("PASSWORD_RESET_MAX_PER_HOUR", 5)
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "fr"

@@ -335,8 +335,17 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
             "changes": forms_changes(previous, sheet),
             "letters": selectors.letters_of(sheet) if sheet.is_referral else [],
             "services": selectors.hospital_services(excluding=sheet.recipient_organisation_id),
+            "filing": _filing(member, sheet),
         },
     )
+
+
+def _filing(member: Member, sheet: LiaisonSheet) -> dict[str, Any]:
+    """The "Classer" / "Remettre à traiter" button of a sheet the member may file."""
+    if not filing.can_file(sheet):
+        return {"can": False}
+    filed = selectors.is_filed_by(member, sheet)
+    return {"can": True, "filed": filed, "action": "unfile" if filed else "file"}
 
 
 def forms_changes(previous: LiaisonSheet | None, sheet: LiaisonSheet) -> list[str]:
@@ -434,7 +443,6 @@ def _do_action(
     request: HttpRequest, member: Member, sheet: LiaisonSheet, action: str
 ) -> HttpResponse:
     note = request.POST.get("note", "")
-    target = reverse("liaison-sheet", kwargs={"code": sheet.code})  # where it goes next
     try:
         if action in transitions.TRANSITIONS:
             planned = request.POST.get("planned_date") or None
@@ -454,10 +462,10 @@ def _do_action(
             messages.success(request, _("Note ajoutée."))
         elif action == "discharge":
             letter = discharge.start_discharge_letter(actor=member, referral=sheet)
-            target = reverse("liaison-edit", kwargs={"code": letter.code})
+            return redirect("liaison-edit", code=letter.code)
         elif action == "revise":
             draft = discharge.revise_discharge_letter(actor=member, letter=sheet)
-            target = reverse("liaison-edit", kwargs={"code": draft.code})
+            return redirect("liaison-edit", code=draft.code)
         elif action == "attach" and "file" in request.FILES:
             upload = request.FILES["file"]
             attachments.add_attachment(
@@ -468,18 +476,18 @@ def _do_action(
                 size=upload.size or 0,
             )
             messages.success(request, _("Pièce jointe ajoutée."))
-        elif action == "file":
-            filing.file_sheet(actor=member, sheet=sheet)
-            messages.success(request, _("Fiche classée : retrouvez-la dans « Classées »."))
-            target = _back_to_list(request)
-        elif action == "unfile":
-            filing.unfile_sheet(actor=member, sheet=sheet)
-            messages.success(request, _("Fiche remise dans « À traiter »."))
-            target = _back_to_list(request)
+        elif action in ("file", "unfile"):
+            if action == "file":
+                filing.file_sheet(actor=member, sheet=sheet)
+                messages.success(request, _("Fiche classée : retrouvez-la dans « Classées »."))
+            else:
+                filing.unfile_sheet(actor=member, sheet=sheet)
+                messages.success(request, _("Fiche remise dans « À traiter »."))
+            return redirect(_back_to_list(request))
         elif action == "delete":
             drafts.delete_draft(actor=member, sheet=sheet)
             messages.success(request, _("Brouillon supprimé."))
-            target = reverse("liaison-worklist")
+            return redirect("liaison-worklist")
         else:
             raise Http404
     except DomainError as error:
@@ -489,7 +497,7 @@ def _do_action(
             return _confirm_page(request, sheet, action, fields, status=error.status_code)
         detail = "; ".join(f"{key} : {' '.join(map(str, value))}" for key, value in fields.items())
         messages.error(request, detail or error.detail)
-    return redirect(target)
+    return redirect("liaison-sheet", code=sheet.code)
 
 
 def _back_to_list(request: HttpRequest) -> str:

@@ -303,6 +303,38 @@ def download_attachment(
 ACTIONS = {"submit", "approve", "request_changes", "publish", "retire", "acknowledge", "attach"}
 
 
+def _confirmation(
+    request: HttpRequest,
+    protocol: Protocol,
+    *,
+    title: str,
+    question: str,
+    consequence: str,
+    button: str,
+) -> HttpResponse:
+    """Ask before an action with a CPTS-wide effect; confirming posts the same form again.
+
+    A page rather than a script's dialog: it works without JavaScript, and the same form
+    fields go back with `confirmed`.
+    """
+    fields = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in ("csrfmiddlewaretoken", "confirmed")
+        for value in values
+    ]
+    context = {
+        "protocol": protocol,
+        "title": title,
+        "question": question,
+        "consequence": consequence,
+        "button": button,
+        "fields": fields,
+        "action": request.path,
+    }
+    return render(request, "protocols/confirm.html", context)
+
+
 @member_page
 @require_POST
 def version_action(
@@ -312,6 +344,18 @@ def version_action(
     version = selectors.access_version(member, protocol, number)
     if action not in ACTIONS:
         raise Http404
+    if action == "retire" and "confirmed" not in request.POST:
+        return _confirmation(
+            request,
+            protocol,
+            title=_("Retirer le protocole"),
+            question=_("Retirer le protocole « %(title)s » ?") % {"title": protocol.title},
+            consequence=_(
+                "Il cessera d'être en vigueur pour toute la CPTS : plus personne ne pourra "
+                "l'appliquer. Ses versions restent consultables pour mémoire."
+            ),
+            button=_("Oui, retirer le protocole"),
+        )
     back = request.POST.get("next", "")
     if not back.startswith("/protocoles/"):
         back = reverse("protocol-detail", kwargs={"code": protocol.code})
@@ -378,6 +422,23 @@ def participants(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
     try:
         if request.POST.get("end"):
             registered = selectors.access_participation(protocol, request.POST["end"])
+            if "confirmed" not in request.POST:
+                return _confirmation(
+                    request,
+                    protocol,
+                    title=_("Retirer un participant"),
+                    question=_("Retirer %(name)s (%(role)s) du protocole « %(title)s » ?")
+                    % {
+                        "name": registered.member.display_name,
+                        "role": registered.get_role_display(),
+                        "title": protocol.title,
+                    },
+                    consequence=_(
+                        "Sa participation prend fin aujourd'hui : il ou elle ne pourra plus "
+                        "appliquer ce protocole sans s'inscrire de nouveau."
+                    ),
+                    button=_("Oui, retirer"),
+                )
             participation.end_participation(actor=member, participation=registered)
             messages.success(request, _("Participation terminée."))
         else:

@@ -17,10 +17,12 @@ that typed it. Files are not kept (they are too large for this, and are picked a
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import QueryDict
 from django.utils.timezone import now
@@ -34,6 +36,8 @@ OWNER_COOKIE_SALT = "security.drafts.owner"
 OWNER_COOKIE_MAX_AGE = 30 * 24 * 3600
 # Fields that are the form's machinery, not what the person typed.
 _NOT_TYPED = {"csrfmiddlewaretoken", "next"}
+# Secrets are never kept, even encrypted: a password, a second-factor code, a token.
+_SECRET = re.compile(r"password|mot_de_passe|secret|token|otp|^code$", re.IGNORECASE)
 MAX_FIELDS = 500
 MAX_VALUE_CHARS = 100_000
 
@@ -46,17 +50,22 @@ def typed_fields(post: QueryDict) -> dict[str, list[str]]:
     """What the person typed in a posted form: every field and its values, in order."""
     data: dict[str, list[str]] = {}
     for name, values in post.lists():
-        if name in _NOT_TYPED or len(data) >= MAX_FIELDS:
+        if name in _NOT_TYPED or _SECRET.search(name) or len(data) >= MAX_FIELDS:
             continue
         data[name] = [value[:MAX_VALUE_CHARS] for value in values]
     return data
 
 
 @transaction.atomic
-def keep(*, user_id: Any, path: str, data: dict[str, list[str]]) -> str:
-    """Keep `data` for the account `user_id`; return the key that gets it back (session)."""
+def keep(*, user_id: Any, path: str, data: dict[str, list[str]]) -> str | None:
+    """Keep `data` for the account `user_id`; return the key that gets it back (session).
+
+    None when that account no longer exists (a cookie older than the account's removal).
+    """
     at = now()
     FormDraft.objects.filter(expires_at__lte=at).delete()
+    if not get_user_model().objects.filter(pk=user_id).exists():
+        return None
     key = secrets.token_urlsafe(32)
     FormDraft.objects.create(
         user_id=user_id,
@@ -75,6 +84,7 @@ def take(*, user: Any, key: str, path: str) -> dict[str, list[str]] | None:
 
     None when there is none: expired, another account's, or another page's.
     """
+    FormDraft.objects.filter(expires_at__lte=now()).delete()
     draft = (
         FormDraft.objects.select_for_update()
         .filter(digest=_digest(key), user_id=user.pk, path=path[:500], expires_at__gt=now())

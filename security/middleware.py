@@ -169,6 +169,8 @@ class FormDraftMiddleware:
         if not data or not owner or not owner.isdigit():
             return
         key = drafts.keep(user_id=int(owner), path=request.path, data=data)
+        if key is None:
+            return
         request.session[drafts.SESSION_KEY] = {"key": key, "path": request.path}
         messages.warning(
             request,

@@ -30,6 +30,7 @@ from directory.account.forms import DEACTIVATED, LanguageForm, LoginForm
 from directory.models import Member
 from directory.permissions import member_page
 from security import actions, passwords, two_factor
+from security.client_address import client_address
 
 
 def _with_language(response: HttpResponse, language: str) -> HttpResponse:
@@ -135,6 +136,13 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "account/password_reset_email.txt"
     subject_template_name = "account/password_reset_subject.txt"
     success_url = reverse_lazy("password-reset-done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        if not passwords.may_send_reset(
+            address=client_address(self.request), email=form.cleaned_data["email"]
+        ):
+            return redirect(self.success_url)  # the same answer, and no e-mail
+        return super().form_valid(form)
 
     @property
     def extra_email_context(self) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.files import default_file_store, store_file
 from security.uploads import check_upload
-from worker.services import notify
+from worker.services import mark_target_notifications_read, notify
 
 logger = logging.getLogger(__name__)
 
@@ -235,13 +235,16 @@ def _notify(
 def mark_read(*, actor: Member, conversation: Conversation, up_to: Message | None = None) -> int:
     """Record that the actor read the conversation (up to a message); return how many receipts.
 
-    Reading twice keeps the first time: only receipts still unread are stamped.
+    Reading twice keeps the first time: only receipts still unread are stamped. Reading it
+    all also marks read the actor's notifications about it (the bell counts what is left).
     """
     receipts = MessageReceipt.objects.filter(
         conversation=conversation, member=actor, read_at__isnull=True
     )
     if up_to is not None:
         receipts = receipts.filter(message__created_at__lte=up_to.created_at)
+    else:
+        mark_target_notifications_read(actor=actor, target=conversation)
     return receipts.update(read_at=now())
 
 

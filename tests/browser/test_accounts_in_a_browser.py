@@ -17,10 +17,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from directory.models import Member
+from protocols.demo import load_protocols
 from protocols.models import Protocol
+from tests.browser.test_two_factor_in_a_browser import code_from_secret, fresh_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -170,3 +173,78 @@ def test_a_lost_csrf_cookie_explains_in_french_and_the_retry_keeps_the_form(
     page.get_by_role("button", name="Enregistrer le brouillon").click()
     page.wait_for_url("**/versions/1/modifier/")
     assert Protocol.objects.filter(title__startswith="Insuffisance cardiaque").count() == 1
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
+def test_a_nurse_enrols_from_her_account_and_is_asked_for_the_code_at_next_login(
+    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any, width: int, settings
+) -> None:
+    settings.REQUIRE_2FA = False  # optional for the CPTS: she chooses it
+    page = login("ide.petit")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/compte/")
+    page.get_by_role("link", name="Activer la double authentification").click()
+    check(page)
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("Code à 6 chiffres affiché par l'application").fill(code_from_secret(secret))
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    check(page)
+    page.get_by_role("link", name="J'ai noté mes codes, continuer").click()
+    page.wait_for_url("**/compte/")
+    expect(page.get_by_text("Activée")).to_be_visible()
+
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/connexion/")
+    log_in(page, live_server.url, "ide.petit")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Double authentification")
+    device = TOTPDevice.objects.get(user__username="ide.petit", confirmed=True)
+    page.get_by_label("Code de vérification").fill(fresh_code(device))
+    page.get_by_role("button", name="Vérifier").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
+def test_retiring_a_protocol_asks_first(
+    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any, width: int
+) -> None:
+    load_protocols(demo)
+    protocol = Protocol.objects.filter(status=Protocol.Status.PUBLISHED).order_by("pk").first()
+    assert protocol is not None
+    page = login("coord")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/protocoles/{protocol.code}/")
+    page.get_by_role("button", name="Retirer le protocole").click()
+    expect(page.get_by_role("heading", name="Retirer le protocole", level=1)).to_be_visible()
+    check(page)
+    page.get_by_role("link", name="Annuler").click()
+    protocol.refresh_from_db()
+    assert protocol.status == Protocol.Status.PUBLISHED
+
+    page.get_by_role("button", name="Retirer le protocole").click()
+    page.get_by_role("button", name="Oui, retirer le protocole").click()
+    expect(page.get_by_text("Protocole retiré.")).to_be_visible()
+    protocol.refresh_from_db()
+    assert protocol.status == Protocol.Status.RETIRED
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
+def test_a_bad_office_hours_row_is_named_and_the_rest_kept(
+    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any, width: int
+) -> None:
+    page = login("as.moreau")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/guide/membres/{demo['as.moreau'].code}/")
+    page.get_by_label("Lieu — permanence n° 1").fill("Mairie")
+    page.get_by_label("Jour — permanence n° 1").select_option("0")
+    page.get_by_label("Début — permanence n° 1").fill("09:00")
+    page.get_by_label("Fin — permanence n° 1").fill("12:00")
+    page.get_by_label("Jour — permanence n° 2").select_option("1")
+    page.get_by_label("Début — permanence n° 2").fill("14:00")
+    page.get_by_label("Fin — permanence n° 2").fill("11:00")
+    page.get_by_role("button", name="Enregistrer").click()
+
+    expect(page.locator("#hours-1-error")).to_contain_text("Permanence n° 2")
+    expect(page.get_by_label("Lieu — permanence n° 1")).to_have_value("Mairie")
+    expect(page.get_by_label("Fin — permanence n° 2")).to_have_value("11:00")
+    check(page)

@@ -90,6 +90,9 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
     "dr.martin": [
         ("accueil", fixed("/")),
         ("fiches", fixed("/liaison/")),
+        ("fiches classées", fixed("/liaison/?onglet=classees")),
+        ("brouillons", fixed("/liaison/?onglet=brouillons")),
+        ("lettres non lues", fixed("/liaison/?kind=discharge&unread=on")),
         ("nouvelle fiche", fixed("/liaison/nouvelle/")),
         ("fiche envoyée", sheet_of("dr.martin", "referral", "sent")),
         ("annuler une demande", then(sheet_of("dr.martin", "referral", "sent"), "action/cancel/")),
@@ -105,7 +108,10 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("mon compte", fixed("/compte/")),
     ],
     "hop.cardio": [
+        ("accueil", fixed("/")),
         ("fiches", fixed("/liaison/")),
+        ("fiches filtrées", fixed("/liaison/?kind=referral&status=sent&urgency=urgent")),
+        ("en attente", fixed("/liaison/?onglet=en-attente")),
         ("fiche acceptée", sheet_of("hop.cardio", "referral", "accepted")),
         (
             "patient non venu",

@@ -189,6 +189,14 @@ def test_a_reset_link_sets_a_new_password_and_ends_every_session_and_token(demo)
     assert not Client().get(path, follow=True).context["validlink"]
 
 
+def test_reset_requests_are_limited_without_saying_so(demo, settings) -> None:
+    settings.PASSWORD_RESET_MAX_PER_HOUR = 3
+    email = demo["pharma.durand"].user.email
+    answers = {Client().post(RESET, {"email": email})["Location"] for _ in range(5)}
+    assert len(answers) == 1  # the same answer every time
+    assert len(mail.outbox) == 3
+
+
 def test_a_reset_link_expires(demo, settings) -> None:
     settings.PASSWORD_RESET_TIMEOUT = 3600
     user = demo["pharma.durand"].user

@@ -287,3 +287,15 @@ def test_the_api_lists_the_letters_not_read_yet(client_for, demo, letter):
     assert not Notification.objects.filter(
         recipient=demo["dr.martin"], read_at__isnull=True, target_code=letter.code
     ).exists()
+
+
+def test_the_letter_page_files_and_unfiles_it(client, demo, letter):
+    client.force_login(demo["dr.martin"].user)
+    page = client.get(f"/liaison/{letter.code}/").content.decode()
+    assert f"/liaison/{letter.code}/action/file/" in page
+
+    client.post(f"/liaison/{letter.code}/action/file/")
+
+    page = client.get(f"/liaison/{letter.code}/").content.decode()
+    assert f"/liaison/{letter.code}/action/unfile/" in page
+    assert "Remettre à traiter" in page

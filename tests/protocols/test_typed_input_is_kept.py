@@ -161,3 +161,54 @@ def test_the_api_replays_a_retried_creation(demo, client_for) -> None:
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert Protocol.objects.filter(title="Dénutrition").count() == 1
+
+
+# --- actions with a CPTS-wide effect ask first ------------------------------------------------
+
+
+def test_retiring_a_protocol_asks_for_confirmation_first(demo, published) -> None:
+    version = published()
+    protocol = version.protocol
+    client = web(demo["coord"])
+    url = f"/protocoles/{protocol.code}/versions/{version.number}/action/retire/"
+
+    asked = client.post(url)
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "Retirer le protocole « " in page
+    assert "Oui, retirer le protocole" in page
+    protocol.refresh_from_db()
+    assert protocol.status == Protocol.Status.PUBLISHED
+
+    done = client.post(url, {"confirmed": "1"})
+    assert done.status_code == 302
+    protocol.refresh_from_db()
+    assert protocol.status == Protocol.Status.RETIRED
+
+
+def test_removing_a_participant_asks_for_confirmation_first(demo, published) -> None:
+    from protocols.services import participation
+
+    protocol = published().protocol
+    registered, _created = participation.register_participant(
+        actor=demo["ide.petit"],
+        protocol=protocol,
+        member=demo["ide.petit"],
+        role="delegate",
+        training_declared=True,
+        training_details="Formation suivie",
+    )
+    client = web(demo["coord"])
+    url = f"/protocoles/{protocol.code}/participants/"
+
+    asked = client.post(url, {"end": str(registered.code)})
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert demo["ide.petit"].display_name in page
+    assert f'name="end" value="{registered.code}"' in page
+    registered.refresh_from_db()
+    assert registered.ended_at is None
+
+    client.post(url, {"end": str(registered.code), "confirmed": "1"})
+    registered.refresh_from_db()
+    assert registered.ended_at is not None

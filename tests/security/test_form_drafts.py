@@ -16,6 +16,7 @@ import time_machine
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import connection
+from django.http import QueryDict
 from django.test import Client
 from django.utils.timezone import now
 
@@ -100,6 +101,30 @@ def test_someone_else_logging_in_at_that_browser_gets_nothing(demo) -> None:
 
 def test_a_post_from_a_browser_nobody_logged_in_from_keeps_nothing(demo) -> None:
     response = Client().post(FORM, TYPED)
+    assert response["Location"].startswith(LOGIN)
+    assert FormDraft.objects.count() == 0
+
+
+def test_passwords_and_codes_are_never_kept() -> None:
+    post = QueryDict(mutable=True)
+    post.update(
+        {
+            "csrfmiddlewaretoken": "x",
+            "old_password": "demo",
+            "new_password1": "Tilleul-42",
+            "code": "123456",
+            "otp": "123456",
+            "title": "Plaies",
+        }
+    )
+    assert drafts.typed_fields(post) == {"title": ["Plaies"]}
+
+
+def test_a_cookie_naming_a_removed_account_keeps_nothing(demo) -> None:
+    client = logged_in("dr.martin")
+    expire_session(client)
+    demo["dr.martin"].user.delete()
+    response = client.post(FORM, TYPED)
     assert response["Location"].startswith(LOGIN)
     assert FormDraft.objects.count() == 0
 
