@@ -21,7 +21,7 @@ from config.downloads import upload_download
 from directory import selectors as directory_selectors
 from directory.models import Member, Organisation
 from directory.permissions import member_page
-from liaison import forms, selectors
+from liaison import catalogue, forms, selectors
 from liaison.models import LiaisonSheet
 from liaison.services import attachments, discharge, drafts, transitions
 from patients.identity import identity_display
@@ -118,6 +118,9 @@ def _error_response(
         return JsonResponse({"detail": error.detail, "fields": fields}, status=error.status_code)
     context["sections"] = forms.bound_sections(context["kind"], *context["document"], fields)
     context["errors"] = fields
+    # The summary names each field in words (liaison.catalogue), never by its key.
+    labelled = error.labelled if isinstance(error, FieldErrors) else {}
+    context["error_summary"] = [message for messages in labelled.values() for message in messages]
     if not fields:
         messages.error(request, error.detail)
     else:
@@ -290,7 +293,10 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
 def forms_changes(previous: LiaisonSheet | None, sheet: LiaisonSheet) -> list[str]:
     from liaison.documents import changed_sections  # noqa: PLC0415
 
-    return changed_sections(previous.content, sheet.content) if previous else []
+    if previous is None:
+        return []
+    changed = changed_sections(previous.content, sheet.content)
+    return [catalogue.key_label(sheet.kind, key) for key in changed]
 
 
 @member_page
@@ -338,9 +344,7 @@ def sheet_action(request: HttpRequest, member: Member, code: UUID, action: str) 
         else:
             raise Http404
     except DomainError as error:
-        fields = error.fields if isinstance(error, FieldErrors) else {}
-        detail = "; ".join(f"{key} : {' '.join(map(str, value))}" for key, value in fields.items())
-        messages.error(request, detail or error.detail)
+        messages.error(request, error.readable())
     return redirect("liaison-sheet", code=sheet.code)
 
 

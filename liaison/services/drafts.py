@@ -16,6 +16,7 @@ from rest_framework import serializers
 from directory.models import Member, Organisation
 from directory.selectors import organisation_ids_of
 from liaison import actions
+from liaison.catalogue import names_fields
 from liaison.documents import CONTENT_SERIALIZERS
 from liaison.models import LiaisonSheet, SheetParticipant
 from liaison.selectors import is_on_sender_side
@@ -109,6 +110,7 @@ def _set_participants(sheet: LiaisonSheet, members: list[Member]) -> None:
     )
 
 
+@names_fields
 @transaction.atomic
 def create_draft(
     *,
@@ -158,6 +160,7 @@ def create_draft(
     return sheet
 
 
+@names_fields
 @transaction.atomic
 def update_draft(
     *,

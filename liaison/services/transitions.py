@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
 from liaison import actions, events
+from liaison.catalogue import names_fields
 from liaison.documents import missing_for_send
 from liaison.models import LiaisonSheet, SheetEvent, SheetParticipant
 from liaison.selectors import (
@@ -184,6 +185,7 @@ def _referring_doctor_id(sheet: LiaisonSheet) -> int | None:
     return sheet.referral.author_id
 
 
+@names_fields
 @transaction.atomic
 def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "") -> LiaisonSheet:
     """Send a draft: to its hospital service (referral) or to its recipients (discharge).
@@ -254,6 +256,7 @@ def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:
         audit.record(actor=actor, action=actions.SHEET_CLOSE, target=referral)
 
 
+@names_fields
 @transaction.atomic
 def transition_referral(
     *,
@@ -332,6 +335,7 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
     return copy
 
 
+@names_fields
 @transaction.atomic
 def add_note(*, actor: Member, sheet: LiaisonSheet, note: str) -> SheetEvent:
     """An interim note while the loop is open ("admis en USIC", "sortie prévue jeudi")."""
