@@ -21,7 +21,7 @@ from config.downloads import upload_download
 from directory import selectors as directory_selectors
 from directory.models import Member, Organisation
 from directory.permissions import member_page
-from liaison import catalogue, forms, selectors
+from liaison import catalogue, forms, selectors, states
 from liaison.models import LiaisonSheet
 from liaison.services import attachments, discharge, drafts, transitions
 from patients.identity import identity_display
@@ -219,45 +219,6 @@ def edit_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpResponse
     return _save_response(request, sheet)
 
 
-def _actions_for(member: Member, sheet: LiaisonSheet) -> set[str]:
-    """The buttons to show; the services enforce the same rules (this only hides noise)."""
-    sender = selectors.is_on_sender_side(member, sheet)
-    recipient = selectors.is_on_recipient_side(member, sheet)
-    status = sheet.status
-    actions: set[str] = set()
-    if status == SheetStatus.DRAFT and sender:
-        actions |= {"edit", "delete"}
-    if sheet.is_referral:
-        if recipient and status == SheetStatus.SENT:
-            actions |= {"receive", "accept", "decline"}
-        if recipient and status == SheetStatus.RECEIVED:
-            actions |= {"accept", "decline"}
-        if recipient and status in (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED):
-            actions.add("discharge")
-        if recipient and status == SheetStatus.ACCEPTED:
-            actions.add("no_show")
-        if sender and status in (SheetStatus.SENT, SheetStatus.RECEIVED):
-            actions.add("cancel")
-        if sender and status == SheetStatus.NO_SHOW:
-            actions |= {"reopen", "close"}
-    elif sender and status == SheetStatus.SENT and not selectors.has_next_version(sheet):
-        actions.add("revise")
-    if status in (
-        SheetStatus.SENT,
-        SheetStatus.RECEIVED,
-        SheetStatus.ACCEPTED,
-        SheetStatus.NO_SHOW,
-    ):
-        actions.add("note")
-    if (sender or recipient) and status not in (
-        SheetStatus.CANCELLED,
-        SheetStatus.CLOSED,
-        SheetStatus.DECLINED,
-    ):
-        actions.add("attach")
-    return actions
-
-
 @member_page
 def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     sheet = selectors.access_sheet(member, code)
@@ -266,7 +227,8 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
     transitions.mark_read(actor=member, sheet=sheet)  # opening it is reading it
     versions = list(selectors.versions_of(sheet)) if not sheet.is_referral else []
     previous = sheet.previous_version
-    actions = _actions_for(member, sheet)
+    available = states.available(member, sheet)  # the services accept exactly these
+    actions = {action.name for action in available}
     patient = dict(sheet.patient)
     patient["birth_date"] = forms.french_date(patient.get("birth_date") or "")
     return render(
@@ -276,7 +238,8 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
             "sheet": sheet,
             "patient": patient,
             "identity": identity_display(sheet.patient),
-            "button_actions": actions - {"note", "attach"},
+            "button_actions": {action.name for action in available if action.button},
+            "action_labels": {action.name: action.label for action in available},
             "sections": forms.filled_sections(sheet.kind, sheet.patient, sheet.content),
             "participants": sheet.participants.all(),
             "events": selectors.events_of(sheet),
