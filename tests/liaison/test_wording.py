@@ -46,3 +46,15 @@ def test_the_indicators_csv_keeps_sortable_months() -> None:
     row = MonthRow(**dict.fromkeys(MonthRow.__dataclass_fields__) | {"month": "2026-12"})
     table = Indicators(**dict.fromkeys(Indicators.__dataclass_fields__) | {"months": [row]})
     assert csv_lines(table)[1][0] == "2026-12"
+
+
+def test_the_api_timeline_keeps_codes_and_adds_words(client_for, demo, make_referral) -> None:
+    sheet = make_referral()
+    transitions.transition_referral(actor=demo["hop.cardio"], sheet=sheet, action="receive")
+    events = client_for(demo["dr.martin"]).get(f"/api/v1/liaison-sheets/{sheet.code}/events/")
+    receipt = events.json()[-1]
+    assert (receipt["action"], receipt["to_status"]) == ("receive", "received")
+    assert (receipt["action_label"], receipt["to_status_label"]) == (
+        "Accusé de réception",
+        "Réception accusée",
+    )
