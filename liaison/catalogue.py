@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from patients.identity import IDENTITY_STATUS_LABELS, SEX_LABELS
@@ -280,7 +281,10 @@ def label_of(kind: str, path: str) -> str:
         return str(other) if other is not None and index is None else ""
     if index is None:
         return spec.full_label
-    line = f"{spec.item or spec.label} n° {int(index) + 1}"
+    line = gettext("%(item)s n° %(number)s") % {
+        "item": spec.item or spec.label,
+        "number": int(index) + 1,
+    }
     if column is None:
         return line
     found = next((c for c in spec.columns if c.key == column), None)
@@ -329,7 +333,9 @@ def flat_errors(errors: dict[str, Any]) -> dict[str, list[str]]:
 
 def labelled_message(label: str, message: str) -> str:
     """ "Nom de naissance du patient" + "Obligatoire pour envoyer" → one sentence."""
-    return f"{label} : {_lower_first(message)}" if label else message
+    if not label:
+        return message
+    return gettext("%(label)s : %(message)s") % {"label": label, "message": _lower_first(message)}
 
 
 def labelled_errors(kind: str, errors: dict[str, Any]) -> dict[str, list[str]]:

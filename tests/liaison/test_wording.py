@@ -58,3 +58,28 @@ def test_the_api_timeline_keeps_codes_and_adds_words(client_for, demo, make_refe
         "Accusé de réception",
         "Réception accusée",
     )
+
+
+def test_accept_language_en_switches_the_liaison_pages_to_english(
+    client: Client, demo, make_referral
+) -> None:
+    sheet = make_referral()
+    client.force_login(demo["hop.cardio"].user)
+    english = client.get(f"/liaison/{sheet.code}/", HTTP_ACCEPT_LANGUAGE="en")
+    body = english.content.decode()
+    assert '<html lang="en">' in body
+    assert ">Acknowledge receipt<" in body
+    assert "Receiving hospital service" not in body  # only in errors
+    assert "Accuser réception" not in body
+    french = client.get(f"/liaison/{sheet.code}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert ">Accuser réception<" in french
+
+
+def test_errors_name_fields_in_english_too(client: Client, demo) -> None:
+    client.force_login(demo["dr.martin"].user)
+    response = client.post(
+        "/liaison/nouvelle/", {"reason": "Dyspnée", "send": "1"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    body = response.content.decode()
+    assert "Patient&#x27;s birth name: required to send." in body
+    assert "Receiving hospital service: required to send." in body
