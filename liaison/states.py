@@ -161,11 +161,11 @@ def check(member: Member, sheet: LiaisonSheet, name: str, *, state: bool = True)
     """
     action = ACTIONS[name]
     error = refusal(member, sheet, name)
-    if error is not None and (state or isinstance(error, PermissionDenied)):
+    if error is None:
+        return action
+    if state or sheet.kind not in action.kinds or isinstance(error, PermissionDenied):
         raise error
-    if error is not None and sheet.kind not in action.kinds:
-        raise error
-    return action
+    return action  # only the state refuses: the caller's conditional UPDATE will say so
 
 
 def available(member: Member, sheet: LiaisonSheet) -> list[Action]:
