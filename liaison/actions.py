@@ -37,7 +37,7 @@ SHEET_SEND = register_action("liaison_sheet.send", _("Envoi d'une fiche de liais
 
 # The loop (liaison.services.transitions.TRANSITIONS names one per lifecycle action).
 SHEET_RECEIVE = register_action(
-    "liaison_sheet.receive", _("Prise en charge d'une fiche de liaison")
+    "liaison_sheet.receive", _("Accusé de réception d'une fiche de liaison")
 )
 SHEET_ACCEPT = register_action("liaison_sheet.accept", _("Acceptation d'une fiche de liaison"))
 SHEET_DECLINE = register_action("liaison_sheet.decline", _("Refus d'une fiche de liaison"))

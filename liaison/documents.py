@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from config.serializers import StrictSerializer
+from liaison import catalogue
 from patients.identity import identity_errors
 from security.text import fold
 
@@ -188,25 +189,51 @@ CONTENT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
 CONTENT_KEYS = {kind: list(cls().fields) for kind, cls in CONTENT_SERIALIZERS.items()}
 
 REQUIRED = _("Obligatoire pour envoyer.")
-FUTURE_STAY_DATE = _("Date future : une lettre de sortie ne rapporte qu'un séjour qui a eu lieu.")
+FUTURE_STAY_DATE = _(
+    "Ne peut être dans le futur (une lettre de sortie rapporte un séjour qui a eu lieu)."
+)
 DISCHARGE_BEFORE_ADMISSION = _("La sortie ne peut précéder l'entrée.")
 REFERRING_DOCTOR_REQUIRED = _(
     "Le médecin adresseur (auteur de la fiche d'entrée) doit figurer parmi les destinataires."
 )
 
 
-def _missing_patient(patient: dict[str, Any]) -> list[str]:
-    keys = ("birth_family_name", "given_names", "birth_date", "sex")
-    return [f"patient.{key}" for key in keys if not patient.get(key)]
+def _missing_fields(kind: str, document: dict[str, Any]) -> list[str]:
+    """The catalogue's "required to send" rules (liaison.catalogue), in the form's order.
+
+    A yes/no question is answered by False too (only "not filled" is missing); a list is
+    answered by its "none" box (`medications_none`); each line of a list carries its
+    required columns (dose and duration of a discharge treatment).
+    """
+    missing = []
+    for spec in catalogue.fields_of(kind):
+        value = _get(document, spec.key)
+        if spec.required:
+            if spec.kind == "yesno":
+                empty = value is None
+            elif spec.none_key:
+                empty = not value and not document.get(spec.none_key)
+            else:
+                empty = not value
+            if empty:
+                missing.append(spec.key)
+        required_columns = [column for column in spec.columns if column.required]
+        if spec.kind == "rows" and required_columns:
+            missing += [
+                f"{spec.key}[{index}].{column.key}"
+                for index, line in enumerate(value or [])
+                for column in required_columns
+                if not (line or {}).get(column.key)
+                and not (column.unless and (line or {}).get(column.unless))
+            ]
+    return missing
 
 
-def _missing_lines(content: dict[str, Any], key: str, required: tuple[str, ...]) -> list[str]:
-    return [
-        f"{key}[{index}].{field}"
-        for index, line in enumerate(content.get(key) or [])
-        for field in required
-        if not line.get(field)
-    ]
+def _get(document: dict[str, Any], dotted: str) -> Any:
+    value: Any = document
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def missing_for_send(
@@ -228,7 +255,7 @@ def missing_for_send(
     patients.identity: a draft saved before a rule existed is judged again), and the stay a
     discharge letter reports has happened (`_stay_date_errors`).
     """
-    missing = _missing_patient(patient)
+    missing = _missing_fields(kind, {**content, "patient": patient})
     reasons: dict[str, list[str]] = {
         f"patient.{key}": [str(message) for message in messages]
         for key, messages in identity_errors(patient).items()
@@ -236,33 +263,11 @@ def missing_for_send(
     if kind == "referral":
         if not has_recipient_organisation:
             missing.append("recipient_organisation")
-        missing += [key for key in ("urgency", "reason") if not content.get(key)]
-        if not content.get("medications") and not content.get("medications_none"):
-            missing.append("medications")
-        if not content.get("allergies") and not content.get("allergies_none_known"):
-            missing.append("allergies")
     else:
         if not recipient_ids:
             missing.append("recipients")
         elif referring_doctor_id is not None and referring_doctor_id not in recipient_ids:
             reasons["recipients"] = [str(REFERRING_DOCTOR_REQUIRED)]
-        for key in ("admission_date", "discharge_date", "entry_mode", "exit_mode", "reason",
-                    "stay_summary", "hospital_contact"):  # fmt: skip
-            if not content.get(key):
-                missing.append(key)
-        for key in ("mdro_search_done", "transfusion", "blood_derivatives"):
-            if content.get(key) is None:  # False is an answer; only "not filled" is missing
-                missing.append(key)
-        medications = content.get("discharge_medications")
-        if not medications and not content.get("discharge_medications_none"):
-            missing.append("discharge_medications")
-        missing += _missing_lines(content, "discharge_medications", ("dose",))
-        missing += [
-            f"discharge_medications[{index}].duration"
-            for index, line in enumerate(medications or [])
-            if not line.get("duration") and not line.get("long_term")
-        ]
-        missing += _missing_lines(content, "stopped_medications", ("reason",))
         reasons |= _stay_date_errors(content, localdate())
     return {path: [str(REQUIRED)] for path in missing} | reasons
 

@@ -19,7 +19,7 @@ REFERRAL_SENT = register_event(
     "liaison.referral_sent", _("Nouvelle fiche de liaison d'entrée de {actor}")
 ).name
 REFERRAL_RECEIVED = register_event(
-    "liaison.referral_received", _("Votre fiche de liaison a été prise en charge par {actor}")
+    "liaison.referral_received", _("{actor} a accusé réception de votre fiche de liaison")
 ).name
 REFERRAL_ACCEPTED = register_event(
     "liaison.referral_accepted", _("Votre fiche de liaison a été acceptée par {actor}")
@@ -50,10 +50,11 @@ DISCHARGE_SENT = register_event(
 # service, never the patient).
 REFERRAL_NOT_RECEIVED = register_event(
     "liaison.referral_not_received",
-    _("Fiche de liaison en attente de prise en charge : {missing}"),
+    _("Fiche de liaison en attente d'accusé de réception : {missing}"),
 ).name
 REFERRAL_ESCALATED = register_event(
-    "liaison.referral_escalated", _("Fiche de liaison toujours non prise en charge : {missing}")
+    "liaison.referral_escalated",
+    _("Fiche de liaison toujours sans accusé de réception : {missing}"),
 ).name
 DISCHARGE_MISSING = register_event(
     "liaison.discharge_missing",

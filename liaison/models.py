@@ -32,7 +32,7 @@ class LiaisonSheet(TimestampedModel):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Brouillon")
         SENT = "sent", _("Envoyée")
-        RECEIVED = "received", _("Prise en charge")
+        RECEIVED = "received", _("Réception accusée")
         ACCEPTED = "accepted", _("Acceptée")
         DECLINED = "declined", _("Refusée")
         CANCELLED = "cancelled", _("Annulée")

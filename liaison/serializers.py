@@ -50,8 +50,16 @@ class EventOutput(serializers.Serializer):
     at = serializers.DateTimeField()
     actor = MemberRef()
     action = serializers.CharField()
+    action_label = serializers.CharField(
+        source="get_action_display", help_text=_("The step in words, for people: « Envoi ».")
+    )
     from_status = serializers.CharField(allow_blank=True)
     to_status = serializers.CharField(allow_blank=True)
+    to_status_label = serializers.CharField(
+        source="get_to_status_display",
+        allow_blank=True,
+        help_text=_("The state reached, in words: « Réception accusée »."),
+    )
     note = serializers.CharField(allow_blank=True)
 
 

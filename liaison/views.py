@@ -25,7 +25,7 @@ from config.downloads import upload_download
 from directory import selectors as directory_selectors
 from directory.models import Member, Organisation
 from directory.permissions import member_page
-from liaison import forms, selectors
+from liaison import catalogue, forms, selectors, states
 from liaison.models import LiaisonSheet
 from liaison.search import WorklistSearch
 from liaison.services import attachments, discharge, drafts, filing, transitions
@@ -165,6 +165,9 @@ def _error_response(
         return JsonResponse({"detail": error.detail, "fields": fields}, status=error.status_code)
     context["sections"] = forms.bound_sections(context["kind"], *context["document"], fields)
     context["errors"] = fields
+    # The summary names each field in words (liaison.catalogue), never by its key.
+    labelled = error.labelled if isinstance(error, FieldErrors) else {}
+    context["error_summary"] = [message for messages in labelled.values() for message in messages]
     if not fields:
         messages.error(request, error.detail)
     else:
@@ -268,45 +271,6 @@ def edit_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpResponse
     return _save_response(request, sheet)
 
 
-def _actions_for(member: Member, sheet: LiaisonSheet) -> set[str]:
-    """The buttons to show; the services enforce the same rules (this only hides noise)."""
-    sender = selectors.is_on_sender_side(member, sheet)
-    recipient = selectors.is_on_recipient_side(member, sheet)
-    status = sheet.status
-    actions: set[str] = set()
-    if status == SheetStatus.DRAFT and sender:
-        actions |= {"edit", "delete"}
-    if sheet.is_referral:
-        if recipient and status == SheetStatus.SENT:
-            actions |= {"receive", "accept", "decline"}
-        if recipient and status == SheetStatus.RECEIVED:
-            actions |= {"accept", "decline"}
-        if recipient and status in (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED):
-            actions.add("discharge")
-        if recipient and status == SheetStatus.ACCEPTED:
-            actions.add("no_show")
-        if sender and status in (SheetStatus.SENT, SheetStatus.RECEIVED):
-            actions.add("cancel")
-        if sender and status == SheetStatus.NO_SHOW:
-            actions |= {"reopen", "close"}
-    elif sender and status == SheetStatus.SENT and not selectors.has_next_version(sheet):
-        actions.add("revise")
-    if status in (
-        SheetStatus.SENT,
-        SheetStatus.RECEIVED,
-        SheetStatus.ACCEPTED,
-        SheetStatus.NO_SHOW,
-    ):
-        actions.add("note")
-    if (sender or recipient) and status not in (
-        SheetStatus.CANCELLED,
-        SheetStatus.CLOSED,
-        SheetStatus.DECLINED,
-    ):
-        actions.add("attach")
-    return actions
-
-
 @member_page
 def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     sheet = selectors.access_sheet(member, code)
@@ -315,7 +279,8 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
     filing.open_sheet(actor=member, sheet=sheet)  # opening it is reading it (and its alerts)
     versions = list(selectors.versions_of(sheet)) if not sheet.is_referral else []
     previous = sheet.previous_version
-    actions = _actions_for(member, sheet)
+    available = states.available(member, sheet)  # the services accept exactly these
+    actions = {action.name for action in available}
     patient = dict(sheet.patient)
     patient["birth_date"] = forms.french_date(patient.get("birth_date") or "")
     return render(
@@ -325,7 +290,8 @@ def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
             "sheet": sheet,
             "patient": patient,
             "identity": identity_display(sheet.patient),
-            "button_actions": actions - {"note", "attach"},
+            "button_actions": {action.name for action in available if action.button},
+            "action_labels": {action.name: action.label for action in available},
             "sections": forms.filled_sections(sheet.kind, sheet.patient, sheet.content),
             "participants": sheet.participants.all(),
             "events": selectors.events_of(sheet),
@@ -351,7 +317,10 @@ def _filing(member: Member, sheet: LiaisonSheet) -> dict[str, Any]:
 def forms_changes(previous: LiaisonSheet | None, sheet: LiaisonSheet) -> list[str]:
     from liaison.documents import changed_sections  # noqa: PLC0415
 
-    return changed_sections(previous.content, sheet.content) if previous else []
+    if previous is None:
+        return []
+    changed = changed_sections(previous.content, sheet.content)
+    return [catalogue.key_label(sheet.kind, key) for key in changed]
 
 
 # Destructive or irreversible actions: confirmed first (templates/confirm.html), with the
@@ -400,7 +369,7 @@ def _confirm_page(
         {
             "name": "note",
             "label": spec["note"],
-            "required": action in transitions.REASON_REQUIRED,
+            "required": "note" in states.ACTIONS[action].required,
             "value": request.POST.get("note", ""),
             "error": errors.get("note"),
         }
@@ -495,8 +464,7 @@ def _do_action(
         if action in CONFIRMATIONS and fields:
             # The reason is missing: ask again on the confirmation, the field marked.
             return _confirm_page(request, sheet, action, fields, status=error.status_code)
-        detail = "; ".join(f"{key} : {' '.join(map(str, value))}" for key, value in fields.items())
-        messages.error(request, detail or error.detail)
+        messages.error(request, error.readable())
     return redirect("liaison-sheet", code=sheet.code)
 
 

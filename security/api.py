@@ -29,7 +29,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response["Retry-After"] = availability.retry_after()
         return response
     if isinstance(exc, FieldErrors):
-        return Response(exc.fields, status=status.HTTP_400_BAD_REQUEST)
+        return Response(exc.labelled, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DomainError):
         body: dict[str, Any] = {"detail": exc.detail or exc.code, "code": exc.code}
         body.update({key: value for key, value in exc.extra.items() if key != "detail"})

@@ -53,12 +53,18 @@ class StaleVersion(DomainError):
 class FieldErrors(DomainError):
     """Validation that needs the database or the object's state, reported per field."""
 
-    def __init__(self, fields: dict[str, list[str]]) -> None:
+    def __init__(
+        self, fields: dict[str, list[str]], *, labelled: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__("invalid input")
         self.fields = fields
+        # The same messages, each preceded by the name of its field in words, for people
+        # ("Nom de naissance du patient : obligatoire pour envoyer"). An app that has a
+        # catalogue of its fields fills it (liaison.catalogue); the keys stay machine keys.
+        self.labelled = labelled or fields
 
     def readable(self) -> str:
-        return " ".join(str(message) for messages in self.fields.values() for message in messages)
+        return " ".join(str(message) for messages in self.labelled.values() for message in messages)
 
 
 class PermissionDenied(DomainError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from liaison.outputs.indicators import MonthRow
+from liaison.outputs.indicators import MonthRow, month_name
 
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 56, 20, 44
@@ -129,7 +129,7 @@ def liaison_chart(rows: list[MonthRow]) -> Chart:
                     y=top,
                     width=round(slot * 0.6, 1),
                     height=round(bottom_edge - top, 1),
-                    title=f"{month_label(row.month)} : {_number(row.receipt_hours_median)} h",
+                    title=f"{month_name(row.month)} : {_number(row.receipt_hours_median)} h",
                 )
             )
         if row.discharge_same_day_share is None:
@@ -143,7 +143,7 @@ def liaison_chart(rows: list[MonthRow]) -> Chart:
             Point(
                 round(center, 1),
                 y,
-                f"{month_label(row.month)} : {_number(row.discharge_same_day_share * 100)} %",
+                f"{month_name(row.month)} : {_number(row.discharge_same_day_share * 100)} %",
             )
         )
     if segment:

@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 from django.utils.timezone import localtime, now
 
 from directory.models import Member, Organisation
-from liaison import forms
+from liaison import catalogue
 from liaison.models import LiaisonSheet
 from liaison.outputs import fhir_codes as codes
 from liaison.outputs.document import (
@@ -46,13 +46,13 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 # --- the catalogue ---------------------------------------------------------------------
-# Labels come from the form's spec (liaison.forms), the catalogue the form and the PDF read:
+# Labels come from the catalogue (liaison.catalogue) the form and the PDF read:
 # the same words in the form, on paper and in every narrative. Read at call time, so that
 # they are in the language active for the export.
 
 
-def _spec(kind: str, key: str) -> forms.Field:
-    return next(f for section in forms.SECTIONS[kind] for f in section.fields if f.key == key)
+def _spec(kind: str, key: str) -> catalogue.Field:
+    return next(f for section in catalogue.SECTIONS[kind] for f in section.fields if f.key == key)
 
 
 def _label(kind: str, key: str) -> str:
@@ -64,7 +64,7 @@ def _columns(kind: str, key: str) -> list[tuple[str, str]]:
     return [
         (column.key, str(column.label))
         for column in _spec(kind, key).columns
-        if column.kind != "check"  # a ticked box reads inside its line (forms.reading_line)
+        if column.kind != "check"  # a ticked box reads inside its line (catalogue.reading_line)
     ]
 
 
@@ -111,7 +111,7 @@ def facts_table(rows: Iterable[tuple[str, Any]]) -> str:
 
 
 def _line_rows(columns: list[tuple[str, str]], line: dict[str, Any]) -> list[tuple[str, str]]:
-    line = forms.reading_line(line)
+    line = catalogue.reading_line(line)
     return [(label, _display(key, line.get(key))) for key, label in columns]
 
 
@@ -120,7 +120,7 @@ def html_table(columns: list[tuple[str, str]], rows: Iterable[dict[str, Any]]) -
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td>{_escape(_display(key, forms.reading_line(row).get(key)))}</td>"
+            f"<td>{_escape(_display(key, catalogue.reading_line(row).get(key)))}</td>"
             for key, _l in columns
         )
         + "</tr>"
@@ -417,7 +417,7 @@ class BundleBuilder:
         extensions = []
         if line.get("change"):
             extensions.append({"url": codes.MEDICATION_CHANGE, "valueCode": line["change"]})
-        duration = forms.reading_line(line).get("duration")
+        duration = catalogue.reading_line(line).get("duration")
         if duration:  # "au long cours" for a long-term treatment: read back as such
             extensions.append({"url": codes.MEDICATION_DURATION, "valueString": duration})
         if extensions:
@@ -814,22 +814,11 @@ def _summary(b: BundleBuilder) -> str:
     ]
     content = b.content
     facts = []
-    if content.get("urgency"):
-        facts.append(("Urgence", dict(forms.URGENCY).get(content["urgency"], content["urgency"])))
-    if content.get("entry_mode"):
-        facts.append(
-            ("Mode d'entrée", dict(forms.ENTRY).get(content["entry_mode"], content["entry_mode"]))
-        )
-    if content.get("expected_date"):
-        facts.append(("Date souhaitée", french_date(content["expected_date"])))
-    if content.get("admission_date"):
-        facts.append(("Entrée", french_date(content["admission_date"])))
-    if content.get("discharge_date"):
-        facts.append(("Sortie", french_date(content["discharge_date"])))
-    if content.get("exit_mode"):
-        facts.append(
-            ("Mode de sortie", dict(forms.EXIT).get(content["exit_mode"], content["exit_mode"]))
-        )
+    for key in ("urgency", "entry_mode", "expected_date", "admission_date", "discharge_date",
+                "exit_mode"):  # fmt: skip
+        spec = catalogue.field_of(sheet.kind, key)
+        if spec is not None and content.get(key):
+            facts.append((str(spec.label), _shown(sheet.kind, key, content[key])))
     for key in codes.CONTACT_ROLES:
         person = content.get(key) or {}
         if any(person.values()):

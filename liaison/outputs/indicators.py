@@ -45,6 +45,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from directory.models import Organisation
 from liaison.models import LiaisonSheet, SheetParticipant
@@ -370,12 +371,22 @@ COLUMN_LABELS = {
 }
 
 
-def format_cell(key: str, value: Any, *, empty: str = "—") -> str:
-    """A table cell in French: decimal comma, percent for the share, a dash for "no figure"."""
+def month_name(month: str) -> str:
+    """ "2026-12" → "décembre 2026" (in the active language: "December 2026" in English)."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        return date_format(date(year, number, 1), "F Y")
+    except ValueError:
+        return month
+
+
+def format_cell(key: str, value: Any, *, empty: str = "—", words: bool = True) -> str:
+    """A table cell in French: decimal comma, percent for the share, a dash for "no figure",
+    the month in words (`words=False`: as "YYYY-MM", for a spreadsheet to sort)."""
     if value is None:
         return empty
     if key == "month":
-        return str(value)
+        return month_name(str(value)) if words else str(value)
     if key == "discharge_same_day_share":
         return f"{value * 100:.1f}".replace(".", ",")
     if isinstance(value, float):
@@ -387,7 +398,7 @@ def csv_lines(indicators: Indicators) -> list[list[str]]:
     """The table as CSV rows (header first); an unknown figure is an empty cell."""
     lines = [[COLUMN_LABELS[key] for key in COLUMNS]]
     lines += [
-        [format_cell(key, getattr(row, key), empty="") for key in COLUMNS]
+        [format_cell(key, getattr(row, key), empty="", words=False) for key in COLUMNS]
         for row in indicators.months
     ]
     return lines

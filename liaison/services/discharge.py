@@ -6,13 +6,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
-from liaison import actions
+from liaison import actions, states
 from liaison.models import LiaisonSheet, SheetParticipant
-from liaison.selectors import is_on_recipient_side, is_on_sender_side
 from liaison.services.drafts import create_draft
 from patients.identity import identity_indexes
 from security import audit
-from security.exceptions import InvalidTransition, PermissionDenied
+from security.exceptions import InvalidTransition
 
 SheetStatus = LiaisonSheet.Status
 SheetKind = LiaisonSheet.Kind
@@ -65,17 +64,7 @@ def start_discharge_letter(*, actor: Member, referral: LiaisonSheet) -> LiaisonS
     Recipients: the referring doctor and the copied care team. Asked twice (a double click),
     it returns the draft already started rather than a second one.
     """
-    if referral.kind != SheetKind.REFERRAL:
-        raise InvalidTransition(
-            _("Une lettre de sortie répond à une fiche d'entrée."), status=referral.status
-        )
-    if not is_on_recipient_side(actor, referral):
-        raise PermissionDenied(_("Seul le service destinataire rédige la lettre de sortie."))
-    if referral.status not in (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED):
-        raise InvalidTransition(
-            _("La fiche doit être reçue ou acceptée pour préparer la sortie."),
-            status=referral.status,
-        )
+    states.check(actor, referral, "discharge")
     existing = LiaisonSheet.objects.filter(
         referral=referral,
         kind=SheetKind.DISCHARGE,
@@ -104,14 +93,7 @@ def start_discharge_letter(*, actor: Member, referral: LiaisonSheet) -> LiaisonS
 def revise_discharge_letter(*, actor: Member, letter: LiaisonSheet) -> LiaisonSheet:
     """Start the next version of a sent letter (results arrived, a correction): a new draft
     with the same set id and the next version number; recipients will see both versions."""
-    if letter.kind != SheetKind.DISCHARGE or letter.status != SheetStatus.SENT:
-        raise InvalidTransition(
-            _("Seule une lettre envoyée peut être complétée."), status=letter.status
-        )
-    if not is_on_sender_side(actor, letter):
-        raise PermissionDenied(_("Seul le service émetteur complète sa lettre."))
-    if LiaisonSheet.objects.filter(previous_version=letter).exists():
-        raise InvalidTransition(_("Une version plus récente existe déjà."), status=letter.status)
+    states.check(actor, letter, "revise")
     content = dict(letter.content)
     content.pop("document_status", None)
     try:

@@ -15,17 +15,16 @@ from rest_framework import serializers
 
 from directory.models import Member, Organisation
 from directory.selectors import organisation_ids_of
-from liaison import actions
+from liaison import actions, states
+from liaison.catalogue import names_fields
 from liaison.documents import CONTENT_SERIALIZERS, is_blank
 from liaison.models import LiaisonSheet, SheetParticipant
-from liaison.selectors import is_on_sender_side
 from patients.identity import INDEX_FIELDS, identity_indexes, validated_patient
 from security import audit
 from security.exceptions import (
     DomainError,
     FieldErrors,
     InvalidTransition,
-    PermissionDenied,
     StaleVersion,
 )
 from security.idempotency import mark_replayed
@@ -121,6 +120,7 @@ def _set_participants(sheet: LiaisonSheet, members: list[Member]) -> None:
     )
 
 
+@names_fields
 @transaction.atomic
 def create_draft(
     *,
@@ -183,6 +183,7 @@ def create_draft(
     return sheet
 
 
+@names_fields
 @transaction.atomic
 def update_draft(
     *,
@@ -199,8 +200,7 @@ def update_draft(
     The conditional UPDATE on (status, version) is the lock: of two concurrent saves of the
     same version, exactly one passes and the other gets StaleVersion (412).
     """
-    if not is_on_sender_side(actor, sheet):
-        raise PermissionDenied(_("Seul l'émetteur modifie un brouillon."))
+    states.check(actor, sheet, "edit", state=False)  # the UPDATE below judges the state
     updated = LiaisonSheet.objects.filter(
         pk=sheet.pk, status=SheetStatus.DRAFT, version=expected_version
     ).update(version=F("version") + 1, updated_at=now())
@@ -235,9 +235,6 @@ def update_draft(
 @transaction.atomic
 def delete_draft(*, actor: Member, sheet: LiaisonSheet) -> None:
     """Discard a draft that was never sent (nothing of it has left the practice)."""
-    if not is_on_sender_side(actor, sheet):
-        raise PermissionDenied(_("Seul l'émetteur supprime un brouillon."))
-    if sheet.status != SheetStatus.DRAFT:
-        raise InvalidTransition(_("Seul un brouillon peut être supprimé."), status=sheet.status)
+    states.check(actor, sheet, "delete")
     audit.record(actor=actor, action=actions.SHEET_DELETE, target=sheet)
     sheet.delete()

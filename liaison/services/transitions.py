@@ -20,136 +20,73 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from directory.models import Member, Organisation
-from liaison import actions, events
+from liaison import actions, events, states
+from liaison.catalogue import names_fields
 from liaison.documents import missing_for_send
 from liaison.models import LiaisonSheet, SheetEvent, SheetParticipant
 from liaison.selectors import (
-    is_on_recipient_side,
     is_on_sender_side,
-    is_participant,
     participant_members,
     recipient_side_members,
     sender_side_members,
 )
 from patients.identity import identity_indexes
 from security import audit
-from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
+from security.exceptions import FieldErrors, InvalidTransition
 from security.idempotency import mark_replayed
 from worker.services import notify
 
 SheetStatus = LiaisonSheet.Status
 SheetKind = LiaisonSheet.Kind
-OPEN = (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED, SheetStatus.NO_SHOW)
 
 
 @dataclass(frozen=True)
 class Transition:
+    """What a lifecycle action does besides moving the sheet: whom it tells and what it audits.
+
+    Where it leaves from, where it goes and who may do it are declared in liaison.states.
+    """
+
     action: str
-    sources: tuple[str, ...]
-    target: str
-    side: str  # who may do it: "sender" or "recipient"
     event: str  # the notification event
     tell: str  # who is told: "sender" or "recipient"
     audit_action: str  # the audited action (liaison/actions.py)
-    kinds: tuple[str, ...] = (SheetKind.REFERRAL,)
+
+    @property
+    def declared(self) -> states.Action:
+        return states.ACTIONS[self.action]
 
 
 TRANSITIONS = {
-    "receive": Transition(
-        "receive",
-        (SheetStatus.SENT,),
-        SheetStatus.RECEIVED,
-        "recipient",
-        events.REFERRAL_RECEIVED,
-        "sender",
-        actions.SHEET_RECEIVE,
-    ),
-    "accept": Transition(
-        "accept",
-        (SheetStatus.SENT, SheetStatus.RECEIVED),
-        SheetStatus.ACCEPTED,
-        "recipient",
-        events.REFERRAL_ACCEPTED,
-        "sender",
-        actions.SHEET_ACCEPT,
-    ),
-    "decline": Transition(
-        "decline",
-        (SheetStatus.SENT, SheetStatus.RECEIVED),
-        SheetStatus.DECLINED,
-        "recipient",
-        events.REFERRAL_DECLINED,
-        "sender",
-        actions.SHEET_DECLINE,
-    ),
-    "cancel": Transition(
-        "cancel",
-        (SheetStatus.SENT, SheetStatus.RECEIVED),
-        SheetStatus.CANCELLED,
-        "sender",
-        events.REFERRAL_CANCELLED,
-        "recipient",
-        actions.SHEET_CANCEL,
-    ),
-    "no_show": Transition(
-        "no_show",
-        (SheetStatus.ACCEPTED,),
-        SheetStatus.NO_SHOW,
-        "recipient",
-        events.REFERRAL_NO_SHOW,
-        "sender",
-        actions.SHEET_NO_SHOW,
-    ),
-    "reopen": Transition(
-        "reopen",
-        (SheetStatus.NO_SHOW,),
-        SheetStatus.SENT,
-        "sender",
-        events.REFERRAL_REOPENED,
-        "recipient",
-        actions.SHEET_REOPEN,
-    ),
-    "close": Transition(
-        "close",
-        (SheetStatus.NO_SHOW,),
-        SheetStatus.CLOSED,
-        "sender",
-        events.REFERRAL_CLOSED,
-        "recipient",
-        actions.SHEET_CLOSE,
-    ),
+    transition.action: transition
+    for transition in [
+        Transition("receive", events.REFERRAL_RECEIVED, "sender", actions.SHEET_RECEIVE),
+        Transition("accept", events.REFERRAL_ACCEPTED, "sender", actions.SHEET_ACCEPT),
+        Transition("decline", events.REFERRAL_DECLINED, "sender", actions.SHEET_DECLINE),
+        Transition("cancel", events.REFERRAL_CANCELLED, "recipient", actions.SHEET_CANCEL),
+        Transition("no_show", events.REFERRAL_NO_SHOW, "sender", actions.SHEET_NO_SHOW),
+        Transition("reopen", events.REFERRAL_REOPENED, "recipient", actions.SHEET_REOPEN),
+        Transition("close", events.REFERRAL_CLOSED, "recipient", actions.SHEET_CLOSE),
+    ]
 }
 
 
-# The actions whose reason the loop needs, and how a missing one is said (field: `note`).
-REASON_REQUIRED = {
+# How a missing reason is said (field: `note`); liaison.states says which actions need one.
+REASON_MESSAGES = {
     "decline": gettext_lazy("Indiquez le motif du refus."),
     "cancel": gettext_lazy("Indiquez le motif de l'annulation."),
     "reopen": gettext_lazy("Indiquez le motif."),
 }
 
 
-def _require_side(actor: Member, sheet: LiaisonSheet, side: str) -> None:
-    allowed = (
-        is_on_sender_side(actor, sheet) if side == "sender" else is_on_recipient_side(actor, sheet)
-    )
-    if not allowed:
-        who = _("l'émetteur") if side == "sender" else _("le service destinataire")
-        raise PermissionDenied(_("Cette action revient à %(who)s.") % {"who": who})
-
-
-def _move(sheet: LiaisonSheet, sources: tuple[str, ...], target: str, **stamps: Any) -> None:
-    """Conditional UPDATE: only a sheet still in one of `sources` moves."""
-    updated = LiaisonSheet.objects.filter(pk=sheet.pk, status__in=sources).update(
-        status=target, version=F("version") + 1, updated_at=now(), **stamps
+def _move(sheet: LiaisonSheet, action: states.Action, **stamps: Any) -> None:
+    """Conditional UPDATE: only a sheet still in one of the action's source states moves."""
+    updated = LiaisonSheet.objects.filter(pk=sheet.pk, status__in=action.sources).update(
+        status=action.target, version=F("version") + 1, updated_at=now(), **stamps
     )
     if updated != 1:
         sheet.refresh_from_db(fields=["status", "version"])
-        raise InvalidTransition(
-            _("Action impossible : la fiche est à l'état « %(status)s ».")
-            % {"status": SheetStatus(sheet.status).label},
-            status=sheet.status,
-        )
+        raise InvalidTransition(states.state_message(action, sheet.status), status=sheet.status)
     sheet.refresh_from_db()
 
 
@@ -193,6 +130,7 @@ def _referring_doctor_id(sheet: LiaisonSheet) -> int | None:
     return sheet.referral.author_id
 
 
+@names_fields
 @transaction.atomic
 def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "") -> LiaisonSheet:
     """Send a draft: to its hospital service (referral) or to its recipients (discharge).
@@ -204,9 +142,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
     if _already_done(sheet, actor, "send", idempotency_key):
         sheet.refresh_from_db()
         return mark_replayed(sheet)
-    _require_side(actor, sheet, "sender")
-    if sheet.status != SheetStatus.DRAFT:
-        raise InvalidTransition(_("Cette fiche a déjà été envoyée."), status=sheet.status)
+    send = states.check(actor, sheet, "send")
     missing = missing_for_send(
         kind=sheet.kind,
         patient=sheet.patient,
@@ -219,7 +155,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         raise FieldErrors(missing)
     sent_at = now()
     try:
-        _move(sheet, (SheetStatus.DRAFT,), SheetStatus.SENT, sent_at=sent_at)
+        _move(sheet, send, sent_at=sent_at)
     except InvalidTransition:
         # A retry that arrived while the first call was still running: the conditional UPDATE
         # waited on the row lock until that call committed (SQLite serialises the whole
@@ -263,6 +199,7 @@ def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:
         audit.record(actor=actor, action=actions.SHEET_CLOSE, target=referral)
 
 
+@names_fields
 @transaction.atomic
 def transition_referral(
     *,
@@ -275,15 +212,13 @@ def transition_referral(
 ) -> LiaisonSheet:
     """Apply one lifecycle action to a referral (receive, accept, decline, cancel, ...)."""
     transition = TRANSITIONS[action]
-    if sheet.kind not in transition.kinds:
-        raise InvalidTransition(_("Action réservée aux fiches d'entrée."), status=sheet.status)
-    _require_side(actor, sheet, transition.side)
+    declared = states.check(actor, sheet, action, state=False)
     errors: dict[str, list[str]] = {}
-    if action == "accept" and planned_date is None:
+    if "planned_date" in declared.required and planned_date is None:
         errors["planned_date"] = [_("Indiquez la date d'admission ou de rendez-vous prévue.")]
-    if action in REASON_REQUIRED and not note.strip():
+    if "note" in declared.required and not note.strip():
         # The other side reads why in the timeline: a refusal or a cancellation is not silent.
-        errors["note"] = [str(REASON_REQUIRED[action])]
+        errors["note"] = [str(REASON_MESSAGES.get(action, _("Indiquez le motif.")))]
     if redirect_to is not None and (
         redirect_to.kind != Organisation.Kind.HOSPITAL_SERVICE
         or redirect_to.pk == sheet.recipient_organisation_id
@@ -303,7 +238,7 @@ def transition_referral(
         stamps.update(sent_at=moment, receipt_alerted_at=None, receipt_escalated_at=None)
     if action == "close":
         stamps["closed_at"] = moment
-    _move(sheet, transition.sources, transition.target, **stamps)
+    _move(sheet, declared, **stamps)
     _record_event(sheet, actor, action, before, note=note)
     audit.record(actor=actor, action=transition.audit_action, target=sheet)
     _tell(sheet, transition.tell, transition.event, actor)
@@ -342,17 +277,14 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
     return copy
 
 
+@names_fields
 @transaction.atomic
 def add_note(*, actor: Member, sheet: LiaisonSheet, note: str) -> SheetEvent:
     """An interim note while the loop is open ("admis en USIC", "sortie prévue jeudi")."""
     if not note.strip():
         raise FieldErrors({"note": [_("La note est vide.")]})
+    states.check(actor, sheet, "note")
     sender = is_on_sender_side(actor, sheet)
-    recipient = is_on_recipient_side(actor, sheet)
-    if not (sender or recipient or is_participant(actor, sheet)):
-        raise PermissionDenied(_("Seuls les membres de la boucle ajoutent des notes."))
-    if sheet.status not in OPEN:
-        raise InvalidTransition(_("La fiche n'est plus ouverte."), status=sheet.status)
     event = _record_event(sheet, actor, "note", sheet.status, note=note.strip())
     audit.record(actor=actor, action=actions.SHEET_NOTE, target=sheet)
     others = sender_side_members(sheet) if not sender else recipient_side_members(sheet)

@@ -52,7 +52,7 @@ def test_the_closed_loop(demo_cpts, login, live_server, page: Page) -> None:
     login("hop.cardio")
     page.goto(f"{live_server.url}/liaison/")
     page.get_by_role("link", name="LEFÈVRE Éloïse").click()
-    page.get_by_role("button", name="Prendre en charge").click()
+    page.get_by_role("button", name="Accuser réception").click()
     page.get_by_label("Date d'admission ou de rendez-vous").fill("2026-11-02")
     page.get_by_role("button", name="Accepter").click()
     expect(page.locator("#sheet-status")).to_have_text("Acceptée")

@@ -18,7 +18,7 @@ from tests.liaison.conftest import discharge_content
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/liaison-sheets/"
-FUTURE = "Date future : une lettre de sortie ne rapporte qu'un séjour qui a eu lieu."
+FUTURE_WORDS = "ne peut être dans le futur (une lettre de sortie rapporte un séjour qui a eu lieu)."
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_a_future_discharge_date_is_saved_in_a_draft_but_not_sent(cardio, letter
     save(cardio, letter, discharge_date=tomorrow)
     response = cardio.post(f"{API}{letter['id']}/send/")
     assert response.status_code == 400
-    assert response.json() == {"discharge_date": [FUTURE]}
+    assert response.json() == {"discharge_date": [f"Date de sortie : {FUTURE_WORDS}"]}
     assert LiaisonSheet.objects.get(code=letter["id"]).status == LiaisonSheet.Status.DRAFT
 
 
@@ -59,7 +59,10 @@ def test_a_future_admission_date_is_not_sent(cardio, letter) -> None:
     save(cardio, letter, admission_date=tomorrow, discharge_date=tomorrow)
     response = cardio.post(f"{API}{letter['id']}/send/")
     assert response.status_code == 400
-    assert response.json() == {"admission_date": [FUTURE], "discharge_date": [FUTURE]}
+    assert response.json() == {
+        "admission_date": [f"Date d'entrée : {FUTURE_WORDS}"],
+        "discharge_date": [f"Date de sortie : {FUTURE_WORDS}"],
+    }
 
 
 def test_a_stay_that_ends_today_is_sent(cardio, letter) -> None:
@@ -78,7 +81,9 @@ def test_a_discharge_before_the_admission_is_not_sent(cardio, letter) -> None:
     sheet.save(update_fields=["content"])
     response = cardio.post(f"{API}{letter['id']}/send/")
     assert response.status_code == 400
-    assert response.json() == {"discharge_date": ["La sortie ne peut précéder l'entrée."]}
+    assert response.json() == {
+        "discharge_date": ["Date de sortie : la sortie ne peut précéder l'entrée."]
+    }
 
 
 def test_an_identity_stored_before_the_rniv_rules_is_judged_at_send(
@@ -89,4 +94,6 @@ def test_an_identity_stored_before_the_rniv_rules_is_judged_at_send(
     draft.save(update_fields=["patient"])
     response = client_for(demo["dr.martin"]).post(f"{API}{draft.code}/send/")
     assert response.status_code == 400
-    assert "Ne concorde pas avec l'INS" in " ".join(response.json()["patient.sex"])
+    assert "Sexe du patient : ne concorde pas avec l'INS" in " ".join(
+        response.json()["patient.sex"]
+    )

@@ -100,7 +100,7 @@ def test_the_hospital_works_the_sheet_from_its_page(client: Client, demo, make_r
     sheet = make_referral()
     login(client, demo["hop.cardio"])
     body = client.get(f"/liaison/{sheet.code}/").content.decode()
-    assert "Prendre en charge" in body
+    assert "Accuser réception" in body
     assert "LEFÈVRE" in body
     client.post(f"/liaison/{sheet.code}/action/receive/")
     client.post(f"/liaison/{sheet.code}/action/accept/", {"planned_date": "2026-12-01"})

@@ -46,12 +46,17 @@ def create(client, patient: dict[str, Any]):
     return client.post(SHEETS, {"kind": "referral", "patient": patient}, format="json")
 
 
-def refusal(response, field: str) -> str:
-    """The French message of a 400 that names `field`."""
+def refusal(response, field: str, *, labelled: bool = True) -> str:
+    """The French message of a 400 that names `field` (by its key, and in words in the
+    message: "Sexe du patient : ne concorde pas avec l'INS…"), without the field's name."""
     assert response.status_code == 400, response.json()
     body = response.json()
     assert field in body, body
-    return " ".join(body[field])
+    if not labelled:  # messaging has no catalogue of its fields yet
+        return " ".join(body[field])
+    reasons = [message.split(" : ", 1) for message in body[field]]
+    assert all("patient" in label for label, _ in reasons), body
+    return " ".join(reason[:1].upper() + reason[1:] for _, reason in reasons)
 
 
 def test_a_coherent_qualified_identity_is_stored_without_warning(gp) -> None:
@@ -168,7 +173,7 @@ def test_messaging_refuses_the_same_incoherent_identity(client_for, demo) -> Non
         "patient": {**QUALIFIED, "sex": "M"},
     }
     assert "Ne concorde pas avec l'INS" in refusal(
-        client.post(CONVERSATIONS, body, format="json"), "patient.sex"
+        client.post(CONVERSATIONS, body, format="json"), "patient.sex", labelled=False
     )
     body["patient"] = {**QUALIFIED, "birth_place_insee": "45155"}
     created = client.post(CONVERSATIONS, body, format="json")
