@@ -116,7 +116,11 @@ def test_an_action_refused_for_a_missing_field_says_it_in_words(
     client.force_login(demo["hop.cardio"].user)
     response = client.post(f"/liaison/{sheet.code}/action/decline/", {"note": ""}, follow=True)
     body = response.content.decode()
-    assert "Motif ou note : indiquez le motif." in body
+    # The confirmation comes back with its reason field marked, in words.
+    assert response.status_code == 400
+    assert "Indiquez le motif du refus." in body
+    assert "Motif du refus" in body
+    assert "note :" not in body
 
 
 def test_sheets_show_the_sex_in_words(client: Client, demo, make_referral) -> None:

@@ -86,7 +86,8 @@ def test_the_api_refuses_a_cancel_without_reason_naming_the_field(
     sheet = make_referral()
     response = client_for(demo["dr.martin"]).post(f"{API}{sheet.code}/cancel/", {}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"note": ["Indiquez le motif de l'annulation."]}
+    # The API keeps the key and, as every liaison error, names the field in words.
+    assert response.json() == {"note": ["Motif ou note : indiquez le motif de l'annulation."]}
 
 
 def test_a_no_show_needs_no_reason(client: Client, demo, make_referral) -> None:
