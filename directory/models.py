@@ -118,6 +118,9 @@ class Member(TimestampedModel):
     )
     phone = models.CharField(_("téléphone"), max_length=30, blank=True, default="")
     is_active = models.BooleanField(_("actif"), default=True)
+    # The Idempotency-Key (API) or form key (pages) of the request that added the member: a
+    # retry or a double click finds the member instead of failing on a taken username.
+    creation_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     organisations: models.ManyToManyField[Organisation, Membership] = models.ManyToManyField(
         Organisation, through="Membership", related_name="members"
     )
@@ -139,6 +142,11 @@ class Member(TimestampedModel):
                 name="member_unique_adeli",
                 violation_error_code="unique",
                 violation_error_message=_("Ce numéro ADELI est déjà enregistré."),
+            ),
+            models.UniqueConstraint(
+                fields=["creation_key"],
+                condition=~Q(creation_key=""),
+                name="member_unique_creation_key",
             ),
         ]
 

@@ -65,6 +65,30 @@ def access_member(member: Member, code: UUID | str) -> Member:
     return get_or_not_found(members_visible_to(member), "member", code=code)
 
 
+def members_kept_by(member: Member) -> QuerySet[Member]:
+    """Every member, active or not, for the coordination that keeps the directory.
+
+    Everyone else gets NotFound: to them a deactivated member does not exist.
+    """
+    require_coordinator(member, what="member")
+    memberships = Membership.objects.select_related("organisation").order_by("organisation__name")
+    return (
+        Member.objects.select_related("user")
+        .prefetch_related(Prefetch("memberships", queryset=memberships))
+        .order_by("family_name", "given_name", "pk")
+    )
+
+
+def access_member_to_keep(member: Member, code: UUID | str) -> Member:
+    """The member with this public id, active or not, for the coordination; else NotFound."""
+    return get_or_not_found(members_kept_by(member), "member", code=code)
+
+
+def deactivated_members(member: Member) -> QuerySet[Member]:
+    """The deactivated members, for the coordination (to reactivate one)."""
+    return members_kept_by(member).filter(is_active=False)
+
+
 def organisation_ids_of(member: Member) -> list[int]:
     """The organisations the member works in: one query per request, cached on the member.
 

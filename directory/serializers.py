@@ -82,6 +82,9 @@ class MemberOutput(serializers.Serializer):
     adeli = serializers.CharField(allow_blank=True)
     phone = serializers.CharField(allow_blank=True)
     email = serializers.CharField(source="user.email", allow_blank=True)
+    is_active = serializers.BooleanField(
+        help_text="False only in the coordination's view of a deactivated member."
+    )
     organisations = MembershipOutput(source="memberships", many=True)
 
 
@@ -109,12 +112,12 @@ class MemberInput(MemberSelfInput):
     family_name = serializers.CharField(max_length=150)
     given_name = serializers.CharField(max_length=150)
     profession = serializers.ChoiceField(choices=Member.Profession.choices)
+    email = serializers.EmailField(required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
 
 
 class MemberCreateInput(MemberInput):
     username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
-    email = serializers.EmailField(required=False, allow_blank=True)
     organisations = MembershipInput(many=True, required=False)
 
     def to_service_kwargs(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ IDEMPOTENT_OPERATIONS = {
     ("/api/v1/liaison-sheets/from-fhir/", "post"),
     ("/api/v1/conversations/", "post"),
     ("/api/v1/conversations/{code}/messages/", "post"),
+    ("/api/v1/members/", "post"),
 }
 
 
