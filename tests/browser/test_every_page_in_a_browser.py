@@ -124,6 +124,7 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("guide", fixed("/guide/")),
         ("annuaire", fixed("/annuaire/?q=cardio")),
         ("protocoles", fixed("/protocoles/")),
+        ("protocole", first_protocol("coord")),
         ("nouveau membre", fixed("/annuaire/membres/nouveau/")),
         ("fiche d'un membre", member_page("ide.petit")),
         ("modifier un membre", member_page("ide.petit", "modifier/")),
