@@ -5,14 +5,11 @@ from __future__ import annotations
 from uuid import UUID
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from directory.models import Member, Membership, Organisation
-
-
-def _words(value: str) -> list[str]:
-    return [word for word in value.split() if word][:5]
+from directory.selectors import members_matching, organisations_matching
 
 
 class OrganisationFilter(django_filters.FilterSet):
@@ -28,27 +25,34 @@ class OrganisationFilter(django_filters.FilterSet):
     def filter_search(
         self, queryset: QuerySet[Organisation], name: str, value: str
     ) -> QuerySet[Organisation]:
-        for word in _words(value):
-            queryset = queryset.filter(name__icontains=word)
-        return queryset
+        return organisations_matching(queryset, value)
 
 
 class MemberFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(method="filter_search", label=_("Recherche sur les noms"))
+    search = django_filters.CharFilter(
+        method="filter_search", label=_("Recherche sur les noms et ceux de leurs structures")
+    )
     profession = django_filters.ChoiceFilter(choices=Member.Profession.choices)
+    organisation_kind = django_filters.ChoiceFilter(
+        choices=Organisation.Kind.choices,
+        method="filter_organisation_kind",
+        label=_("Type de structure d'exercice"),
+    )
     commune = django_filters.CharFilter(method="filter_commune", label=_("Commune d'exercice"))
     organisation = django_filters.UUIDFilter(method="filter_organisation", label=_("Organisation"))
 
     class Meta:
         model = Member
-        fields = ["search", "profession", "commune", "organisation"]
+        fields = ["search", "profession", "organisation_kind", "commune", "organisation"]
 
     def filter_search(self, queryset: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:
-        for word in _words(value):
-            queryset = queryset.filter(
-                Q(family_name__icontains=word) | Q(given_name__icontains=word)
-            )
-        return queryset
+        return members_matching(queryset, value)
+
+    def filter_organisation_kind(
+        self, queryset: QuerySet[Member], name: str, value: str
+    ) -> QuerySet[Member]:
+        ids = Membership.objects.filter(organisation__kind=value).values("member_id")
+        return queryset.filter(pk__in=ids)
 
     # Membership joins can repeat a member: filter through pk__in instead of distinct().
     def filter_commune(self, queryset: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:

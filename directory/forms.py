@@ -15,7 +15,8 @@ from directory.models import Member, Membership
 from directory.serializers import MemberCreateInput, MemberInput
 
 PROFILE_FIELDS = (
-    "given_name", "family_name", "profession", "specialty", "rpps", "adeli", "phone", "email",
+    "civility", "given_name", "family_name", "profession", "specialty", "rpps", "adeli", "phone",
+    "email",
 )  # fmt: skip
 CREATE_FIELDS = ("username", *PROFILE_FIELDS, "organisation", "role")
 

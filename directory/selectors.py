@@ -15,6 +15,7 @@ from directory.models import Member, Membership, Organisation
 from security.access import get_or_not_found
 from security.exceptions import NotFound
 from security.principals import active_member_of
+from security.text import fold
 
 
 def organisations_visible_to(member: Member | None) -> QuerySet[Organisation]:
@@ -31,6 +32,33 @@ def members_visible_to(member: Member | None) -> QuerySet[Member]:
         .prefetch_related(Prefetch("memberships", queryset=memberships))
         .order_by("family_name", "given_name", "pk")
     )
+
+
+def search_words(query: str, *, limit: int = 5) -> list[str]:
+    """The words of a search, lower case without accents, as the folded columns hold them."""
+    return [word for word in fold(query).split() if word][:limit]
+
+
+def members_matching(queryset: QuerySet[Member], query: str) -> QuerySet[Member]:
+    """`queryset` narrowed to the members each word of `query` finds, accent- and case-blind,
+    in their names or in the name of a structure they work in (or of its parent: a hospital
+    finds the people of its services). "helene" finds Hélène; "loire" the Pharmacie de la
+    Loire's pharmacists. Other apps' searches (the message composer's) may narrow further.
+    """
+    for word in search_words(query):
+        in_structure = Membership.objects.filter(
+            Q(organisation__name_folded__contains=word)
+            | Q(organisation__parent__name_folded__contains=word)
+        ).values("member_id")
+        queryset = queryset.filter(Q(search_folded__contains=word) | Q(pk__in=in_structure))
+    return queryset
+
+
+def organisations_matching(queryset: QuerySet[Organisation], query: str) -> QuerySet[Organisation]:
+    """`queryset` narrowed to the organisations whose name holds every word, accents aside."""
+    for word in search_words(query):
+        queryset = queryset.filter(name_folded__contains=word)
+    return queryset
 
 
 def members_of(member: Member, organisation: Organisation) -> QuerySet[Member]:

@@ -76,7 +76,11 @@ class MemberOutput(serializers.Serializer):
     family_name = serializers.CharField()
     given_name = serializers.CharField()
     display_name = serializers.CharField()
+    civility = serializers.ChoiceField(choices=Member.Civility.choices)
     profession = serializers.ChoiceField(choices=Member.Profession.choices)
+    profession_label = serializers.CharField(
+        help_text="The profession as said of this person (Infirmière for a woman, when known)."
+    )
     specialty = serializers.CharField(allow_blank=True)
     rpps = serializers.CharField(allow_blank=True)
     adeli = serializers.CharField(allow_blank=True)
@@ -111,6 +115,7 @@ class MemberInput(MemberSelfInput):
 
     family_name = serializers.CharField(max_length=150)
     given_name = serializers.CharField(max_length=150)
+    civility = serializers.ChoiceField(choices=Member.Civility.choices, required=False)
     profession = serializers.ChoiceField(choices=Member.Profession.choices)
     email = serializers.EmailField(required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)

@@ -27,7 +27,8 @@ ORGANISATION_FIELDS = (
     "name", "kind", "finess", "parent", "address", "commune", "postcode", "phone", "email",
 )  # fmt: skip
 MEMBER_ADMIN_FIELDS = (
-    "family_name", "given_name", "profession", "specialty", "rpps", "adeli", "phone", "is_active",
+    "family_name", "given_name", "civility", "profession", "specialty", "rpps", "adeli", "phone",
+    "is_active",
 )  # fmt: skip
 MEMBER_SELF_FIELDS = ("specialty", "rpps", "adeli", "phone")
 

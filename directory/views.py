@@ -33,8 +33,10 @@ def directory_search(request: HttpRequest, member: Member) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     profession = request.GET.get("profession", "")
     kind = request.GET.get("kind", "")
+    # Profession and structure type narrow the professionals together (the nurses of an
+    # MSP); the query finds them by their names or their structure's name, accents aside.
     members = MemberFilter(
-        {"search": query, "profession": profession},
+        {"search": query, "profession": profession, "organisation_kind": kind},
         queryset=selectors.members_visible_to(member),
     ).qs
     organisations = OrganisationFilter(
@@ -42,8 +44,6 @@ def directory_search(request: HttpRequest, member: Member) -> HttpResponse:
     ).qs
     if profession:
         organisations = organisations.none()
-    if kind:
-        members = members.none()
     page = Paginator(members, 25).get_page(request.GET.get("page"))
     coordinator = selectors.is_coordinator(member)
     return render(
@@ -122,6 +122,7 @@ def _member_form(
             "values": values,
             "errors": errors,
             "professions": Member.Profession.choices,
+            "civilities": Member.Civility.choices,
             "roles": Membership.Role.choices,
             "organisations": selectors.organisations_visible_to(None),
         },
