@@ -276,5 +276,6 @@ class DirectoryImportApi(APIView):
             fileobj=body.validated_data["file"],
             dry_run=body.validated_data["dry_run"],
             skip_invalid=body.validated_data["skip_invalid"],
+            existing=body.validated_data["existing"],
         )
         return Response(DirectoryImportReportOutput(report).data)

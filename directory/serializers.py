@@ -10,7 +10,7 @@ from rest_framework.fields import empty
 
 from config.serializers import StrictSerializer
 from directory.identifiers import validate_adeli, validate_finess, validate_rpps
-from directory.importer import ImportReport, RowStatus
+from directory.importer import Existing, ImportReport, RowStatus
 from directory.models import Member, Membership, Organisation
 
 
@@ -142,6 +142,14 @@ class DirectoryImportInput(StrictSerializer):
     file = serializers.FileField(help_text="CSV, `;` or `,` separated, UTF-8 or Windows-1252.")
     dry_run = DefaultedBooleanField(required=False, default=True)
     skip_invalid = serializers.BooleanField(required=False, default=False)
+    existing = serializers.ChoiceField(
+        choices=Existing.choices,
+        required=False,
+        default=Existing.SKIP,
+        help_text="A row already in the directory (same RPPS, ADELI, FINESS, login, or same "
+        "names in the same structure) is left as it is (`skip`) or updated from the row "
+        "(`update`); either way it is reported `present` or `updated`, never duplicated.",
+    )
 
 
 class DirectoryImportRowOutput(serializers.Serializer):
@@ -159,6 +167,8 @@ class DirectoryImportReportOutput(serializers.Serializer):
     imported = serializers.BooleanField(help_text="Whether anything was committed.")
     organisations_created = serializers.IntegerField()
     members_created = serializers.IntegerField()
+    existing = serializers.ChoiceField(choices=Existing.choices)
+    present = serializers.IntegerField(help_text="Rows already in the directory.")
     accepted = serializers.IntegerField()
     rejected_count = serializers.SerializerMethodField()
     rows = DirectoryImportRowOutput(many=True)

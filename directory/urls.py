@@ -39,4 +39,5 @@ urlpatterns = [
     ),
     # Reached from the resource guide, where the coordination keeps the CPTS's map.
     path("guide/import/", views.import_directory, name="guide-import"),
+    path("guide/import/modele.csv", views.import_template, name="guide-import-template"),
 ]

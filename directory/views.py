@@ -224,20 +224,56 @@ def import_directory(request: HttpRequest, member: Member) -> HttpResponse:
     if not selectors.is_coordinator(member):
         raise Http404
     report = None
+    status = 200
+    existing = request.POST.get("existing", importer.Existing.SKIP)
     if request.method == "POST":
         upload = request.FILES.get("file")
+        dry_run = request.POST.get("dry_run") == "on"
         if upload is None:
             messages.error(request, _("Choisissez un fichier CSV."))
+            status = 400
+        elif not dry_run and request.POST.get("confirm") != "on":
+            # A bulk import changes the whole CPTS's directory: said out loud first.
+            messages.error(
+                request,
+                _(
+                    "Cochez « Je confirme l'import » pour importer pour de bon, "
+                    "ou gardez la simulation."
+                ),
+            )
+            status = 400
         else:
             try:
                 report = importer.import_directory(
                     actor=member,
                     fileobj=upload,
-                    dry_run=request.POST.get("dry_run") == "on",
+                    dry_run=dry_run,
                     skip_invalid=request.POST.get("skip_invalid") == "on",
+                    existing=existing,
                 )
             except DomainError as error:
                 messages.error(request, error.readable())
+                status = 400
     return render(
-        request, "directory/import.html", {"report": report, "columns": importer.columns()}
+        request,
+        "directory/import.html",
+        {
+            "report": report,
+            "columns": importer.column_labels(),
+            "existing": existing,
+            "existing_choices": importer.Existing.choices,
+        },
+        status=status,
     )
+
+
+@member_page
+def import_template(request: HttpRequest, member: Member) -> HttpResponse:
+    """The model file of the import, with French headers and an example of each row type."""
+    if not selectors.is_coordinator(member):
+        raise Http404
+    response = HttpResponse(
+        "\ufeff" + importer.template_csv(), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="modele-annuaire.csv"'
+    return response

@@ -126,6 +126,7 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("protocoles", fixed("/protocoles/")),
         ("protocole", first_protocol("coord")),
         ("nouveau membre", fixed("/annuaire/membres/nouveau/")),
+        ("import de l'annuaire", fixed("/guide/import/")),
         ("fiche d'un membre", member_page("ide.petit")),
         ("modifier un membre", member_page("ide.petit", "modifier/")),
         ("désactiver un membre", member_page("ide.petit", "desactiver/")),
