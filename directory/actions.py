@@ -11,3 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from security.actions import register_action
 
 DIRECTORY_IMPORT = register_action("directory.import", _("Import de l'annuaire (CSV)"))
+MEMBER_CREATE = register_action("member.create", _("Ajout d'un membre à l'annuaire"))
+MEMBER_UPDATE = register_action("member.edit", _("Modification d'un membre de l'annuaire"))
+MEMBER_DEACTIVATE = register_action("member.deactivate", _("Désactivation d'un membre"))
+MEMBER_REACTIVATE = register_action("member.reactivate", _("Réactivation d'un membre"))

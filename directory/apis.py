@@ -6,8 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import authenticate
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     extend_schema,
     extend_schema_serializer,
 )
@@ -22,6 +24,7 @@ from rest_framework.views import APIView
 from config.serializers import StrictSerializer
 from directory import importer, selectors, services
 from directory.filters import MemberFilter, OrganisationFilter
+from directory.models import Member
 from directory.permissions import current_member
 from directory.serializers import (
     DirectoryImportInput,
@@ -35,8 +38,32 @@ from directory.serializers import (
 )
 from directory.tokens.apis import IssuedTokenOutput
 from security import tokens
+from security.idempotency import tell_replay, was_replayed
 from security.throttling import LoginLockedOut, ScopedRateThrottle, take_lockout
 from security.two_factor import check_api_otp
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key does not add the member twice.",
+)
+
+
+def idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 64:
+        raise ValidationError({"Idempotency-Key": ["64 caractères au plus."]})
+    return key
+
+
+def member_to_show(actor: Member, code: UUID | str) -> Member:
+    """A member as the caller may see them: the coordination sees deactivated members too
+    (to reactivate them); to everyone else a deactivated member does not exist (404)."""
+    if selectors.is_coordinator(actor):
+        return selectors.access_member_to_keep(actor, code)
+    return selectors.access_member(actor, code)
 
 
 class OrganisationListApi(generics.ListAPIView):
@@ -91,31 +118,42 @@ class MemberListApi(generics.ListAPIView):
             return selectors.members_visible_to(None)
         return selectors.members_visible_to(current_member(self.request))
 
-    @extend_schema(request=MemberCreateInput, responses={201: MemberOutput})
+    @extend_schema(
+        request=MemberCreateInput, responses={201: MemberOutput}, parameters=[IDEMPOTENCY_KEY]
+    )
     def post(self, request: Request) -> Response:
         """Add a member and their memberships (CPTS coordination only)."""
+        actor = current_member(request)
         data = MemberCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        member = services.create_member(actor=current_member(request), **data.to_service_kwargs())
-        member = selectors.access_member(member, member.code)
-        return Response(MemberOutput(member).data, status=status.HTTP_201_CREATED)
+        member = services.create_member(
+            actor=actor, creation_key=idempotency_key(request), **data.to_service_kwargs()
+        )
+        response = Response(
+            MemberOutput(member_to_show(actor, member.code)).data, status=status.HTTP_201_CREATED
+        )
+        return tell_replay(response, replayed=was_replayed(member))
 
 
 class MemberDetailApi(APIView):
     @extend_schema(responses=MemberOutput)
     def get(self, request: Request, code: UUID) -> Response:
-        member = selectors.access_member(current_member(request), code)
-        return Response(MemberOutput(member).data)
+        """A member; the coordination also reads deactivated members (`is_active` false)."""
+        return Response(MemberOutput(member_to_show(current_member(request), code)).data)
 
     @extend_schema(request=MemberInput(partial=True), responses=MemberOutput)
     def patch(self, request: Request, code: UUID) -> Response:
-        """Change a member's profile (the coordination, or the member for their own details)."""
+        """Change a member's profile (the coordination, or the member for their own details).
+
+        The coordination deactivates a member with `{"is_active": false}` and reactivates
+        them with `{"is_active": true}`; 409 when the member already is in that state.
+        """
         actor = current_member(request)
-        member = selectors.access_member(actor, code)
+        member = member_to_show(actor, code)
         data = MemberInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.update_member(actor=actor, member=member, **data.validated_data)
-        return Response(MemberOutput(selectors.access_member(actor, code)).data)
+        return Response(MemberOutput(member_to_show(actor, code)).data)
 
 
 class MeApi(APIView):
@@ -238,5 +276,6 @@ class DirectoryImportApi(APIView):
             fileobj=body.validated_data["file"],
             dry_run=body.validated_data["dry_run"],
             skip_invalid=body.validated_data["skip_invalid"],
+            existing=body.validated_data["existing"],
         )
         return Response(DirectoryImportReportOutput(report).data)

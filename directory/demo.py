@@ -43,6 +43,7 @@ class DemoMember:
     rpps_body: str = ""
     specialty: str = ""
     phone: str = ""
+    civility: str = ""
 
 
 Profession = Member.Profession
@@ -79,7 +80,7 @@ MEMBERS = [
     DemoMember("dr.bernard", "Hélène", "Bernard", Profession.GENERAL_PRACTITIONER, "cabinet",
                rpps_body="1000000003", phone="06 00 00 00 03"),
     DemoMember("ide.petit", "Julie", "Petit", Profession.NURSE, "msp", rpps_body="2000000004",
-               phone="06 00 00 00 04"),
+               phone="06 00 00 00 04", civility="mme"),
     DemoMember("pharma.durand", "Marc", "Durand", Profession.PHARMACIST, "pharmacie",
                rpps_body="2000000005", phone="06 00 00 00 05"),
     DemoMember("hop.cardio", "Sophie", "Lambert", Profession.SPECIALIST, "cardiologie",
@@ -87,9 +88,10 @@ MEMBERS = [
     DemoMember("hop.cardio2", "Nadia", "Garnier", Profession.MEDICAL_SECRETARY, "cardiologie"),
     DemoMember("hop.urgences", "Paul", "Rousseau", Profession.SPECIALIST, "urgences",
                rpps_body="1000000007", specialty="Médecine d'urgence"),
-    DemoMember("as.moreau", "Inès", "Moreau", Profession.SOCIAL_WORKER, "service_social"),
+    DemoMember("as.moreau", "Inès", "Moreau", Profession.SOCIAL_WORKER, "service_social",
+               civility="mme"),
     DemoMember("coord", "Élise", "Fontaine", Profession.COORDINATOR, "cpts",
-               role=Membership.Role.ADMIN, phone="06 00 00 00 10"),
+               role=Membership.Role.ADMIN, phone="06 00 00 00 10", civility="mme"),
 ]  # fmt: skip
 
 
@@ -125,6 +127,7 @@ def load_directory(*, password: str) -> dict[str, Member]:
                 specialty=person.specialty,
                 rpps=luhn_complete(person.rpps_body) if person.rpps_body else "",
                 phone=person.phone,
+                civility=person.civility,
                 memberships=[(organisations[person.organisation], person.role)],
             )
         else:

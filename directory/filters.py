@@ -34,15 +34,26 @@ class MemberFilter(django_filters.FilterSet):
         label=_("Recherche par nom, profession ou service (sans tenir compte des accents)"),
     )
     profession = django_filters.ChoiceFilter(choices=Member.Profession.choices)
+    organisation_kind = django_filters.ChoiceFilter(
+        choices=Organisation.Kind.choices,
+        method="filter_organisation_kind",
+        label=_("Type de structure d'exercice"),
+    )
     commune = django_filters.CharFilter(method="filter_commune", label=_("Commune d'exercice"))
     organisation = django_filters.UUIDFilter(method="filter_organisation", label=_("Organisation"))
 
     class Meta:
         model = Member
-        fields = ["search", "profession", "commune", "organisation"]
+        fields = ["search", "profession", "organisation_kind", "commune", "organisation"]
 
     def filter_search(self, queryset: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:
         return search_members(queryset, value)
+
+    def filter_organisation_kind(
+        self, queryset: QuerySet[Member], name: str, value: str
+    ) -> QuerySet[Member]:
+        ids = Membership.objects.filter(organisation__kind=value).values("member_id")
+        return queryset.filter(pk__in=ids)
 
     # Membership joins can repeat a member: filter through pk__in instead of distinct().
     def filter_commune(self, queryset: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:

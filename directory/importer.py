@@ -29,9 +29,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from directory import actions
 from directory import services as directory_services
+from directory.identifiers import luhn_complete, validate_adeli, validate_finess, validate_rpps
 from directory.models import Member, Membership, Organisation, User
 from directory.selectors import is_coordinator
 from security import audit
@@ -58,6 +60,27 @@ COLUMNS = (
     "email",
     "identifiant",
 )
+# What each column is called on the page and in the template file: a coordinator reads
+# "Prénom", not "prenom" (headers are read accent- and case-blind, so both work).
+COLUMN_LABELS = {
+    "type": _lazy("Type"),
+    "nom": _lazy("Nom"),
+    "prenom": _lazy("Prénom"),
+    "profession": _lazy("Profession"),
+    "specialite": _lazy("Spécialité"),
+    "rpps": _lazy("RPPS"),
+    "adeli": _lazy("ADELI"),
+    "structure": _lazy("Structure"),
+    "type_structure": _lazy("Type de structure"),
+    "finess": _lazy("FINESS"),
+    "adresse": _lazy("Adresse"),
+    "code_postal": _lazy("Code postal"),
+    "commune": _lazy("Commune"),
+    "telephone": _lazy("Téléphone"),
+    "email": _lazy("E-mail"),
+    "identifiant": _lazy("Identifiant"),
+    "themes": _lazy("Thèmes"),
+}
 # Model field -> CSV column, so that a rejection names the column the coordinator typed.
 FIELD_COLUMNS = {
     "family_name": "nom",
@@ -94,6 +117,15 @@ PROFESSION_ALIASES = {
 class RowStatus(models.TextChoices):
     OK = "ok"
     REJECTED = "rejected"
+    PRESENT = "present"  # already in the directory, left as it is
+    UPDATED = "updated"  # already in the directory, updated from the row
+
+
+class Existing(models.TextChoices):
+    """What to do with a row already in the directory: never a silent duplicate."""
+
+    SKIP = "skip", _lazy("Laisser tel quel")
+    UPDATE = "update", _lazy("Mettre à jour")
 
 
 @dataclass
@@ -113,6 +145,8 @@ class ImportReport:
     organisations_created: int = 0
     members_created: int = 0
     imported: bool = False  # whether anything was committed
+    existing: str = Existing.SKIP
+    present: int = 0  # rows already in the directory (left as they are, or updated)
 
     @property
     def rejected(self) -> list[RowResult]:
@@ -121,6 +155,14 @@ class ImportReport:
     @property
     def accepted(self) -> int:
         return len(self.rows) - len(self.rejected)
+
+
+@dataclass(frozen=True)
+class AlreadyPresent:
+    """A row's entry was already in the directory (returned, not raised: an update made
+    from the row must stay in the row's savepoint)."""
+
+    updated: bool
 
 
 class RowRejected(Exception):
@@ -154,6 +196,53 @@ def register_column(column: ExtraColumn) -> None:
 def columns() -> tuple[str, ...]:
     """Every column a file may hold: the directory's own, then the registered ones."""
     return (*COLUMNS, *_EXTRA_COLUMNS)
+
+
+def column_labels() -> list[tuple[str, str]]:
+    """(column, French name) of every column, in the file's order."""
+    return [(name, str(COLUMN_LABELS.get(name, name))) for name in columns()]
+
+
+def template_csv() -> str:
+    """The downloadable model: French headers, one structure and one professional."""
+    labels = dict(column_labels())
+    example = {
+        "organisation": {
+            "type": "organisation",
+            "nom": "Cabinet infirmier des Lilas",
+            "type_structure": "Cabinet",
+            "code_postal": "45500",
+            "commune": "Gien",
+            "telephone": "02 38 00 11 22",
+        },
+        "membre": {
+            "type": "membre",
+            "nom": "Roux",
+            "prenom": "Léa",
+            "profession": "Infirmière",
+            "rpps": luhn_complete("1000000999"),
+            "structure": "Cabinet infirmier des Lilas",
+        },
+    }
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([labels[name] for name in columns()])
+    for row in example.values():
+        writer.writerow([row.get(name, "") for name in columns()])
+    return out.getvalue()
+
+
+def _identifier_errors(row: dict[str, str], checks: dict[str, Callable[[str], None]]) -> list[str]:
+    """Every identifier of the row checked at once: a line says all that is wrong with it."""
+    errors = []
+    for column, check in checks.items():
+        value = row.get(column, "").replace(" ", "")
+        if value:
+            try:
+                check(value)
+            except ValidationError as error:
+                errors += [f"{column} : {message}" for message in error.messages]
+    return errors
 
 
 def _parse_extras(row: dict[str, str]) -> dict[str, Any]:
@@ -238,12 +327,13 @@ def _username(row: dict[str, str]) -> str:
 
 
 class _Importer:
-    def __init__(self, actor: Member) -> None:
+    def __init__(self, actor: Member, existing: str = Existing.SKIP) -> None:
         self.actor = actor
+        self.existing = existing
         self.professions = _lookup(Member.Profession.choices, PROFESSION_ALIASES)
         self.kinds = _lookup(Organisation.Kind.choices, {})
 
-    def organisation(self, row: dict[str, str]) -> Organisation:
+    def organisation(self, row: dict[str, str]) -> Organisation | AlreadyPresent:
         errors = []
         if not row.get("nom"):
             errors.append(_("nom : nom manquant."))
@@ -253,9 +343,22 @@ class _Importer:
                 _("type_structure : type de structure inconnu « %(k)s ».")
                 % {"k": row["type_structure"]}
             )
+        errors += _identifier_errors(row, {"finess": validate_finess})
         extras = _parse_extras(row)
         if errors:
             raise RowRejected(errors)
+        existing = self._existing_organisation(row, kind)
+        if existing is not None:
+            if self.existing == Existing.UPDATE:
+                fields = {"address": "adresse", "postcode": "code_postal", "commune": "commune"}
+                fields.update(phone="telephone", email="email")
+                directory_services.update_organisation(
+                    actor=self.actor,
+                    organisation=existing,
+                    **{f: row[c] for f, c in fields.items() if row.get(c)},
+                )
+                _save_extras(existing, extras)
+            return AlreadyPresent(updated=self.existing == Existing.UPDATE)
         organisation = directory_services.create_organisation(
             actor=self.actor,
             name=row["nom"],
@@ -270,7 +373,41 @@ class _Importer:
         _save_extras(organisation, extras)
         return organisation
 
-    def member(self, row: dict[str, str]) -> Member:
+    def _existing_organisation(self, row: dict[str, str], kind: str | None) -> Organisation | None:
+        """The same structure already in the directory: same FINESS, else same name and type."""
+        finess = row.get("finess", "").replace(" ", "").upper()
+        if finess:
+            found = Organisation.objects.filter(finess=finess).first()
+            if found is not None:
+                return found
+        return Organisation.objects.filter(name_folded=fold(row["nom"]), kind=kind).first()
+
+    def _existing_member(
+        self,
+        row: dict[str, str],
+        profession: str | None,
+        organisations: Sequence[tuple[Organisation, str]],
+    ) -> Member | None:
+        """The same professional already in the directory: same RPPS, ADELI or login, else
+        same names and profession in the same structure."""
+        for column, field_name in (("rpps", "rpps"), ("adeli", "adeli")):
+            value = row.get(column, "").replace(" ", "")
+            if value:
+                found = Member.objects.filter(**{field_name: value}).first()
+                if found is not None:
+                    return found
+        if row.get("identifiant"):
+            found = Member.objects.filter(user__username=row["identifiant"]).first()
+            if found is not None:
+                return found
+        same = Member.objects.filter(
+            search_folded=fold(f"{row['prenom']} {row['nom']}"), profession=profession
+        )
+        if organisations:
+            same = same.filter(memberships__organisation=organisations[0][0])
+        return same.first()
+
+    def member(self, row: dict[str, str]) -> Member | AlreadyPresent:
         errors = []
         if not row.get("nom") or not row.get("prenom"):
             errors.append(_("nom, prenom : nom ou prénom manquant."))
@@ -278,9 +415,10 @@ class _Importer:
         if profession is None:
             shown = row.get("profession") or _("(vide)")
             errors.append(_("profession : profession inconnue « %(p)s ».") % {"p": shown})
+        errors += _identifier_errors(row, {"rpps": validate_rpps, "adeli": validate_adeli})
         organisations = []
         if row.get("structure"):
-            found = list(Organisation.objects.filter(name__iexact=row["structure"])[:2])
+            found = list(Organisation.objects.filter(name_folded=fold(row["structure"]))[:2])
             if len(found) != 1:
                 errors.append(
                     _("structure : structure introuvable ou ambiguë « %(s)s ».")
@@ -290,6 +428,22 @@ class _Importer:
         extras = _parse_extras(row)
         if errors:
             raise RowRejected(errors)
+        existing = self._existing_member(row, profession, organisations)
+        if existing is not None:
+            if self.existing == Existing.UPDATE:
+                fields = {"specialty": "specialite", "phone": "telephone", "email": "email"}
+                fields.update(rpps="rpps", adeli="adeli")
+                changes = {f: row[c].replace(" ", "") if c in ("rpps", "adeli") else row[c]
+                           for f, c in fields.items() if row.get(c)}  # fmt: skip
+                directory_services.update_member(
+                    actor=self.actor, member=existing, profession=profession, **changes
+                )
+                for organisation, role in organisations:
+                    Membership.objects.get_or_create(
+                        member=existing, organisation=organisation, defaults={"role": role}
+                    )
+                _save_extras(existing, extras)
+            return AlreadyPresent(updated=self.existing == Existing.UPDATE)
         member = directory_services.create_member(
             actor=self.actor,
             username=_username(row),
@@ -307,8 +461,39 @@ class _Importer:
         return member
 
 
+def _import_row(importer: _Importer, report: ImportReport, line: int, row: dict[str, str]) -> None:
+    """One row in its savepoint: created, already present (left or updated), or rejected."""
+    kind = fold(row.get("type", ""))
+    label = " ".join(part for part in (row.get("prenom", ""), row.get("nom", "")) if part)
+    result = RowResult(line=line, kind=kind, label=label or "—")
+    report.rows.append(result)
+    try:
+        with transaction.atomic():
+            outcome: Organisation | Member | AlreadyPresent
+            if kind in ORGANISATION_TYPES:
+                outcome = importer.organisation(row)
+                report.organisations_created += not isinstance(outcome, AlreadyPresent)
+            elif kind in MEMBER_TYPES:
+                outcome = importer.member(row)
+                report.members_created += not isinstance(outcome, AlreadyPresent)
+            else:
+                raise RowRejected([_("type : « organisation » ou « membre » attendu.")])
+        if isinstance(outcome, AlreadyPresent):
+            report.present += 1
+            result.status = RowStatus.UPDATED if outcome.updated else RowStatus.PRESENT
+    except RowRejected as rejection:
+        result.status, result.errors = "rejected", rejection.errors
+    except (ValidationError, DomainError) as error:
+        result.status, result.errors = "rejected", _messages(error)
+
+
 def import_directory(
-    *, actor: Member, fileobj: IO[bytes], dry_run: bool = True, skip_invalid: bool = False
+    *,
+    actor: Member,
+    fileobj: IO[bytes],
+    dry_run: bool = True,
+    skip_invalid: bool = False,
+    existing: str = Existing.SKIP,
 ) -> ImportReport:
     """Import a CSV of organisations and members; see the module docstring for the rules."""
     if not is_coordinator(actor):
@@ -324,31 +509,17 @@ def import_directory(
                 ]
             }
         )
-    report = ImportReport(dry_run=dry_run, skip_invalid=skip_invalid)
-    importer = _Importer(actor)
+    if existing not in Existing.values:
+        raise FieldErrors({"existing": [_("« skip » ou « update » attendu.")]})
+    report = ImportReport(dry_run=dry_run, skip_invalid=skip_invalid, existing=existing)
+    importer = _Importer(actor, existing)
     with transaction.atomic():
         for line, row in rows:
-            kind = fold(row.get("type", ""))
-            label = " ".join(part for part in (row.get("prenom", ""), row.get("nom", "")) if part)
-            result = RowResult(line=line, kind=kind, label=label or "—")
-            report.rows.append(result)
-            try:
-                with transaction.atomic():
-                    if kind in ORGANISATION_TYPES:
-                        importer.organisation(row)
-                        report.organisations_created += 1
-                    elif kind in MEMBER_TYPES:
-                        importer.member(row)
-                        report.members_created += 1
-                    else:
-                        raise RowRejected([_("type : « organisation » ou « membre » attendu.")])
-            except RowRejected as rejection:
-                result.status, result.errors = "rejected", rejection.errors
-            except (ValidationError, DomainError) as error:
-                result.status, result.errors = "rejected", _messages(error)
+            _import_row(importer, report, line, row)
         keep = not dry_run and (skip_invalid or not report.rejected)
         if keep:
-            report.imported = report.organisations_created + report.members_created > 0
+            updated = sum(row.status == RowStatus.UPDATED for row in report.rows)
+            report.imported = report.organisations_created + report.members_created + updated > 0
             audit.record(
                 actor=actor,
                 action=actions.DIRECTORY_IMPORT,
@@ -356,6 +527,7 @@ def import_directory(
                     "organisations": report.organisations_created,
                     "members": report.members_created,
                     "rejected": len(report.rejected),
+                    "present": report.present,
                 },
             )
         else:

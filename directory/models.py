@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -12,6 +13,17 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
 from directory.identifiers import validate_adeli, validate_finess, validate_rpps
+from security.text import fold
+
+
+def _with_folded(update_fields: object, sources: set[str], folded: str) -> object:
+    """The update_fields of a save, plus the folded column when a field it comes from is saved."""
+    if update_fields is None:
+        return None
+    fields = list(update_fields)  # type: ignore[call-overload]
+    if sources & set(fields) and folded not in fields:
+        fields.append(folded)
+    return fields
 
 
 class TimestampedModel(models.Model):
@@ -67,6 +79,9 @@ class Organisation(TimestampedModel):
     postcode = models.CharField(_("code postal"), max_length=5, blank=True, default="")
     phone = models.CharField(_("téléphone"), max_length=30, blank=True, default="")
     email = models.EmailField(_("e-mail"), blank=True, default="")
+    # The name, lower case without accents: the directory search is accent- and case-blind
+    # on every database ("hopital" finds "Hôpital"), kept by save().
+    name_folded = models.CharField(max_length=200, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -88,9 +103,19 @@ class Organisation(TimestampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_folded = fold(self.name)
+        kwargs["update_fields"] = _with_folded(kwargs.get("update_fields"), {"name"}, "name_folded")
+        super().save(*args, **kwargs)
+
 
 class Member(TimestampedModel):
     """A professional of the CPTS: the profile behind a login."""
+
+    class Civility(models.TextChoices):
+        UNKNOWN = "", _("Non renseignée")
+        WOMAN = "mme", _("Madame")
+        MAN = "m", _("Monsieur")
 
     class Profession(models.TextChoices):
         GENERAL_PRACTITIONER = "medecin_generaliste", _("Médecin généraliste")
@@ -121,7 +146,15 @@ class Member(TimestampedModel):
         _("ADELI"), max_length=9, blank=True, default="", validators=[validate_adeli]
     )
     phone = models.CharField(_("téléphone"), max_length=30, blank=True, default="")
+    civility = models.CharField(
+        _("civilité"), max_length=3, choices=Civility.choices, blank=True, default=""
+    )
     is_active = models.BooleanField(_("actif"), default=True)
+    # Given and family names, lower case without accents ("helene" finds Hélène), kept by save().
+    search_folded = models.CharField(max_length=301, blank=True, default="", editable=False)
+    # The Idempotency-Key (API) or form key (pages) of the request that added the member: a
+    # retry or a double click finds the member instead of failing on a taken username.
+    creation_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     organisations: models.ManyToManyField[Organisation, Membership] = models.ManyToManyField(
         Organisation, through="Membership", related_name="members"
     )
@@ -144,14 +177,43 @@ class Member(TimestampedModel):
                 violation_error_code="unique",
                 violation_error_message=_("Ce numéro ADELI est déjà enregistré."),
             ),
+            models.UniqueConstraint(
+                fields=["creation_key"],
+                condition=~Q(creation_key=""),
+                name="member_unique_creation_key",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.display_name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_folded = fold(f"{self.given_name} {self.family_name}")
+        kwargs["update_fields"] = _with_folded(
+            kwargs.get("update_fields"), {"given_name", "family_name"}, "search_folded"
+        )
+        super().save(*args, **kwargs)
+
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def profession_label(self) -> str:
+        """The profession as said of this person: "Infirmière" for a woman, when known."""
+        if self.civility == self.Civility.WOMAN and self.profession in FEMININE_PROFESSIONS:
+            return str(FEMININE_PROFESSIONS[self.profession])
+        return str(self.get_profession_display())
+
+
+FEMININE_PROFESSIONS: dict[str, Any] = {
+    Member.Profession.NURSE: _("Infirmière"),
+    Member.Profession.PHARMACIST: _("Pharmacienne"),
+    Member.Profession.PHYSIOTHERAPIST: _("Masseuse-kinésithérapeute"),
+    Member.Profession.DENTIST: _("Chirurgienne-dentiste"),
+    Member.Profession.SOCIAL_WORKER: _("Assistante de service social"),
+    Member.Profession.COORDINATOR: _("Coordinatrice"),
+}
 
 
 class Membership(TimestampedModel):

@@ -66,6 +66,30 @@ def access_member(member: Member, code: UUID | str) -> Member:
     return get_or_not_found(members_visible_to(member), "member", code=code)
 
 
+def members_kept_by(member: Member) -> QuerySet[Member]:
+    """Every member, active or not, for the coordination that keeps the directory.
+
+    Everyone else gets NotFound: to them a deactivated member does not exist.
+    """
+    require_coordinator(member, what="member")
+    memberships = Membership.objects.select_related("organisation").order_by("organisation__name")
+    return (
+        Member.objects.select_related("user")
+        .prefetch_related(Prefetch("memberships", queryset=memberships))
+        .order_by("family_name", "given_name", "pk")
+    )
+
+
+def access_member_to_keep(member: Member, code: UUID | str) -> Member:
+    """The member with this public id, active or not, for the coordination; else NotFound."""
+    return get_or_not_found(members_kept_by(member), "member", code=code)
+
+
+def deactivated_members(member: Member) -> QuerySet[Member]:
+    """The deactivated members, for the coordination (to reactivate one)."""
+    return members_kept_by(member).filter(is_active=False)
+
+
 def organisation_ids_of(member: Member) -> list[int]:
     """The organisations the member works in: one query per request, cached on the member.
 
@@ -162,6 +186,7 @@ SEARCH_WORDS = 5
 
 
 def search_words(query: str) -> list[str]:
+    """The words of a search, lower case without accents, as the folded columns hold them."""
     return [word for word in fold(query).split() if word][:SEARCH_WORDS]
 
 
@@ -183,39 +208,35 @@ def professions_matching(word: str) -> list[str]:
     ]
 
 
-def _organisations_matching(word: str) -> Q:
-    return Q(organisation_name__contains=word) | Q(parent_name__contains=word)
-
-
 def search_members(queryset: QuerySet[Member], query: str) -> QuerySet[Member]:
     """Members of `queryset` matching every word by name, profession, specialty, or the name
-    of one of their organisations (a hospital service, or its hospital), accent-blind."""
+    of a structure they work in (or of its parent: a hospital finds the people of its
+    services), accent- and case-blind: "helene" finds Hélène, "infirmiere cardiologie" the
+    nurses of cardiology. The one search of the directory pages, its API and the composer.
+
+    Names are matched on the folded columns the models keep (Member.search_folded,
+    Organisation.name_folded); the specialty, rarely searched, is folded by the database.
+    """
     words = search_words(query)
     if not words:
         return queryset
-    queryset = queryset.alias(
-        folded_family=Fold("family_name"),
-        folded_given=Fold("given_name"),
-        folded_specialty=Fold("specialty"),
-    )
-    memberships = Membership.objects.alias(
-        organisation_name=Fold("organisation__name"),
-        parent_name=Fold("organisation__parent__name"),
-    )
+    queryset = queryset.alias(folded_specialty=Fold("specialty"))
     for word in words:
+        in_structure = Membership.objects.filter(
+            Q(organisation__name_folded__contains=word)
+            | Q(organisation__parent__name_folded__contains=word)
+        ).values("member_id")
         queryset = queryset.filter(
-            Q(folded_family__contains=word)
-            | Q(folded_given__contains=word)
+            Q(search_folded__contains=word)
             | Q(folded_specialty__contains=word)
             | Q(profession__in=professions_matching(word))
-            | Q(pk__in=memberships.filter(_organisations_matching(word)).values("member_id"))
+            | Q(pk__in=in_structure)
         )
     return queryset
 
 
 def search_organisations(queryset: QuerySet[Organisation], query: str) -> QuerySet[Organisation]:
     """Organisations whose name has every word, accent- and case-blind."""
-    queryset = queryset.alias(folded_name=Fold("name"))
     for word in search_words(query):
-        queryset = queryset.filter(folded_name__contains=word)
+        queryset = queryset.filter(name_folded__contains=word)
     return queryset

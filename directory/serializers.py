@@ -10,7 +10,7 @@ from rest_framework.fields import empty
 
 from config.serializers import StrictSerializer
 from directory.identifiers import validate_adeli, validate_finess, validate_rpps
-from directory.importer import ImportReport, RowStatus
+from directory.importer import Existing, ImportReport, RowStatus
 from directory.models import Member, Membership, Organisation
 
 
@@ -76,12 +76,19 @@ class MemberOutput(serializers.Serializer):
     family_name = serializers.CharField()
     given_name = serializers.CharField()
     display_name = serializers.CharField()
+    civility = serializers.ChoiceField(choices=Member.Civility.choices)
     profession = serializers.ChoiceField(choices=Member.Profession.choices)
+    profession_label = serializers.CharField(
+        help_text="The profession as said of this person (Infirmière for a woman, when known)."
+    )
     specialty = serializers.CharField(allow_blank=True)
     rpps = serializers.CharField(allow_blank=True)
     adeli = serializers.CharField(allow_blank=True)
     phone = serializers.CharField(allow_blank=True)
     email = serializers.CharField(source="user.email", allow_blank=True)
+    is_active = serializers.BooleanField(
+        help_text="False only in the coordination's view of a deactivated member."
+    )
     organisations = MembershipOutput(source="memberships", many=True)
 
 
@@ -108,13 +115,14 @@ class MemberInput(MemberSelfInput):
 
     family_name = serializers.CharField(max_length=150)
     given_name = serializers.CharField(max_length=150)
+    civility = serializers.ChoiceField(choices=Member.Civility.choices, required=False)
     profession = serializers.ChoiceField(choices=Member.Profession.choices)
+    email = serializers.EmailField(required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
 
 
 class MemberCreateInput(MemberInput):
     username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
-    email = serializers.EmailField(required=False, allow_blank=True)
     organisations = MembershipInput(many=True, required=False)
 
     def to_service_kwargs(self) -> dict[str, Any]:
@@ -134,6 +142,14 @@ class DirectoryImportInput(StrictSerializer):
     file = serializers.FileField(help_text="CSV, `;` or `,` separated, UTF-8 or Windows-1252.")
     dry_run = DefaultedBooleanField(required=False, default=True)
     skip_invalid = serializers.BooleanField(required=False, default=False)
+    existing = serializers.ChoiceField(
+        choices=Existing.choices,
+        required=False,
+        default=Existing.SKIP,
+        help_text="A row already in the directory (same RPPS, ADELI, FINESS, login, or same "
+        "names in the same structure) is left as it is (`skip`) or updated from the row "
+        "(`update`); either way it is reported `present` or `updated`, never duplicated.",
+    )
 
 
 class DirectoryImportRowOutput(serializers.Serializer):
@@ -151,6 +167,8 @@ class DirectoryImportReportOutput(serializers.Serializer):
     imported = serializers.BooleanField(help_text="Whether anything was committed.")
     organisations_created = serializers.IntegerField()
     members_created = serializers.IntegerField()
+    existing = serializers.ChoiceField(choices=Existing.choices)
+    present = serializers.IntegerField(help_text="Rows already in the directory.")
     accepted = serializers.IntegerField()
     rejected_count = serializers.SerializerMethodField()
     rows = DirectoryImportRowOutput(many=True)

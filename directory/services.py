@@ -12,19 +12,23 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
+from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
+from directory import actions
 from directory.models import Member, Membership, Organisation, User
 from directory.selectors import is_coordinator
-from security import tokens
-from security.exceptions import FieldErrors, PermissionDenied
+from security import audit, tokens
+from security.exceptions import FieldErrors, InvalidTransition, PermissionDenied
+from security.idempotency import mark_replayed
 from security.models import ApiToken
 
 ORGANISATION_FIELDS = (
     "name", "kind", "finess", "parent", "address", "commune", "postcode", "phone", "email",
 )  # fmt: skip
 MEMBER_ADMIN_FIELDS = (
-    "family_name", "given_name", "profession", "specialty", "rpps", "adeli", "phone", "is_active",
+    "family_name", "given_name", "civility", "profession", "specialty", "rpps", "adeli", "phone",
+    "is_active",
 )  # fmt: skip
 MEMBER_SELF_FIELDS = ("specialty", "rpps", "adeli", "phone")
 
@@ -96,21 +100,38 @@ def create_member(
     email: str = "",
     password: str | None = None,
     memberships: Iterable[tuple[Organisation, str]] = (),
+    creation_key: str = "",
     **fields: Any,
 ) -> Member:
     """Create a login and its professional profile, with its memberships.
 
     Without a password the account cannot log in until one is set (an invitation flow
-    will set it); the demo loader passes one.
+    will set it); the demo loader passes one. Retried with the same `creation_key`, it
+    returns the member the first call added, marked as a replay (security.idempotency).
     """
     if actor is not None:
         _require_directory_admin(actor)
+    if creation_key:
+        existing = Member.objects.filter(creation_key=creation_key).first()
+        if existing is not None:
+            return mark_replayed(existing)
+    memberships = list(memberships)
     if User.objects.filter(username=username).exists():
         raise ValidationError({"username": [_("Cet identifiant est déjà utilisé.")]})
     member = Member(**{k: v for k, v in fields.items() if k in MEMBER_ADMIN_FIELDS})
+    member.creation_key = creation_key
     _save_new_member(member, username=username, email=email, password=password)
     for organisation, role in memberships:
         Membership.objects.create(member=member, organisation=organisation, role=role)
+    if actor is not None:
+        audit.record(
+            actor=actor,
+            action=actions.MEMBER_CREATE,
+            target=member,
+            extra={
+                "organisations": [str(organisation.code) for organisation, _role in memberships]
+            },
+        )
     return member
 
 
@@ -133,21 +154,76 @@ def _save_new_member(member: Member, *, username: str, email: str, password: str
 
 @transaction.atomic
 def update_member(*, actor: Member, member: Member, **fields: Any) -> Member:
-    """Change a member's profile: admins change anything, a member only their own details."""
+    """Change a member's profile: admins change anything, a member only their own details.
+
+    `is_active` goes through deactivate_member / reactivate_member, so that the API's PATCH
+    and the pages close (or reopen) an account the same way, with the same audit entry.
+    """
     allowed = MEMBER_SELF_FIELDS if actor.pk == member.pk else MEMBER_ADMIN_FIELDS
     if actor.pk != member.pk or set(fields) - set(MEMBER_SELF_FIELDS):
         _require_directory_admin(actor)
         allowed = MEMBER_ADMIN_FIELDS
-    changed = [name for name in allowed if name in fields]
-    was_active = member.is_active
+    email = fields.pop("email", None)
+    active = fields.pop("is_active", None)
+    changed = [name for name in allowed if name in fields and name != "is_active"]
     for name in changed:
         setattr(member, name, fields[name])
     _save(member, update_fields=[*changed, "updated_at"])
-    if was_active and not member.is_active:
-        # A deactivated member keeps no door open: scripts and integrations included.
-        tokens.revoke_tokens_of(
-            user=member.user, actor=actor, reason=ApiToken.RevokedReason.DEACTIVATED
+    if email is not None and email != member.user.email:
+        _require_directory_admin(actor)
+        User.objects.filter(pk=member.user_id).update(email=email)
+        member.user.email = email
+        changed.append("email")
+    if changed:
+        audit.record(
+            actor=actor, action=actions.MEMBER_UPDATE, target=member, extra={"fields": changed}
         )
+    if active is False and member.is_active:
+        deactivate_member(actor=actor, member=member)
+    elif active is True and not member.is_active:
+        reactivate_member(actor=actor, member=member)
+    return member
+
+
+@transaction.atomic
+def deactivate_member(*, actor: Member, member: Member) -> Member:
+    """Close a member's access to the CPTS (coordination only); the profile and history stay.
+
+    The next request of any of their sessions finds no active member (security.principals),
+    and their API tokens are revoked here. 409 when the member is already deactivated, or
+    when the coordinator would lock themselves out.
+    """
+    _require_directory_admin(actor)
+    if actor.pk == member.pk:
+        raise InvalidTransition(_("Vous ne pouvez pas désactiver votre propre compte."))
+    updated = Member.objects.filter(pk=member.pk, is_active=True).update(
+        is_active=False, updated_at=now()
+    )
+    if updated != 1:
+        raise InvalidTransition(_("Ce membre est déjà désactivé."))
+    member.is_active = False
+    # A deactivated member keeps no door open: scripts and integrations included.
+    tokens.revoke_tokens_of(
+        user=member.user, actor=actor, reason=ApiToken.RevokedReason.DEACTIVATED
+    )
+    audit.record(actor=actor, action=actions.MEMBER_DEACTIVATE, target=member)
+    return member
+
+
+@transaction.atomic
+def reactivate_member(*, actor: Member, member: Member) -> Member:
+    """Give a deactivated member their access back (coordination only); 409 if active.
+
+    Their tokens stay revoked: they log in again and ask for new ones.
+    """
+    _require_directory_admin(actor)
+    updated = Member.objects.filter(pk=member.pk, is_active=False).update(
+        is_active=True, updated_at=now()
+    )
+    if updated != 1:
+        raise InvalidTransition(_("Ce membre est déjà actif."))
+    member.is_active = True
+    audit.record(actor=actor, action=actions.MEMBER_REACTIVATE, target=member)
     return member
 
 

@@ -23,7 +23,20 @@ urlpatterns = [
         views.organisation_detail,
         name="organisation-detail",
     ),
+    path("annuaire/membres/nouveau/", views.member_create, name="member-create"),
     path("annuaire/membres/<uuid:code>/", views.member_detail, name="member-detail"),
+    path("annuaire/membres/<uuid:code>/modifier/", views.member_edit, name="member-edit"),
+    path(
+        "annuaire/membres/<uuid:code>/desactiver/",
+        views.member_deactivate,
+        name="member-deactivate",
+    ),
+    path(
+        "annuaire/membres/<uuid:code>/reactiver/",
+        views.member_reactivate,
+        name="member-reactivate",
+    ),
     # Reached from the resource guide, where the coordination keeps the CPTS's map.
     path("guide/import/", views.import_directory, name="guide-import"),
+    path("guide/import/modele.csv", views.import_template, name="guide-import-template"),
 ]

@@ -284,20 +284,47 @@ def access_participation(protocol: Protocol, code: UUID | str) -> Participation:
     return get_or_not_found(participants_of(protocol), "protocol", code=code)
 
 
+def concerned_members(protocol: Protocol, version: ProtocolVersion) -> QuerySet[Member]:
+    """The active members a version concerns: told when it is published, asked to read it.
+
+    Its participants, and, for a pluriprofessional protocol, every member of the professions
+    it names: such a protocol applies to all of them without sign-up. A cooperation
+    protocol applies only to the délégants and délégués registered in it.
+    """
+    participants = Participation.objects.filter(protocol=protocol, ended_at__isnull=True)
+    who = Q(pk__in=participants.values("member_id"))
+    if protocol.kind == Protocol.Kind.PLURIPROFESSIONAL and version.professions:
+        who |= Q(profession__in=list(version.professions))
+    return Member.objects.filter(who, is_active=True).order_by("family_name", "given_name", "pk")
+
+
+def members_of_professions(professions: set[str] | list[str]) -> QuerySet[Member]:
+    """Active members of these professions: whom the coordination may register."""
+    return Member.objects.filter(is_active=True, profession__in=list(professions)).order_by(
+        "family_name", "given_name", "pk"
+    )
+
+
+def access_registrable_member(member: Member, code: UUID | str) -> Member:
+    """An active member to register in a protocol, by public id; NotFound otherwise."""
+    return get_or_not_found(Member.objects.filter(is_active=True), "member", code=code)
+
+
 @dataclass(frozen=True)
 class AcknowledgementOverview:
-    """Who acknowledged the version in force, and which participants have not yet."""
+    """Who acknowledged the version in force, and who among those it concerns has not yet."""
 
     version: ProtocolVersion | None
     acknowledged: list[Acknowledgement]
     pending: list[Member]
+    concerned: int = 0  # how many members the version concerns (concerned_members)
 
     def has_acknowledged(self, member: Member) -> bool:
         return any(ack.member_id == member.pk for ack in self.acknowledged)
 
 
 def acknowledgement_overview(protocol: Protocol) -> AcknowledgementOverview:
-    """Two queries: the acknowledgements of the current version, and the participants."""
+    """Two queries: the acknowledgements of the current version, and the members concerned."""
     version = protocol.current_version
     if version is None:
         return AcknowledgementOverview(None, [], [])
@@ -307,11 +334,9 @@ def acknowledgement_overview(protocol: Protocol) -> AcknowledgementOverview:
         .order_by("acknowledged_at", "pk")
     )
     done = {ack.member_id for ack in acknowledged}
-    pending: dict[int, Member] = {}
-    for participation in participants_of(protocol):
-        if participation.member_id not in done:
-            pending.setdefault(participation.member_id, participation.member)
-    return AcknowledgementOverview(version, acknowledged, list(pending.values()))
+    concerned = list(concerned_members(protocol, version))
+    pending = [member for member in concerned if member.pk not in done]
+    return AcknowledgementOverview(version, acknowledged, pending, len(concerned))
 
 
 def acknowledgement_of(member: Member, version: ProtocolVersion) -> Acknowledgement | None:

@@ -16,6 +16,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from directory import selectors as directory_selectors
@@ -41,9 +42,23 @@ def _error_message(error: DomainError) -> str:
     return error.detail
 
 
+# Titles that speak of délégants belong to cooperation protocols (L4011-4): a
+# pluriprofessional protocol says the same thing in its own words.
+PLURIPROFESSIONAL_TITLES = {
+    "referral_back": _lazy("Réorientation vers le médecin traitant (situations et délais)"),
+    "derogatory_acts": _lazy("Actes et activités réalisés"),
+}
+
+
 def _sections(version: ProtocolVersion) -> list[dict[str, Any]]:
+    pluripro = version.protocol.kind == Protocol.Kind.PLURIPROFESSIONAL
     return [
-        {"name": name, "title": title, "text": getattr(version, name)} for name, title in SECTIONS
+        {
+            "name": name,
+            "title": PLURIPROFESSIONAL_TITLES.get(name, title) if pluripro else title,
+            "text": getattr(version, name),
+        }
+        for name, title in SECTIONS
     ]
 
 
@@ -210,6 +225,45 @@ def _reading_context(
     }
 
 
+def _sign_up_context(
+    member: Member,
+    protocol: Protocol,
+    current: ProtocolVersion | None,
+    participants: list[Participation],
+) -> dict[str, Any]:
+    """What the sign-up forms offer: nothing to a member already signed up, the role their
+    profession allows first, and to the coordination a form to register someone else."""
+    version = current or selectors.latest_version_of(protocol)
+    pluripro = protocol.kind == Protocol.Kind.PLURIPROFESSIONAL
+    roles = [
+        (value, label)
+        for value, label in Participation.Role.choices
+        if (value == Participation.Role.PARTICIPANT) == pluripro
+    ]
+    allowed: dict[str, list[str]] = {}
+    if version is not None:
+        allowed = {
+            Participation.Role.DELEGANT: list(version.delegant_professions),
+            Participation.Role.DELEGATE: list(version.delegate_professions),
+            Participation.Role.PARTICIPANT: list(version.professions),
+        }
+    mine = [value for value, _label in roles if member.profession in allowed.get(value, [])]
+    signed_up = {p.member_id for p in participants}
+    context: dict[str, Any] = {
+        "roles": roles,
+        "pluripro": pluripro,
+        "signed_up": member.pk in signed_up,
+        "my_roles": [(value, label) for value, label in roles if value in mine],
+        "default_role": mine[0] if mine else "",
+    }
+    if selectors.can_manage(member, protocol) and version is not None:
+        professions = {p for value, _label in roles for p in allowed.get(value, [])}
+        context["registrable"] = [
+            m for m in selectors.members_of_professions(professions) if m.pk not in signed_up
+        ]
+    return context
+
+
 @member_page
 def protocol_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     protocol = selectors.access_protocol(member, code)
@@ -227,14 +281,9 @@ def protocol_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRes
         "open_version": open_version,
         "can_manage": selectors.can_manage(member, protocol),
         "participants": list(selectors.participants_of(protocol)),
-        "roles": [
-            (value, label)
-            for value, label in Participation.Role.choices
-            if (value == Participation.Role.PARTICIPANT)
-            == (protocol.kind == Protocol.Kind.PLURIPROFESSIONAL)
-        ],
         "overview": selectors.acknowledgement_overview(protocol),
     }
+    context.update(_sign_up_context(member, protocol, current, context["participants"]))
     if current is not None:
         context.update(_reading_context(member, protocol, current))
         context["my_acknowledgement"] = selectors.acknowledgement_of(member, current)
@@ -442,15 +491,27 @@ def participants(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
             participation.end_participation(actor=member, participation=registered)
             messages.success(request, _("Participation terminée."))
         else:
+            # The coordination (or the protocol's creator) registers someone else by code.
+            someone = request.POST.get("member", "")
+            registered_member = (
+                selectors.access_registrable_member(member, someone) if someone else member
+            )
             participation.register_participant(
                 actor=member,
                 protocol=protocol,
-                member=member,
+                member=registered_member,
                 role=request.POST.get("role", ""),
                 training_declared=request.POST.get("training_declared") == "on",
                 training_details=request.POST.get("training_details", ""),
             )
-            messages.success(request, _("Vous êtes inscrit à ce protocole."))
+            if registered_member.pk == member.pk:
+                messages.success(request, _("Vous êtes inscrit à ce protocole."))
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s est inscrit à ce protocole.")
+                    % {"name": registered_member.display_name},
+                )
     except DomainError as error:
         messages.error(request, _error_message(error))
     return redirect("protocol-detail", code=protocol.code)

@@ -277,9 +277,12 @@ def publish_version(*, actor: Member, version: ProtocolVersion) -> ProtocolVersi
     ended = participation.end_unmatched_participations(actor=actor, version=version, at=at)
     # Whoever was just removed hears that (and why) instead of "a new version to read".
     removed = {p.member_id for p in ended}
+    # The professions it names hear of it too: a pluriprofessional protocol for GPs, nurses
+    # and pharmacists applies to all of them, registered or not (selectors.concerned_members).
+    audience = [*selectors.concerned_members(protocol, version), *_audience(protocol)]
     notify(
         event=events.VERSION_PUBLISHED,
-        recipients=[member for member in _audience(protocol) if member.pk not in removed],
+        recipients=[member for member in audience if member.pk not in removed],
         actor=actor,
         target=protocol,
         url=events.protocol_url(protocol),

@@ -26,7 +26,7 @@ def test_a_gp_logs_in_and_finds_the_nurse(demo_cpts, login, live_server) -> None
     members = page.locator("#members tbody tr")
     expect(members).to_have_count(1)
     expect(members.first).to_contain_text("PETIT Julie")
-    expect(members.first).to_contain_text("Infirmier")
+    expect(members.first).to_contain_text("Infirmière")  # the directory knows: Mme
 
     members.first.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Julie Petit")

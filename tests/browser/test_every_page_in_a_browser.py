@@ -77,6 +77,13 @@ def first_protocol(login: str) -> Callable[[Members], str]:
     return url
 
 
+def member_page(login: str, suffix: str = "") -> Callable[[Members], str]:
+    def url(members: Members) -> str:
+        return f"/annuaire/membres/{members[login].code}/{suffix}"
+
+    return url
+
+
 def fixed(path: str) -> Callable[[Members], str]:
     return lambda members: path
 
@@ -136,6 +143,12 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("guide", fixed("/guide/")),
         ("annuaire", fixed("/annuaire/?q=cardio")),
         ("protocoles", fixed("/protocoles/")),
+        ("protocole", first_protocol("coord")),
+        ("nouveau membre", fixed("/annuaire/membres/nouveau/")),
+        ("import de l'annuaire", fixed("/guide/import/")),
+        ("fiche d'un membre", member_page("ide.petit")),
+        ("modifier un membre", member_page("ide.petit", "modifier/")),
+        ("désactiver un membre", member_page("ide.petit", "desactiver/")),
     ],
 }
 

@@ -103,11 +103,12 @@ def test_a_clean_file_is_imported_entirely(demo, themes) -> None:
     assert not report.rejected
 
 
-def test_numbers_already_registered_are_rejected(demo) -> None:
+def test_a_number_already_registered_is_a_row_already_present(demo) -> None:
     taken = demo["dr.martin"].rpps
     text = HEADER + f"membre;Martin;Claire;medecin_generaliste;{taken};;;;;\n"
     report = import_directory(actor=demo["coord"], fileobj=csv_file(text), dry_run=True)
-    assert "RPPS" in " ".join(report.rejected[0].errors)
+    assert not report.rejected
+    assert [row.status for row in report.rows] == ["present"]
 
 
 def test_only_the_coordination_imports(demo) -> None:
@@ -215,4 +216,83 @@ def test_the_guide_reads_its_themes_column_and_rejects_an_unknown_theme(demo, th
 def test_the_page_lists_the_guide_column_with_the_directory_ones(demo) -> None:
     web = Client()
     web.force_login(demo["coord"].user)
-    assert "identifiant;themes" in web.get("/guide/import/").content.decode()
+    page = web.get("/guide/import/").content.decode()
+    assert "Code postal" in page  # French names, the file's keys beside them
+    assert "Thèmes" in page
+
+
+def test_every_error_of_a_line_is_said_not_only_the_first(demo) -> None:
+    text = HEADER + f"membre;Blanc;;astrologue;{BAD_RPPS};;;;;\n"
+    report = import_directory(actor=demo["coord"], fileobj=csv_file(text), dry_run=True)
+    errors = report.rejected[0].errors
+    assert len(errors) == 3, errors
+    assert errors[0].startswith("nom, prenom")
+    assert errors[1].startswith("profession")
+    assert errors[2].startswith("rpps")
+    assert "clé de contrôle" in errors[2]
+
+
+def test_rows_already_in_the_directory_are_never_duplicated(demo) -> None:
+    """Importing the demo's own people and practice again: "déjà présent", left as they are."""
+    text = HEADER + (
+        "organisation;MSP DES TILLEULS;;;;;msp;;;\n"
+        "membre;Petit;Julie;infirmière;;MSP des Tilleuls;;;;\n"
+    )
+    before = (Member.objects.count(), Organisation.objects.count())
+    report = import_directory(actor=demo["coord"], fileobj=csv_file(text), dry_run=False)
+    assert [row.status for row in report.rows] == ["present", "present"]
+    assert (report.present, report.rejected) == (2, [])
+    assert (Member.objects.count(), Organisation.objects.count()) == before
+
+
+def test_rows_already_present_are_updated_when_the_person_chooses(demo) -> None:
+    text = (
+        HEADER
+        + f"membre;Martin;Claire;medecin_generaliste;{demo['dr.martin'].rpps};;;;07 11 22 33 44;\n"
+    )
+    report = import_directory(
+        actor=demo["coord"], fileobj=csv_file(text), dry_run=False, existing="update"
+    )
+    assert [row.status for row in report.rows] == ["updated"]
+    assert report.imported
+    assert Member.objects.get(pk=demo["dr.martin"].pk).phone == "07 11 22 33 44"
+    assert Member.objects.filter(family_name="Martin").count() == 1
+
+
+def test_the_template_downloads_with_french_headers_and_imports_cleanly(demo, themes) -> None:
+    web = Client()
+    web.force_login(demo["coord"].user)
+    response = web.get("/guide/import/modele.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    text = response.content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("Type;Nom;Prénom;Profession;Spécialité")
+    report = import_directory(actor=demo["coord"], fileobj=csv_file(text), dry_run=True)
+    assert (report.rejected, report.organisations_created, report.members_created) == ([], 1, 1)
+    other = Client()
+    other.force_login(demo["dr.martin"].user)
+    assert other.get("/guide/import/modele.csv").status_code == 404
+
+
+def test_a_real_import_from_the_page_asks_for_confirmation(demo, themes) -> None:
+    web = Client()
+    web.force_login(demo["coord"].user)
+    unconfirmed = web.post("/guide/import/", {"file": csv_file(HEADER + VALID)})
+    assert unconfirmed.status_code == 400
+    assert "Je confirme" in unconfirmed.content.decode()
+    assert not Member.objects.filter(family_name="Roux").exists()
+
+    web.post("/guide/import/", {"file": csv_file(HEADER + VALID), "confirm": "on"})
+    assert Member.objects.filter(family_name="Roux").exists()
+
+
+def test_the_api_chooses_what_happens_to_rows_already_present(demo, client_for) -> None:
+    text = HEADER + f"membre;Martin;Claire;medecin_generaliste;{demo['dr.martin'].rpps};;;;;\n"
+    response = client_for(demo["coord"]).post(
+        "/api/v1/directory-import/",
+        {"file": csv_file(text), "existing": "update", "dry_run": "false"},
+        format="multipart",
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["present"], body["rows"][0]["status"]) == (1, "updated")

@@ -42,7 +42,13 @@ def test_the_local_protocol_has_two_versions(demo) -> None:
     assert fall.current_version.number == 2
     overview = acknowledgement_overview(fall)
     assert [ack.member for ack in overview.acknowledged] == [demo["dr.martin"]]
-    assert set(overview.pending) == {demo["ide.petit"], demo["pharma.durand"]}
+    # A pluriprofessional protocol concerns every GP, nurse and pharmacist, registered or not.
+    assert set(overview.pending) == {
+        demo["ide.petit"],
+        demo["pharma.durand"],
+        demo["dr.leroy"],
+        demo["dr.bernard"],
+    }
     national = Protocol.objects.filter(
         kind=Protocol.Kind.NATIONAL, status=Protocol.Status.PUBLISHED
     )

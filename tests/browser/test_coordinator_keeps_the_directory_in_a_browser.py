@@ -1,0 +1,78 @@
+"""The coordinator keeps the directory from the pages, on a desktop and on a phone (#16).
+
+Adds a member (RPPS refused with a wrong check digit, then accepted), deactivates them after
+a confirmation, and reactivates them; every page passes axe and fits the screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from directory.demo import load_directory
+from directory.identifiers import luhn_complete
+from directory.models import Member
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Axe()
+GOOD_RPPS = luhn_complete("3000000077")
+BAD_RPPS = GOOD_RPPS[:-1] + str((int(GOOD_RPPS[-1]) + 1) % 10)
+
+
+def problems(page: Page) -> list[Any]:
+    found: list[Any] = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in AXE.run(page).response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > page.evaluate("window.innerWidth"):
+        found.append(f"{width}px wide")
+    return found
+
+
+@pytest.mark.parametrize("width", [1366, 390], ids=["desktop", "phone"])
+def test_the_coordinator_adds_deactivates_and_reactivates_a_member(
+    width: int, login, live_server
+) -> None:
+    load_directory(password="demo")
+    page = login("coord")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/annuaire/")
+    page.get_by_role("link", name="Ajouter un membre").click()
+    assert problems(page) == []
+
+    page.get_by_label("Civilité").select_option("mme")
+    page.get_by_label("Prénom").fill("Léa")
+    page.get_by_label("Nom", exact=True).fill("Roux")
+    page.get_by_label("Profession").select_option("infirmier")
+    page.get_by_label("Numéro RPPS").fill(BAD_RPPS)
+    page.get_by_label("Identifiant de connexion").fill("ide.roux")
+    page.get_by_label("Structure d'exercice").select_option(label="MSP des Tilleuls")
+    page.get_by_role("button", name="Ajouter ce membre").click()
+
+    expect(page.locator("#err_rpps")).to_contain_text("clé de contrôle")
+    expect(page.get_by_label("Prénom")).to_have_value("Léa")  # nothing typed is lost
+    assert problems(page) == []
+
+    page.get_by_label("Numéro RPPS").fill(GOOD_RPPS)
+    page.get_by_role("button", name="Ajouter ce membre").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Léa Roux")
+    expect(page.locator("dl.facts")).to_contain_text("Infirmière")
+    assert problems(page) == []
+
+    page.get_by_role("link", name="Désactiver…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Désactiver Léa Roux ?")
+    assert problems(page) == []
+    page.get_by_role("button", name="Oui, désactiver").click()
+    expect(page.locator("#deactivated")).to_contain_text("Compte désactivé")
+    assert not Member.objects.get(rpps=GOOD_RPPS).is_active
+    assert problems(page) == []
+
+    page.get_by_role("button", name="Réactiver ce membre").click()
+    expect(page.locator("#deactivated")).to_have_count(0)
+    assert Member.objects.get(rpps=GOOD_RPPS).is_active
