@@ -104,7 +104,7 @@ def liaison_chart(rows: list[MonthRow]) -> Chart:
         return round(bottom_edge - plot_height * value / top_count, 1)
 
     bars, labels = [], []
-    every = max(1, math.ceil(len(rows) / 12))  # at most ~12 month labels
+    every = max(1, math.ceil(len(rows) / 6))  # at most ~6 month labels: they stay legible
     for index, row in enumerate(rows):
         center = LEFT + slot * (index + 0.5)
         if index % every == 0:
