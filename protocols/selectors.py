@@ -385,6 +385,19 @@ def _month_ends(start: date, end: date) -> dict[str, datetime]:
     return boundaries
 
 
+def _in_force_at(moment: datetime, prefix: str = "") -> Q:
+    """A version (reached through `prefix`) in force at `moment`: published before it,
+    neither superseded nor retired yet."""
+    return (
+        Q(**{f"{prefix}published_at__lt": moment})
+        & (
+            Q(**{f"{prefix}superseded_at__isnull": True})
+            | Q(**{f"{prefix}superseded_at__gte": moment})
+        )
+        & (Q(**{f"{prefix}retired_at__isnull": True}) | Q(**{f"{prefix}retired_at__gte": moment}))
+    )
+
+
 def monthly_protocols_in_force(
     start: date, end: date, organisation: Organisation | None = None
 ) -> dict[str, int]:
@@ -398,13 +411,7 @@ def monthly_protocols_in_force(
     if not ends:
         return {}
     aggregates = {
-        f"m{index}": Count(
-            "protocol",
-            distinct=True,
-            filter=Q(published_at__lt=moment)
-            & (Q(superseded_at__isnull=True) | Q(superseded_at__gte=moment))
-            & (Q(retired_at__isnull=True) | Q(retired_at__gte=moment)),
-        )
+        f"m{index}": Count("protocol", distinct=True, filter=_in_force_at(moment))
         for index, moment in enumerate(ends.values())
     }
     counts = ProtocolVersion.objects.filter(published_at__isnull=False).aggregate(**aggregates)
@@ -414,13 +421,14 @@ def monthly_protocols_in_force(
 def monthly_protocol_participants(
     start: date, end: date, organisation: Organisation | None = None
 ) -> dict[str, int]:
-    """Professionals registered in at least one protocol at the end of each month (délégants,
-    délégués, participants), "YYYY-MM" -> count; with `organisation`, only its members.
+    """Professionals registered in at least one protocol in force at the end of each month
+    (délégants, délégués, participants), "YYYY-MM" -> count; with `organisation`, only its
+    members. A retired protocol keeps its participations (history) but engages no one.
     One aggregate query, whatever the number of months."""
     ends = _month_ends(start, end)
     if not ends:
         return {}
-    queryset = Participation.objects.exclude(protocol__status=Protocol.Status.DRAFT)
+    queryset = Participation.objects.all()
     if organisation is not None:
         members = Membership.objects.filter(organisation=organisation).values("member_id")
         queryset = queryset.filter(member_id__in=members)
@@ -429,7 +437,8 @@ def monthly_protocol_participants(
             "member",
             distinct=True,
             filter=Q(registered_at__lt=moment)
-            & (Q(ended_at__isnull=True) | Q(ended_at__gte=moment)),
+            & (Q(ended_at__isnull=True) | Q(ended_at__gte=moment))
+            & _in_force_at(moment, prefix="protocol__versions__"),
         )
         for index, moment in enumerate(ends.values())
     }

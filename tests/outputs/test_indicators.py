@@ -248,6 +248,11 @@ def test_the_api_answers_the_coordinator(
     assert [m["month"] for m in body["months"]] == ["2026-01", "2026-02", "2026-03"]
     assert body["months"][0]["referrals_sent"] == 3
     assert body["months"][0]["receipt_hours_p90"] == 5.6
+    assert body["total"]["month"] == "period"
+    assert (body["total"]["referrals_sent"], body["total"]["receipt_hours_p90"]) == (5, 5.6)
+    # The real providers of the protocols' follow-up answer (figures, not "unavailable").
+    assert isinstance(body["months"][2]["protocols_in_force"], int)
+    assert isinstance(body["total"]["protocol_participants"], int)
     organisation = Organisation.objects.get(name="Cabinet médical du Port")
     filtered = client.get(
         API, {"from": "2026-01-01", "to": "2026-01-31", "organisation": str(organisation.code)}

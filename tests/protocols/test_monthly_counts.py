@@ -90,7 +90,8 @@ def test_protocols_in_force_and_participants_are_read_at_each_month_end(
         ("dr.martin", first, at(2026, 1, 12), None),
         ("dr.martin", second, at(2026, 2, 4), None),  # one professional, two protocols
         ("ide.petit", first, at(2026, 1, 20), at(2026, 2, 15)),  # left in February
-        ("pharma.durand", second, at(2026, 3, 2), None),
+        ("pharma.durand", second, at(2026, 3, 2), None),  # in a retired protocol: not engaged
+        ("dr.leroy", first, at(2026, 3, 5), None),
     ]
     for username, version, registered, ended in rows:
         Participation.objects.create(
@@ -106,11 +107,17 @@ def test_protocols_in_force_and_participants_are_read_at_each_month_end(
     assert in_force == {"2025-12": 0, "2026-01": 1, "2026-02": 2, "2026-03": 1}
     with django_assert_num_queries(1):
         engaged = monthly_protocol_participants(date(2025, 12, 1), date(2026, 3, 31))
-    assert engaged == {"2025-12": 0, "2026-01": 2, "2026-02": 1, "2026-03": 2}
+    assert engaged == {"2025-12": 0, "2026-01": 2, "2026-02": 1, "2026-03": 2}  # martin, leroy
     # A period ending mid-month reads the stock on its last day.
     assert monthly_protocols_in_force(date(2026, 2, 1), date(2026, 2, 3)) == {"2026-02": 2}
     assert monthly_protocols_in_force(date(2026, 2, 1), date(2026, 2, 2)) == {"2026-02": 1}
     msp = Organisation.objects.get(name="MSP des Tilleuls")  # dr.martin, dr.leroy, ide.petit
     assert monthly_protocol_participants(date(2026, 3, 1), date(2026, 3, 31), organisation=msp) == {
-        "2026-03": 1
+        "2026-03": 2
+    }
+    # Registered before the protocol came into force: engaged from its publication on.
+    ProtocolVersion.objects.filter(pk=first.pk).update(published_at=at(2026, 2, 10))
+    assert monthly_protocol_participants(date(2026, 1, 1), date(2026, 2, 28)) == {
+        "2026-01": 0,
+        "2026-02": 1,
     }
