@@ -15,12 +15,12 @@ Reads are not audited: there is no health data here. Writes are (protocols.servi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncMonth
-from django.utils.timezone import localdate, localtime
+from django.utils.timezone import localdate, localtime, make_aware
 
 from directory.models import Member, Membership, Organisation
 from directory.selectors import is_coordinator
@@ -394,3 +394,78 @@ def protocols_to_acknowledge(member: Member) -> int:
         .exclude(Exists(acknowledged))
         .count()
     )
+
+
+def _month_ends(start: date, end: date) -> dict[str, datetime]:
+    """ "YYYY-MM" -> the moment a stock is read for that month: the start of the next month,
+    or the day after `end` for the last month, at local midnight (TIME_ZONE)."""
+    boundaries: dict[str, datetime] = {}
+    after_end = end + timedelta(days=1)
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        year_after, month_after = (year + 1, 1) if month == 12 else (year, month + 1)
+        boundary = min(date(year_after, month_after, 1), after_end)
+        boundaries[f"{year:04d}-{month:02d}"] = make_aware(datetime.combine(boundary, time.min))
+        year, month = year_after, month_after
+    return boundaries
+
+
+def _in_force_at(moment: datetime, prefix: str = "") -> Q:
+    """A version (reached through `prefix`) in force at `moment`: published before it,
+    neither superseded nor retired yet."""
+    return (
+        Q(**{f"{prefix}published_at__lt": moment})
+        & (
+            Q(**{f"{prefix}superseded_at__isnull": True})
+            | Q(**{f"{prefix}superseded_at__gte": moment})
+        )
+        & (Q(**{f"{prefix}retired_at__isnull": True}) | Q(**{f"{prefix}retired_at__gte": moment}))
+    )
+
+
+def monthly_protocols_in_force(
+    start: date, end: date, organisation: Organisation | None = None
+) -> dict[str, int]:
+    """Protocols in force at the end of each month, "YYYY-MM" -> count (D4011-4-2 follow-up).
+
+    A protocol is in force at a moment when one of its versions was published before it and
+    neither superseded nor retired yet. Protocols belong to the whole CPTS: `organisation`
+    does not narrow them. One aggregate query, whatever the number of months.
+    """
+    ends = _month_ends(start, end)
+    if not ends:
+        return {}
+    aggregates = {
+        f"m{index}": Count("protocol", distinct=True, filter=_in_force_at(moment))
+        for index, moment in enumerate(ends.values())
+    }
+    counts = ProtocolVersion.objects.filter(published_at__isnull=False).aggregate(**aggregates)
+    return {month: counts[f"m{index}"] or 0 for index, month in enumerate(ends)}
+
+
+def monthly_protocol_participants(
+    start: date, end: date, organisation: Organisation | None = None
+) -> dict[str, int]:
+    """Professionals registered in at least one protocol in force at the end of each month
+    (délégants, délégués, participants), "YYYY-MM" -> count; with `organisation`, only its
+    members. A retired protocol keeps its participations (history) but engages no one.
+    One aggregate query, whatever the number of months."""
+    ends = _month_ends(start, end)
+    if not ends:
+        return {}
+    queryset = Participation.objects.all()
+    if organisation is not None:
+        members = Membership.objects.filter(organisation=organisation).values("member_id")
+        queryset = queryset.filter(member_id__in=members)
+    aggregates = {
+        f"m{index}": Count(
+            "member",
+            distinct=True,
+            filter=Q(registered_at__lt=moment)
+            & (Q(ended_at__isnull=True) | Q(ended_at__gte=moment))
+            & _in_force_at(moment, prefix="protocol__versions__"),
+        )
+        for index, moment in enumerate(ends.values())
+    }
+    counts = queryset.aggregate(**aggregates)
+    return {month: counts[f"m{index}"] or 0 for index, month in enumerate(ends)}

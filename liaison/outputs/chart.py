@@ -1,10 +1,10 @@
 """The indicators chart, laid out on the server and drawn as inline SVG by a template.
 
-Bars: median time from sending to receipt (hours, left axis). Line: share of discharge
-letters sent on the day of discharge (percent, right axis). No script, no CDN, no inline
-style (the Content-Security-Policy forbids them): only SVG geometry and classes that
-static/css/indicators.css colours. The table next to it holds the same figures for readers
-who cannot see the chart.
+One measure: the referrals (fiches d'entrée) sent each month, as bars, each labelled with
+its figure. The delays and the discharge letters are in the table: a chart of two measures on
+two axes read badly, and the demo's delays (a few minutes) drew nothing. No script, no CDN,
+no inline style (the Content-Security-Policy forbids them): only SVG geometry and classes that
+static/css/indicators.css colours. The table next to it holds the same figures.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from liaison.outputs.indicators import MonthRow, month_name
+from liaison.outputs.indicators import MonthRow
 
 WIDTH, HEIGHT = 760, 280
-LEFT, RIGHT, TOP, BOTTOM = 56, 56, 20, 44
+LEFT, RIGHT, TOP, BOTTOM = 48, 16, 24, 44
 MONTHS_FR = [
     "janv.",
     "févr.",
@@ -39,13 +39,9 @@ class Bar:
     width: float
     height: float
     title: str
-
-
-@dataclass(frozen=True)
-class Point:
-    x: float
-    y: float
-    title: str
+    value: str
+    label_x: float
+    label_y: float
 
 
 @dataclass(frozen=True)
@@ -63,10 +59,7 @@ class Chart:
     top: float
     bottom: float
     bars: list[Bar]
-    lines: list[str]  # polyline "x,y x,y …" segments (a month without letters breaks the line)
-    points: list[Point]
-    hour_ticks: list[Tick]
-    share_ticks: list[Tick]
+    ticks: list[Tick]
     month_labels: list[Tick]
     has_data: bool
 
@@ -101,53 +94,36 @@ def _number(value: float) -> str:
 
 
 def liaison_chart(rows: list[MonthRow]) -> Chart:
-    """Coordinates of the bars, line, ticks and labels for these months."""
+    """Coordinates of the bars, their labels, the ticks and the months for these months."""
     right_edge, bottom_edge = WIDTH - RIGHT, HEIGHT - BOTTOM
     plot_width, plot_height = right_edge - LEFT, bottom_edge - TOP
     slot = plot_width / max(1, len(rows))
-    hours = [row.receipt_hours_median for row in rows if row.receipt_hours_median is not None]
-    top_hours = nice_ceiling(max(hours, default=0.0))
+    top_count = max(4.0, nice_ceiling(max((row.referrals_sent for row in rows), default=0)))
 
-    def y_hours(value: float) -> float:
-        return round(bottom_edge - plot_height * value / top_hours, 1)
+    def y_count(value: float) -> float:
+        return round(bottom_edge - plot_height * value / top_count, 1)
 
-    def y_share(value: float) -> float:
-        return round(bottom_edge - plot_height * value, 1)
-
-    bars, points, lines, segment = [], [], [], []
-    labels = []
-    every = max(1, math.ceil(len(rows) / 12))  # at most ~12 month labels
+    bars, labels = [], []
+    every = max(1, math.ceil(len(rows) / 6))  # at most ~6 month labels: they stay legible
     for index, row in enumerate(rows):
         center = LEFT + slot * (index + 0.5)
         if index % every == 0:
             labels.append(Tick(round(center, 1), month_label(row.month)))
-        if row.receipt_hours_median is not None:
-            top = y_hours(row.receipt_hours_median)
-            bars.append(
-                Bar(
-                    x=round(center - slot * 0.3, 1),
-                    y=top,
-                    width=round(slot * 0.6, 1),
-                    height=round(bottom_edge - top, 1),
-                    title=f"{month_name(row.month)} : {_number(row.receipt_hours_median)} h",
-                )
-            )
-        if row.discharge_same_day_share is None:
-            if segment:
-                lines.append(" ".join(segment))
-            segment = []
+        if not row.referrals_sent:
             continue
-        y = y_share(row.discharge_same_day_share)
-        segment.append(f"{round(center, 1)},{y}")
-        points.append(
-            Point(
-                round(center, 1),
-                y,
-                f"{month_name(row.month)} : {_number(row.discharge_same_day_share * 100)} %",
+        top = y_count(row.referrals_sent)
+        bars.append(
+            Bar(
+                x=round(center - slot * 0.3, 1),
+                y=top,
+                width=round(slot * 0.6, 1),
+                height=round(bottom_edge - top, 1),
+                title=f"{month_label(row.month)} : {row.referrals_sent}",
+                value=str(row.referrals_sent),
+                label_x=round(center, 1),
+                label_y=round(top - 4, 1),
             )
         )
-    if segment:
-        lines.append(" ".join(segment))
     return Chart(
         width=WIDTH,
         height=HEIGHT,
@@ -156,10 +132,7 @@ def liaison_chart(rows: list[MonthRow]) -> Chart:
         top=TOP,
         bottom=bottom_edge,
         bars=bars,
-        lines=lines,
-        points=points,
-        hour_ticks=[Tick(y_hours(top_hours * i / 4), _number(top_hours * i / 4)) for i in range(5)],
-        share_ticks=[Tick(y_share(i / 4), f"{25 * i} %") for i in range(5)],
+        ticks=[Tick(y_count(top_count * i / 4), _number(top_count * i / 4)) for i in range(5)],
         month_labels=labels,
-        has_data=bool(bars or points),
+        has_data=bool(bars),
     )

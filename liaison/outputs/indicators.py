@@ -51,6 +51,7 @@ from directory.models import Organisation
 from liaison.models import LiaisonSheet, SheetParticipant
 from liaison.outputs.counters import COUNTERS, monthly_counts
 
+PERIOD = "period"  # the key of the whole period among the months' keys
 SheetStatus = LiaisonSheet.Status
 SheetKind = LiaisonSheet.Kind
 OPEN = (SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED)
@@ -104,6 +105,8 @@ class MonthRow:
     referrals_without_letter_after_30_days: int = 0
     messages_exchanged: int | None = None  # None: the provider does not exist (yet)
     protocols_acknowledged: int | None = None
+    protocols_in_force: int | None = None  # at the end of the month (a stock, not a flow)
+    protocol_participants: int | None = None  # idem: professionals registered in a protocol
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +121,7 @@ class Indicators:
     end: date
     organisation: Organisation | None
     months: list[MonthRow]
+    total: MonthRow | None = None  # the whole period: sums, period medians, last stocks
 
 
 def months_between(start: date, end: date) -> list[str]:
@@ -230,6 +234,11 @@ def _referral_durations(queryset: QuerySet[LiaisonSheet]) -> dict[str, dict[str,
         if accepted_at is not None and accepted_at >= sent_at:
             acceptances[month].append((accepted_at - sent_at).total_seconds() / 3600)
     months = set(receipts) | set(acceptances)
+    everything = {
+        "receipts": [value for values in receipts.values() for value in values],
+        "acceptances": [value for values in acceptances.values() for value in values],
+    }
+    receipts[PERIOD], acceptances[PERIOD] = everything["receipts"], everything["acceptances"]
     return {
         month: {
             "receipt_hours_median": percentile_cont(receipts[month], 0.5),
@@ -237,7 +246,7 @@ def _referral_durations(queryset: QuerySet[LiaisonSheet]) -> dict[str, dict[str,
             "acceptance_hours_median": percentile_cont(acceptances[month], 0.5),
             "acceptance_hours_p90": percentile_cont(acceptances[month], 0.9),
         }
-        for month in months
+        for month in [*months, PERIOD]
     }
 
 
@@ -270,10 +279,33 @@ def _letter_delays(queryset: QuerySet[LiaisonSheet]) -> dict[str, dict[str, Any]
         delays[_month_key(sent_at)].append(
             (timezone.localtime(sent_at).date() - discharge_date).days
         )
+    delays[PERIOD] = [value for values in list(delays.values()) for value in values]
     return {
         month: {"discharge_delay_days_median": percentile_cont(values, 0.5)}
         for month, values in delays.items()
     }
+
+
+def _period_percentiles(
+    referrals: QuerySet[LiaisonSheet], letters: QuerySet[LiaisonSheet], tz: Any
+) -> dict[str, Any]:
+    """PostgreSQL: the medians and 90th percentiles of the whole period (two queries)."""
+    received, accepted = Q(received_at__gte=F("sent_at")), Q(accepted_at__gte=F("sent_at"))
+    receipt = HoursBetween(F("received_at"), F("sent_at"))
+    acceptance = HoursBetween(F("accepted_at"), F("sent_at"))
+    values = referrals.aggregate(
+        receipt_hours_median=PercentileCont(receipt, 0.5, filter=received),
+        receipt_hours_p90=PercentileCont(receipt, 0.9, filter=received),
+        acceptance_hours_median=PercentileCont(acceptance, 0.5, filter=accepted),
+        acceptance_hours_p90=PercentileCont(acceptance, 0.9, filter=accepted),
+    )
+    delay = DaysBetween(TruncDate("sent_at", tzinfo=tz), F("discharge_date"))
+    values |= letters.aggregate(
+        discharge_delay_days_median=PercentileCont(
+            delay, 0.5, filter=Q(discharge_date__isnull=False)
+        )
+    )
+    return values
 
 
 def _rounded(value: float | None, digits: int) -> float | None:
@@ -310,6 +342,8 @@ def liaison_indicators(
             by_month[month].update(values)
         for month, values in _letter_delays(letters).items():
             by_month[month].update(values)
+    else:
+        by_month[PERIOD].update(_period_percentiles(referrals, letters, tz))
     external = {
         name: monthly_counts(name, start, end, organisation, registry=counters)
         for name in (counters or COUNTERS)
@@ -347,7 +381,51 @@ def liaison_indicators(
             if name in COUNTERS:
                 row[name] = None if counts is None else counts.get(month, 0)
         rows.append(MonthRow(month=month, **row))
-    return Indicators(start=start, end=end, organisation=organisation, months=rows)
+    return Indicators(
+        start=start,
+        end=end,
+        organisation=organisation,
+        months=rows,
+        total=_total(rows, by_month),
+    )
+
+
+ADDITIVE = (
+    "referrals_sent",
+    "referrals_received",
+    "referrals_accepted",
+    "referrals_declined",
+    "discharge_letters_sent",
+    "referrals_without_letter_after_30_days",
+    "messages_exchanged",
+    "protocols_acknowledged",
+)
+STOCKS = ("protocols_in_force", "protocol_participants")
+PERIOD_MEDIANS = (
+    "receipt_hours_median",
+    "receipt_hours_p90",
+    "acceptance_hours_median",
+    "acceptance_hours_p90",
+    "discharge_delay_days_median",
+)
+
+
+def _total(rows: list[MonthRow], by_month: dict[str, dict[str, Any]]) -> MonthRow:
+    """The period's row: flows summed, stocks as at the end, medians over the whole period
+    (not a median of medians), the same-day share over every letter of the period."""
+    values: dict[str, Any] = {}
+    for key in ADDITIVE:
+        figures = [getattr(row, key) for row in rows]
+        values[key] = None if all(f is None for f in figures) else sum(f or 0 for f in figures)
+    for key in STOCKS:
+        values[key] = getattr(rows[-1], key) if rows else None
+    period = by_month.get(PERIOD, {})
+    for key in PERIOD_MEDIANS:
+        values[key] = _rounded(period.get(key), 1)
+    same_day = sum(v.get("same_day", 0) for k, v in by_month.items() if k != PERIOD)
+    with_date = sum(v.get("with_discharge_date", 0) for k, v in by_month.items() if k != PERIOD)
+    values["discharge_same_day_share"] = _rounded(same_day / with_date, 3) if with_date else None
+    return MonthRow(month=PERIOD, **values)
 
 
 # --- presentation: the same labels for the page, the CSV and the docs -----------------
@@ -368,11 +446,17 @@ COLUMN_LABELS = {
     "referrals_without_letter_after_30_days": "Fiches sans lettre de sortie après 30 jours",
     "messages_exchanged": "Messages échangés",
     "protocols_acknowledged": "Prises de connaissance de protocoles",
+    "protocols_in_force": "Protocoles en vigueur (fin de mois)",
+    "protocol_participants": "Professionnels engagés dans un protocole (fin de mois)",
 }
+TOTAL_LABEL = "Total de la période"
 
 
 def month_name(month: str) -> str:
-    """ "2026-12" → "décembre 2026" (in the active language: "December 2026" in English)."""
+    """ "2026-12" → "décembre 2026" (in the active language: "December 2026" in English);
+    the period's key → "Total de la période"."""
+    if month == PERIOD:
+        return TOTAL_LABEL
     try:
         year, number = (int(part) for part in month.split("-"))
         return date_format(date(year, number, 1), "F Y")
@@ -386,7 +470,9 @@ def format_cell(key: str, value: Any, *, empty: str = "—", words: bool = True)
     if value is None:
         return empty
     if key == "month":
-        return month_name(str(value)) if words else str(value)
+        # The CSV keeps "2026-12" so a spreadsheet sorts it; the total row is named anyway.
+        month = str(value)
+        return month_name(month) if words or month == PERIOD else month
     if key == "discharge_same_day_share":
         return f"{value * 100:.1f}".replace(".", ",")
     if isinstance(value, float):
@@ -397,8 +483,9 @@ def format_cell(key: str, value: Any, *, empty: str = "—", words: bool = True)
 def csv_lines(indicators: Indicators) -> list[list[str]]:
     """The table as CSV rows (header first); an unknown figure is an empty cell."""
     lines = [[COLUMN_LABELS[key] for key in COLUMNS]]
+    rows = [*indicators.months, *([indicators.total] if indicators.total else [])]
     lines += [
         [format_cell(key, getattr(row, key), empty="", words=False) for key in COLUMNS]
-        for row in indicators.months
+        for row in rows
     ]
     return lines

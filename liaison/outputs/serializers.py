@@ -73,11 +73,24 @@ class IndicatorMonthOutput(serializers.Serializer):
     protocols_acknowledged = serializers.IntegerField(
         allow_null=True, help_text=_("null: not available.")
     )
+    protocols_in_force = serializers.IntegerField(
+        allow_null=True, help_text=_("At the end of the month; null: not available.")
+    )
+    protocol_participants = serializers.IntegerField(
+        allow_null=True,
+        help_text=_("Professionals registered in a protocol at the end of the month."),
+    )
 
 
 class IndicatorsOutput(serializers.Serializer):
     organisation = serializers.UUIDField(allow_null=True, source="organisation.code", default=None)
     months = IndicatorMonthOutput(many=True)
+    total = IndicatorMonthOutput(
+        help_text=_(
+            'The whole period (month: "period"): counts summed, medians over the period, '
+            "protocols and professionals as at its end."
+        )
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {

@@ -68,12 +68,14 @@ def indicators_page(request: HttpRequest, member: Member) -> HttpResponse:
     output_selectors.require_coordinator(member)
     indicators, errors = _indicators(request, member)
     start, end = default_period()
-    rows = []
+    rows, total = [], []
     if indicators is not None:
         start, end = indicators.start, indicators.end
         rows = [
             [format_cell(key, getattr(row, key)) for key in COLUMNS] for row in indicators.months
         ]
+        if indicators.total is not None:
+            total = [format_cell(key, getattr(indicators.total, key)) for key in COLUMNS]
     return render(
         request,
         "indicators/liaison.html",
@@ -85,6 +87,7 @@ def indicators_page(request: HttpRequest, member: Member) -> HttpResponse:
             "organisations": output_selectors.organisations_for_filter(member),
             "headers": [COLUMN_LABELS[key] for key in COLUMNS],
             "rows": rows,
+            "total": total,
             "chart": liaison_chart(indicators.months) if indicators else None,
             "query": request.GET.urlencode(),
             "title": _("Indicateurs de la boucle ville-hôpital"),

@@ -14,6 +14,8 @@ CALLS: list[tuple[str, date, date, Any]] = []
 STUB_REGISTRY = {
     "messages_exchanged": ("tests.outputs.stub_counters", "monthly_message_counts"),
     "protocols_acknowledged": ("tests.outputs.stub_counters", "monthly_acknowledgement_counts"),
+    "protocols_in_force": ("tests.outputs.stub_counters", "monthly_protocols_in_force"),
+    "protocol_participants": ("tests.outputs.stub_counters", "monthly_protocol_participants"),
 }
 MISSING_REGISTRY = {
     "messages_exchanged": ("tests.outputs.no_such_module", "monthly_message_counts"),
@@ -35,3 +37,13 @@ def monthly_acknowledgement_counts(
 ) -> dict[str, int]:
     CALLS.append(("acknowledgements", start, end, organisation))
     return {"2026-02": 2}
+
+
+def monthly_protocols_in_force(start: date, end: date, organisation: Any = None) -> dict[str, int]:
+    return {"2026-01": 1, "2026-02": 2, "2026-03": 2}
+
+
+def monthly_protocol_participants(
+    start: date, end: date, organisation: Any = None
+) -> dict[str, int]:
+    return {"2026-01": 4, "2026-02": 6, "2026-03": 5}

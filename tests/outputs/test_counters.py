@@ -35,4 +35,6 @@ def test_the_real_registry_names_the_agreed_functions() -> None:
     assert COUNTERS == {
         "messages_exchanged": ("messaging.selectors", "monthly_message_counts"),
         "protocols_acknowledged": ("protocols.selectors", "monthly_acknowledgement_counts"),
+        "protocols_in_force": ("protocols.selectors", "monthly_protocols_in_force"),
+        "protocol_participants": ("protocols.selectors", "monthly_protocol_participants"),
     }

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
 from django.test import Client
 
 from directory.models import Member, Organisation
@@ -31,8 +30,10 @@ REFERRAL = {
     "medications_none": True,
     "allergies_none_known": True,
 }
-# PostgreSQL computes percentiles in the aggregate queries; SQLite fetches the durations.
-QUERIES = 2 if connection.vendor == "postgresql" else 4
+# PostgreSQL computes the months' percentiles in the aggregate queries and the period's in
+# two more; SQLite fetches the durations (two queries) and interpolates both in Python.
+QUERIES = 4
+PAGE_QUERIES = 15
 
 
 def at(day: str, hour: int = 9) -> datetime:
@@ -153,6 +154,8 @@ def test_it_computes_each_month(quarter) -> None:
         "referrals_without_letter_after_30_days": 1,  # r1: accepted in January, no letter since
         "messages_exchanged": 7,
         "protocols_acknowledged": 0,
+        "protocols_in_force": 1,
+        "protocol_participants": 4,
     }
     assert (
         february.referrals_sent,
@@ -165,6 +168,31 @@ def test_it_computes_each_month(quarter) -> None:
     assert march.referrals_sent == 1
     assert march.referrals_without_letter_after_30_days == 0
     assert march.discharge_same_day_share is None  # no letter: no share, not 0 %
+
+
+def test_the_total_row_sums_flows_keeps_the_last_stocks_and_takes_period_medians(
+    quarter,
+) -> None:
+    table = liaison_indicators(
+        start=date(2026, 1, 1), end=date(2026, 3, 31), moment=NOW, counters=STUB_REGISTRY
+    )
+    total = table.total
+    assert total is not None
+    assert (total.referrals_sent, total.referrals_received, total.discharge_letters_sent) == (
+        5,
+        3,
+        2,
+    )
+    assert total.referrals_without_letter_after_30_days == 2
+    assert (total.messages_exchanged, total.protocols_acknowledged) == (10, 2)
+    # Stocks at the end of the period, not the sum of the months.
+    assert (total.protocols_in_force, total.protocol_participants) == (2, 5)
+    # Medians over every sheet of the period (receipts of 2, 4 and 6 hours), not of the months.
+    assert (total.receipt_hours_median, total.receipt_hours_p90) == (4.0, 5.6)
+    assert total.acceptance_hours_median == 18.0
+    assert total.discharge_same_day_share == 0.5  # one letter of two sent on the day
+    assert total.discharge_delay_days_median == 1.0
+    assert total.as_dict()["month"] == "period"
 
 
 def test_it_filters_on_an_organisation(quarter, demo) -> None:
@@ -220,6 +248,11 @@ def test_the_api_answers_the_coordinator(
     assert [m["month"] for m in body["months"]] == ["2026-01", "2026-02", "2026-03"]
     assert body["months"][0]["referrals_sent"] == 3
     assert body["months"][0]["receipt_hours_p90"] == 5.6
+    assert body["total"]["month"] == "period"
+    assert (body["total"]["referrals_sent"], body["total"]["receipt_hours_p90"]) == (5, 5.6)
+    # The real providers of the protocols' follow-up answer (figures, not "unavailable").
+    assert isinstance(body["months"][2]["protocols_in_force"], int)
+    assert isinstance(body["total"]["protocol_participants"], int)
     organisation = Organisation.objects.get(name="Cabinet médical du Port")
     filtered = client.get(
         API, {"from": "2026-01-01", "to": "2026-01-31", "organisation": str(organisation.code)}
@@ -262,9 +295,14 @@ def test_the_csv_is_the_same_table(client_for, demo, quarter) -> None:
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     assert rows[0][:3] == ["Mois", "Fiches d'entrée envoyées", "Reçues par le service"]
-    assert len(rows) == 3
+    assert len(rows) == 4  # two months and the period's total
     assert len(rows[1]) == len(rows[0])
-    assert rows[1][0] == "2026-01"
+    assert rows[1][0] == "2026-01"  # a spreadsheet sorts it; the page says "janvier 2026"
+    assert rows[3][:2] == ["Total de la période", "4"]
+    assert rows[0][-2:] == [
+        "Protocoles en vigueur (fin de mois)",
+        "Professionnels engagés dans un protocole (fin de mois)",
+    ]
     assert rows[1][1] == "3"
     assert rows[1][6] == "5,6"
     assert rows[2][10] == "0,0"
@@ -280,7 +318,13 @@ def test_the_page_shows_the_table_the_chart_and_the_export(client: Client, demo,
     assert "Indicateurs de la boucle ville-hôpital" in page
     assert "<svg" in page
     assert 'class="bar"' in page
-    assert "<polyline" in page
+    assert "Fiches d'entrée envoyées, par mois</title>" in page  # one measure
+    assert '<th scope="row">janvier 2026</th>' in page
+    assert "2026-01</th>" not in page
+    assert '<tfoot><tr class="total"><th scope="row">Total de la période</th><td>5</td>' in page
+    assert 'tabindex="0" role="region"' in page
+    assert "Protocoles en vigueur (fin de mois)" in page
+    assert "n'enregistre pas l'inclusion d'un patient" in page
     assert "<script" not in page.split("<main", 1)[1]
     assert " style=" not in page
     assert "janv. 26" in page
@@ -315,7 +359,22 @@ def test_percentiles_and_chart_geometry() -> None:
     chart = liaison_chart(table.months)
     assert not chart.has_data
     assert chart.bars == []
-    assert chart.lines == []
+
+
+def test_the_chart_draws_one_measure_the_referrals_sent_each_month(quarter) -> None:
+    table = liaison_indicators(
+        start=date(2026, 1, 1), end=date(2026, 3, 31), moment=NOW, counters=MISSING_REGISTRY
+    )
+    chart = liaison_chart(table.months)
+    assert chart.has_data
+    assert [(bar.value, bar.title) for bar in chart.bars] == [
+        ("3", "janv. 26 : 3"),
+        ("1", "févr. 26 : 1"),
+        ("1", "mars 26 : 1"),
+    ]
+    january, february, _ = chart.bars
+    assert january.height == pytest.approx(3 * february.height, abs=0.2)
+    assert january.y + january.height == chart.bottom
 
 
 def test_the_api_takes_as_many_queries_for_many_sheets(
@@ -334,3 +393,22 @@ def test_the_api_takes_as_many_queries_for_many_sheets(
     with django_assert_max_num_queries(30) as many:
         assert client().get(API, period).json()["months"][1]["referrals_sent"] == 13
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_page_takes_a_fixed_number_of_queries(
+    client: Client, demo, quarter, django_assert_num_queries
+) -> None:
+    """Session, member, the coordinator rule, the organisations of the filter, the liaison
+    aggregates and one query per column of the other apps (messages, acknowledgements,
+    protocols in force, professionals engaged): the same for one sheet or a hundred."""
+    client.force_login(demo["coord"].user)
+    period = {"from": "2026-01-01", "to": "2026-03-31"}
+    client.get("/indicateurs/", period)  # warm the per-process caches
+    with time_machine.travel(NOW, tick=False), django_assert_num_queries(PAGE_QUERIES):
+        assert client.get("/indicateurs/", period).status_code == 200
+    for day in range(1, 13):
+        referral(demo, at(f"2026-02-{day:02d}"), received_after=day)
+        letter(demo, at(f"2026-03-{day:02d}"), f"2026-03-{day:02d}")
+    with time_machine.travel(NOW, tick=False), django_assert_num_queries(PAGE_QUERIES):
+        page = client.get("/indicateurs/", period).content.decode()
+    assert '<th scope="row">février 2026</th><td>13</td>' in page

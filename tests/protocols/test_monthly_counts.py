@@ -69,3 +69,55 @@ def test_it_counts_the_members_of_one_organisation(
 
 def test_an_empty_period_gives_no_months() -> None:
     assert monthly_acknowledgement_counts(date(2026, 3, 1), date(2026, 2, 1)) == {}
+
+
+def test_protocols_in_force_and_participants_are_read_at_each_month_end(
+    demo, published, django_assert_num_queries
+) -> None:
+    """D4011-4-2's follow-up: the stocks at the end of each month, in one query each."""
+    from protocols.models import Participation, ProtocolVersion
+    from protocols.selectors import monthly_protocol_participants, monthly_protocols_in_force
+
+    first, second = published(), published()
+    assert first.protocol_id != second.protocol_id
+    ProtocolVersion.objects.filter(pk=first.pk).update(published_at=at(2026, 1, 10))
+    # Published in February, retired on the 1st of March at 00:30 in Paris (still 28 Feb UTC).
+    ProtocolVersion.objects.filter(pk=second.pk).update(
+        published_at=at(2026, 2, 3), retired_at=at(2026, 3, 1, 0, 30)
+    )
+    Participation.objects.all().delete()
+    rows = [
+        ("dr.martin", first, at(2026, 1, 12), None),
+        ("dr.martin", second, at(2026, 2, 4), None),  # one professional, two protocols
+        ("ide.petit", first, at(2026, 1, 20), at(2026, 2, 15)),  # left in February
+        ("pharma.durand", second, at(2026, 3, 2), None),  # in a retired protocol: not engaged
+        ("dr.leroy", first, at(2026, 3, 5), None),
+    ]
+    for username, version, registered, ended in rows:
+        Participation.objects.create(
+            protocol=version.protocol,
+            member=demo[username],
+            role=Participation.Role.PARTICIPANT,
+            registered_at=registered,
+            registered_by=demo["coord"],
+            ended_at=ended,
+        )
+    with django_assert_num_queries(1):
+        in_force = monthly_protocols_in_force(date(2025, 12, 1), date(2026, 3, 31))
+    assert in_force == {"2025-12": 0, "2026-01": 1, "2026-02": 2, "2026-03": 1}
+    with django_assert_num_queries(1):
+        engaged = monthly_protocol_participants(date(2025, 12, 1), date(2026, 3, 31))
+    assert engaged == {"2025-12": 0, "2026-01": 2, "2026-02": 1, "2026-03": 2}  # martin, leroy
+    # A period ending mid-month reads the stock on its last day.
+    assert monthly_protocols_in_force(date(2026, 2, 1), date(2026, 2, 3)) == {"2026-02": 2}
+    assert monthly_protocols_in_force(date(2026, 2, 1), date(2026, 2, 2)) == {"2026-02": 1}
+    msp = Organisation.objects.get(name="MSP des Tilleuls")  # dr.martin, dr.leroy, ide.petit
+    assert monthly_protocol_participants(date(2026, 3, 1), date(2026, 3, 31), organisation=msp) == {
+        "2026-03": 2
+    }
+    # Registered before the protocol came into force: engaged from its publication on.
+    ProtocolVersion.objects.filter(pk=first.pk).update(published_at=at(2026, 2, 10))
+    assert monthly_protocol_participants(date(2026, 1, 1), date(2026, 2, 28)) == {
+        "2026-01": 0,
+        "2026-02": 1,
+    }
