@@ -104,6 +104,15 @@ class LiaisonSheet(TimestampedModel):
         indexes = [
             models.Index(fields=["recipient_organisation", "status", "-sent_at"]),
             models.Index(fields=["sender_organisation", "status", "-created_at"]),
+            # A service's inbox triaged (liaison.selectors.TriagedList): every column the
+            # ordering reads, so the page's ids come from an index-only scan.
+            models.Index(
+                fields=[
+                    *("recipient_organisation", "status", "kind", "urgency", "sent_at"),
+                    *("planned_date", "discharge_date", "created_at", "id"),
+                ],
+                name="liaison_sheet_triage",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

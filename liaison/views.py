@@ -66,7 +66,9 @@ def worklist(request: HttpRequest, member: Member) -> HttpResponse:
     queryset = selectors.worklist_for(member, tab, **filters)
     if not valid:
         queryset = queryset.none()
-    page = Paginator(queryset, WORKLIST_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.TriagedList(queryset, member), WORKLIST_PAGE).get_page(
+        request.GET.get("page")
+    )
     moment = now()
     rows = [
         {
