@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('directory', '0001_initial'),
-        ('liaison', '0004_sheet_filing'),
+        ('liaison', '0005_merge_filing_and_reception_label'),
     ]
 
     operations = [
