@@ -32,9 +32,11 @@ class TestTheHelper:
         )
 
     def test_it_compares_with_the_answer_for_a_missing_object(self, client_for, demo) -> None:
-        gone = MemberFactory(is_active=False)  # hidden by access_member, like a missing one
+        # Hidden by access_member from everyone but the coordination (which keeps the
+        # directory and may reactivate them), like a missing one.
+        gone = MemberFactory(is_active=False)
 
-        assert_hidden_from(client_for, "get", f"/api/v1/members/{gone.code}/", [demo["coord"]])
+        assert_hidden_from(client_for, "get", f"/api/v1/members/{gone.code}/", [demo["dr.martin"]])
 
     def test_it_fails_naming_the_member_who_gets_through(self, client_for, demo) -> None:
         with pytest.raises(AssertionError, match=r"coord \(Élise Fontaine\).* answered 200"):
