@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.utils import translation
 from pytest_django import DjangoDbBlocker
 from rest_framework.test import APIClient
 
@@ -49,6 +51,19 @@ def fresh_cache() -> None:
     one test would slow down or block the next test's logins from the same address.
     """
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def french_by_default() -> Iterator[None]:
+    """Each test starts in the site's language and leaves no other one behind.
+
+    LocaleMiddleware activates the language of a request in the thread and leaves it there:
+    a test asking for English pages would otherwise turn the next tests of its process
+    (which pytest-xdist orders differently each run) into English ones.
+    """
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(scope="session")
