@@ -131,14 +131,17 @@ def photograph(base: str) -> list[Path]:
         )
         context.close()
 
-        # 3. The GP reads a closed referral: its history in French, who did what and when.
+        # 3. The GP reads an accepted referral: its history in French, who did what and when
+        # (the demo's closed one was accepted for a date before it was sent: not shown).
         context, page = session("dr.martin", 1366, 900)
         page.goto(f"{base}/liaison/?onglet=envoyees")
-        page.locator("#worklist tr", has_text="LEFÈVRE").first.get_by_role("link").first.click()
-        timeline = page.locator("#timeline")
-        timeline.scroll_into_view_if_needed()
-        page.evaluate("window.scrollBy(0, -20)")
-        shot(page, "timeline-1366")
+        page.locator("#worklist tr", has_text="NGUYEN").first.get_by_role("link").first.click()
+        # The sheet's title, its patient and its history: the cards between them are hidden.
+        page.evaluate(
+            "document.querySelectorAll('main section.card:not(.identity):not(#timeline)')"
+            ".forEach(card => { card.hidden = true; })"
+        )
+        shot(page, "timeline-1366", full_page=True)
         context.close()
         browser.close()
     return written
