@@ -189,6 +189,9 @@ CONTENT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
 CONTENT_KEYS = {kind: list(cls().fields) for kind, cls in CONTENT_SERIALIZERS.items()}
 
 REQUIRED = _("Obligatoire pour envoyer.")
+# A column a ticked box of its line makes optional: the message says which box (a discharge
+# treatment's "Durée", unless "Au long cours"), or the doctor is told to invent a duration.
+REQUIRED_UNLESS = _("Obligatoire pour envoyer, ou cocher « %(box)s ».")
 FUTURE_STAY_DATE = _(
     "Ne peut être dans le futur (une lettre de sortie rapporte un séjour qui a eu lieu)."
 )
@@ -198,14 +201,15 @@ REFERRING_DOCTOR_REQUIRED = _(
 )
 
 
-def _missing_fields(kind: str, document: dict[str, Any]) -> list[str]:
+def _missing_fields(kind: str, document: dict[str, Any]) -> dict[str, str]:
     """The catalogue's "required to send" rules (liaison.catalogue), in the form's order.
 
     A yes/no question is answered by False too (only "not filled" is missing); a list is
     answered by its "none" box (`medications_none`); each line of a list carries its
-    required columns (dose and duration of a discharge treatment).
+    required columns (dose and duration of a discharge treatment). Each path comes with the
+    reason to show: `REQUIRED`, or `REQUIRED_UNLESS` naming the box that lifts it.
     """
-    missing = []
+    missing: dict[str, str] = {}
     for spec in catalogue.fields_of(kind):
         value = _get(document, spec.key)
         if spec.required:
@@ -216,16 +220,21 @@ def _missing_fields(kind: str, document: dict[str, Any]) -> list[str]:
             else:
                 empty = not value
             if empty:
-                missing.append(spec.key)
+                missing[spec.key] = str(REQUIRED)
         required_columns = [column for column in spec.columns if column.required]
+        labels = {column.key: column.label for column in spec.columns}
         if spec.kind == "rows" and required_columns:
-            missing += [
-                f"{spec.key}[{index}].{column.key}"
+            missing |= {
+                f"{spec.key}[{index}].{column.key}": (
+                    REQUIRED_UNLESS % {"box": labels[column.unless]}
+                    if column.unless
+                    else str(REQUIRED)
+                )
                 for index, line in enumerate(value or [])
                 for column in required_columns
                 if not (line or {}).get(column.key)
                 and not (column.unless and (line or {}).get(column.unless))
-            ]
+            }
     return missing
 
 
@@ -262,14 +271,14 @@ def missing_for_send(
     }
     if kind == "referral":
         if not has_recipient_organisation:
-            missing.append("recipient_organisation")
+            missing["recipient_organisation"] = str(REQUIRED)
     else:
         if not recipient_ids:
-            missing.append("recipients")
+            missing["recipients"] = str(REQUIRED)
         elif referring_doctor_id is not None and referring_doctor_id not in recipient_ids:
             reasons["recipients"] = [str(REFERRING_DOCTOR_REQUIRED)]
         reasons |= _stay_date_errors(content, localdate())
-    return {path: [str(REQUIRED)] for path in missing} | reasons
+    return {path: [reason] for path, reason in missing.items()} | reasons
 
 
 def _stay_date_errors(content: dict[str, Any], today: date) -> dict[str, list[str]]:

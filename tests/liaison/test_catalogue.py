@@ -24,6 +24,11 @@ API = "/api/v1/liaison-sheets/"
 MACHINE_PATH = re.compile(r"\b[a-z]+_[a-z_]+(\[\d+\])?(\.[a-z_]+)?\b|\[\d+\]")
 
 
+DURATION_MISSING = (
+    "Traitement de sortie n° 1, durée : obligatoire pour envoyer, ou cocher « Au long cours »."
+)
+
+
 def test_every_key_of_part_a_has_a_french_label() -> None:
     for kind, keys in CONTENT_KEYS.items():
         known = {spec.key.split(".")[0] for spec in catalogue.fields_of(kind)}
@@ -93,11 +98,7 @@ def test_a_line_missing_its_duration_is_named_in_words(client_for, client: Clien
     refused = cardio.post(f"{API}{created.json()['id']}/send/")
     assert refused.status_code == 400
     # The API keeps the machine key and says the field in words in the message.
-    assert refused.json() == {
-        "discharge_medications[0].duration": [
-            "Traitement de sortie n° 1, durée : obligatoire pour envoyer."
-        ]
-    }
+    assert refused.json() == {"discharge_medications[0].duration": [DURATION_MISSING]}
     client.force_login(demo["hop.cardio"].user)
     sheet = LiaisonSheet.objects.get(code=created.json()["id"])
     line = {"discharge_medications-0-name": "Bisoprolol", "discharge_medications-0-dose": "2,5 mg"}
@@ -105,7 +106,7 @@ def test_a_line_missing_its_duration_is_named_in_words(client_for, client: Clien
         f"/liaison/{sheet.code}/modifier/", {"version": sheet.version, "send": "1", **line}
     )
     body = page.content.decode()
-    assert "Traitement de sortie n° 1, durée : obligatoire pour envoyer." in body
+    assert DURATION_MISSING in body
     assert "discharge_medications[0]" not in body
 
 

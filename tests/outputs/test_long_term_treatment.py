@@ -49,7 +49,9 @@ def test_a_line_without_duration_nor_long_term_is_refused_naming_it(demo) -> Non
     with pytest.raises(FieldErrors) as refused:
         transitions.send_sheet(actor=demo["hop.cardio"], sheet=letter)
     assert refused.value.fields == {
-        "discharge_medications[0].duration": ["Obligatoire pour envoyer."]
+        "discharge_medications[0].duration": [
+            "Obligatoire pour envoyer, ou cocher « Au long cours »."
+        ]
     }
 
 
