@@ -230,14 +230,15 @@ class TriagedList:
         return triaged(_with_relations(page).annotate(is_filed=_filed_by(self.member)))
 
 
-def _triage_branches(at: datetime) -> list[tuple[str, list[Any], str, int, str]]:
+def _triage_branches() -> list[tuple[str, list[Any], str, int, str]]:
     """The triage order of `triaged` cut into branches an index reads in order.
 
-    Each branch is (condition, its parameters, order, priority, due_at), in SQL over the
-    sheet columns. Within a branch the priority is constant and `due_at` is one column plus
-    a constant (a receipt is due a fixed delay after `sent_at`, by urgency), so ordering the
-    branch by that column, then newest first, is the triage order restricted to the branch.
-    The branches partition the sheets; what no due date applies to is the last two.
+    Each branch is (condition, its parameters, order, priority when not overdue, due_at),
+    in SQL over the sheet columns. Within a branch `due_at` is one column plus a constant (a
+    receipt is due a fixed delay after `sent_at`, by urgency) and the priority is constant
+    once not overdue, so the branch read by that column, then newest first, is in triage
+    order: the overdue first (priority 0, earliest due), then the rest by due date. The
+    branches partition the sheets; what no due date applies to comes last, state by state.
     """
     referral, discharge = LiaisonSheet.Kind.REFERRAL, LiaisonSheet.Kind.DISCHARGE
     delays = settings.LIAISON_RECEIPT_DELAY_MINUTES
@@ -247,14 +248,11 @@ def _triage_branches(at: datetime) -> list[tuple[str, list[Any], str, int, str]]
     for status in (SheetStatus.SENT, SheetStatus.RECEIVED):
         for urgency in LiaisonSheet.Urgency.values:
             delay = timedelta(minutes=delays.get(urgency, delays["routine"]))
-            waiting = "kind = %s AND status = %s AND urgency = %s AND sent_at {} %s"
-            params: list[Any] = [referral.value, status.value, urgency, at - delay]
+            waiting = "kind = %s AND status = %s AND urgency = %s"
             due = f"sent_at + '{int(delay.total_seconds())} seconds'::interval"
             calm = 1 if urgency in urgent_values else 2
-            branches += [
-                (waiting.format("<"), params, "sent_at", 0, due),
-                (waiting.format(">="), params, "sent_at", calm, due),
-            ]
+            params: list[Any] = [referral.value, status.value, urgency]
+            branches.append((waiting, params, "sent_at", calm, due))
     grace = settings.LIAISON_DISCHARGE_GRACE_DAYS + 1
     planned = "kind = %s AND status = %s AND planned_date IS NOT NULL"
     written = "kind = %s AND status = %s AND discharge_date IS NOT NULL"
@@ -263,22 +261,9 @@ def _triage_branches(at: datetime) -> list[tuple[str, list[Any], str, int, str]]
         (written, [discharge.value, SheetStatus.DRAFT.value], "discharge_date", 1),
     ):
         due = f"({column} + '{int(days)} days'::interval)::timestamptz"
-        branches += [
-            (f"{dated} AND {due} < %s", [*dated_params, at], column, 0, due),
-            (
-                f"{dated} AND {due} >= %s AND urgency = ANY(%s)",
-                [*dated_params, at, urgent_values],
-                column,
-                1,
-                due,
-            ),
-            (
-                f"{dated} AND {due} >= %s AND NOT urgency = ANY(%s)",
-                [*dated_params, at, urgent_values],
-                column,
-                2,
-                due,
-            ),
+        branches += [  # both states are open: urgent comes before the rest
+            (f"{dated} AND urgency = ANY(%s)", [*dated_params, urgent_values], column, 1, due),
+            (f"{dated} AND NOT urgency = ANY(%s)", [*dated_params, urgent_values], column, 2, due),
         ]
     # No due date: one branch per state, so an index reads only that state's sheets.
     undated = f"status = %s AND NOT ({planned}) AND NOT ({written})"
@@ -318,7 +303,7 @@ def _triaged_page_ids(queryset: QuerySet[LiaisonSheet], start: int, stop: int) -
     except EmptyResultSet:  # `.none()`, or an empty `IN ()` of the filters
         return []
     parts, params = [], []
-    for condition, condition_params, column, priority, due in _triage_branches(now()):
+    for condition, condition_params, column, priority, due in _triage_branches():
         order = f"{column}, created_at DESC, id DESC" if column else "created_at DESC, id DESC"
         # Only this module's constants and integers are spliced in; values are parameters.
         parts.append(
@@ -327,12 +312,13 @@ def _triaged_page_ids(queryset: QuerySet[LiaisonSheet], start: int, stop: int) -
         )
         params += [*base_params, *condition_params]
     sql = (
-        " UNION ALL ".join(parts)
-        + " ORDER BY priority, due_at ASC NULLS LAST, created_at DESC, id DESC"
+        "SELECT id FROM (" + " UNION ALL ".join(parts) + ") AS page"  # noqa: S608
+        " ORDER BY CASE WHEN due_at < %s THEN 0 ELSE priority END,"
+        + " due_at ASC NULLS LAST, created_at DESC, id DESC"
         + f" LIMIT {int(stop - start)} OFFSET {int(start)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, now()])
         return [row[0] for row in cursor.fetchall()]
 
 
