@@ -238,6 +238,45 @@ def time_inbox(token: str, repeat: int = 20) -> tuple[float, float]:
     return percentile(samples, 50), percentile(samples, 99)
 
 
+def time_orders(env: dict[str, str], repeat: int = 20) -> dict[str, float]:
+    """p50 of cardiology's inbox read in the database (count + the 50 rows of the first page,
+    decrypted), triaged as the pages and the API read it, and newest first (the order before
+    triage) as the baseline, in a Django subprocess (see `_time_orders`)."""
+    code = (
+        "import django; django.setup(); from bench.liaison import _time_orders; "
+        f"_time_orders({repeat})"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _time_orders(repeat: int) -> None:
+    from directory.models import Member  # noqa: PLC0415
+    from liaison import selectors  # noqa: PLC0415
+
+    member = Member.objects.get(user__username="hop.cardio")
+
+    def triaged() -> None:
+        page = selectors.TriagedList(selectors.sheet_list(member, box="inbox"), member)
+        page.count()
+        [sheet.patient for sheet in page[0:50]]
+
+    def newest_first() -> None:
+        queryset = selectors.sheet_list(member, box="inbox").order_by("-created_at", "-pk")
+        queryset.count()
+        [sheet.patient for sheet in queryset[0:50]]
+
+    samples: dict[str, list[float]] = {"triaged": [], "newest_first": []}
+    for _ in range(repeat):  # interleaved, so both see the same load
+        for name, read in (("newest_first", newest_first), ("triaged", triaged)):
+            started = time.perf_counter()
+            read()
+            samples[name].append(time.perf_counter() - started)
+    print(json.dumps({name: percentile(values, 50) for name, values in samples.items()}))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cpts_bench")
@@ -261,8 +300,12 @@ def main(argv: list[str] | None = None) -> int:
         for size in [int(s) for s in args.inbox_sizes.split(",") if s]:
             fill_database(env, size)
             p50, p99 = time_inbox(cardio_token)
-            inbox_rows.append((size, p50, p99))
-            print(f"inbox with {size:>9,} sheets: p50 {ms(p50)}, p99 {ms(p99)}")
+            orders = time_orders(env)
+            inbox_rows.append((size, p50, p99, orders["triaged"], orders["newest_first"]))
+            print(
+                f"inbox with {size:>9,} sheets: p50 {ms(p50)}, p99 {ms(p99)}; in the database: "
+                f"triaged {ms(orders['triaged'])}, newest first {ms(orders['newest_first'])}"
+            )
 
     sent = len(timings["send"])
     load_seconds = timings["_load_seconds"][0]
@@ -290,10 +333,16 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {label} | {len(values)} | {p50} | {p99} |")
     lines += [
         "",
-        "| Sheets in the database | Cardiology inbox, first page (50): p50 | p99 |",
-        "|---:|---:|---:|",
+        "| Sheets in the database | Cardiology inbox, first page (50): p50 | p99 "
+        "| In the database (count + 50 rows), triaged: p50 "
+        "| Baseline: same, newest first (the order before triage): p50 | Ratio |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {size:,} | {ms(p50)} | {ms(p99)} |" for size, p50, p99 in inbox_rows]
+    lines += [
+        f"| {size:,} | {ms(p50)} | {ms(p99)} | {ms(triaged)} | {ms(newest)} "
+        f"| {triaged / newest:.2f}x |"
+        for size, p50, p99, triaged, newest in inbox_rows
+    ]
     lines += [
         "",
         f"Reproduce: `python bench/liaison.py --sheets {args.sheets} "

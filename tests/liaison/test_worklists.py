@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils.timezone import now
 
+from liaison import selectors
 from liaison.models import LiaisonSheet
 from liaison.services import discharge, drafts, transitions
 from security.models import AuditEntry
@@ -299,3 +300,39 @@ def test_the_letter_page_files_and_unfiles_it(client, demo, letter):
     page = client.get(f"/liaison/{letter.code}/").content.decode()
     assert f"/liaison/{letter.code}/action/unfile/" in page
     assert "Remettre à traiter" in page
+
+
+def test_a_triaged_page_is_the_same_slice_of_the_full_triage(demo, make_referral) -> None:
+    """Every state, urgency and due date mixed: each page read a page at a time (on
+    PostgreSQL, a UNION of index-ordered branches) is the slice of the list sorted whole."""
+    moment = now()
+    updates = [
+        {"status": status, "urgency": urgency, "sent_at": moment - ago}
+        for status in ("sent", "received")
+        for urgency in ("routine", "urgent", "emergency")
+        for ago in (timedelta(minutes=30), timedelta(hours=5), timedelta(days=3))
+    ]
+    for urgency in ("routine", "urgent"):
+        for planned in (-20, 3, None):
+            day = (moment + timedelta(days=planned)).date() if planned is not None else None
+            updates.append({"status": "accepted", "urgency": urgency, "planned_date": day})
+        for discharged in (-3, 2, None):
+            day = (moment + timedelta(days=discharged)).date() if discharged is not None else None
+            updates.append({"kind": "discharge", "status": "draft", "urgency": urgency,
+                            "discharge_date": day})  # fmt: skip
+        updates.append({"kind": "discharge", "status": "sent", "urgency": urgency})
+        updates += [
+            {"status": status, "urgency": urgency}
+            for status in ("closed", "cancelled", "declined", "no_show", "draft")
+        ]
+    for fields in updates:
+        sheet = make_referral()
+        LiaisonSheet.objects.filter(pk=sheet.pk).update(**fields)
+    member = demo["dr.martin"]
+    whole = list(selectors.sheet_list(member).values_list("pk", flat=True))
+    assert len(whole) == len(updates)
+
+    triaged = selectors.TriagedList(selectors.sheet_list(member), member)
+    for start in range(0, len(whole), 3):  # small pages: each boundary is checked
+        page = triaged[start : start + 3]
+        assert [sheet.pk for sheet in page] == whole[start : start + 3], start
