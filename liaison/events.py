@@ -9,11 +9,16 @@ other read.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.urls import reverse
+from django.utils.timezone import localdate
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from liaison.models import LiaisonSheet
-from worker.events import register_event
+from liaison.selectors import sheets_for_notifications
+from worker.events import Subject, register_describer, register_event
 
 REFERRAL_SENT = register_event(
     "liaison.referral_sent", _("Nouvelle fiche de liaison d'entrée de {actor}")
@@ -69,6 +74,47 @@ DISCHARGE_UNREAD = register_event(
 DISCHARGE_UNREAD_BY = register_event(
     "liaison.discharge_unread_by", _("Lettre de liaison de sortie pas encore lue par {missing}")
 ).name
+
+
+def describe_sheet(event: str, sheet: LiaisonSheet) -> Subject:
+    """A sheet as a notification names it: its kind, the service and the date, no patient.
+
+    "Lettre de sortie de Cardiologie du 03/12/2026" (the service that wrote it, the day of
+    discharge); "Fiche de liaison pour Cardiologie du 01/12/2026" (the service it goes to,
+    the day it was sent). New letters or sheets of one service fold into one line.
+    """
+    if sheet.kind == LiaisonSheet.Kind.DISCHARGE:
+        service = sheet.sender_organisation.name
+        day = sheet.discharge_date or _day(sheet)
+        text = gettext("Lettre de sortie de %(service)s du %(date)s") % {
+            "service": service,
+            "date": day.strftime("%d/%m/%Y"),
+        }
+        if event == DISCHARGE_SENT:
+            plural = gettext("{count} lettres de sortie de %(service)s") % {"service": service}
+            return Subject(text, plural=plural, group=f"from:{sheet.sender_organisation_id}")
+        return Subject(text)
+    recipient = sheet.recipient_organisation
+    day_text = _day(sheet).strftime("%d/%m/%Y")
+    if recipient is None:
+        return Subject(gettext("Fiche de liaison du %(date)s") % {"date": day_text})
+    text = gettext("Fiche de liaison pour %(service)s du %(date)s") % {
+        "service": recipient.name,
+        "date": day_text,
+    }
+    if event == REFERRAL_SENT:
+        plural = gettext("{count} fiches de liaison pour %(service)s") % {"service": recipient.name}
+        return Subject(text, plural=plural, group=f"to:{recipient.pk}")
+    return Subject(text)
+
+
+def _day(sheet: LiaisonSheet) -> date:
+    return localdate(sheet.sent_at or sheet.created_at)
+
+
+register_describer(
+    LiaisonSheet._meta.label_lower, load=sheets_for_notifications, describe=describe_sheet
+)
 
 
 def sheet_url(sheet: LiaisonSheet) -> str:

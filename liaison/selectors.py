@@ -9,7 +9,7 @@ Everyone else gets NotFound (404), whether the sheet exists or not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -504,3 +504,15 @@ def participant_members(sheet: LiaisonSheet, *, unread_only: bool = False) -> li
     if unread_only:
         participants = participants.filter(read_at__isnull=True)
     return [participant.member for participant in participants.order_by("pk")]
+
+
+def sheets_for_notifications(codes: Collection[UUID]) -> dict[UUID, LiaisonSheet]:
+    """The sheets that notifications are about, by code, with their services: one query.
+
+    For the notification describer only (liaison.events): it reads the services and dates in
+    clear, never the encrypted patient or content, which stay sealed.
+    """
+    sheets = LiaisonSheet.objects.filter(code__in=codes).select_related(
+        "sender_organisation", "recipient_organisation"
+    )
+    return {sheet.code: sheet for sheet in sheets}

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from protocols.models import Protocol, ProtocolVersion
-from worker.events import register_event
+from protocols.selectors import protocols_for_notifications
+from worker.events import Subject, register_describer, register_event
 
 REVIEW_REQUESTED = register_event(
     "protocols.review_requested", _("Relecture d'un protocole demandée par {actor}")
@@ -45,6 +46,16 @@ REVIEW_DUE_SOON = register_event(
 REVIEW_OVERDUE = register_event(
     "protocols.review_overdue", _("Revue d'un protocole en retard")
 ).name
+
+
+def describe_protocol(event: str, protocol: Protocol) -> Subject:
+    """A protocol is named by its title: a CPTS document, never about a patient."""
+    return Subject(f"« {protocol.title} »")
+
+
+register_describer(
+    Protocol._meta.label_lower, load=protocols_for_notifications, describe=describe_protocol
+)
 
 
 def protocol_url(protocol: Protocol) -> str:

@@ -14,6 +14,7 @@ Reads are not audited: there is no health data here. Writes are (protocols.servi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
@@ -469,3 +470,8 @@ def monthly_protocol_participants(
     }
     counts = queryset.aggregate(**aggregates)
     return {month: counts[f"m{index}"] or 0 for index, month in enumerate(ends)}
+
+
+def protocols_for_notifications(codes: Collection[UUID]) -> dict[UUID, Protocol]:
+    """The protocols that notifications are about, by code (the describer's one query)."""
+    return {p.code: p for p in Protocol.objects.filter(code__in=codes).only("code", "title")}

@@ -14,6 +14,14 @@ The registry is filled lazily in every process (web, worker, beat) the first tim
 by importing those modules from every installed app: a worker that only imported tasks still
 knows every event it may have to render.
 
+What a notification is about (the protocol, the discharge letter, the conversation) is not
+in the label: the notification keeps a reference to its target (model label and public code)
+and each app registers, next to its events, a describer for its target models
+(register_describer): it loads the targets of a page of notifications in one query and says
+in words what each one is, without patient data (a protocol's title, a letter's service and
+date). The words are rendered when shown or sent, never stored; a Subject says whether they
+may leave the application by e-mail.
+
 A label names what happened and who did it, and nothing else: `{actor}` and `{missing}` are
 its only placeholders, so a notification can never carry a patient's name or clinical content,
 whatever the caller passes. `{missing}` names the members or services still expected to act
@@ -25,7 +33,10 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -103,6 +114,62 @@ def register_event(
         default_channel=str(default_channel),
     )
     return _registry.declare(spec)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one notification is about, in words that name no patient.
+
+    `text` is the object ("Lettre de sortie de Cardiologie du 03/12/2026"); `plural`, when
+    several lines of one event share `group`, names them at once with `{count}` ("{count}
+    lettres de sortie de Cardiologie"). `in_email` False keeps the words in the application:
+    e-mails and digests leave them out (a conversation's subject may name a patient even
+    when no patient is attached: when in doubt, not by e-mail).
+    """
+
+    text: str
+    plural: str = ""
+    group: str = ""
+    in_email: bool = True
+
+    def counted(self, count: int) -> str:
+        return self.plural.replace("{count}", str(count))
+
+
+@dataclass(frozen=True)
+class Describer:
+    """How an app names the targets of one of its models (registered in its events.py).
+
+    `load` takes the public codes of a page of notifications and returns the targets by
+    code in one query (a target deleted since is simply absent); `describe(event, target)`
+    says what the target is for that event, or None to say nothing more than the label.
+    """
+
+    target_type: str
+    load: Callable[[Collection[UUID]], Mapping[UUID, Any]]
+    describe: Callable[[str, Any], Subject | None]
+
+
+_describers: Registry[Describer] = Registry(
+    EVENT_MODULES[0], what="notification describer", name_of=lambda spec: spec.target_type
+)
+
+
+def register_describer(
+    target_type: str,
+    *,
+    load: Callable[[Collection[UUID]], Mapping[UUID, Any]],
+    describe: Callable[[str, Any], Subject | None],
+) -> Describer:
+    """Declare how the targets of `target_type` ("app_label.modelname") are named."""
+    if not re.match(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", target_type):
+        raise ImproperlyConfigured(f"notification describer {target_type!r}: use app.model")
+    return _describers.declare(Describer(target_type=target_type, load=load, describe=describe))
+
+
+def get_describer(target_type: str) -> Describer | None:
+    """The describer of a target type, or None (the notification says only its label)."""
+    return _describers.get(target_type) if target_type else None
 
 
 def _described(label: str | Promise) -> str:

@@ -11,13 +11,15 @@ from config.serializers import HourMinuteField, StrictSerializer
 from directory.serializers import MemberRef
 from worker.events import Channel
 from worker.models import Notification
-from worker.selectors import notification_text
+from worker.selectors import notification_subjects, notification_text
 
 
 class NotificationOutput(serializers.Serializer):
     id = serializers.UUIDField(source="code")
     event = serializers.CharField()
-    text = serializers.SerializerMethodField(help_text="Ce qui s'est passé, et qui l'a fait.")
+    text = serializers.SerializerMethodField(
+        help_text="Ce qui s'est passé, qui l'a fait, et sur quoi (sans donnée patient)."
+    )
     actor = MemberRef(allow_null=True)
     target_type = serializers.CharField(allow_blank=True, help_text="ex. liaison.liaisonsheet")
     target_id = serializers.UUIDField(source="target_code", allow_null=True)
@@ -28,7 +30,13 @@ class NotificationOutput(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField())
     def get_text(self, notification: Notification) -> str:
-        return notification_text(notification)
+        # A list passes the subjects of its page (one query per target type) in the context.
+        subjects = self.context.get("subjects")
+        if subjects is None:
+            (subject,) = notification_subjects([notification])
+        else:
+            subject = subjects.get(notification.pk)
+        return notification_text(notification, subject)
 
 
 class FailedNotificationOutput(serializers.Serializer):

@@ -58,8 +58,8 @@ def notification_list(request: HttpRequest, member: Member) -> HttpResponse:
     page = Paginator(selectors.notifications_visible_to(member), 25).get_page(
         request.GET.get("page")
     )
-    items = [(n, selectors.notification_text(n)) for n in page]
-    return render(request, "worker/notification_list.html", {"page": page, "items": items})
+    lines = selectors.notification_lines(list(page))
+    return render(request, "worker/notification_list.html", {"page": page, "lines": lines})
 
 
 @member_page
