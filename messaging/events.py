@@ -21,7 +21,9 @@ from django.utils.translation import gettext_lazy as _
 
 from messaging.models import Conversation
 from messaging.selectors import conversations_for_notifications
-from worker.events import Channel, Subject, register_describer, register_event
+from worker.events import Channel, Subject, register_area, register_describer, register_event
+
+register_area("messaging", _("Messagerie"), order=20)
 
 MESSAGE_RECEIVED = register_event(
     "messaging.message_received",

@@ -89,8 +89,9 @@ def register_event(
 ) -> EventType:
     """Declare an event type: its French label template and its default channel.
 
-    The default channel is e-mail: a notification that a busy professional never sees is,
-    in practice, lost; members lower it to a digest or in-app in their preferences.
+    Without a choice, e-mail: a notification that a busy professional never sees is, in
+    practice, lost. Apps choose for each event (issue #16): what is urgent by e-mail at once,
+    the rest in the daily digest; members change it in their preferences, a group at once.
     Registering the same definition twice is harmless (a module imported again); two
     different definitions under one name are a configuration error.
     """
@@ -172,6 +173,31 @@ def get_describer(target_type: str) -> Describer | None:
     return _describers.get(target_type) if target_type else None
 
 
+@dataclass(frozen=True)
+class Area:
+    """A group of the preferences page: the events whose names start with `prefix.`."""
+
+    prefix: str
+    label: str | Promise
+    order: int = 100
+
+
+_areas: Registry[Area] = Registry(
+    EVENT_MODULES[0], what="notification area", name_of=lambda spec: spec.prefix
+)
+
+
+def register_area(prefix: str, label: str | Promise, *, order: int = 100) -> Area:
+    """Declare the French name of an area of events (the app's prefix), shown as a group."""
+    return _areas.declare(Area(prefix=prefix, label=label, order=order))
+
+
+def area_of(event: EventType) -> Area:
+    """The area of an event (by its name's prefix); an undeclared prefix is its own area."""
+    prefix = event.name.split(".", 1)[0]
+    return _areas.get(prefix) or Area(prefix=prefix, label=prefix, order=1000)
+
+
 def _described(label: str | Promise) -> str:
     return str(label).replace("{actor}", "…").replace("{missing}", "…")
 
@@ -189,7 +215,8 @@ def registered_events() -> list[EventType]:
     return _registry.all()
 
 
-# The worker's own events.
+# The worker's own events: the application's, not a patient's care.
+register_area("notifications", _("Événements de l'application"), order=90)
 register_event(
     "notifications.welcome",
     _("Bienvenue sur CPTS Liaison ! Message de {actor}"),

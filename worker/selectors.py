@@ -27,11 +27,13 @@ from security.access import get_or_not_found
 from security.exceptions import NotFound, PermissionDenied
 from worker.events import (
     SYSTEM_ACTOR,
+    Area,
     Channel,
     Describer,
     EventType,
     Subject,
     UnknownEvent,
+    area_of,
     get_describer,
     get_event,
     registered_events,
@@ -251,10 +253,28 @@ class EventPreference:
 
 
 @dataclass(frozen=True)
+class AreaPreferences:
+    """The preferences of one area (liaison, messaging...), shown as one group."""
+
+    area: Area
+    events: list[EventPreference]
+
+
+@dataclass(frozen=True)
 class Preferences:
     events: list[EventPreference]
     quiet_hours_start: time | None
     quiet_hours_end: time | None
+
+    @property
+    def areas(self) -> list[AreaPreferences]:
+        """The events grouped by area, in the areas' order, each in name order."""
+        grouped: dict[str, AreaPreferences] = {}
+        for preference in self.events:
+            area = area_of(preference.event)
+            grouped.setdefault(area.prefix, AreaPreferences(area=area, events=[]))
+            grouped[area.prefix].events.append(preference)
+        return sorted(grouped.values(), key=lambda group: (group.area.order, group.area.prefix))
 
 
 def notification_preferences_of(member: Member) -> Preferences:

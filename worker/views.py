@@ -112,6 +112,11 @@ def notification_preferences(request: HttpRequest, member: Member) -> HttpRespon
                 for message in messages_of_field:
                     form.add_error(None, message)
         else:
-            messages.success(request, _("Vos préférences de notification sont enregistrées."))
+            if form.applied_area:
+                messages.success(
+                    request, _("Le canal choisi s'applique maintenant à tout le groupe.")
+                )
+            else:
+                messages.success(request, _("Vos préférences de notification sont enregistrées."))
             return redirect("notification-preferences")
     return render(request, "worker/preferences.html", {"form": form})

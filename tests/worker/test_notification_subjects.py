@@ -23,7 +23,7 @@ from protocols import events as protocol_events
 from protocols.models import Protocol
 from worker.dispatch import deliver_notification
 from worker.emails import send_digest_email
-from worker.models import Notification
+from worker.models import Notification, NotificationPreference
 from worker.selectors import notification_lines, notification_subjects, notification_texts
 from worker.services import enqueue_notification
 
@@ -163,6 +163,9 @@ def test_the_bell_costs_one_query_per_kind_of_object(demo, cardiologie, client: 
 
 
 def test_e_mails_name_the_letter_but_never_the_patient(demo, cardiologie) -> None:
+    NotificationPreference.objects.create(
+        member=demo["dr.martin"], event=liaison_events.DISCHARGE_SENT, channel="email"
+    )
     sheet = letter(demo, cardiologie, date(2026, 12, 3))
     notification = tell(demo, liaison_events.DISCHARGE_SENT, sheet)
 
