@@ -184,3 +184,20 @@ def test_the_digest_names_each_object(demo, cardiologie) -> None:
     [email] = mail.outbox
     assert "Lettre de sortie de Cardiologie du 03/12/2026" in email.body
     assert "Lefèvre" not in email.body
+
+
+def test_the_api_names_the_object_for_one_query_per_kind_of_object(
+    demo, cardiologie, client_for, django_assert_num_queries
+) -> None:
+    for day in range(1, 11):
+        tell(demo, liaison_events.DISCHARGE_SENT, letter(demo, cardiologie, date(2026, 12, day)))
+    client = client_for(demo["dr.martin"])
+
+    # unread count, page count, page with the actors, and the sheets they are about
+    with django_assert_num_queries(3 + 1):
+        response = client.get("/api/v1/notifications/")
+
+    texts = [item["text"] for item in response.json()["results"]]
+    assert texts[0].endswith("— Lettre de sortie de Cardiologie du 10/12/2026")
+    assert len(texts) == 10
+    assert not any("Lefèvre" in text for text in texts)
