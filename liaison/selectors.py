@@ -506,13 +506,16 @@ def participant_members(sheet: LiaisonSheet, *, unread_only: bool = False) -> li
     return [participant.member for participant in participants.order_by("pk")]
 
 
-def sheets_for_notifications(codes: Collection[UUID]) -> dict[UUID, LiaisonSheet]:
+def sheets_for_notifications(codes: Collection[UUID], reader: Member) -> dict[UUID, LiaisonSheet]:
     """The sheets that notifications are about, by code, with their services: one query.
 
     For the notification describer only (liaison.events): it reads the services and dates in
-    clear, never the encrypted patient or content, which stay sealed.
+    clear, never the encrypted patient or content, which stay sealed. Only sheets the reader
+    may still see: others' objects are not even named.
     """
-    sheets = LiaisonSheet.objects.filter(code__in=codes).select_related(
-        "sender_organisation", "recipient_organisation"
+    sheets = (
+        sheets_visible_to(reader)
+        .filter(code__in=codes)
+        .select_related("sender_organisation", "recipient_organisation")
     )
     return {sheet.code: sheet for sheet in sheets}

@@ -617,14 +617,18 @@ def receipts_to_remind(*, cutoff: datetime) -> QuerySet[MessageReceipt]:
     ).exclude(Exists(read_by_the_team) & ~Exists(is_participant))
 
 
-def conversations_for_notifications(codes: Collection[UUID]) -> dict[UUID, Conversation]:
+def conversations_for_notifications(
+    codes: Collection[UUID], reader: Member
+) -> dict[UUID, Conversation]:
     """The conversations that notifications are about, by code (the describer's one query).
 
-    The subject is decrypted only when shown, by messaging.events, and only for a
-    conversation about no patient; the patient identity is not loaded at all.
+    Only those the reader may still see (someone who left a conversation no longer reads
+    its subject). The subject is decrypted only when shown, by messaging.events, and only
+    for a conversation about no patient; the patient identity is not loaded at all.
     """
     conversations = (
-        Conversation.objects.filter(code__in=codes)
+        conversations_visible_to(reader)
+        .filter(code__in=codes)
         .annotate(about_patient=Q(patient__isnull=False) | Q(liaison_sheet__isnull=False))
         .only("code", "subject", "liaison_sheet_id")
     )

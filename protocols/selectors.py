@@ -472,6 +472,7 @@ def monthly_protocol_participants(
     return {month: counts[f"m{index}"] or 0 for index, month in enumerate(ends)}
 
 
-def protocols_for_notifications(codes: Collection[UUID]) -> dict[UUID, Protocol]:
-    """The protocols that notifications are about, by code (the describer's one query)."""
-    return {p.code: p for p in Protocol.objects.filter(code__in=codes).only("code", "title")}
+def protocols_for_notifications(codes: Collection[UUID], reader: Member) -> dict[UUID, Protocol]:
+    """The protocols that notifications are about and the reader may see, by code."""
+    protocols = protocols_visible_to(reader).filter(code__in=codes).only("code", "title")
+    return {protocol.code: protocol for protocol in protocols}

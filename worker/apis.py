@@ -78,7 +78,7 @@ class NotificationListApi(generics.ListAPIView):
     def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("many") and args:
             page = list(args[0])
-            subjects = selectors.notification_subjects(page)
+            subjects = selectors.notification_subjects(page, reader=current_member(self.request))
             kwargs["context"] = {
                 **self.get_serializer_context(),
                 "subjects": {n.pk: s for n, s in zip(page, subjects, strict=True)},

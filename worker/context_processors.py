@@ -29,7 +29,7 @@ class HeaderNotifications:
     @cached_property
     def latest(self) -> list[selectors.NotificationLine]:
         notifications = list(selectors.notifications_visible_to(self.member)[:HEADER_ROWS])
-        return selectors.notification_lines(notifications)[:HEADER_ITEMS]
+        return selectors.notification_lines(notifications, reader=self.member)[:HEADER_ITEMS]
 
 
 def notifications(request: HttpRequest) -> dict[str, object]:

@@ -60,7 +60,7 @@ def send_notification_email(notification: Notification) -> None:
     """Send one notification by e-mail; raise the SMTP or network error as it comes."""
     recipient = notification.recipient
     with override(settings.LANGUAGE_CODE):
-        (about,) = notification_subjects([notification])
+        (about,) = notification_subjects([notification], reader=recipient)
         text = notification_text(notification, about, for_email=True)
         body = render_to_string(
             "worker/email/notification.txt",
@@ -88,7 +88,9 @@ def send_digest_email(
         listed = list(notifications[:DIGEST_MAX_ITEMS])
         items = [
             {"text": text, "link": notification_link(n), "at": n.created_at}
-            for n, text in zip(listed, notification_texts(listed, for_email=True), strict=True)
+            for n, text in zip(
+                listed, notification_texts(listed, for_email=True, reader=recipient), strict=True
+            )
         ]
         count = len(notifications)
         body = render_to_string(

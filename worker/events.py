@@ -141,13 +141,14 @@ class Subject:
 class Describer:
     """How an app names the targets of one of its models (registered in its events.py).
 
-    `load` takes the public codes of a page of notifications and returns the targets by
-    code in one query (a target deleted since is simply absent); `describe(event, target)`
-    says what the target is for that event, or None to say nothing more than the label.
+    `load(codes, reader)` takes the public codes of a page of notifications and the member
+    reading them, and returns the targets by code in one query (a target deleted since, or
+    one the reader may no longer see, is simply absent); `describe(event, target)` says what
+    the target is for that event, or None to say nothing more than the label.
     """
 
     target_type: str
-    load: Callable[[Collection[UUID]], Mapping[UUID, Any]]
+    load: Callable[[Collection[UUID], Any], Mapping[UUID, Any]]
     describe: Callable[[str, Any], Subject | None]
 
 
@@ -159,7 +160,7 @@ _describers: Registry[Describer] = Registry(
 def register_describer(
     target_type: str,
     *,
-    load: Callable[[Collection[UUID]], Mapping[UUID, Any]],
+    load: Callable[[Collection[UUID], Any], Mapping[UUID, Any]],
     describe: Callable[[str, Any], Subject | None],
 ) -> Describer:
     """Declare how the targets of `target_type` ("app_label.modelname") are named."""

@@ -128,24 +128,36 @@ def notification_text(
     return text
 
 
-def notification_subjects(notifications: Sequence[Notification]) -> list[Subject | None]:
+def notification_subjects(
+    notifications: Sequence[Notification], *, reader: Member | None = None
+) -> list[Subject | None]:
     """What each notification is about, by its app's describer: one query per target type.
 
+    `reader` is the member whose notifications these are (each one's recipient if None).
     Rendered now, from the targets as they are (a renamed protocol reads with its new
-    title), never stored. A target deleted since, or of a type nobody describes, is None.
+    title), never stored. A target deleted since, one the reader may no longer see, or of
+    a type nobody describes, is None.
     """
-    codes: dict[str, set[UUID]] = defaultdict(set)
+    codes: dict[tuple[str, int], set[UUID]] = defaultdict(set)
+    readers: dict[int, Member] = {}
     for notification in notifications:
         if notification.target_type and notification.target_code:
-            codes[notification.target_type].add(notification.target_code)
-    targets: dict[str, tuple[Describer, Mapping[UUID, Any]]] = {}
-    for target_type, type_codes in codes.items():
+            codes[notification.target_type, notification.recipient_id].add(notification.target_code)
+            if notification.recipient_id not in readers:
+                readers[notification.recipient_id] = (
+                    reader
+                    if reader is not None and reader.pk == notification.recipient_id
+                    else notification.recipient
+                )
+    targets: dict[tuple[str, int], tuple[Describer, Mapping[UUID, Any]]] = {}
+    for (target_type, recipient_id), type_codes in codes.items():
         describer = get_describer(target_type)
         if describer is not None:
-            targets[target_type] = (describer, describer.load(type_codes))
+            loaded_targets = describer.load(type_codes, readers[recipient_id])
+            targets[target_type, recipient_id] = (describer, loaded_targets)
     subjects: list[Subject | None] = []
     for notification in notifications:
-        loaded = targets.get(notification.target_type)
+        loaded = targets.get((notification.target_type, notification.recipient_id))
         code = notification.target_code
         target = loaded[1].get(code) if loaded and code else None
         if loaded is None or target is None:
@@ -156,10 +168,13 @@ def notification_subjects(notifications: Sequence[Notification]) -> list[Subject
 
 
 def notification_texts(
-    notifications: Sequence[Notification], *, for_email: bool = False
+    notifications: Sequence[Notification],
+    *,
+    for_email: bool = False,
+    reader: Member | None = None,
 ) -> list[str]:
     """The texts of several notifications at once (a page, a digest)."""
-    subjects = notification_subjects(notifications)
+    subjects = notification_subjects(notifications, reader=reader)
     return [
         notification_text(n, s, for_email=for_email)
         for n, s in zip(notifications, subjects, strict=True)
@@ -191,9 +206,11 @@ class NotificationLine:
         return self.notification.created_at
 
 
-def notification_lines(notifications: Sequence[Notification]) -> list[NotificationLine]:
+def notification_lines(
+    notifications: Sequence[Notification], *, reader: Member | None = None
+) -> list[NotificationLine]:
     """Fold identical lines, newest first; each line keeps its notifications in order."""
-    subjects = notification_subjects(notifications)
+    subjects = notification_subjects(notifications, reader=reader)
     lines: dict[tuple[str, ...], NotificationLine] = {}
     for notification, subject in zip(notifications, subjects, strict=True):
         text = notification_text(notification, subject)

@@ -58,7 +58,7 @@ def notification_list(request: HttpRequest, member: Member) -> HttpResponse:
     page = Paginator(selectors.notifications_visible_to(member), 25).get_page(
         request.GET.get("page")
     )
-    lines = selectors.notification_lines(list(page))
+    lines = selectors.notification_lines(list(page), reader=member)
     return render(request, "worker/notification_list.html", {"page": page, "lines": lines})
 
 

@@ -8,11 +8,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.utils.timezone import now
 from playwright.sync_api import Page, expect
 
 from directory.models import Member, Organisation
 from liaison import events as liaison_events
-from liaison.models import LiaisonSheet
+from liaison.models import LiaisonSheet, SheetParticipant
 from tests.browser.test_every_page_in_a_browser import WIDTHS, problems_on
 from worker.services import enqueue_notification
 
@@ -26,9 +27,14 @@ def test_folded_letters_and_grouped_preferences_read_well_on_every_screen(
     for day in (1, 2, 3):
         sheet = LiaisonSheet.objects.create(
             kind=LiaisonSheet.Kind.DISCHARGE,
+            status=LiaisonSheet.Status.SENT,
+            sent_at=now(),
             author=demo["hop.cardio"],
             sender_organisation=cardiologie,
             discharge_date=date(2026, 12, day),
+        )
+        SheetParticipant.objects.create(
+            sheet=sheet, member=demo["ide.petit"], role=SheetParticipant.Role.RECIPIENT
         )
         enqueue_notification(
             recipient=demo["ide.petit"],

@@ -15,10 +15,11 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import now
 
 from directory.models import Member, Organisation
 from liaison import events as liaison_events
-from liaison.models import LiaisonSheet
+from liaison.models import LiaisonSheet, SheetParticipant
 from protocols import events as protocol_events
 from protocols.models import Protocol
 from worker.dispatch import deliver_notification
@@ -36,13 +37,20 @@ def cardiologie(demo: dict[str, Member]) -> Organisation:
 
 
 def letter(demo: dict[str, Member], service: Organisation, day: date) -> LiaisonSheet:
-    return LiaisonSheet.objects.create(
+    """A discharge letter sent to dr.martin (who may see it: he is its recipient)."""
+    sheet = LiaisonSheet.objects.create(
         kind=LiaisonSheet.Kind.DISCHARGE,
+        status=LiaisonSheet.Status.SENT,
+        sent_at=now(),
         author=demo["hop.cardio"],
         sender_organisation=service,
         patient={"birth_family_name": "Lefèvre", "given_names": "Éloïse"},
         discharge_date=day,
     )
+    SheetParticipant.objects.create(
+        sheet=sheet, member=demo["dr.martin"], role=SheetParticipant.Role.RECIPIENT
+    )
+    return sheet
 
 
 def tell(demo: dict[str, Member], event: str, target: Any, **kwargs: Any) -> Notification:
@@ -81,6 +89,7 @@ def test_a_protocol_is_named_by_its_current_title(demo) -> None:
     protocol = Protocol.objects.create(
         title="Renouvellement du traitement de l'HTA",
         kind=Protocol.Kind.PLURIPROFESSIONAL,
+        status=Protocol.Status.PUBLISHED,
         created_by=demo["coord"],
     )
     notification = tell(demo, protocol_events.VERSION_PUBLISHED, protocol)
@@ -92,13 +101,15 @@ def test_a_protocol_is_named_by_its_current_title(demo) -> None:
     assert text.endswith(" — « Suivi de l'HTA »")
 
 
-def test_a_target_deleted_since_leaves_the_label_alone(demo, cardiologie) -> None:
-    sheet = letter(demo, cardiologie, date(2026, 12, 3))
-    notification = tell(demo, liaison_events.NOTE_ADDED, sheet)
-    LiaisonSheet.objects.filter(pk=sheet.pk).delete()
+def test_a_target_deleted_or_out_of_reach_leaves_the_label_alone(demo, cardiologie) -> None:
+    gone, out_of_reach = (letter(demo, cardiologie, date(2026, 12, day)) for day in (2, 3))
+    notifications = [tell(demo, liaison_events.NOTE_ADDED, sheet) for sheet in (gone, out_of_reach)]
+    SheetParticipant.objects.filter(sheet=gone).delete()
+    LiaisonSheet.objects.filter(pk=gone.pk).delete()
+    SheetParticipant.objects.filter(sheet=out_of_reach).delete()  # no longer his to see
 
-    assert notification_subjects([notification]) == [None]
-    assert notification_texts([notification])[0].startswith("Nouvelle note sur une fiche")
+    assert notification_subjects(notifications) == [None, None]
+    assert notification_texts(notifications)[0].startswith("Nouvelle note sur une fiche")
 
 
 def test_letters_of_one_service_fold_into_one_line(demo, cardiologie) -> None:
@@ -146,7 +157,10 @@ def test_the_bell_and_the_page_fold_lines_and_say_a_l_instant(
 
 def test_the_bell_costs_one_query_per_kind_of_object(demo, cardiologie, client: Client) -> None:
     protocol = Protocol.objects.create(
-        title="Chutes", kind=Protocol.Kind.PLURIPROFESSIONAL, created_by=demo["coord"]
+        title="Chutes",
+        kind=Protocol.Kind.PLURIPROFESSIONAL,
+        status=Protocol.Status.PUBLISHED,
+        created_by=demo["coord"],
     )
     for day in (1, 2, 3):
         tell(demo, liaison_events.DISCHARGE_SENT, letter(demo, cardiologie, date(2026, 12, day)))
@@ -193,8 +207,9 @@ def test_the_api_names_the_object_for_one_query_per_kind_of_object(
         tell(demo, liaison_events.DISCHARGE_SENT, letter(demo, cardiologie, date(2026, 12, day)))
     client = client_for(demo["dr.martin"])
 
-    # unread count, page count, page with the actors, and the sheets they are about
-    with django_assert_num_queries(3 + 1):
+    # unread count, page count, page with the actors; the reader's organisations (once per
+    # request, for the access rule) and the sheets they are about, however many
+    with django_assert_num_queries(3 + 2):
         response = client.get("/api/v1/notifications/")
 
     texts = [item["text"] for item in response.json()["results"]]
