@@ -9,9 +9,9 @@ from rest_framework import serializers
 
 from config.serializers import HourMinuteField, StrictSerializer
 from directory.serializers import MemberRef
-from worker.events import Channel
+from worker.events import Channel, area_of
 from worker.models import Notification
-from worker.selectors import notification_subjects, notification_text
+from worker.selectors import EventPreference, notification_subjects, notification_text
 
 
 class NotificationOutput(serializers.Serializer):
@@ -54,10 +54,20 @@ class FailedNotificationOutput(serializers.Serializer):
 class EventPreferenceOutput(serializers.Serializer):
     event = serializers.CharField(source="event.name")
     description = serializers.CharField(source="event.description")
+    area = serializers.SerializerMethodField(help_text="Le groupe de la page, ex. liaison")
+    area_label = serializers.SerializerMethodField(help_text="ex. Liaison ville-hôpital")
     channel = serializers.ChoiceField(choices=Channel.choices)
     default_channel = serializers.ChoiceField(
         source="event.default_channel", choices=Channel.choices
     )
+
+    @extend_schema_field(serializers.CharField())
+    def get_area(self, preference: EventPreference) -> str:
+        return area_of(preference.event).prefix
+
+    @extend_schema_field(serializers.CharField())
+    def get_area_label(self, preference: EventPreference) -> str:
+        return str(area_of(preference.event).label)
 
 
 class PreferencesOutput(serializers.Serializer):
