@@ -9,7 +9,7 @@ Everyone else gets NotFound (404), whether the sheet exists or not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -604,3 +604,18 @@ def participant_members(sheet: LiaisonSheet, *, unread_only: bool = False) -> li
     if unread_only:
         participants = participants.filter(read_at__isnull=True)
     return [participant.member for participant in participants.order_by("pk")]
+
+
+def sheets_for_notifications(codes: Collection[UUID], reader: Member) -> dict[UUID, LiaisonSheet]:
+    """The sheets that notifications are about, by code, with their services: one query.
+
+    For the notification describer only (liaison.events): it reads the services and dates in
+    clear, never the encrypted patient or content, which stay sealed. Only sheets the reader
+    may still see: others' objects are not even named.
+    """
+    sheets = (
+        sheets_visible_to(reader)
+        .filter(code__in=codes)
+        .select_related("sender_organisation", "recipient_organisation")
+    )
+    return {sheet.code: sheet for sheet in sheets}

@@ -1,8 +1,9 @@
 """The notification events of messaging: their names, French labels and link.
 
-Texts name who wrote and nothing else: never the subject (it may name the patient), never a
-word of the message. The link opens the conversation, which the recipient reaches only
-through the access rule, after logging in.
+Texts name who wrote, and in the application only, the subject of a conversation about no
+patient (describe_conversation); never the subject of a conversation about a patient, never
+a subject in an e-mail, never a word of the message. The link opens the conversation, which
+the recipient reaches only through the access rule, after logging in.
 
 - A new message is told in-app at once (the outbox row is the in-app notification).
 - An urgent one goes by e-mail at once by default: urgency is why the flag exists.
@@ -19,7 +20,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from messaging.models import Conversation
-from worker.events import Channel, register_event
+from messaging.selectors import conversations_for_notifications
+from worker.events import Channel, Subject, register_area, register_describer, register_event
+
+register_area("messaging", _("Messagerie"), order=20)
 
 MESSAGE_RECEIVED = register_event(
     "messaging.message_received",
@@ -45,6 +49,25 @@ PARTICIPANT_ADDED = register_event(
     description=_("Ajout à une conversation"),
     default_channel=Channel.IN_APP,
 ).name
+
+
+def describe_conversation(event: str, conversation: Conversation) -> Subject | None:
+    """A conversation about no patient is named by its subject, in the application only.
+
+    A conversation about a patient (directly or through a sheet) is not named at all: its
+    subject is the patient's business. Subjects stay out of e-mails and digests even
+    without a patient, because people type patient names in any subject.
+    """
+    if getattr(conversation, "about_patient", True) or not conversation.subject:
+        return None
+    return Subject(f"« {conversation.subject} »", in_email=False)
+
+
+register_describer(
+    Conversation._meta.label_lower,
+    load=conversations_for_notifications,
+    describe=describe_conversation,
+)
 
 
 def conversation_url(conversation: Conversation) -> str:

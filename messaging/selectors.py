@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -614,3 +615,21 @@ def receipts_to_remind(*, cutoff: datetime) -> QuerySet[MessageReceipt]:
         message__redacted_at__isnull=True,
         member__is_active=True,
     ).exclude(Exists(read_by_the_team) & ~Exists(is_participant))
+
+
+def conversations_for_notifications(
+    codes: Collection[UUID], reader: Member
+) -> dict[UUID, Conversation]:
+    """The conversations that notifications are about, by code (the describer's one query).
+
+    Only those the reader may still see (someone who left a conversation no longer reads
+    its subject). The subject is decrypted only when shown, by messaging.events, and only
+    for a conversation about no patient; the patient identity is not loaded at all.
+    """
+    conversations = (
+        conversations_visible_to(reader)
+        .filter(code__in=codes)
+        .annotate(about_patient=Q(patient__isnull=False) | Q(liaison_sheet__isnull=False))
+        .only("code", "subject", "liaison_sheet_id")
+    )
+    return {conversation.code: conversation for conversation in conversations}

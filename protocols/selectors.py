@@ -14,6 +14,7 @@ Reads are not audited: there is no health data here. Writes are (protocols.servi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
@@ -469,3 +470,9 @@ def monthly_protocol_participants(
     }
     counts = queryset.aggregate(**aggregates)
     return {month: counts[f"m{index}"] or 0 for index, month in enumerate(ends)}
+
+
+def protocols_for_notifications(codes: Collection[UUID], reader: Member) -> dict[UUID, Protocol]:
+    """The protocols that notifications are about and the reader may see, by code."""
+    protocols = protocols_visible_to(reader).filter(code__in=codes).only("code", "title")
+    return {protocol.code: protocol for protocol in protocols}

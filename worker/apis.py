@@ -75,6 +75,17 @@ class NotificationListApi(generics.ListAPIView):
             return selectors.notifications_visible_to(None)
         return selectors.notifications_visible_to(current_member(self.request))
 
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("many") and args:
+            page = list(args[0])
+            subjects = selectors.notification_subjects(page, reader=current_member(self.request))
+            kwargs["context"] = {
+                **self.get_serializer_context(),
+                "subjects": {n.pk: s for n, s in zip(page, subjects, strict=True)},
+            }
+            args = (page, *args[1:])
+        return super().get_serializer(*args, **kwargs)
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         assert isinstance(self.paginator, NotificationPagination)
         self.paginator.unread_count = selectors.unread_count(current_member(request))

@@ -9,13 +9,15 @@ from django.http import HttpRequest
 from directory.models import Member
 from directory.selectors import member_for_user
 from worker import selectors
-from worker.models import Notification
 
 HEADER_ITEMS = 5
+# Rows read to fill the header's lines: identical ones fold, so a few more than the lines.
+HEADER_ROWS = 20
 
 
 class HeaderNotifications:
-    """Queried only if the page renders the header (two queries: the count, the latest)."""
+    """Queried only if the page renders the header: the count, the latest, and one query
+    per type of object they are about (their describers)."""
 
     def __init__(self, member: Member) -> None:
         self.member = member
@@ -25,9 +27,9 @@ class HeaderNotifications:
         return selectors.unread_count(self.member)
 
     @cached_property
-    def latest(self) -> list[tuple[Notification, str]]:
-        notifications = selectors.notifications_visible_to(self.member)[:HEADER_ITEMS]
-        return [(n, selectors.notification_text(n)) for n in notifications]
+    def latest(self) -> list[selectors.NotificationLine]:
+        notifications = list(selectors.notifications_visible_to(self.member)[:HEADER_ROWS])
+        return selectors.notification_lines(notifications, reader=self.member)[:HEADER_ITEMS]
 
 
 def notifications(request: HttpRequest) -> dict[str, object]:

@@ -1,6 +1,8 @@
 """The notification e-mails: what happened, and a link. Never who the patient is.
 
-The text comes from the event registry (whose labels can only name the actor) and the link
+The text comes from the event registry (whose labels can only name the actor), with what the
+notification is about when its app's describer says the words may go by e-mail (a protocol's
+title, a letter's service and date; never a conversation's subject), and the link
 points to the notification itself, which the recipient opens after logging in: whatever the
 e-mail passes through, it carries no patient identity and no clinical content.
 
@@ -23,7 +25,7 @@ from django.utils.translation import ngettext, override
 
 from directory.models import Member
 from worker.models import Notification
-from worker.selectors import notification_text
+from worker.selectors import notification_subjects, notification_text, notification_texts
 
 SUBJECT_PREFIX = "CPTS Liaison"
 # How many notifications a digest lists one by one; the rest are counted.
@@ -58,7 +60,8 @@ def send_notification_email(notification: Notification) -> None:
     """Send one notification by e-mail; raise the SMTP or network error as it comes."""
     recipient = notification.recipient
     with override(settings.LANGUAGE_CODE):
-        text = notification_text(notification)
+        (about,) = notification_subjects([notification], reader=recipient)
+        text = notification_text(notification, about, for_email=True)
         body = render_to_string(
             "worker/email/notification.txt",
             {
@@ -82,9 +85,12 @@ def send_digest_email(
 ) -> None:
     """Send the daily digest: one line and one link per notification, nothing else."""
     with override(settings.LANGUAGE_CODE):
+        listed = list(notifications[:DIGEST_MAX_ITEMS])
         items = [
-            {"text": notification_text(n), "link": notification_link(n), "at": n.created_at}
-            for n in notifications[:DIGEST_MAX_ITEMS]
+            {"text": text, "link": notification_link(n), "at": n.created_at}
+            for n, text in zip(
+                listed, notification_texts(listed, for_email=True, reader=recipient), strict=True
+            )
         ]
         count = len(notifications)
         body = render_to_string(

@@ -14,6 +14,14 @@ The registry is filled lazily in every process (web, worker, beat) the first tim
 by importing those modules from every installed app: a worker that only imported tasks still
 knows every event it may have to render.
 
+What a notification is about (the protocol, the discharge letter, the conversation) is not
+in the label: the notification keeps a reference to its target (model label and public code)
+and each app registers, next to its events, a describer for its target models
+(register_describer): it loads the targets of a page of notifications in one query and says
+in words what each one is, without patient data (a protocol's title, a letter's service and
+date). The words are rendered when shown or sent, never stored; a Subject says whether they
+may leave the application by e-mail.
+
 A label names what happened and who did it, and nothing else: `{actor}` and `{missing}` are
 its only placeholders, so a notification can never carry a patient's name or clinical content,
 whatever the caller passes. `{missing}` names the members or services still expected to act
@@ -25,7 +33,10 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -78,8 +89,9 @@ def register_event(
 ) -> EventType:
     """Declare an event type: its French label template and its default channel.
 
-    The default channel is e-mail: a notification that a busy professional never sees is,
-    in practice, lost; members lower it to a digest or in-app in their preferences.
+    Without a choice, e-mail: a notification that a busy professional never sees is, in
+    practice, lost. Apps choose for each event (issue #16): what is urgent by e-mail at once,
+    the rest in the daily digest; members change it in their preferences, a group at once.
     Registering the same definition twice is harmless (a module imported again); two
     different definitions under one name are a configuration error.
     """
@@ -105,6 +117,88 @@ def register_event(
     return _registry.declare(spec)
 
 
+@dataclass(frozen=True)
+class Subject:
+    """What one notification is about, in words that name no patient.
+
+    `text` is the object ("Lettre de sortie de Cardiologie du 03/12/2026"); `plural`, when
+    several lines of one event share `group`, names them at once with `{count}` ("{count}
+    lettres de sortie de Cardiologie"). `in_email` False keeps the words in the application:
+    e-mails and digests leave them out (a conversation's subject may name a patient even
+    when no patient is attached: when in doubt, not by e-mail).
+    """
+
+    text: str
+    plural: str = ""
+    group: str = ""
+    in_email: bool = True
+
+    def counted(self, count: int) -> str:
+        return self.plural.replace("{count}", str(count))
+
+
+@dataclass(frozen=True)
+class Describer:
+    """How an app names the targets of one of its models (registered in its events.py).
+
+    `load(codes, reader)` takes the public codes of a page of notifications and the member
+    reading them, and returns the targets by code in one query (a target deleted since, or
+    one the reader may no longer see, is simply absent); `describe(event, target)` says what
+    the target is for that event, or None to say nothing more than the label.
+    """
+
+    target_type: str
+    load: Callable[[Collection[UUID], Any], Mapping[UUID, Any]]
+    describe: Callable[[str, Any], Subject | None]
+
+
+_describers: Registry[Describer] = Registry(
+    EVENT_MODULES[0], what="notification describer", name_of=lambda spec: spec.target_type
+)
+
+
+def register_describer(
+    target_type: str,
+    *,
+    load: Callable[[Collection[UUID], Any], Mapping[UUID, Any]],
+    describe: Callable[[str, Any], Subject | None],
+) -> Describer:
+    """Declare how the targets of `target_type` ("app_label.modelname") are named."""
+    if not re.match(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", target_type):
+        raise ImproperlyConfigured(f"notification describer {target_type!r}: use app.model")
+    return _describers.declare(Describer(target_type=target_type, load=load, describe=describe))
+
+
+def get_describer(target_type: str) -> Describer | None:
+    """The describer of a target type, or None (the notification says only its label)."""
+    return _describers.get(target_type) if target_type else None
+
+
+@dataclass(frozen=True)
+class Area:
+    """A group of the preferences page: the events whose names start with `prefix.`."""
+
+    prefix: str
+    label: str | Promise
+    order: int = 100
+
+
+_areas: Registry[Area] = Registry(
+    EVENT_MODULES[0], what="notification area", name_of=lambda spec: spec.prefix
+)
+
+
+def register_area(prefix: str, label: str | Promise, *, order: int = 100) -> Area:
+    """Declare the French name of an area of events (the app's prefix), shown as a group."""
+    return _areas.declare(Area(prefix=prefix, label=label, order=order))
+
+
+def area_of(event: EventType) -> Area:
+    """The area of an event (by its name's prefix); an undeclared prefix is its own area."""
+    prefix = event.name.split(".", 1)[0]
+    return _areas.get(prefix) or Area(prefix=prefix, label=prefix, order=1000)
+
+
 def _described(label: str | Promise) -> str:
     return str(label).replace("{actor}", "…").replace("{missing}", "…")
 
@@ -122,7 +216,8 @@ def registered_events() -> list[EventType]:
     return _registry.all()
 
 
-# The worker's own events.
+# The worker's own events: the application's, not a patient's care.
+register_area("notifications", _("Événements de l'application"), order=90)
 register_event(
     "notifications.welcome",
     _("Bienvenue sur CPTS Liaison ! Message de {actor}"),

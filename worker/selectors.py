@@ -7,8 +7,11 @@ rest. Only the coordination sees failed deliveries, of everyone (metadata, never
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -24,9 +27,14 @@ from security.access import get_or_not_found
 from security.exceptions import NotFound, PermissionDenied
 from worker.events import (
     SYSTEM_ACTOR,
+    Area,
     Channel,
+    Describer,
     EventType,
+    Subject,
     UnknownEvent,
+    area_of,
+    get_describer,
     get_event,
     registered_events,
 )
@@ -99,15 +107,129 @@ def unread_count(member: Member) -> int:
     return Notification.objects.filter(recipient=member, read_at__isnull=True).count()
 
 
-def notification_text(notification: Notification) -> str:
-    """What the notification says, from the event registry: what happened, and who did it."""
+def notification_text(
+    notification: Notification, subject: Subject | None = None, *, for_email: bool = False
+) -> str:
+    """What the notification says: what happened, who did it, and what it is about.
+
+    The label comes from the event registry; `subject` (from notification_subjects) names
+    the object, and is left out of an e-mail unless it is safe there. Without a subject,
+    the label alone.
+    """
     try:
         spec = get_event(notification.event)
     except UnknownEvent:
         # An event whose app was removed since: say something rather than break the inbox.
         return "Nouvelle notification"
     actor = notification.actor.display_name if notification.actor else SYSTEM_ACTOR
-    return spec.render(actor=actor, missing=notification.mentions)
+    text = spec.render(actor=actor, missing=notification.mentions)
+    if subject is not None and (subject.in_email or not for_email):
+        text = f"{text} — {subject.text}"
+    return text
+
+
+def notification_subjects(
+    notifications: Sequence[Notification], *, reader: Member | None = None
+) -> list[Subject | None]:
+    """What each notification is about, by its app's describer: one query per target type.
+
+    `reader` is the member whose notifications these are (each one's recipient if None).
+    Rendered now, from the targets as they are (a renamed protocol reads with its new
+    title), never stored. A target deleted since, one the reader may no longer see, or of
+    a type nobody describes, is None.
+    """
+    codes: dict[tuple[str, int], set[UUID]] = defaultdict(set)
+    readers: dict[int, Member] = {}
+    for notification in notifications:
+        if notification.target_type and notification.target_code:
+            codes[notification.target_type, notification.recipient_id].add(notification.target_code)
+            if notification.recipient_id not in readers:
+                readers[notification.recipient_id] = (
+                    reader
+                    if reader is not None and reader.pk == notification.recipient_id
+                    else notification.recipient
+                )
+    targets: dict[tuple[str, int], tuple[Describer, Mapping[UUID, Any]]] = {}
+    for (target_type, recipient_id), type_codes in codes.items():
+        describer = get_describer(target_type)
+        if describer is not None:
+            loaded_targets = describer.load(type_codes, readers[recipient_id])
+            targets[target_type, recipient_id] = (describer, loaded_targets)
+    subjects: list[Subject | None] = []
+    for notification in notifications:
+        loaded = targets.get((notification.target_type, notification.recipient_id))
+        code = notification.target_code
+        target = loaded[1].get(code) if loaded and code else None
+        if loaded is None or target is None:
+            subjects.append(None)
+        else:
+            subjects.append(loaded[0].describe(notification.event, target))
+    return subjects
+
+
+def notification_texts(
+    notifications: Sequence[Notification],
+    *,
+    for_email: bool = False,
+    reader: Member | None = None,
+) -> list[str]:
+    """The texts of several notifications at once (a page, a digest)."""
+    subjects = notification_subjects(notifications, reader=reader)
+    return [
+        notification_text(n, s, for_email=for_email)
+        for n, s in zip(notifications, subjects, strict=True)
+    ]
+
+
+@dataclass
+class NotificationLine:
+    """One line of the bell or the list: a notification, or identical ones folded together.
+
+    Notifications of one event whose subjects share a group ("3 lettres de sortie de
+    Cardiologie"), or whose texts are identical, fold into the line of the newest one.
+    """
+
+    notification: Notification
+    text: str
+    items: list[tuple[Notification, str]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def is_read(self) -> bool:
+        return all(n.is_read for n, _text in self.items)
+
+    @property
+    def created_at(self) -> datetime:
+        return self.notification.created_at
+
+
+def notification_lines(
+    notifications: Sequence[Notification], *, reader: Member | None = None
+) -> list[NotificationLine]:
+    """Fold identical lines, newest first; each line keeps its notifications in order."""
+    subjects = notification_subjects(notifications, reader=reader)
+    lines: dict[tuple[str, ...], NotificationLine] = {}
+    for notification, subject in zip(notifications, subjects, strict=True):
+        text = notification_text(notification, subject)
+        key: tuple[str, ...]
+        if subject is not None and subject.group and subject.plural:
+            key = (notification.event, "group", subject.group)
+        else:
+            key = (notification.event, "text", text)
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = NotificationLine(notification=notification, text=text)
+        line.items.append((notification, text))
+        if line.count > 1:
+            line.text = (
+                subject.counted(line.count)
+                if subject is not None and subject.group and subject.plural
+                else f"{line.items[0][1]} (×{line.count})"
+            )
+    return list(lines.values())
 
 
 def failed_notifications_visible_to(member: Member | None) -> QuerySet[Notification]:
@@ -148,10 +270,28 @@ class EventPreference:
 
 
 @dataclass(frozen=True)
+class AreaPreferences:
+    """The preferences of one area (liaison, messaging...), shown as one group."""
+
+    area: Area
+    events: list[EventPreference]
+
+
+@dataclass(frozen=True)
 class Preferences:
     events: list[EventPreference]
     quiet_hours_start: time | None
     quiet_hours_end: time | None
+
+    @property
+    def areas(self) -> list[AreaPreferences]:
+        """The events grouped by area, in the areas' order, each in name order."""
+        grouped: dict[str, AreaPreferences] = {}
+        for preference in self.events:
+            area = area_of(preference.event)
+            grouped.setdefault(area.prefix, AreaPreferences(area=area, events=[]))
+            grouped[area.prefix].events.append(preference)
+        return sorted(grouped.values(), key=lambda group: (group.area.order, group.area.prefix))
 
 
 def notification_preferences_of(member: Member) -> Preferences:

@@ -9,15 +9,17 @@ from rest_framework import serializers
 
 from config.serializers import HourMinuteField, StrictSerializer
 from directory.serializers import MemberRef
-from worker.events import Channel
+from worker.events import Channel, area_of
 from worker.models import Notification
-from worker.selectors import notification_text
+from worker.selectors import EventPreference, notification_subjects, notification_text
 
 
 class NotificationOutput(serializers.Serializer):
     id = serializers.UUIDField(source="code")
     event = serializers.CharField()
-    text = serializers.SerializerMethodField(help_text="Ce qui s'est passé, et qui l'a fait.")
+    text = serializers.SerializerMethodField(
+        help_text="Ce qui s'est passé, qui l'a fait, et sur quoi (sans donnée patient)."
+    )
     actor = MemberRef(allow_null=True)
     target_type = serializers.CharField(allow_blank=True, help_text="ex. liaison.liaisonsheet")
     target_id = serializers.UUIDField(source="target_code", allow_null=True)
@@ -28,7 +30,13 @@ class NotificationOutput(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField())
     def get_text(self, notification: Notification) -> str:
-        return notification_text(notification)
+        # A list passes the subjects of its page (one query per target type) in the context.
+        subjects = self.context.get("subjects")
+        if subjects is None:
+            (subject,) = notification_subjects([notification])
+        else:
+            subject = subjects.get(notification.pk)
+        return notification_text(notification, subject)
 
 
 class FailedNotificationOutput(serializers.Serializer):
@@ -46,10 +54,20 @@ class FailedNotificationOutput(serializers.Serializer):
 class EventPreferenceOutput(serializers.Serializer):
     event = serializers.CharField(source="event.name")
     description = serializers.CharField(source="event.description")
+    area = serializers.SerializerMethodField(help_text="Le groupe de la page, ex. liaison")
+    area_label = serializers.SerializerMethodField(help_text="ex. Liaison ville-hôpital")
     channel = serializers.ChoiceField(choices=Channel.choices)
     default_channel = serializers.ChoiceField(
         source="event.default_channel", choices=Channel.choices
     )
+
+    @extend_schema_field(serializers.CharField())
+    def get_area(self, preference: EventPreference) -> str:
+        return area_of(preference.event).prefix
+
+    @extend_schema_field(serializers.CharField())
+    def get_area_label(self, preference: EventPreference) -> str:
+        return str(area_of(preference.event).label)
 
 
 class PreferencesOutput(serializers.Serializer):

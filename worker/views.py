@@ -58,8 +58,8 @@ def notification_list(request: HttpRequest, member: Member) -> HttpResponse:
     page = Paginator(selectors.notifications_visible_to(member), 25).get_page(
         request.GET.get("page")
     )
-    items = [(n, selectors.notification_text(n)) for n in page]
-    return render(request, "worker/notification_list.html", {"page": page, "items": items})
+    lines = selectors.notification_lines(list(page), reader=member)
+    return render(request, "worker/notification_list.html", {"page": page, "lines": lines})
 
 
 @member_page
@@ -112,6 +112,11 @@ def notification_preferences(request: HttpRequest, member: Member) -> HttpRespon
                 for message in messages_of_field:
                     form.add_error(None, message)
         else:
-            messages.success(request, _("Vos préférences de notification sont enregistrées."))
+            if form.applied_area:
+                messages.success(
+                    request, _("Le canal choisi s'applique maintenant à tout le groupe.")
+                )
+            else:
+                messages.success(request, _("Vos préférences de notification sont enregistrées."))
             return redirect("notification-preferences")
     return render(request, "worker/preferences.html", {"form": form})

@@ -26,6 +26,8 @@ def test_it_lists_every_event_with_its_default(
     assert events["notifications.test"] == {
         "event": "notifications.test",
         "description": "Notification de test (bouton de cette page)",
+        "area": "notifications",
+        "area_label": "Événements de l'application",
         "channel": "email",
         "default_channel": "email",
     }
