@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 from directory.models import Member, Organisation
 from liaison.models import LiaisonSheet, SheetFiling
 from liaison.services import discharge, drafts, transitions
+from tests.browser.referral_form import fill_urgent_cardiology_referral
 from tests.browser.test_every_page_in_a_browser import problems_on
 from worker.models import Notification
 
@@ -123,15 +124,7 @@ def test_the_gp_sends_a_referral_and_writes_about_it(demo: Members, day, width: 
     assert not LiaisonSheet.objects.exists()
     me.check("nouvelle fiche refusée")
 
-    page.get_by_label("Service hospitalier").select_option(
-        label="Centre hospitalier de Gien — Cardiologie"
-    )
-    page.get_by_label("Nom de naissance").fill("Lefèvre")
-    page.get_by_label("Prénoms de naissance").fill("Éloïse")
-    page.get_by_label("Date de naissance").fill("1979-03-15")
-    page.get_by_label("Sexe").select_option("F")
-    page.locator("select[name=urgency]").select_option("urgent")
-    page.locator("textarea[name=reason]").fill("Dyspnée d'effort")
+    fill_urgent_cardiology_referral(page)
     page.get_by_label("Aucune allergie connue").check()
     page.get_by_label("Julie Petit").check()
     page.get_by_role("button", name="Envoyer").click()

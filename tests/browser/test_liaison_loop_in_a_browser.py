@@ -7,6 +7,7 @@ from playwright.sync_api import Page, expect
 
 from directory.demo import load_directory
 from liaison.models import LiaisonSheet
+from tests.browser.referral_form import fill_urgent_cardiology_referral
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,15 +25,7 @@ def test_the_closed_loop(demo_cpts, login, live_server, page: Page) -> None:
     # dr.martin writes the referral; the draft saves itself as she types.
     login("dr.martin")
     page.goto(f"{live_server.url}/liaison/nouvelle/")
-    page.get_by_label("Service hospitalier").select_option(
-        label="Centre hospitalier de Gien — Cardiologie"
-    )
-    page.get_by_label("Nom de naissance").fill("Lefèvre")
-    page.get_by_label("Prénoms de naissance").fill("Éloïse")
-    page.get_by_label("Date de naissance").fill("1979-03-15")
-    page.get_by_label("Sexe").select_option("F")
-    page.locator("select[name=urgency]").select_option("urgent")
-    page.locator("textarea[name=reason]").fill("Dyspnée d'effort")
+    fill_urgent_cardiology_referral(page)
     page.locator("[data-add=medications]").click()
     page.locator("input[name='medications-0-name']").fill("Furosémide")
     page.locator("input[name='medications-0-dose']").fill("40 mg")
