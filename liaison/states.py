@@ -44,6 +44,7 @@ SENDER_OR_RECIPIENT = "sender_or_recipient"
 LOOP = "loop"
 WRONG_SIDE = _("Cette action revient à une autre partie de la boucle.")
 REFERRALS_ONLY = _("Action réservée aux fiches d'entrée.")
+MISSING_REASON = _("Indiquez le motif.")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Action:
     side: str
     target: str = ""  # the state reached; "" when the sheet keeps its state
     required: tuple[str, ...] = ()  # what the action asks for (liaison.catalogue names them)
+    missing_reason: Any = MISSING_REASON  # said when a required `note` is empty
     wrong_side: Any = WRONG_SIDE
     wrong_state: Any = ""  # "" : "Action impossible : la fiche est à l'état « … »."
     wrong_kind: Any = REFERRALS_ONLY
@@ -81,6 +83,7 @@ ACTIONS: dict[str, Action] = {
                wrong_side=_("Cette action revient au service destinataire.")),
         Action("decline", _("Refuser"), REFERRAL, (Status.SENT, Status.RECEIVED), RECIPIENT,
                Status.DECLINED, required=("note",),
+               missing_reason=_("Indiquez le motif du refus."),
                wrong_side=_("Cette action revient au service destinataire.")),
         Action("discharge", _("Rédiger la lettre de sortie"), REFERRAL,
                (Status.SENT, Status.RECEIVED, Status.ACCEPTED), RECIPIENT,
@@ -91,6 +94,7 @@ ACTIONS: dict[str, Action] = {
                Status.NO_SHOW, wrong_side=_("Cette action revient au service destinataire.")),
         Action("cancel", _("Annuler la demande"), REFERRAL, (Status.SENT, Status.RECEIVED),
                SENDER, Status.CANCELLED, required=("note",),
+               missing_reason=_("Indiquez le motif de l'annulation."),
                wrong_side=_("Cette action revient à l'émetteur.")),
         Action("reopen", _("Relancer"), REFERRAL, (Status.NO_SHOW,), SENDER, Status.SENT,
                required=("note",), wrong_side=_("Cette action revient à l'émetteur.")),

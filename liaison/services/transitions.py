@@ -17,7 +17,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from directory.models import Member, Organisation
 from liaison import actions, events, states
@@ -68,14 +67,6 @@ TRANSITIONS = {
         Transition("reopen", events.REFERRAL_REOPENED, "recipient", actions.SHEET_REOPEN),
         Transition("close", events.REFERRAL_CLOSED, "recipient", actions.SHEET_CLOSE),
     ]
-}
-
-
-# How a missing reason is said (field: `note`); liaison.states says which actions need one.
-REASON_MESSAGES = {
-    "decline": gettext_lazy("Indiquez le motif du refus."),
-    "cancel": gettext_lazy("Indiquez le motif de l'annulation."),
-    "reopen": gettext_lazy("Indiquez le motif."),
 }
 
 
@@ -218,7 +209,7 @@ def transition_referral(
         errors["planned_date"] = [_("Indiquez la date d'admission ou de rendez-vous prévue.")]
     if "note" in declared.required and not note.strip():
         # The other side reads why in the timeline: a refusal or a cancellation is not silent.
-        errors["note"] = [str(REASON_MESSAGES.get(action, _("Indiquez le motif.")))]
+        errors["note"] = [str(declared.missing_reason)]
     if redirect_to is not None and (
         redirect_to.kind != Organisation.Kind.HOSPITAL_SERVICE
         or redirect_to.pk == sheet.recipient_organisation_id
