@@ -307,6 +307,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Take the write lock when a transaction starts: two audited writes that both read the
     # chain head then write would otherwise fail with "database is locked" instead of waiting.
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+# The Celery worker keeps its connections this long (seconds; config/celery.py): a task is
+# shorter than opening one. Web processes keep DB_CONN_MAX_AGE.
+WORKER_DB_CONN_MAX_AGE = env_int("WORKER_DB_CONN_MAX_AGE", 600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "directory.User"
 
