@@ -278,8 +278,9 @@ def render(
         "",
         f"Capacity: a burst of {args.burst} notifications committed as fast as possible was "
         f"delivered at **{throughput:.0f} e-mails/s** by the one worker process (each delivery "
-        "commits two UPDATEs and opens a database connection, `DB_CONN_MAX_AGE=0`, and an SMTP "
-        "session); latency grows once the rate nears it, and more worker processes add to it.",
+        "runs three statements, claim, read and mark, on the worker's kept database "
+        "connection, `WORKER_DB_CONN_MAX_AGE`, and sends on its kept SMTP session); latency "
+        "grows once the rate nears it, and more worker processes add to it.",
         "",
         f"Delivered: **{delivered}/{args.count + args.burst}**, duplicates: **{duplicates}**; "
         f"rows by status after the run: "
