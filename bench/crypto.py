@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         if args.write:
             parser.error("--smoke writes nothing: drop --write")
-        global TIMING_SECONDS  # noqa: PLW0603  a script's own knob, set once before any timing
+        global TIMING_SECONDS  # a knob of this script, set once before any timing
         TIMING_SECONDS = 0.05
         args.mb, args.repeat = 1, 1
     if args.mb < 1 or args.repeat < 1:
