@@ -1,6 +1,7 @@
 """Searching encrypted conversation subjects, against the same list without the search.
 
     python bench/subject_search.py [--sizes 500,2000,10000] [--repeat 20] [--write]
+    python bench/subject_search.py --smoke   # tiny sizes, prints the tables, writes nothing
 
 Why: subjects are encrypted (people type patient names in them), so `?subject=` cannot be a
 SQL filter; messaging.selectors decrypts the subjects of the member's most recent
@@ -113,6 +114,20 @@ def time_window(repeat: int) -> tuple[list[float], list[float]]:
     return fetched, searched
 
 
+def smoke_database_url() -> str:
+    """The smoke run's database: its own on DATABASE_URL's PostgreSQL server, else SQLite."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        return url.rsplit("/", 1)[0] + "/cpts_bench_subjects_smoke"
+    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-subj-')) / 'smoke.sqlite3'}"
+
+
+def database_name(connection: Any) -> str:
+    if connection.vendor == "postgresql":
+        return f"PostgreSQL {connection.pg_version // 10000}"
+    return "SQLite"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -125,7 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--write", action="store_true", help="write the figures to docs/benchmarks.md"
     )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, print the tables, write nothing (CI): on the PostgreSQL server of "
+        "DATABASE_URL when set (a database of its own), else on a temporary SQLite file",
+    )
     args = parser.parse_args(argv)
+    if args.smoke:
+        if args.write:
+            parser.error("--smoke writes nothing: drop --write")
+        args.sizes, args.repeat = "30", 2
+        args.database_url = smoke_database_url()
     sizes = sorted(int(size) for size in args.sizes.split(","))
 
     wall = time.monotonic()
@@ -133,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     env = stack.bench_env(
         args.database_url, queue="bench-subjects", var_dir=tempfile.mkdtemp(prefix="bench-subj-")
     )
-    stack.recreate_database(args.database_url)
+    if args.database_url.startswith("postgres"):
+        stack.recreate_database(args.database_url)
     stack.manage(env, "migrate", "--no-input")
     stack.manage(env, "load_demo")
     os.environ.update(env)
@@ -167,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "## Searching encrypted subjects (`bench/subject_search.py`)",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()} (load "
-        f"{load_at_start:.1f} at the start); PostgreSQL {connection.pg_version // 10000} on "
+        f"{load_at_start:.1f} at the start); {database_name(connection)} on "
         "the same machine, requests in-process through Django's test client (no HTTP server), "
         f"{args.repeat} sequential requests each. One member (dr.martin) with N conversations; "
         f"`MESSAGING_SUBJECT_SEARCH_LIMIT` = {limit:,}: a subject search decrypts at most that "

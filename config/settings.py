@@ -307,6 +307,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Take the write lock when a transaction starts: two audited writes that both read the
     # chain head then write would otherwise fail with "database is locked" instead of waiting.
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+# The Celery worker keeps its connections this long (seconds; config/celery.py): a task is
+# shorter than opening one. Web processes keep DB_CONN_MAX_AGE.
+WORKER_DB_CONN_MAX_AGE = env_int("WORKER_DB_CONN_MAX_AGE", 600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "directory.User"
 
@@ -487,6 +490,14 @@ if AUDIT_LEGACY_ENTRIES < 0:
 # so a typo fails in development and in the tests. Off in production, where an undeclared
 # action is logged and recorded all the same: an audit entry is never lost over a name.
 AUDIT_STRICT_ACTIONS = env_bool("AUDIT_STRICT_ACTIONS", default=DEBUG)
+# AUDIT_SHARDS: how many chains the trail is split into. Each append locks one chain's head
+# until its transaction commits, taking a free one when its usual chain is busy, so up to
+# AUDIT_SHARDS audited transactions proceed side by side instead of queueing on one row.
+# Lowering it later is safe: chains beyond the new count stay verifiable, they only stop
+# growing. 1 keeps a single chain (docs/security.md "Audit trail").
+AUDIT_SHARDS = env_int("AUDIT_SHARDS", 16)
+if not 1 <= AUDIT_SHARDS <= 1024:
+    raise ImproperlyConfigured("AUDIT_SHARDS must be between 1 and 1024")
 
 REST_FRAMEWORK = {
     # The token first: DRF takes the WWW-Authenticate header from the first class, so an

@@ -28,15 +28,28 @@ no stored sequence. They are checked the old way, by their unkeyed SHA-256 chain
 as the first AUDIT_LEGACY_ENTRIES entries, a count kept outside the database; the first
 sealed entry's HMAC covers the last of their hashes, which pins them from then on.
 
-The trade-off: appending locks the chain head row until the caller's transaction ends
-(SELECT ... FOR UPDATE on PostgreSQL; on SQLite the database-wide write lock does the same),
-so audited writes are serialised. That is what keeps the chain a single line, and it is cheap
-while transactions are short; `bench/audit.py` measures it (docs/benchmarks.md). Callers keep
-it cheap by calling `record()` last in their transaction, after slow work (file encryption,
-e-mail rendering) and after taking their own row locks, which also keeps the lock order the
-same everywhere (no deadlocks). On SQLite, transactions must begin IMMEDIATE for a second
-writer to wait its turn; with SQLite's default (DEFERRED) it fails at once with "database is
-locked" (the chain stays intact either way).
+**Several chains (shards).** Appending locks a chain's head row until the caller's
+transaction ends: that is what keeps a chain a single line. With one chain every audited
+write in the service would queue on that one row, so the trail is split into AUDIT_SHARDS
+chains, each with its own head (primary key `shard + 1`), its own positions from 1 and its
+own genesis hash. An append takes the first head nobody else holds (SELECT ... FOR UPDATE
+SKIP LOCKED, starting from the chain this thread used last, so a transaction that appends
+twice stays on one chain and a thread keeps to its own), and waits only when every chain is
+held. Entries from shard 1 on seal their shard too, so an entry cannot be moved between
+chains; shard 0 seals exactly as before sharding, so an upgraded trail verifies unchanged.
+Heads are created on demand: a quiet installation has one chain, a busy one as many as it
+had concurrent audited transactions (at most AUDIT_SHARDS). `verify_chain` walks every
+chain, and a checkpoint covers every chain's head. What is lost is one total order across
+chains: entries of different chains are ordered by their time and id only, which the
+database assigns and a tamperer controls; within a chain the order is sealed.
+
+Callers keep appends cheap by calling `record()` last in their transaction, after slow work
+(file encryption, e-mail rendering) and after taking their own row locks, which also keeps
+the lock order the same everywhere (no deadlocks: a transaction waits for a head only when
+it holds none). On SQLite the database-wide write lock serialises writers anyway;
+transactions must begin IMMEDIATE for a second writer to wait its turn; with SQLite's
+default (DEFERRED) it fails at once with "database is locked" (the chain stays intact either
+way). `bench/audit.py` measures audited against plain writes at 4, 16 and 64 writers.
 """
 
 from __future__ import annotations
@@ -45,9 +58,11 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,14 +71,17 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Model
+from django.db.models.functions import Mod
 from django.utils.timezone import now
 
 from security.actions import ACTION_PATTERN, MAX_ACTION_LENGTH, is_declared
 from security.audit_checkpoints import (
     Checkpoint,
     CheckpointError,
+    ShardHead,
     read_checkpoint,
     sign_checkpoint,
+    sign_sharded_checkpoint,
     write_checkpoint_file,
 )
 from security.audit_keys import AuditKeys, audit_keys_from_settings, checkpoint_keys_from_settings
@@ -73,8 +91,8 @@ from security.request_context import current_request_context
 
 logger = logging.getLogger(__name__)
 
-GENESIS_HASH = "0" * 64  # the prev_hash of the first entry
-HEAD_PK = 1  # the chain head is a singleton row with a fixed key (see _locked_head)
+GENESIS_HASH = "0" * 64  # the prev_hash of the first entry of shard 0
+HEAD_PK = 1  # shard 0's head; the head of shard s has the key HEAD_PK + s (see _locked_head)
 # Domain separation: an entry's seal can never be mistaken for another HMAC under the key.
 SEAL_PREFIX = b"cpts-liaison-audit-entry/v1\n"
 MAX_EXTRA_STRING = 200
@@ -138,6 +156,7 @@ def record(
     # here dooms the caller's transaction, which is what "commit together" means.
     with transaction.atomic(savepoint=False):
         head = _locked_head()
+        shard = head.pk - HEAD_PK
         entry = AuditEntry(
             created_at=now(),  # taken under the lock: times follow the chain order
             actor_id=actor.pk if actor is not None else None,
@@ -149,8 +168,9 @@ def record(
             user_agent=_clean(context.user_agent, 300),
             extra=checked_extra,
             sequence=head.last_sequence + 1,
+            shard=shard,
             key_id=keys.current_id,
-            prev_hash=head.last_hash or GENESIS_HASH,
+            prev_hash=head.last_hash or genesis_hash(shard),
         )
         entry.hash = entry_hash(entry, keys)
         entry.save()
@@ -160,11 +180,21 @@ def record(
     return entry
 
 
+def genesis_hash(shard: int) -> str:
+    """The prev_hash of a chain's first entry: distinct per shard, so that no two chains can
+    share a link (prev_hash is unique across the trail) and a chain's first entry cannot be
+    moved to another chain's start. Shard 0 keeps the genesis of the unsharded trail."""
+    if shard == 0:
+        return GENESIS_HASH
+    return hashlib.sha256(f"cpts-liaison-audit-genesis/shard/{shard}".encode("ascii")).hexdigest()
+
+
 def entry_hash(entry: AuditEntry, keys: AuditKeys | None = None) -> str:
     """The entry's seal: HMAC-SHA256, under its `key_id`'s key, of its link and content.
 
-    The seal covers the previous entry's hash (the chain), the entry's position (so it
-    cannot be moved) and its key id (so it cannot claim another key). The database id is
+    The seal covers the previous entry's hash (the chain), the entry's position and chain
+    (so it cannot be moved; shard 0 leaves its shard out, as before sharding, which no
+    other shard can mimic) and its key id (so it cannot claim another key). The database id is
     left out: it is only known after the INSERT, and the sequence fixes the order. The
     actor's member id is left out too; actor_code stands for it, and verify_chain checks
     the two agree. Raises UnknownAuditKey if the key id is not in AUDIT_KEYS.
@@ -176,6 +206,8 @@ def entry_hash(entry: AuditEntry, keys: AuditKeys | None = None) -> str:
         "key_id": entry.key_id,
         "prev_hash": entry.prev_hash,
     }
+    if entry.shard:
+        sealed["shard"] = entry.shard
     return hmac.new(key, SEAL_PREFIX + _canonical(sealed), hashlib.sha256).hexdigest()
 
 
@@ -209,12 +241,12 @@ def _canonical(content: Mapping[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class ChainVerification:
-    """The outcome of walking the chain: how many entries, and the first problem if any.
+    """The outcome of walking the chains: how many entries, and the first problem if any.
 
-    `sequence` and `entry_id` name the first bad row: its position in the chain and its
-    database id (None when the row is missing, e.g. entries cut after a checkpoint).
-    `legacy_entries` counts the entries checked the unkeyed way, `checkpoints` the
-    checkpoints found in the chain.
+    `shard`, `sequence` and `entry_id` name the first bad row: its chain, its position in
+    that chain and its database id (None when the row is missing, e.g. entries cut after a
+    checkpoint). `entries` counts the entries read in every chain, `legacy_entries` those
+    checked the unkeyed way, `checkpoints` the checkpoints found whole in the chains.
     """
 
     entries: int
@@ -223,6 +255,7 @@ class ChainVerification:
     sequence: int | None = None
     legacy_entries: int = 0
     checkpoints: int = 0
+    shard: int = 0
 
     @property
     def ok(self) -> bool:
@@ -234,22 +267,46 @@ class AuditTrailBroken(RuntimeError):
 
 
 def verify_chain(checkpoints: Iterable[Checkpoint] = ()) -> ChainVerification:
-    """Walk the trail in id order, check every seal, link and position, the head and checkpoints.
+    """Walk every chain in id order, check every seal, link and position, the heads and the
+    checkpoints.
 
-    Stops at the first problem. `checkpoints` (signatures already checked, see
-    `read_checkpoints`) must each still be in the chain: the entry at their sequence, with
-    their hash. The walk reads one consistent snapshot (REPEATABLE READ on PostgreSQL,
-    without blocking writers), so entries appended meanwhile are not mistaken for
-    tampering. On SQLite the read transaction holds off writers until the walk ends, which
-    is acceptable at demo scale.
+    Chains are walked one after the other, shard 0 first, and the walk stops at the first
+    problem. `checkpoints` (signatures already checked, see `read_checkpoints`) must each
+    still be in the chains: for every shard it covers, the entry at its sequence with its
+    hash. The walk reads one consistent snapshot (REPEATABLE READ on PostgreSQL, without
+    blocking writers), so entries appended meanwhile are not mistaken for tampering. On
+    SQLite the read transaction holds off writers until the walk ends, which is acceptable
+    at demo scale.
     """
     keys = audit_keys_from_settings()
+    checkpoints = list(checkpoints)
     with transaction.atomic():
         if connection.vendor == "postgresql" and _is_outermost_atomic_block():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
-        return _walk(head, keys, settings.AUDIT_LEGACY_ENTRIES, list(checkpoints))
+        heads = {head.pk - HEAD_PK: head for head in AuditChainHead.objects.all()}
+        shards = set(heads) | set(
+            AuditEntry.objects.order_by().values_list("shard", flat=True).distinct()
+        )
+        expected: dict[int, list[tuple[ShardHead, Checkpoint]]] = {}
+        for checkpoint in checkpoints:
+            for part in checkpoint.heads():
+                expected.setdefault(part.shard, []).append((part, checkpoint))
+        shards |= set(expected)
+        total = legacy = 0
+        for shard in sorted(shards | {0}):
+            result = _walk(
+                shard,
+                heads.get(shard),
+                keys,
+                settings.AUDIT_LEGACY_ENTRIES if shard == 0 else 0,
+                expected.get(shard, []),
+            )
+            total += result.entries
+            legacy += result.legacy_entries
+            if not result.ok:
+                return replace(result, entries=total, legacy_entries=legacy)
+    return ChainVerification(total, legacy_entries=legacy, checkpoints=len(checkpoints))
 
 
 def read_checkpoints(paths: Iterable[Path]) -> list[Checkpoint]:
@@ -269,40 +326,52 @@ def read_checkpoints(paths: Iterable[Path]) -> list[Checkpoint]:
 
 
 def take_checkpoint(at: datetime | None = None) -> Checkpoint:
-    """Sign where the chain stands now: (sequence, head hash, time), for keeping elsewhere.
+    """Sign where every chain stands now: (sequence, head hash) per shard and the time, for
+    keeping elsewhere.
 
-    The head entry is checked first (present, sealed, at its position): signing a head
-    that does not verify would bless tampering. The rest of the chain is not walked here,
+    Each head entry is checked first (present, sealed, at its position): signing a head
+    that does not verify would bless tampering. The rest of the chains is not walked here,
     that is `verify_chain`'s job (run it regularly); a head that verifies is either genuine
-    or a genuine earlier state, which the previous checkpoints then catch.
-    Raises AuditTrailBroken when the head does not verify.
+    or a genuine earlier state, which the previous checkpoints then catch. The heads are
+    read in one query, so the checkpoint is one consistent cut of every chain. A trail with
+    shard 0 only gets a version 1 checkpoint, as before sharding.
+    Raises AuditTrailBroken when a head does not verify.
     """
     keys = audit_keys_from_settings()
     signer = checkpoint_keys_from_settings()
-    at = at or now()
+    at = (at or now()).astimezone(UTC)
     with transaction.atomic():
-        head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
-        if head is None or head.last_entry_id is None:
-            if AuditEntry.objects.exists():
-                raise AuditTrailBroken("the audit trail has entries but no chain head")
-            return sign_checkpoint(
-                sequence=0, entry_id=None, head=GENESIS_HASH, at=at.astimezone(UTC), keys=signer
-            )
-        entry = (
-            AuditEntry.objects.annotate(member_code=F("actor__code"))
-            .filter(pk=head.last_entry_id)
-            .first()
+        heads = [head for head in AuditChainHead.objects.order_by("pk") if head.last_entry_id]
+        headless = AuditEntry.objects.exclude(shard__in=[head.pk - HEAD_PK for head in heads])
+        if headless.exists():
+            raise AuditTrailBroken("the audit trail has entries but no chain head")
+        entries = AuditEntry.objects.annotate(member_code=F("actor__code")).in_bulk(
+            [head.last_entry_id for head in heads]
         )
-        problem = _head_entry_problem(head, entry, keys, settings.AUDIT_LEGACY_ENTRIES)
-    if problem:
-        raise AuditTrailBroken(f"no checkpoint taken: {problem}")
-    return sign_checkpoint(
-        sequence=head.last_sequence,
-        entry_id=head.last_entry_id,
-        head=head.last_hash,
-        at=at.astimezone(UTC),
-        keys=signer,
-    )
+        legacy_limit = settings.AUDIT_LEGACY_ENTRIES
+        for head in heads:
+            entry = entries.get(head.last_entry_id)
+            problem = _head_entry_problem(
+                head, entry, keys, legacy_limit if head.pk == HEAD_PK else 0
+            )
+            if problem:
+                raise AuditTrailBroken(
+                    f"no checkpoint taken: {_in_shard(head.pk - HEAD_PK, problem)}"
+                )
+    parts = [
+        ShardHead(head.pk - HEAD_PK, head.last_sequence, head.last_entry_id, head.last_hash)
+        for head in heads
+    ]
+    if all(part.shard == 0 for part in parts):
+        (sequence, entry_id, head_hash) = (
+            (parts[0].sequence, parts[0].entry_id, parts[0].head)
+            if parts
+            else (0, None, GENESIS_HASH)
+        )
+        return sign_checkpoint(
+            sequence=sequence, entry_id=entry_id, head=head_hash, at=at, keys=signer
+        )
+    return sign_sharded_checkpoint(parts, at=at, keys=signer)
 
 
 def write_checkpoint(directory: Path | None = None) -> tuple[Checkpoint, Path]:
@@ -319,7 +388,11 @@ def write_checkpoint(directory: Path | None = None) -> tuple[Checkpoint, Path]:
 
 @dataclass(frozen=True)
 class CheckpointStatus:
-    """The newest checkpoint file, and whether its entry is still in the chain, sealed."""
+    """The newest checkpoint file, and whether its entries are still in the chains, sealed.
+
+    `head_sequence` counts the entries of every chain now, so `entries_since` is the number
+    of entries appended since the checkpoint.
+    """
 
     checkpoint: Checkpoint | None
     head_sequence: int
@@ -336,14 +409,15 @@ class CheckpointStatus:
 
 def latest_checkpoint_status(directory: Path | None = None) -> CheckpointStatus:
     """A cheap check for monitoring: the newest checkpoint of AUDIT_CHECKPOINT_DIR is genuine,
-    and the entry it names is still at its sequence with its hash and a valid seal.
+    and each entry it names (one per chain) is still at its sequence with its hash and a
+    valid seal.
 
-    Two rows read, whatever the size of the trail, so it can answer an API call; it does not
-    walk the entries before the checkpoint nor after it (that is `verify_chain`, run by
-    `verify_audit`). File names sort by sequence then time, so the newest is the last one.
+    A few rows read (the heads, then one entry per chain), whatever the size of the trail,
+    so it can answer an API call; it does not walk the entries before the checkpoint nor
+    after it (that is `verify_chain`, run by `verify_audit`). File names sort by sequence
+    then time, so the newest is the last one.
     """
-    head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
-    head_sequence = head.last_sequence if head is not None else 0
+    head_sequence = sum(AuditChainHead.objects.values_list("last_sequence", flat=True))
     files = sorted(Path(directory or settings.AUDIT_CHECKPOINT_DIR).glob("audit-checkpoint-*.json"))
     if not files:
         return CheckpointStatus(None, head_sequence, "no checkpoint has been written")
@@ -351,36 +425,46 @@ def latest_checkpoint_status(directory: Path | None = None) -> CheckpointStatus:
         (checkpoint,) = read_checkpoints(files[-1:])
     except CheckpointError as error:
         return CheckpointStatus(None, head_sequence, str(error))
-    if checkpoint.sequence == 0:
-        return CheckpointStatus(checkpoint, head_sequence)
-    entry = _entry_at(checkpoint.sequence)
-    if entry is None or entry.hash != checkpoint.head:
-        problem = (
-            f"the entry checkpointed at sequence {checkpoint.sequence} is no longer in the "
-            "chain: entries were removed or replaced"
-        )
-    elif entry.key_id == "":
-        problem = _legacy_problem(entry, None, linked=False)
-    else:
-        problem = _seal_problem(entry, audit_keys_from_settings())
-    return CheckpointStatus(checkpoint, head_sequence, problem)
+    for part in checkpoint.heads():
+        if part.sequence == 0:
+            continue
+        entry = _entry_at(part.shard, part.sequence)
+        if entry is None or entry.hash != part.head:
+            problem = (
+                f"the entry checkpointed at sequence {part.sequence} is no longer in the "
+                "chain: entries were removed or replaced"
+            )
+        elif entry.key_id == "":
+            problem = _legacy_problem(entry, None, linked=False)
+        else:
+            problem = _seal_problem(entry, audit_keys_from_settings())
+        if problem:
+            return CheckpointStatus(checkpoint, head_sequence, _in_shard(part.shard, problem))
+    return CheckpointStatus(checkpoint, head_sequence)
 
 
-def _entry_at(sequence: int) -> AuditEntry | None:
-    entries = AuditEntry.objects.annotate(member_code=F("actor__code"))
-    if sequence > settings.AUDIT_LEGACY_ENTRIES:
+def _in_shard(shard: int, problem: str) -> str:
+    # Shard 0 speaks as the single chain did; other chains say which one they are.
+    return f"shard {shard}: {problem}" if shard else problem
+
+
+def _entry_at(shard: int, sequence: int) -> AuditEntry | None:
+    entries = AuditEntry.objects.annotate(member_code=F("actor__code")).filter(shard=shard)
+    if shard or sequence > settings.AUDIT_LEGACY_ENTRIES:
         return entries.filter(sequence=sequence).first()
     # Entries from before the keys store no sequence: their rank is their position.
     return entries.order_by("id")[sequence - 1 : sequence].first()
 
 
-def _head_entry_problem(
+def _head_entry_problem(  # noqa: PLR0911  one return per way a head can be wrong
     head: AuditChainHead, entry: AuditEntry | None, keys: AuditKeys, legacy_limit: int
 ) -> str:
     if entry is None:
         return f"the chain head points at entry #{head.last_entry_id}, which does not exist"
     if entry.hash != head.last_hash:
         return f"the chain head's hash differs from entry #{entry.pk}'s"
+    if entry.shard != head.pk - HEAD_PK:
+        return f"the chain head points at entry #{entry.pk} of another chain"
     if entry.key_id == "":
         if head.last_sequence > legacy_limit:
             return f"entry #{entry.pk} at the head is not sealed with an audit key"
@@ -391,62 +475,64 @@ def _head_entry_problem(
 
 
 def _walk(
+    shard: int,
     head: AuditChainHead | None,
     keys: AuditKeys,
     legacy_limit: int,
-    checkpoints: Sequence[Checkpoint],
+    checkpointed: Sequence[tuple[ShardHead, Checkpoint]],
 ) -> ChainVerification:
-    pending = sorted(checkpoints, key=lambda checkpoint: checkpoint.sequence)
-    matched = sum(1 for checkpoint in pending if checkpoint.sequence == 0)
-    pending = [checkpoint for checkpoint in pending if checkpoint.sequence > 0]
+    """Verify one chain (shard) against its head and what the checkpoints say of it."""
+    pending = sorted(
+        (item for item in checkpointed if item[0].sequence > 0), key=lambda item: item[0].sequence
+    )
     count = legacy = 0
     previous: AuditEntry | None = None
-    entries = AuditEntry.objects.order_by("id").annotate(member_code=F("actor__code"))
+    entries = (
+        AuditEntry.objects.filter(shard=shard).order_by("id").annotate(member_code=F("actor__code"))
+    )
+
+    def broken(problem: str, entry_id: int | None, sequence: int) -> ChainVerification:
+        return ChainVerification(
+            count, _in_shard(shard, problem), entry_id, sequence, legacy, shard=shard
+        )
+
     for entry in entries.iterator(chunk_size=2000):
         count += 1
         problem = _entry_problem(entry, count, previous, keys, legacy_limit)
-        while not problem and pending and pending[0].sequence == count:
-            checkpoint = pending.pop(0)
-            if entry.hash != checkpoint.head:
+        while not problem and pending and pending[0][0].sequence == count:
+            part, checkpoint = pending.pop(0)
+            if entry.hash != part.head:
                 problem = (
                     f"entry #{entry.pk} at sequence {count} is not the one checkpointed in "
                     f"{checkpoint.name} at {checkpoint.checkpointed_at} (entry "
-                    f"#{checkpoint.entry_id}): the chain was cut back before this point and "
+                    f"#{part.entry_id}): the chain was cut back before this point and "
                     "has grown again since"
                 )
-            else:
-                matched += 1
         if problem:
-            return ChainVerification(count, problem, entry.pk, count, legacy, matched)
+            return broken(problem, entry.pk, count)
         legacy += entry.key_id == ""
         previous = entry
     last = f"entry #{previous.pk}" if previous is not None else "an empty trail"
     if count < legacy_limit:
-        return ChainVerification(
-            count,
+        return broken(
             f"the trail ends at sequence {count} ({last}) but AUDIT_LEGACY_ENTRIES says "
             f"{legacy_limit} entries were written before the audit keys: entries were removed",
             None,
             count + 1,
-            legacy,
-            matched,
         )
     if pending:
-        checkpoint = pending[-1]
-        return ChainVerification(
-            count,
+        part, checkpoint = pending[-1]
+        return broken(
             f"the trail ends at sequence {count} ({last}) but {checkpoint.name} recorded "
-            f"sequence {checkpoint.sequence} (entry #{checkpoint.entry_id}) at "
+            f"sequence {part.sequence} (entry #{part.entry_id}) at "
             f"{checkpoint.checkpointed_at}: entries after sequence {count} were removed",
             None,
             count + 1,
-            legacy,
-            matched,
         )
     result = _check_head(head, previous, count)
-    return ChainVerification(
-        result.entries, result.problem, result.entry_id, result.sequence, legacy, matched
-    )
+    if result.problem:
+        return broken(result.problem, result.entry_id, result.sequence or 0)
+    return ChainVerification(count, legacy_entries=legacy, shard=shard)
 
 
 def _entry_problem(
@@ -528,7 +614,7 @@ def _member_problem(entry: AuditEntry) -> str:
 
 
 def _link_problem(entry: AuditEntry, previous: AuditEntry | None) -> str:
-    if previous is None and entry.prev_hash != GENESIS_HASH:
+    if previous is None and entry.prev_hash != genesis_hash(entry.shard):
         return (
             f"entry #{entry.pk} opens the trail but does not start the chain: "
             "earlier entries were removed"
@@ -590,15 +676,38 @@ def _check_head(
     return ChainVerification(count)
 
 
-def _locked_head() -> AuditChainHead:
-    """The chain head, locked until the caller's transaction ends; created on first use.
+_affinity = threading.local()  # the shard this thread appended to last
 
-    Created lazily rather than by a data migration because test databases are flushed
-    between transactional tests. The fixed primary key makes the first creation race-safe:
+
+def _locked_head() -> AuditChainHead:
+    """A chain head, locked until the caller's transaction ends: a free one if there is one.
+
+    One query in the usual case: the first head in turn from this thread's last shard that
+    no other transaction holds (SKIP LOCKED). A head this transaction already holds is not
+    skipped, so a transaction that appends twice stays on its chain. Only when every head is
+    held by others does it create the next missing head (up to AUDIT_SHARDS) or, when all
+    exist, wait for its own; it then holds no other head, so two appenders never wait on
+    each other in a cycle.
+
+    Heads are created lazily rather than by a data migration because test databases are
+    flushed between transactional tests. Their fixed primary keys make creation race-safe:
     a concurrent creator fails on the key and get_or_create falls back to reading (and
-    locking) the winner's row.
+    locking) the winner's row. On SQLite the lock clauses are ignored: the database-wide
+    write lock serialises appenders anyway.
     """
-    head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=HEAD_PK)
+    shards = settings.AUDIT_SHARDS
+    preferred = getattr(_affinity, "shard", None)
+    if preferred is None or preferred >= shards:
+        preferred = hash((os.getpid(), threading.get_ident())) % shards
+    heads = AuditChainHead.objects.filter(pk__gte=HEAD_PK, pk__lt=HEAD_PK + shards)
+    turn = Mod(F("pk") - HEAD_PK + (shards - preferred), shards)
+    head = heads.select_for_update(skip_locked=True).order_by(turn).first()
+    if head is None:
+        existing = set(heads.values_list("pk", flat=True))
+        missing = [pk for pk in range(HEAD_PK, HEAD_PK + shards) if pk not in existing]
+        pk = missing[0] if missing else HEAD_PK + preferred
+        head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=pk)
+    _affinity.shard = head.pk - HEAD_PK
     return head
 
 

@@ -107,9 +107,7 @@ def deliver_notification(*, notification_id: int, at: datetime | None = None) ->
         # Delivered already, held by another worker, or not due: a duplicate message, or a
         # retry that the sweep beat. Nothing to do, and nothing to retry.
         return Outcome.SKIPPED
-    notification = Notification.objects.select_related("recipient__user", "actor").get(
-        pk=notification_id
-    )
+    notification = selectors.notification_to_deliver(notification_id)
     try:
         return _deliver_claimed(notification, token=token, at=at)
     except DeliveryUnavailable:
@@ -126,7 +124,6 @@ def deliver_notification(*, notification_id: int, at: datetime | None = None) ->
 
 
 def _deliver_claimed(notification: Notification, *, token: uuid.UUID, at: datetime) -> Outcome:
-    recipient = notification.recipient
     if notification.attempts > settings.NOTIFICATION_MAX_ATTEMPTS:
         # Claimed that many times without an outcome: its delivery keeps killing workers.
         logger.error(
@@ -144,7 +141,7 @@ def _deliver_claimed(notification: Notification, *, token: uuid.UUID, at: dateti
         _release(notification, token, status=Notification.Status.DIGEST, channel=Channel.DIGEST)
         return Outcome.DIGEST
 
-    quiet_until = selectors.quiet_period_end(selectors.notification_settings_of(recipient), at)
+    quiet_until = selectors.quiet_period_end(notification.quiet_hours, at)  # type: ignore[attr-defined]
     if quiet_until is not None:
         # Wait on the row, not on the broker: the sweep publishes it when quiet hours end.
         _release(
@@ -167,7 +164,8 @@ def _channel_of(notification: Notification) -> str:
     if notification.read_at is not None:
         # Already read in the application (during quiet hours, say): no e-mail for news known.
         return Channel.IN_APP
-    return selectors.channel_for(recipient, notification.event)
+    chosen = notification.chosen_channel or ""  # type: ignore[attr-defined]  # "": the default
+    return selectors.channel_for(recipient, notification.event, chosen=chosen)
 
 
 def _send_email(notification: Notification, token: uuid.UUID, *, at: datetime) -> Outcome:

@@ -9,16 +9,25 @@ e-mail passes through, it carries no patient identity and no clinical content.
 Each e-mail has a Message-ID derived from the notification's public id: should the narrow
 at-least-once window of SMTP send one twice (docs/background-work.md), mail clients and
 servers that deduplicate by Message-ID show it once.
+
+In a worker, e-mails reuse one mail-server session per thread (`keep_smtp_connection_open`,
+called at worker start by config/celery.py): opened at the first e-mail, closed after any
+error (the next e-mail opens a fresh one) and at worker shutdown. A session the server
+closed while idle is reopened and the e-mail sent once more on it: the server said nothing
+about it, so it was not accepted. Web processes open a session per e-mail, as Django does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import threading
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import ngettext, override
@@ -34,6 +43,51 @@ DIGEST_MAX_ITEMS = 50
 
 class PermanentDeliveryError(Exception):
     """The mail server refused for good (5xx): retrying would fail the same way."""
+
+
+class _KeptSession(threading.local):
+    keep_open = False  # set for the whole process, read by every thread
+    backend: BaseEmailBackend | None = None
+
+
+_session = _KeptSession()
+# Errors that say the server dropped an idle session before our message went.
+_DROPPED_SESSION = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+def keep_smtp_connection_open(keep: bool = True) -> None:
+    """Reuse one mail-server session across the e-mails of this process (per thread)."""
+    _KeptSession.keep_open = keep
+    if not keep:
+        close_smtp_connection()
+
+
+def close_smtp_connection() -> None:
+    """Close this thread's kept session, if any (worker shutdown, or after an error)."""
+    backend, _session.backend = _session.backend, None
+    if backend is not None:
+        with contextlib.suppress(Exception):  # a session already dead needs no goodbye
+            backend.close()
+
+
+def _send_on_kept_session(message: EmailMessage) -> None:
+    reused = _session.backend is not None
+    for attempt in (1, 2):
+        if _session.backend is None:
+            _session.backend = get_connection(fail_silently=False)
+            _session.backend.open()
+        message.connection = _session.backend
+        try:
+            message.send(fail_silently=False)
+        except _DROPPED_SESSION:
+            close_smtp_connection()
+            if not reused or attempt == 2:
+                raise
+        except BaseException:
+            close_smtp_connection()
+            raise
+        else:
+            return
 
 
 def mail_domain() -> str:
@@ -120,7 +174,10 @@ def _send(subject: str, body: str, *, to: str, message_id: str) -> None:
         headers=_headers(message_id),
     )
     try:
-        message.send(fail_silently=False)
+        if _session.keep_open:
+            _send_on_kept_session(message)
+        else:
+            message.send(fail_silently=False)
     except smtplib.SMTPResponseException as exc:
         if exc.smtp_code >= 500:
             raise PermanentDeliveryError(f"SMTP {exc.smtp_code}") from exc

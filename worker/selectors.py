@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.timezone import now
 
 from config.celery import app
@@ -314,13 +314,47 @@ def notification_settings_of(member: Member | int) -> NotificationSettings | Non
     return NotificationSettings.objects.filter(member=member).first()
 
 
-def channel_for(member: Member, event: str) -> str:
-    """The member's channel for this event: their choice, or the event's default."""
-    chosen = (
-        NotificationPreference.objects.filter(member=member, event=event)
-        .values_list("channel", flat=True)
-        .first()
+def notification_to_deliver(notification_id: int) -> Notification:
+    """A notification with all its delivery decides on, in one query.
+
+    Its recipient (with the user) and actor, and as annotations the recipient's choice of
+    channel for this event (`chosen_channel`, None for the event's default: see
+    `channel_for`) and quiet hours (`quiet_hours`, see `quiet_period_end`). The
+    dispatcher reads it for every delivery, so it replaces three round trips with one.
+    """
+    preference = NotificationPreference.objects.filter(
+        member=OuterRef("recipient_id"), event=OuterRef("event")
+    ).values("channel")[:1]
+    quiet = NotificationSettings.objects.filter(member=OuterRef("recipient_id"))
+    notification = (
+        Notification.objects.select_related("recipient__user", "actor")
+        .annotate(
+            chosen_channel=Subquery(preference),
+            quiet_start=Subquery(quiet.values("quiet_hours_start")[:1]),
+            quiet_end=Subquery(quiet.values("quiet_hours_end")[:1]),
+        )
+        .get(pk=notification_id)
     )
+    # Unsaved: only what quiet_period_end reads.
+    notification.quiet_hours = NotificationSettings(  # type: ignore[attr-defined]
+        member_id=notification.recipient_id,
+        quiet_hours_start=notification.quiet_start,
+        quiet_hours_end=notification.quiet_end,
+    )
+    return notification
+
+
+def channel_for(member: Member, event: str, *, chosen: str | None = None) -> str:
+    """The member's channel for this event: their choice, or the event's default.
+
+    `chosen` is their choice when already read (`notification_to_deliver`); None reads it.
+    """
+    if chosen is None:
+        chosen = (
+            NotificationPreference.objects.filter(member=member, event=event)
+            .values_list("channel", flat=True)
+            .first()
+        )
     if chosen:
         return chosen
     try:

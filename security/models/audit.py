@@ -60,7 +60,11 @@ class AuditEntry(models.Model):
     # Position in the chain, from 1, sealed with the entry: a row moved, removed or inserted
     # no longer sits at its sealed position. Null for the entries written before the audit
     # keys existed (see AUDIT_LEGACY_ENTRIES): their position is their rank.
-    sequence = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    # The chain the entry belongs to (settings.AUDIT_SHARDS chains, each with its own head);
+    # sealed with the entry from shard 1 on. Entries written before the trail was sharded are
+    # all in shard 0, whose seals stay what they were.
+    shard = models.PositiveSmallIntegerField(default=0)
     # Id of the AUDIT_KEYS key that sealed the entry ("" before the audit keys existed).
     key_id = models.CharField(max_length=32, blank=True, default="")
     prev_hash = models.CharField(max_length=64)
@@ -77,7 +81,12 @@ class AuditEntry(models.Model):
             # serialises appends on the chain head; this makes a fork impossible whatever the
             # code path or database.
             models.UniqueConstraint(fields=["prev_hash"], name="audit_entry_unique_prev_hash"),
+            # One entry per position in each chain; also the index of a chain's entries.
+            models.UniqueConstraint(
+                fields=["shard", "sequence"], name="audit_entry_unique_shard_sequence"
+            ),
         ]
+        indexes = [models.Index(fields=["shard", "id"], name="audit_entry_shard_id")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.target_type}:{self.target_code}"
@@ -94,11 +103,16 @@ class AuditEntry(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row locked by every append, so that entries chain in a single line."""
+    """The head of one chain (shard), locked by every append to it, so that its entries chain
+    in a single line. The head of shard `s` has the primary key `s + 1` (security.audit)."""
 
     last_entry_id = models.BigIntegerField(null=True, blank=True)
     last_hash = models.CharField(max_length=64, blank=True, default="")
     last_sequence = models.PositiveBigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"audit head at #{self.last_entry_id}"
+        return f"audit head of shard {self.shard} at #{self.last_entry_id}"
+
+    @property
+    def shard(self) -> int:
+        return self.pk - 1

@@ -247,7 +247,8 @@ class TestAppendOnly:
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
 class TestConcurrentWriters:
-    """Real connections in threads: the head lock keeps concurrent appends in one line."""
+    """Real connections in threads: each chain's head lock keeps its appends in one line, and
+    a held chain does not hold off appends to the others."""
 
     def test_it_keeps_one_chain_under_concurrent_appends(self) -> None:
         writers, per_writer = 4, 15
@@ -274,8 +275,8 @@ class TestConcurrentWriters:
         assert errors == []
         assert verify_chain() == audit.ChainVerification(entries=writers * per_writer)
 
-    def test_it_holds_off_other_appends_until_the_holder_commits(self) -> None:
-        record(actor=None, action="test.before")  # the head row exists and is committed
+    def hold_a_chain_while(self, appending: Callable[[], None]) -> None:
+        """Run `appending` while another connection holds, uncommitted, the chain it used."""
         recorded, release = threading.Event(), threading.Event()
 
         def hold_the_head() -> None:
@@ -287,21 +288,46 @@ class TestConcurrentWriters:
             finally:
                 connection.close()
 
-        @transaction.atomic
-        def record_without_waiting_long() -> None:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '200ms'")
-            record(actor=None, action="test.wait")
-
         holder = threading.Thread(target=hold_the_head)
         holder.start()
         try:
             assert recorded.wait(timeout=10)
-            with pytest.raises(OperationalError, match="lock timeout"):
-                record_without_waiting_long()
+            appending()
         finally:
             release.set()
             holder.join()
+
+    @staticmethod
+    @transaction.atomic
+    def record_without_waiting_long() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+        record(actor=None, action="test.wait")
+        record(actor=None, action="test.wait")  # the same transaction stays on its chain
+
+    def test_it_appends_beside_a_held_chain_without_waiting(self) -> None:
+        record(actor=None, action="test.before")  # shard 0's head exists and is committed
+
+        self.hold_a_chain_while(self.record_without_waiting_long)
+
+        shards = dict(AuditEntry.objects.values_list("action", "shard"))
+        waited = set(AuditEntry.objects.filter(action="test.wait").values_list("shard", flat=True))
+        assert waited == {shards["test.wait"]}  # both appends of the transaction on one chain
+        assert shards["test.wait"] != shards["test.hold"]
+        assert AuditChainHead.objects.count() == 2
+        assert verify_chain() == audit.ChainVerification(entries=4)
+
+    def test_with_one_shard_it_holds_off_other_appends_until_the_holder_commits(
+        self, settings
+    ) -> None:
+        settings.AUDIT_SHARDS = 1
+        record(actor=None, action="test.before")
+
+        def append_and_time_out() -> None:
+            with pytest.raises(OperationalError, match="lock timeout"):
+                self.record_without_waiting_long()
+
+        self.hold_a_chain_while(append_and_time_out)
 
         actions = list(AuditEntry.objects.values_list("action", flat=True))
         assert actions == ["test.before", "test.hold"]

@@ -6,6 +6,7 @@ the message is "on the wire" (what other processes do while a slow server answer
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
@@ -22,4 +23,26 @@ class FailingBackend(EmailBackend):
             raise FailingBackend.error
         if FailingBackend.during_send is not None:
             FailingBackend.during_send()
+        return super().send_messages(messages)
+
+
+class SessionBackend(EmailBackend):
+    """Counts the sessions opened and closed; `drop_next` makes the next send find the
+    session closed by the server (smtplib's SMTPServerDisconnected), as after an idle time."""
+
+    opened: ClassVar[int] = 0
+    closed: ClassVar[int] = 0
+    drop_next: ClassVar[bool] = False
+
+    def open(self) -> bool:
+        SessionBackend.opened += 1
+        return True
+
+    def close(self) -> None:
+        SessionBackend.closed += 1
+
+    def send_messages(self, messages: Sequence[EmailMessage]) -> int:
+        if SessionBackend.drop_next:
+            SessionBackend.drop_next = False
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
         return super().send_messages(messages)

@@ -1,7 +1,8 @@
 """`python manage.py verify_audit [--checkpoint FILE ...]`: has anyone tampered with the trail?
 
 Run it from cron or CI against production; it exits non-zero on the first problem, naming
-the first bad row (its sequence and id), so a monitoring job can alert on the exit status
+the first bad row (its chain when not shard 0, its sequence in that chain and its id); every
+chain (AUDIT_SHARDS) is walked, so a monitoring job can alert on the exit status
 alone. It needs AUDIT_KEYS: the seals can only be checked by whoever holds the key.
 
 With `--checkpoint` (a checkpoint file written by `audit_checkpoint`, or a directory of
@@ -63,6 +64,8 @@ class Command(BaseCommand):
         result = verify_chain(checkpoints)
         if not result.ok:
             where = f"sequence {result.sequence}" if result.sequence is not None else "the head"
+            if result.shard:
+                where = f"shard {result.shard}, {where}"
             row = f"entry #{result.entry_id}" if result.entry_id is not None else "missing row"
             raise CommandError(
                 f"Audit trail broken at {where} ({row}): {result.problem} "
