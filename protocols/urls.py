@@ -60,6 +60,26 @@ api_urlpatterns = [
         apis.ProtocolParticipantDetailApi.as_view(),
         name="api-protocol-participant",
     ),
+    path(
+        f"{P}inclusions/",
+        apis.ProtocolInclusionListApi.as_view(),
+        name="api-protocol-inclusions",
+    ),
+    path(
+        f"{P}inclusions/counts/",
+        apis.ProtocolInclusionCountsApi.as_view(),
+        name="api-protocol-inclusion-counts",
+    ),
+    path(
+        f"{P}inclusions/<uuid:inclusion_code>/",
+        apis.ProtocolInclusionDetailApi.as_view(),
+        name="api-protocol-inclusion",
+    ),
+    path(
+        f"{P}inclusions/<uuid:inclusion_code>/end/",
+        apis.ProtocolInclusionEndApi.as_view(),
+        name="api-protocol-inclusion-end",
+    ),
     path(f"{P}diff/", apis.ProtocolDiffApi.as_view(), name="api-protocol-diff"),
     path("themes/", guide_apis.ThemeListApi.as_view(), name="api-themes"),
     path("guide/", guide_apis.GuideApi.as_view(), name="api-guide"),
