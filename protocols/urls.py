@@ -104,6 +104,13 @@ urlpatterns = [
     path(f"{W}comparer/", views.compare_versions, name="protocol-diff"),
     path(f"{W}nouvelle-version/", views.new_version, name="protocol-new-version"),
     path(f"{W}participants/", views.participants, name="protocol-participants"),
+    path(f"{W}inclusions/", views.inclusion_list, name="protocol-inclusions"),
+    path(f"{W}inclusions/nouvelle/", views.include_patient, name="protocol-include"),
+    path(
+        f"{W}inclusions/<uuid:inclusion_code>/sortie/",
+        views.end_inclusion,
+        name="protocol-inclusion-end",
+    ),
     path(WV, views.version_detail, name="protocol-version"),
     path(f"{WV}modifier/", views.edit_version, name="protocol-edit"),
     path(f"{WV}relecture/", views.review_version, name="protocol-review"),
