@@ -405,7 +405,8 @@ def test_the_page_takes_a_fixed_number_of_queries(
 ) -> None:
     """Session, member, the coordinator rule, the organisations of the filter, the liaison
     aggregates and one query per column of the other apps (messages, acknowledgements,
-    protocols in force, professionals engaged, patients included): the same for one sheet or a hundred."""
+    protocols in force, professionals engaged, patients included): the same for one sheet
+    or a hundred."""
     client.force_login(demo["coord"].user)
     period = {"from": "2026-01-01", "to": "2026-03-31"}
     client.get("/indicateurs/", period)  # warm the per-process caches
