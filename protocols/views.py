@@ -600,9 +600,7 @@ def include_patient(request: HttpRequest, member: Member, code: UUID) -> HttpRes
     }
     if errors:
         messages.error(request, _("Certains champs sont à compléter ou à corriger."))
-    return render(
-        request, "protocols/inclusion_form.html", context, status=400 if errors else 200
-    )
+    return render(request, "protocols/inclusion_form.html", context, status=400 if errors else 200)
 
 
 @member_page
@@ -660,6 +658,4 @@ def end_inclusion(
     }
     if errors:
         messages.error(request, _("Certains champs sont à compléter ou à corriger."))
-    return render(
-        request, "protocols/inclusion_end.html", context, status=400 if errors else 200
-    )
+    return render(request, "protocols/inclusion_end.html", context, status=400 if errors else 200)

@@ -95,17 +95,18 @@ def test_others_see_counts_only(demo, in_force) -> None:
     assert "1 patient inclus" in page
     assert "LEFÈVRE" not in page
     assert "Inclure un patient</a>" not in page
-    response = logged_in(demo["dr.martin"]).get(
-        f"/protocoles/{in_force.code}/inclusions/nouvelle/"
-    )
+    response = logged_in(demo["dr.martin"]).get(f"/protocoles/{in_force.code}/inclusions/nouvelle/")
     assert response.status_code == 302  # back to the protocol, with a message
     coordinator = logged_in(demo["coord"])
     listed = coordinator.get(f"/protocoles/{in_force.code}/inclusions/").content.decode()
     assert "LEFÈVRE Jeanne" in listed
     assert "Julie Petit" in listed
-    assert "LEFÈVRE" not in (
-        logged_in(demo["dr.martin"]).get(f"/protocoles/{in_force.code}/inclusions/")
-    ).content.decode()
+    assert (
+        "LEFÈVRE"
+        not in (
+            logged_in(demo["dr.martin"]).get(f"/protocoles/{in_force.code}/inclusions/")
+        ).content.decode()
+    )
 
 
 def test_the_delegate_records_the_exit(demo, in_force) -> None:
