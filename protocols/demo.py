@@ -3,8 +3,9 @@
 Two national cooperation protocols and one local pluriprofessional protocol with two
 versions. Their texts are short summaries written for this demo: they are not the official
 protocols and must not be used as such. Three fictitious patients are included in the
-cystitis protocol (one has left it), so its page and the indicators show inclusions. The guide gets its themes, the theme links of the demo
-organisations and members, and a few office hours.
+cystitis protocol (one has left it), so its page and the indicators show inclusions. The
+guide gets its themes, the theme links of the demo organisations and members, and a few
+office hours.
 """
 
 from __future__ import annotations
