@@ -27,6 +27,21 @@ urlpatterns = [
     path("annuaire/membres/<uuid:code>/", views.member_detail, name="member-detail"),
     path("annuaire/membres/<uuid:code>/modifier/", views.member_edit, name="member-edit"),
     path(
+        "annuaire/membres/<uuid:code>/structures/",
+        views.member_memberships,
+        name="member-memberships",
+    ),
+    path(
+        "annuaire/membres/<uuid:code>/structures/<uuid:organisation_code>/role/",
+        views.membership_role,
+        name="membership-role",
+    ),
+    path(
+        "annuaire/membres/<uuid:code>/structures/<uuid:organisation_code>/retirer/",
+        views.membership_end,
+        name="membership-end",
+    ),
+    path(
         "annuaire/membres/<uuid:code>/desactiver/",
         views.member_deactivate,
         name="member-deactivate",
