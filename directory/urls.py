@@ -13,6 +13,16 @@ api_urlpatterns = [
     ),
     path("members/", apis.MemberListApi.as_view(), name="api-members"),
     path("members/<uuid:code>/", apis.MemberDetailApi.as_view(), name="api-member"),
+    path(
+        "members/<uuid:code>/organisations/",
+        apis.MemberMembershipListApi.as_view(),
+        name="api-member-organisations",
+    ),
+    path(
+        "members/<uuid:code>/organisations/<uuid:organisation_code>/",
+        apis.MemberMembershipApi.as_view(),
+        name="api-member-organisation",
+    ),
     path("directory-import/", apis.DirectoryImportApi.as_view(), name="api-directory-import"),
 ]
 

@@ -150,3 +150,34 @@ def test_the_membership_pages_are_404_for_anyone_else(client: Client, demo, meth
         response = getattr(client, method)(url, {"organisation": str(msp), "role": "admin"})
         assert response.status_code == 404, url
     assert held(nurse) == {"msp": "member"}
+
+
+class TestTheApi:
+    def url(self, member: Member, organisation_code: object = None) -> str:
+        tail = f"{organisation_code}/" if organisation_code else ""
+        return f"/api/v1/members/{member.code}/organisations/{tail}"
+
+    def test_the_same_rules_through_the_api(self, client_for, demo) -> None:
+        nurse = demo["ide.petit"]
+        api = client_for(demo["coord"])
+        pharmacy, msp = organisation("pharmacy").code, organisation("msp").code
+        added = api.post(self.url(nurse), {"id": str(pharmacy), "role": "member"}, format="json")
+        assert added.status_code == 201
+        assert {o["kind"] for o in added.json()["organisations"]} == {"msp", "pharmacy"}
+        again = api.post(self.url(nurse), {"id": str(pharmacy)}, format="json")
+        assert again.status_code == 400
+        changed = api.patch(self.url(nurse, pharmacy), {"role": "admin"}, format="json")
+        assert changed.status_code == 200
+        assert api.delete(self.url(nurse, msp)).status_code == 204
+        last = api.delete(self.url(nurse, pharmacy))
+        assert last.status_code == 409
+        assert held(nurse) == {"pharmacy": "admin"}
+        assert api.delete(self.url(nurse, msp)).status_code == 404  # no longer held
+
+    def test_a_member_may_not(self, client_for, demo) -> None:
+        gp = demo["dr.martin"]
+        response = client_for(gp).post(
+            self.url(gp), {"id": str(organisation("pharmacy").code)}, format="json"
+        )
+        assert response.status_code == 403
+        assert held(gp) == {"msp": "member"}
