@@ -15,3 +15,10 @@ MEMBER_CREATE = register_action("member.create", _("Ajout d'un membre à l'annua
 MEMBER_UPDATE = register_action("member.edit", _("Modification d'un membre de l'annuaire"))
 MEMBER_DEACTIVATE = register_action("member.deactivate", _("Désactivation d'un membre"))
 MEMBER_REACTIVATE = register_action("member.reactivate", _("Réactivation d'un membre"))
+MEMBERSHIP_ADD = register_action("membership.add", _("Rattachement d'un membre à une structure"))
+MEMBERSHIP_CHANGE_ROLE = register_action(
+    "membership.change_role", _("Changement du rôle d'un membre dans une structure")
+)
+MEMBERSHIP_END = register_action(
+    "membership.end", _("Fin du rattachement d'un membre à une structure")
+)

@@ -33,6 +33,8 @@ from directory.serializers import (
     MemberInput,
     MemberOutput,
     MemberSelfInput,
+    MembershipInput,
+    MembershipRoleInput,
     OrganisationInput,
     OrganisationOutput,
 )
@@ -154,6 +156,51 @@ class MemberDetailApi(APIView):
         data.is_valid(raise_exception=True)
         services.update_member(actor=actor, member=member, **data.validated_data)
         return Response(MemberOutput(member_to_show(actor, code)).data)
+
+
+class MemberMembershipListApi(APIView):
+    @extend_schema(request=MembershipInput, responses={201: MemberOutput})
+    def post(self, request: Request, code: UUID) -> Response:
+        """Attach the member to one more structure, with a role (coordination only; 400 when
+        the member already belongs to it)."""
+        actor = current_member(request)
+        member = member_to_show(actor, code)
+        body = MembershipInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.add_membership(
+            actor=actor,
+            member=member,
+            organisation=body.validated_data["id"],
+            role=body.validated_data["role"],
+        )
+        return Response(
+            MemberOutput(member_to_show(actor, code)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class MemberMembershipApi(APIView):
+    @extend_schema(request=MembershipRoleInput, responses=MemberOutput)
+    def patch(self, request: Request, code: UUID, organisation_code: UUID) -> Response:
+        """Change the member's role in this structure (coordination only; a coordinator
+        cannot take away their own coordination: 409)."""
+        actor = current_member(request)
+        member = member_to_show(actor, code)
+        membership = selectors.access_membership(member, organisation_code)
+        body = MembershipRoleInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.change_membership_role(
+            actor=actor, membership=membership, role=body.validated_data["role"]
+        )
+        return Response(MemberOutput(member_to_show(actor, code)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, code: UUID, organisation_code: UUID) -> Response:
+        """Detach the member from this structure (coordination only; 409 for their last one)."""
+        actor = current_member(request)
+        member = member_to_show(actor, code)
+        membership = selectors.access_membership(member, organisation_code)
+        services.end_membership(actor=actor, membership=membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):

@@ -85,6 +85,22 @@ def access_member_to_keep(member: Member, code: UUID | str) -> Member:
     return get_or_not_found(members_kept_by(member), "member", code=code)
 
 
+def memberships_of(shown: Member) -> QuerySet[Membership]:
+    """A member's structures and roles, by structure name (the member edit page, the API)."""
+    return (
+        Membership.objects.filter(member=shown)
+        .select_related("organisation", "organisation__parent")
+        .order_by("organisation__name", "pk")
+    )
+
+
+def access_membership(shown: Member, organisation_code: UUID | str) -> Membership:
+    """The membership of `shown` (already accessed) in this structure, or NotFound."""
+    return get_or_not_found(
+        memberships_of(shown), "membership", organisation__code=organisation_code
+    )
+
+
 def deactivated_members(member: Member) -> QuerySet[Member]:
     """The deactivated members, for the coordination (to reactivate one)."""
     return members_kept_by(member).filter(is_active=False)

@@ -97,6 +97,10 @@ class MembershipInput(StrictSerializer):
     role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
 
 
+class MembershipRoleInput(StrictSerializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
 class MemberSelfInput(StrictSerializer):
     """What a member may change on their own profile."""
 

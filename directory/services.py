@@ -227,6 +227,114 @@ def reactivate_member(*, actor: Member, member: Member) -> Member:
     return member
 
 
+# --- Memberships: a member's structures and their role in each --------------------------
+#
+# The rules, whoever calls (the member edit page, the API): the coordination only; a role
+# of the list; one membership per structure; a member keeps at least one structure (the
+# directory, the shared inboxes and the indicators place people by their structures); and a
+# coordinator cannot take away their own coordination (they would lock themselves out, as
+# deactivate_member refuses for their account). Ending a membership deletes its row: the
+# audit entry keeps which structure and role it was.
+
+
+def _check_role(role: str) -> None:
+    if role not in Membership.Role.values:
+        raise FieldErrors({"role": [_("Rôle inconnu : membre ou administrateur.")]})
+
+
+def _is_own_coordination(actor: Member, membership: Membership) -> bool:
+    return (
+        membership.member_id == actor.pk
+        and membership.role == Membership.Role.ADMIN
+        and membership.organisation.kind == Organisation.Kind.CPTS
+    )
+
+
+def _membership_extra(membership: Membership) -> dict[str, Any]:
+    return {"organisation": str(membership.organisation.code), "role": membership.role}
+
+
+@transaction.atomic
+def add_membership(
+    *, actor: Member, member: Member, organisation: Organisation, role: str
+) -> Membership:
+    """Attach `member` to one more structure, with a role (coordination only)."""
+    _require_directory_admin(actor)
+    _check_role(role)
+    taken = _("Ce membre appartient déjà à cette structure.")
+    if Membership.objects.filter(member=member, organisation=organisation).exists():
+        raise FieldErrors({"organisation": [taken]})
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(
+                member=member, organisation=organisation, role=role
+            )
+    except IntegrityError:  # added concurrently: the constraint decided
+        raise FieldErrors({"organisation": [taken]}) from None
+    audit.record(
+        actor=actor,
+        action=actions.MEMBERSHIP_ADD,
+        target=member,
+        extra=_membership_extra(membership),
+    )
+    return membership
+
+
+@transaction.atomic
+def change_membership_role(*, actor: Member, membership: Membership, role: str) -> Membership:
+    """Change the member's role in one structure (coordination only); the same role is a
+    no-op, so a resent form changes nothing and records nothing."""
+    _require_directory_admin(actor)
+    _check_role(role)
+    if role == membership.role:
+        return membership
+    if _is_own_coordination(actor, membership):
+        raise InvalidTransition(_("Vous ne pouvez pas retirer votre propre rôle de coordination."))
+    updated = Membership.objects.filter(pk=membership.pk, role=membership.role).update(
+        role=role, updated_at=now()
+    )
+    if updated != 1:
+        raise InvalidTransition(_("Ce rattachement vient d'être modifié : rechargez la page."))
+    previous, membership.role = membership.role, role
+    audit.record(
+        actor=actor,
+        action=actions.MEMBERSHIP_CHANGE_ROLE,
+        target=membership.member,
+        extra={**_membership_extra(membership), "previous": previous},
+    )
+    return membership
+
+
+@transaction.atomic
+def end_membership(*, actor: Member, membership: Membership) -> None:
+    """Detach the member from one structure (coordination only); 409 for their last one.
+
+    The member's memberships are locked first, so that two coordinators ending the last two
+    structures at the same time cannot leave the member with none.
+    """
+    _require_directory_admin(actor)
+    if _is_own_coordination(actor, membership):
+        raise InvalidTransition(_("Vous ne pouvez pas retirer votre propre rôle de coordination."))
+    held = list(
+        Membership.objects.select_for_update()
+        .filter(member_id=membership.member_id)
+        .values_list("pk", flat=True)
+    )
+    if membership.pk not in held:
+        raise InvalidTransition(_("Ce rattachement a déjà pris fin."))
+    if len(held) <= 1:
+        raise InvalidTransition(
+            _("Un membre garde au moins une structure : ajoutez-en une autre avant.")
+        )
+    Membership.objects.filter(pk=membership.pk).delete()
+    audit.record(
+        actor=actor,
+        action=actions.MEMBERSHIP_END,
+        target=membership.member,
+        extra=_membership_extra(membership),
+    )
+
+
 def issue_api_token(*, user: User, name: str = "API", issued_with_2fa: bool = False) -> str:
     """The secret of a new personal API token for `user` (scripts, tests, the demo).
 

@@ -13,6 +13,16 @@ api_urlpatterns = [
     ),
     path("members/", apis.MemberListApi.as_view(), name="api-members"),
     path("members/<uuid:code>/", apis.MemberDetailApi.as_view(), name="api-member"),
+    path(
+        "members/<uuid:code>/organisations/",
+        apis.MemberMembershipListApi.as_view(),
+        name="api-member-organisations",
+    ),
+    path(
+        "members/<uuid:code>/organisations/<uuid:organisation_code>/",
+        apis.MemberMembershipApi.as_view(),
+        name="api-member-organisation",
+    ),
     path("directory-import/", apis.DirectoryImportApi.as_view(), name="api-directory-import"),
 ]
 
@@ -26,6 +36,21 @@ urlpatterns = [
     path("annuaire/membres/nouveau/", views.member_create, name="member-create"),
     path("annuaire/membres/<uuid:code>/", views.member_detail, name="member-detail"),
     path("annuaire/membres/<uuid:code>/modifier/", views.member_edit, name="member-edit"),
+    path(
+        "annuaire/membres/<uuid:code>/structures/",
+        views.member_memberships,
+        name="member-memberships",
+    ),
+    path(
+        "annuaire/membres/<uuid:code>/structures/<uuid:organisation_code>/role/",
+        views.membership_role,
+        name="membership-role",
+    ),
+    path(
+        "annuaire/membres/<uuid:code>/structures/<uuid:organisation_code>/retirer/",
+        views.membership_end,
+        name="membership-end",
+    ),
     path(
         "annuaire/membres/<uuid:code>/desactiver/",
         views.member_deactivate,

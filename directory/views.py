@@ -11,13 +11,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from directory import forms, importer, selectors, services
 from directory.filters import MemberFilter, OrganisationFilter
 from directory.models import Member, Membership, Organisation
 from directory.permissions import member_page
-from security.exceptions import DomainError, FieldErrors, InvalidTransition
+from security.exceptions import DomainError, FieldErrors, InvalidTransition, NotFound
 
 
 @member_page
@@ -104,23 +105,32 @@ def _member_form(
     errors: dict[str, list[str]],
     shown: Member | None = None,
     status: int = 200,
+    membership_values: dict[str, str] | None = None,
+    membership_errors: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
-    if errors:
+    if errors or membership_errors:
         messages.error(request, _("Certains champs sont à compléter ou à corriger."))
-    return render(
-        request,
-        "directory/member_form.html",
-        {
-            "shown": shown,
-            "values": values,
-            "errors": errors,
-            "professions": Member.Profession.choices,
-            "civilities": Member.Civility.choices,
-            "roles": Membership.Role.choices,
-            "organisations": selectors.organisations_visible_to(None),
-        },
-        status=status,
-    )
+    organisations = list(selectors.organisations_visible_to(None))
+    context: dict[str, Any] = {
+        "shown": shown,
+        "values": values,
+        "errors": errors,
+        "professions": Member.Profession.choices,
+        "civilities": Member.Civility.choices,
+        "roles": Membership.Role.choices,
+        "organisations": organisations,
+    }
+    if shown is not None:
+        # The structures and roles: each changed on its own (role, end), one more added.
+        memberships = list(selectors.memberships_of(shown))
+        held = {membership.organisation_id for membership in memberships}
+        context |= {
+            "memberships": memberships,
+            "addable": [o for o in organisations if o.pk not in held],
+            "membership_values": membership_values or {"role": Membership.Role.MEMBER},
+            "membership_errors": membership_errors or {},
+        }
+    return render(request, "directory/member_form.html", context, status=status)
 
 
 @member_page
@@ -154,7 +164,8 @@ def member_create(request: HttpRequest, member: Member) -> HttpResponseBase:
 
 @member_page
 def member_edit(request: HttpRequest, member: Member, code: UUID) -> HttpResponseBase:
-    """The coordinator corrects a member's profile (not their structures: see the import)."""
+    """The coordinator corrects a member's profile; their structures and roles are changed
+    by the forms of the same page (member_memberships, membership_role, membership_end)."""
     if not selectors.is_coordinator(member):
         raise Http404
     shown = selectors.access_member_to_keep(member, code)
@@ -172,6 +183,119 @@ def member_edit(request: HttpRequest, member: Member, code: UUID) -> HttpRespons
             return redirect("member-detail", code=shown.code)
     shown = selectors.access_member_to_keep(member, code)  # the failed edit left it dirty
     return _member_form(request, values=values, errors=errors, shown=shown, status=400)
+
+
+def _coordinator_keeping(member: Member, code: UUID) -> Member:
+    if not selectors.is_coordinator(member):
+        raise Http404
+    return selectors.access_member_to_keep(member, code)
+
+
+@member_page
+def member_memberships(request: HttpRequest, member: Member, code: UUID) -> HttpResponseBase:
+    """Attach the member to one more structure, with a role (directory.services rules)."""
+    shown = _coordinator_keeping(member, code)
+    if request.method != "POST":
+        raise Http404
+    values = {name: request.POST.get(name, "") for name in ("organisation", "role")}
+    errors: dict[str, list[str]] = {}
+    organisation = None
+    if not values["organisation"]:
+        errors["organisation"] = [_("Choisissez une structure.")]
+    else:
+        try:
+            organisation = selectors.access_organisation(member, values["organisation"])
+        except NotFound:
+            errors["organisation"] = [_("Structure introuvable.")]
+    if organisation is not None:
+        try:
+            services.add_membership(
+                actor=member, member=shown, organisation=organisation, role=values["role"]
+            )
+        except FieldErrors as error:
+            errors = error.fields
+        else:
+            messages.success(
+                request,
+                _("%(name)s est rattaché à %(organisation)s.")
+                % {"name": shown.display_name, "organisation": organisation.name},
+            )
+            return redirect("member-edit", code=shown.code)
+    return _member_form(
+        request,
+        values=forms.values_of(shown),
+        errors={},
+        shown=shown,
+        status=400,
+        membership_values=values,
+        membership_errors=errors,
+    )
+
+
+@member_page
+def membership_role(
+    request: HttpRequest, member: Member, code: UUID, organisation_code: UUID
+) -> HttpResponseBase:
+    """Change the member's role in one of their structures."""
+    shown = _coordinator_keeping(member, code)
+    if request.method != "POST":
+        raise Http404
+    membership = selectors.access_membership(shown, organisation_code)
+    try:
+        services.change_membership_role(
+            actor=member, membership=membership, role=request.POST.get("role", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.readable())
+    else:
+        messages.success(
+            request,
+            _("Rôle dans %(organisation)s : %(role)s.")
+            % {
+                "organisation": membership.organisation.name,
+                "role": membership.get_role_display(),
+            },
+        )
+    return redirect("member-edit", code=shown.code)
+
+
+@member_page
+def membership_end(
+    request: HttpRequest, member: Member, code: UUID, organisation_code: UUID
+) -> HttpResponseBase:
+    """Detach the member from a structure, once confirmed (templates/confirm.html)."""
+    shown = _coordinator_keeping(member, code)
+    membership = selectors.access_membership(shown, organisation_code)
+    back = reverse("member-edit", kwargs={"code": shown.code})
+    if request.method != "POST":
+        confirm = {
+            "title": _("Retirer %(name)s de %(organisation)s ?")
+            % {"name": shown.display_name, "organisation": membership.organisation.name},
+            "text": _(
+                "Ce professionnel n'apparaîtra plus parmi les membres de cette structure et "
+                "ne lira plus sa boîte partagée. Ses fiches et messages restent dans "
+                "l'historique. Vous pourrez l'y rattacher de nouveau."
+            ),
+            "button": _("Oui, retirer de cette structure"),
+            "url": reverse(
+                "membership-end",
+                kwargs={"code": shown.code, "organisation_code": membership.organisation.code},
+            ),
+            "back": back,
+            "fields": [],
+        }
+        return render(request, "confirm.html", {"confirm": confirm})
+    try:
+        services.end_membership(actor=member, membership=membership)
+    except DomainError as error:
+        messages.error(request, error.readable())
+    else:
+        messages.success(
+            request,
+            _("%(name)s n'est plus rattaché à %(organisation)s.")
+            % {"name": shown.display_name, "organisation": membership.organisation.name},
+        )
+    return redirect(back)
 
 
 @member_page

@@ -6,22 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from django import forms
-from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from directory.models import Member
 from directory.selectors import members_visible_to
-
-PATIENT_KEYS = (
-    "identity_status",
-    "ins",
-    "birth_family_name",
-    "used_family_name",
-    "given_names",
-    "birth_date",
-    "sex",
-    "birth_place_insee",
-)
 
 
 class SearchForm(forms.Form):
@@ -82,53 +70,3 @@ def uuids(values: list[str]) -> list[UUID]:
         except ValueError:
             continue
     return result
-
-
-def patient_from(post: QueryDict) -> dict[str, Any] | None:
-    """The patient fields of the compose form (`patient.<key>`), or None when all are blank."""
-    patient = {key: post.get(f"patient.{key}", "").strip() for key in PATIENT_KEYS}
-    if not any(value for key, value in patient.items() if key != "identity_status"):
-        return None
-    return {key: value for key, value in patient.items() if value}
-
-
-PATIENT_FIELDS = [
-    ("birth_family_name", _("Nom de naissance"), "text", None),
-    ("used_family_name", _("Nom d'usage"), "text", None),
-    ("given_names", _("Prénoms de naissance"), "text", None),
-    ("birth_date", _("Date de naissance"), "date", None),
-    (
-        "sex",
-        _("Sexe"),
-        "",
-        [("", "—"), ("F", _("Féminin")), ("M", _("Masculin")), ("U", _("Inconnu"))],
-    ),
-    (
-        "identity_status",
-        _("Statut de l'identité"),
-        "",
-        [
-            ("PROV", _("Provisoire")),
-            ("RECUP", _("Récupérée")),
-            ("VALI", _("Validée")),
-            ("QUAL", _("Qualifiée")),
-        ],
-    ),
-    ("ins", _("INS (identité qualifiée)"), "text", None),
-    ("birth_place_insee", _("Lieu de naissance (code INSEE)"), "text", None),
-]
-
-
-def patient_fields(post: QueryDict | None, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """The patient block of the compose form, with the values typed and their errors."""
-    return [
-        {
-            "key": key,
-            "label": label,
-            "type": kind,
-            "choices": choices,
-            "value": post.get(f"patient.{key}", "") if post is not None else "",
-            "error": errors.get(f"patient.{key}"),
-        }
-        for key, label, kind, choices in PATIENT_FIELDS
-    ]

@@ -32,6 +32,7 @@ from messaging.models import Conversation, Message
 from messaging.selectors import LinkExpired, Standing
 from messaging.services import conversations, messages
 from messaging.services.messages import Upload
+from patients import forms as patient_forms
 from patients.identity import identity_display
 from security.exceptions import DomainError, FieldErrors, NotFound
 
@@ -103,7 +104,7 @@ def compose(request: HttpRequest, member: Member) -> HttpResponse:
         "chosen": [],
         "data": {},
         "errors": {},
-        "patient_fields": forms.patient_fields(None, {}),
+        "patient_fields": patient_forms.patient_fields(None, {}),
     }
     if request.method != "POST":
         if sheet is not None:
@@ -126,7 +127,7 @@ def compose(request: HttpRequest, member: Member) -> HttpResponse:
                 if post.get("organisation_inbox")
                 else None
             ),
-            patient=forms.patient_from(post),
+            patient=patient_forms.patient_from(post),
             liaison_sheet=selectors.sheet_from_code(member, sheet_code) if sheet_code else None,
             body=post.get("body", ""),
             urgent=bool(post.get("urgent")),
@@ -137,8 +138,8 @@ def compose(request: HttpRequest, member: Member) -> HttpResponse:
         context["errors"] = (
             error.fields if isinstance(error, FieldErrors) else {"__all__": [error.detail]}
         )
-        context["patient_fields"] = forms.patient_fields(post, context["errors"])
-        context["patient_open"] = forms.patient_from(post) is not None
+        context["patient_fields"] = patient_forms.patient_fields(post, context["errors"])
+        context["patient_open"] = patient_forms.patient_from(post) is not None
         flash.error(request, _("Le message n'est pas parti : corrigez ce qui est indiqué."))
         return render(request, "messaging/compose.html", context, status=error.status_code)
     flash.success(request, _("Message envoyé."))

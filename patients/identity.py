@@ -237,6 +237,29 @@ def validated_patient(data: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(serializer.validated_data, cls=DjangoJSONEncoder))
 
 
+# What identifies a patient outside a liaison sheet's draft (a conversation about a patient, a
+# patient included in a protocol): the names and birth date of the RNIV minimum.
+IDENTIFYING_TRAITS = ("birth_family_name", "given_names", "birth_date")
+
+
+def identified_patient(data: Mapping[str, Any], *, required_message: str) -> dict[str, Any]:
+    """`validated_patient` that also requires `IDENTIFYING_TRAITS`, or FieldErrors naming
+    every problem at once (`patient.<key>`), with `required_message` for a missing trait."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    try:
+        clean = validated_patient(data)
+    except FieldErrors as error:
+        errors.update(error.fields)
+    source = clean or data
+    for key in IDENTIFYING_TRAITS:
+        if not source.get(key) and f"patient.{key}" not in errors:
+            errors[f"patient.{key}"] = [required_message]
+    if errors:
+        raise FieldErrors(errors)
+    return clean
+
+
 def ins_index(ins: str) -> str:
     """The blind index of an INS, or "" when there is none (no INS, or only spaces)."""
     number = normalise_nir(ins or "")

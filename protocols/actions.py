@@ -48,3 +48,15 @@ ORGANISATION_GUIDE_UPDATE = register_action(
 MEMBER_GUIDE_UPDATE = register_action(
     "member.guide_update", _("Mise à jour de la fiche guide d'un membre")
 )
+
+# Patients included in a protocol (the one patient data of the app): every read is audited.
+INCLUSION_CREATE = register_action(
+    "protocol_inclusion.create", _("Inclusion d'un patient dans un protocole")
+)
+INCLUSION_END = register_action("protocol_inclusion.end", _("Sortie d'un patient d'un protocole"))
+INCLUSION_READ = register_action(
+    "protocol_inclusion.read", _("Lecture de l'inclusion d'un patient dans un protocole")
+)
+INCLUSION_LIST = register_action(
+    "protocol_inclusion.list", _("Liste des patients inclus dans un protocole")
+)

@@ -31,6 +31,10 @@ from protocols.serializers import (
     ProtocolCommentInput,
     ProtocolCreateInput,
     ProtocolDiffOutput,
+    ProtocolInclusionCountsOutput,
+    ProtocolInclusionEndInput,
+    ProtocolInclusionInput,
+    ProtocolInclusionOutput,
     ProtocolListQuery,
     ProtocolNewVersionInput,
     ProtocolOutput,
@@ -44,7 +48,7 @@ from protocols.serializers import (
     ProtocolVersionOutput,
     ProtocolVersionSummaryOutput,
 )
-from protocols.services import drafting, lifecycle, participation
+from protocols.services import drafting, inclusions, lifecycle, participation
 from security.exceptions import NotFound
 from security.idempotency import tell_replay, was_replayed
 
@@ -66,6 +70,23 @@ def _if_match(request: Request) -> int | None:
     if not value.isdigit() or int(value) > MAX_NUMBER:
         raise ValidationError({"If-Match": [_("ETag invalide.")]})
     return int(value)
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 64:
+        raise ValidationError({"Idempotency-Key": [_("64 caractères au plus.")]})
+    return key
+
+
+def _idempotency_parameter(what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "Idempotency-Key",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=False,
+        description=f"Retrying with the same key does not create a second {what}.",
+    )
 
 
 def _themes(slugs: list[str]) -> list[Theme]:
@@ -117,21 +138,11 @@ class ProtocolListApi(generics.ListAPIView):
     @extend_schema(
         request=ProtocolCreateInput,
         responses={201: ProtocolOutput},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=False,
-                description="Retrying with the same key does not create a second protocol.",
-            )
-        ],
+        parameters=[_idempotency_parameter("protocol")],
     )
     def post(self, request: Request) -> Response:
         """Create a protocol with its first draft (you become its author)."""
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > 64:
-            raise ValidationError({"Idempotency-Key": [_("64 caractères au plus.")]})
+        key = _idempotency_key(request)
         member = current_member(request)
         body = ProtocolCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -437,3 +448,89 @@ class ProtocolDiffApi(APIView):
                 }
             ).data
         )
+
+
+class ProtocolInclusionListApi(generics.ListAPIView):
+    """Patients included in the protocol (D4011-4-2): the ones you included, or every one
+    for the protocol's creator and the coordination. Each read is audited."""
+
+    serializer_class = ProtocolInclusionOutput
+    filter_backends: list[type] = []
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return selectors.no_inclusions()
+        refuse_unknown_parameters(self.request, {"page", "page_size"})
+        member = current_member(self.request)
+        protocol = selectors.access_protocol(member, self.kwargs["code"])
+        self.protocol = protocol
+        return selectors.inclusions_visible_to(member, protocol)
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().get(request, *args, **kwargs)
+        results = response.data.get("results", []) if isinstance(response.data, dict) else []
+        selectors.audit_inclusion_list(current_member(request), self.protocol, len(results))
+        return response
+
+    @extend_schema(
+        request=ProtocolInclusionInput,
+        responses={201: ProtocolInclusionOutput},
+        parameters=[_idempotency_parameter("inclusion")],
+    )
+    def post(self, request: Request, code: UUID) -> Response:
+        """Include a patient (délégués, or participants of a pluriprofessional protocol, of a
+        protocol in force: 403 for other members, 409 when the protocol is not in force)."""
+        key = _idempotency_key(request)
+        member = current_member(request)
+        protocol = selectors.access_protocol(member, code)
+        body = ProtocolInclusionInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        inclusion = inclusions.include_patient(
+            actor=member,
+            protocol=protocol,
+            patient=dict(request.data.get("patient") or {}),
+            included_on=data["included_on"],
+            informed_on=data["informed_on"],
+            consent=data["consent"],
+            creation_key=key,
+        )
+        response = Response(ProtocolInclusionOutput(inclusion).data, status=status.HTTP_201_CREATED)
+        return tell_replay(response, replayed=was_replayed(inclusion))
+
+
+class ProtocolInclusionCountsApi(APIView):
+    @extend_schema(responses=ProtocolInclusionCountsOutput)
+    def get(self, request: Request, code: UUID) -> Response:
+        """How many patients were included, are followed, left and why (no identity)."""
+        member = current_member(request)
+        protocol = selectors.access_protocol(member, code)
+        return Response(ProtocolInclusionCountsOutput(selectors.inclusion_counts(protocol)).data)
+
+
+class ProtocolInclusionDetailApi(APIView):
+    @extend_schema(responses=ProtocolInclusionOutput)
+    def get(self, request: Request, code: UUID, inclusion_code: UUID) -> Response:
+        """One included patient (the including member and the managers; audited)."""
+        member = current_member(request)
+        protocol = selectors.access_protocol(member, code)
+        inclusion = selectors.access_inclusion(member, protocol, inclusion_code)
+        return Response(ProtocolInclusionOutput(inclusion).data)
+
+
+class ProtocolInclusionEndApi(APIView):
+    @extend_schema(request=ProtocolInclusionEndInput, responses=ProtocolInclusionOutput)
+    def post(self, request: Request, code: UUID, inclusion_code: UUID) -> Response:
+        """The patient leaves the protocol: day and reason (409 when already out)."""
+        member = current_member(request)
+        protocol = selectors.access_protocol(member, code)
+        inclusion = selectors.access_inclusion(member, protocol, inclusion_code)
+        body = ProtocolInclusionEndInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        inclusion = inclusions.end_inclusion(
+            actor=member,
+            inclusion=inclusion,
+            ended_on=body.validated_data["ended_on"],
+            reason=body.validated_data["end_reason"],
+        )
+        return Response(ProtocolInclusionOutput(inclusion).data)

@@ -2,8 +2,10 @@
 
 Two national cooperation protocols and one local pluriprofessional protocol with two
 versions. Their texts are short summaries written for this demo: they are not the official
-protocols and must not be used as such. The guide gets its themes, the theme links of the demo
-organisations and members, and a few office hours.
+protocols and must not be used as such. Three fictitious patients are included in the
+cystitis protocol (one has left it), so its page and the indicators show inclusions. The
+guide gets its themes, the theme links of the demo organisations and members, and a few
+office hours.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from directory.models import Member, Organisation
 from protocols.guide import services as guide_services
 from protocols.guide.services import ThemeChoice
 from protocols.models import MemberTheme, OrganisationTheme, Protocol, Theme
-from protocols.services import drafting, lifecycle, participation
+from protocols.services import drafting, inclusions, lifecycle, participation
 
 DEMO_NOTICE = "*Résumé rédigé pour la démonstration : ce n'est pas le texte officiel.*\n\n"
 
@@ -315,6 +317,7 @@ def load_protocols(members: dict[str, Member]) -> int:
             training_details="Formation de 4 h, 2025",
         )
         participation.acknowledge_version(actor=durand, version=protocol.current_version)
+        _include_demo_patients(protocol, pharmacist=durand, nurse=petit)
         created += 1
 
     if "NAT-ANGINE" not in existing:
@@ -357,3 +360,36 @@ def load_protocols(members: dict[str, Member]) -> int:
         participation.acknowledge_version(actor=martin, version=protocol.current_version)
         created += 1
     return created
+
+
+# Fictitious patients (names of no one), included by the délégués of NAT-CYSTITE.
+DEMO_INCLUSIONS = [
+    ("pharmacist", {"birth_family_name": "Roux", "given_names": "Camille",
+                    "birth_date": "1988-04-17", "sex": "F"}, 21, "completed"),
+    ("pharmacist", {"birth_family_name": "Vidal", "given_names": "Léa",
+                    "birth_date": "1995-09-02", "sex": "F"}, 6, ""),
+    ("nurse", {"birth_family_name": "Morel", "given_names": "Anne",
+               "birth_date": "1972-11-23", "sex": "F"}, 2, ""),
+]  # fmt: skip
+
+
+def _include_demo_patients(protocol: Protocol, *, pharmacist: Member, nurse: Member) -> None:
+    today = localdate()
+    for who, patient, days_ago, end_reason in DEMO_INCLUSIONS:
+        actor = pharmacist if who == "pharmacist" else nurse
+        day = today - timedelta(days=days_ago)
+        inclusion = inclusions.include_patient(
+            actor=actor,
+            protocol=protocol,
+            patient=patient,
+            included_on=day,
+            informed_on=day,
+            consent=True,
+        )
+        if end_reason:
+            inclusions.end_inclusion(
+                actor=actor,
+                inclusion=inclusion,
+                ended_on=day + timedelta(days=3),
+                reason=end_reason,
+            )

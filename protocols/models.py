@@ -10,7 +10,8 @@ code CHUTE-01); its content lives in numbered `ProtocolVersion`s that move throu
 A published version is never edited again: the next one is drafted from it. The database
 enforces one published and one open (draft or in review) version per protocol, so that two
 concurrent publications cannot both win. Protocols hold no patient data: their content is
-stored in clear and searchable.
+stored in clear and searchable. The one exception is `Inclusion` (a patient included in a
+protocol), whose identity is encrypted like a liaison sheet's.
 
 The resource guide extends the directory (whose models other apps depend on, so they are not
 touched) with themes, the theme links of organisations and members ("who does what") and
@@ -28,6 +29,7 @@ from django.utils.timezone import localdate, now
 from django.utils.translation import gettext_lazy as _
 
 from directory.models import TimestampedModel
+from security.fields import BlindIndexField, EncryptedJSONField
 
 # The free-text sections of a version (CSP R4011-1, DOMAIN.md B §5.3 and §5.6), in reading
 # order: (field, French title). Forms, API, diff, search and PDF all iterate over this list.
@@ -369,6 +371,74 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} acknowledged {self.version_id}"
+
+
+class Inclusion(models.Model):
+    """A patient included in a protocol by one of its délégués (or participants), D4011-4-2.
+
+    The only patient data of the app: the identity is encrypted (security.fields) next to
+    the keyed blind indexes of `patients.identity`, exactly as a liaison sheet or a
+    conversation stores it, so that the same search finds the patient everywhere. Dates,
+    reasons and who included whom stay in clear: they are what the yearly report counts.
+    """
+
+    class EndReason(models.TextChoices):
+        COMPLETED = "completed", _("Prise en charge terminée")
+        WITHDRAWN = "withdrawn", _("Retrait du consentement")
+        REFERRED = "referred", _("Réorienté vers le médecin délégant")
+        EXCLUSION = "exclusion", _("Critère d'exclusion ou de retrait apparu")
+        ADVERSE_EVENT = "adverse_event", _("Événement indésirable")
+        OTHER = "other", _("Autre motif")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    protocol = models.ForeignKey(Protocol, models.PROTECT, related_name="inclusions")
+    included_by = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
+    # The version in force when the patient was included: what the patient was told about.
+    version = models.ForeignKey(ProtocolVersion, models.PROTECT, related_name="+")
+    patient = EncryptedJSONField()
+    ins_index = BlindIndexField()
+    birth_name_index = BlindIndexField()
+    used_name_index = BlindIndexField()
+    included_on = models.DateField(_("date d'inclusion"), db_index=True)
+    # The patient was informed and agreed (R4011-1: information of the patient): who, when.
+    informed_on = models.DateField(_("date de l'information et du consentement"))
+    informed_by = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
+    ended_on = models.DateField(_("date de sortie"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("motif de sortie"), max_length=20, choices=EndReason.choices, blank=True, default=""
+    )
+    ended_by = models.ForeignKey(
+        "directory.Member", models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    creation_key = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-included_on", "-pk"]
+        verbose_name = _("inclusion d'un patient")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["included_by", "creation_key"],
+                condition=~Q(creation_key=""),
+                name="inclusion_unique_creation_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True, end_reason="")
+                | (Q(ended_on__isnull=False) & ~Q(end_reason="")),
+                name="inclusion_end_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("included_on")),
+                name="inclusion_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Inclusion {self.code}"  # never the patient
+
+    @property
+    def is_ongoing(self) -> bool:
+        return self.ended_on is None
 
 
 class OrganisationTheme(models.Model):

@@ -10,6 +10,10 @@ Everyone else gets NotFound (404), whether the object exists or not; a hidden ve
 participation of another protocol, gives the same answer as a protocol that does not exist.
 
 Reads are not audited: there is no health data here. Writes are (protocols.services).
+The exception is a patient included in a protocol (`Inclusion`): its identity is seen by the
+member who included the patient and by the protocol's managers (its creator, the
+coordination), every such read is audited, and everyone else who sees the protocol gets
+counts only (`inclusion_counts`).
 """
 
 from __future__ import annotations
@@ -25,15 +29,17 @@ from django.utils.timezone import localdate, localtime, make_aware
 
 from directory.models import Member, Membership, Organisation
 from directory.selectors import is_coordinator
-from protocols import search
+from protocols import actions, search
 from protocols.diff import SectionDiff, diff_versions
 from protocols.models import (
     Acknowledgement,
+    Inclusion,
     Participation,
     Protocol,
     ProtocolReview,
     ProtocolVersion,
 )
+from security import audit
 from security.access import get_or_not_found
 from security.exceptions import NotFound
 
@@ -476,3 +482,131 @@ def protocols_for_notifications(codes: Collection[UUID], reader: Member) -> dict
     """The protocols that notifications are about and the reader may see, by code."""
     protocols = protocols_visible_to(reader).filter(code__in=codes).only("code", "title")
     return {protocol.code: protocol for protocol in protocols}
+
+
+# --- Patients included in a protocol (D4011-4-2) -----------------------------------------
+
+# Who includes patients: the délégués of a cooperation protocol (the professionals who act
+# under it), the participants of a pluriprofessional one. A délégant delegates, and is told.
+INCLUDING_ROLES = (Participation.Role.DELEGATE, Participation.Role.PARTICIPANT)
+
+
+def including_participation(member: Member, protocol: Protocol) -> Participation | None:
+    """The member's active participation that lets them include patients, if any."""
+    return (
+        Participation.objects.filter(
+            protocol=protocol, member=member, role__in=INCLUDING_ROLES, ended_at__isnull=True
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def sees_every_inclusion(member: Member, protocol: Protocol) -> bool:
+    """The protocol's managers (its creator, the coordination) see every identity."""
+    return can_manage(member, protocol)
+
+
+def inclusions_visible_to(member: Member, protocol: Protocol) -> QuerySet[Inclusion]:
+    """The inclusions whose patient `member` may see: their own, or all for a manager."""
+    inclusions = Inclusion.objects.filter(protocol=protocol)
+    if not sees_every_inclusion(member, protocol):
+        inclusions = inclusions.filter(included_by=member)
+    return inclusions.select_related("version", "included_by", "informed_by", "ended_by").order_by(
+        "-included_on", "-pk"
+    )
+
+
+def no_inclusions() -> QuerySet[Inclusion]:
+    return Inclusion.objects.none()
+
+
+def audit_inclusion_list(member: Member, protocol: Protocol, shown: int) -> None:
+    """Record that `member` saw a list of `shown` included patients of `protocol`."""
+    audit.record(
+        actor=member,
+        action=actions.INCLUSION_LIST,
+        target=protocol,
+        extra={"count": shown},
+    )
+
+
+def my_inclusions(member: Member, protocol: Protocol, *, limit: int = 50) -> list[Inclusion]:
+    """The patients `member` included in `protocol`, newest first; audited when any."""
+    inclusions = list(
+        Inclusion.objects.filter(protocol=protocol, included_by=member)
+        .select_related("version", "included_by", "informed_by", "ended_by")
+        .order_by("-included_on", "-pk")[:limit]
+    )
+    if inclusions:
+        audit_inclusion_list(member, protocol, len(inclusions))
+    return inclusions
+
+
+def access_inclusion(member: Member, protocol: Protocol, code: UUID | str) -> Inclusion:
+    """One inclusion whose patient `member` may see (audited), else NotFound."""
+    inclusion = get_or_not_found(inclusions_visible_to(member, protocol), "inclusion", code=code)
+    inclusion.protocol = protocol
+    audit.record(actor=member, action=actions.INCLUSION_READ, target=inclusion)
+    return inclusion
+
+
+@dataclass(frozen=True)
+class InclusionCounts:
+    total: int
+    ongoing: int
+    ended: int
+    by_reason: dict[str, int]
+
+    @property
+    def reasons(self) -> list[tuple[str, int]]:
+        """(reason in words, count) for the reasons that occurred, in the choices' order."""
+        return [
+            (str(label), self.by_reason[value])
+            for value, label in Inclusion.EndReason.choices
+            if self.by_reason.get(value)
+        ]
+
+
+def inclusion_counts(protocol: Protocol) -> InclusionCounts:
+    """How many patients were included, are followed, left, and why: no identity, so every
+    member who sees the protocol sees them. One aggregate query."""
+    reasons = list(Inclusion.EndReason.values)
+    figures = Inclusion.objects.filter(protocol=protocol).aggregate(
+        total=Count("pk"),
+        ongoing=Count("pk", filter=Q(ended_on__isnull=True)),
+        **{f"reason_{value}": Count("pk", filter=Q(end_reason=value)) for value in reasons},
+    )
+    by_reason = {value: figures[f"reason_{value}"] for value in reasons}
+    return InclusionCounts(
+        total=figures["total"],
+        ongoing=figures["ongoing"],
+        ended=figures["total"] - figures["ongoing"],
+        by_reason=by_reason,
+    )
+
+
+def monthly_inclusion_counts(
+    start: date, end: date, organisation: Organisation | None = None
+) -> dict[str, int]:
+    """Patients included in a protocol per month (by date of inclusion), "YYYY-MM" -> count,
+    for the D4011-4-2 follow-up; with `organisation`, only those included by its members.
+    Every month of the period is a key. One aggregate query, whatever the number of months.
+    """
+    ends = _month_ends(start, end)
+    if not ends:
+        return {}
+    queryset = Inclusion.objects.filter(included_on__gte=start, included_on__lte=end)
+    if organisation is not None:
+        members = Membership.objects.filter(organisation=organisation).values("member_id")
+        queryset = queryset.filter(included_by_id__in=members)
+    aggregates = {}
+    for index, month in enumerate(ends):
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+        after = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
+        aggregates[f"m{index}"] = Count(
+            "pk", filter=Q(included_on__gte=first, included_on__lt=after)
+        )
+    counts = queryset.aggregate(**aggregates)
+    return {month: counts[f"m{index}"] or 0 for index, month in enumerate(ends)}

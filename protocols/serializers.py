@@ -11,10 +11,12 @@ from rest_framework import serializers
 
 from config.serializers import StrictSerializer
 from directory.models import Member
+from patients.identity import IdentityWarningOutput, PatientSerializer, identity_warnings
 from protocols.diff import LineOp, SectionStatus
 from protocols.markdown import render_markdown
 from protocols.models import (
     SECTION_FIELDS,
+    Inclusion,
     Participation,
     Protocol,
     ProtocolReview,
@@ -343,3 +345,62 @@ class ProtocolListQuery(serializers.Serializer):
     profession = serializers.ChoiceField(choices=Member.Profession.choices, required=False)
     theme = serializers.SlugField(max_length=60, required=False)
     review_overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class ProtocolInclusionInput(StrictSerializer):
+    patient = PatientSerializer(help_text="The patient's identity (names and birth date at least).")
+    included_on = serializers.DateField(help_text="Day of inclusion (not in the future).")
+    informed_on = serializers.DateField(
+        help_text="Day the patient was informed of the protocol and consented (on or before "
+        "the inclusion)."
+    )
+    consent = serializers.BooleanField(
+        help_text="The patient was informed and consented: must be true."
+    )
+
+
+class ProtocolInclusionEndInput(StrictSerializer):
+    ended_on = serializers.DateField(help_text="Day the patient left the protocol.")
+    end_reason = serializers.ChoiceField(choices=Inclusion.EndReason.choices)
+
+
+class ProtocolInclusionOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="code")
+    patient = PatientSerializer()
+    identity_warnings = serializers.SerializerMethodField()
+    version = serializers.IntegerField(source="version.number")
+    included_on = serializers.DateField()
+    included_by = ProtocolMemberRef()
+    informed_on = serializers.DateField()
+    informed_by = ProtocolMemberRef()
+    ongoing = serializers.BooleanField(source="is_ongoing")
+    ended_on = serializers.DateField(allow_null=True)
+    end_reason = serializers.ChoiceField(choices=Inclusion.EndReason.choices, allow_blank=True)
+    end_reason_label = serializers.CharField(source="get_end_reason_display")
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(IdentityWarningOutput(many=True))
+    def get_identity_warnings(self, inclusion: Inclusion) -> list[dict[str, str]]:
+        return identity_warnings(inclusion.patient or {})
+
+
+class ProtocolInclusionReasonCount(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Inclusion.EndReason.choices)
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class ProtocolInclusionCountsOutput(serializers.Serializer):
+    """Counts only (no identity): every member who sees the protocol may read them."""
+
+    total = serializers.IntegerField(help_text="Patients ever included.")
+    ongoing = serializers.IntegerField(help_text="Patients followed under the protocol today.")
+    ended = serializers.IntegerField()
+    by_reason = serializers.SerializerMethodField()
+
+    @extend_schema_field(ProtocolInclusionReasonCount(many=True))
+    def get_by_reason(self, counts: Any) -> list[dict[str, Any]]:
+        return [
+            {"reason": value, "label": str(label), "count": counts.by_reason.get(value, 0)}
+            for value, label in Inclusion.EndReason.choices
+        ]

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.timezone import localdate
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -22,13 +23,15 @@ from django.views.decorators.http import require_POST
 from directory import selectors as directory_selectors
 from directory.models import Member
 from directory.permissions import member_page
+from patients import forms as patient_forms
+from patients.identity import identity_display
 from protocols import forms, selectors
 from protocols.diff import diff_versions
 from protocols.downloads import attachment_download
 from protocols.guide.selectors import themes, themes_with_slugs
-from protocols.models import SECTIONS, Participation, Protocol, ProtocolVersion
+from protocols.models import SECTIONS, Inclusion, Participation, Protocol, ProtocolVersion
 from protocols.serializers import ProtocolListQuery
-from protocols.services import drafting, lifecycle, participation
+from protocols.services import drafting, inclusions, lifecycle, participation
 from security.exceptions import DomainError, FieldErrors
 
 VersionStatus = ProtocolVersion.Status
@@ -264,6 +267,18 @@ def _sign_up_context(
     return context
 
 
+def _inclusion_context(member: Member, protocol: Protocol) -> dict[str, Any]:
+    """The protocol page's "Patients inclus": counts for everyone who sees the protocol, the
+    member's own patients (an audited read), the way to include one for its délégués."""
+    return {
+        "inclusion_counts": selectors.inclusion_counts(protocol),
+        "can_include": protocol.status == Protocol.Status.PUBLISHED
+        and selectors.including_participation(member, protocol) is not None,
+        "my_inclusions": selectors.my_inclusions(member, protocol),
+        "sees_every_inclusion": selectors.sees_every_inclusion(member, protocol),
+    }
+
+
 @member_page
 def protocol_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     protocol = selectors.access_protocol(member, code)
@@ -284,6 +299,7 @@ def protocol_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRes
         "overview": selectors.acknowledgement_overview(protocol),
     }
     context.update(_sign_up_context(member, protocol, current, context["participants"]))
+    context.update(_inclusion_context(member, protocol))
     if current is not None:
         context.update(_reading_context(member, protocol, current))
         context["my_acknowledgement"] = selectors.acknowledgement_of(member, current)
@@ -515,3 +531,131 @@ def participants(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
     except DomainError as error:
         messages.error(request, _error_message(error))
     return redirect("protocol-detail", code=protocol.code)
+
+
+def _parsed_day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _day_errors(post: Any, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """A typed date the browser could not send as one ("31/02") is named, not dropped."""
+    return {
+        name: [_("Date invalide : jj/mm/aaaa.")]
+        for name in names
+        if post.get(name, "").strip() and _parsed_day(post.get(name, "")) is None
+    }
+
+
+@member_page
+def include_patient(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    """ "Inclure un patient": the délégué records the patient, the day, the consent."""
+    protocol = selectors.access_protocol(member, code)
+    post = request.POST if request.method == "POST" else None
+    errors: dict[str, list[str]] = {}
+    if post is not None:
+        errors = _day_errors(post, ("included_on", "informed_on"))
+        if not errors:
+            try:
+                inclusions.include_patient(
+                    actor=member,
+                    protocol=protocol,
+                    patient=patient_forms.patient_from(post),
+                    included_on=_parsed_day(post.get("included_on", "")),
+                    informed_on=_parsed_day(post.get("informed_on", "")),
+                    consent=post.get("consent") == "on",
+                    creation_key=post.get("creation_key", "")[:64],
+                )
+            except FieldErrors as error:
+                errors = error.fields
+            except DomainError as error:
+                messages.error(request, _error_message(error))
+                return redirect("protocol-detail", code=protocol.code)
+            else:
+                messages.success(request, _("Patient inclus dans le protocole."))
+                return redirect("protocol-detail", code=protocol.code)
+    elif not (
+        protocol.status == Protocol.Status.PUBLISHED
+        and selectors.including_participation(member, protocol) is not None
+    ):
+        messages.error(
+            request,
+            _("Seuls les délégués inscrits à un protocole en vigueur incluent des patients."),
+        )
+        return redirect("protocol-detail", code=protocol.code)
+    today = localdate().isoformat()
+    values = {
+        "included_on": post.get("included_on", "") if post is not None else today,
+        "informed_on": post.get("informed_on", "") if post is not None else today,
+        "consent": post is not None and post.get("consent") == "on",
+        "creation_key": post.get("creation_key", "") if post is not None else uuid4().hex,
+    }
+    context = {
+        "protocol": protocol,
+        "values": values,
+        "errors": errors,
+        "patient_fields": patient_forms.patient_fields(post, errors),
+    }
+    if errors:
+        messages.error(request, _("Certains champs sont à compléter ou à corriger."))
+    return render(request, "protocols/inclusion_form.html", context, status=400 if errors else 200)
+
+
+@member_page
+def inclusion_list(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    """The patients included that `member` may see: theirs, or every one for a manager."""
+    protocol = selectors.access_protocol(member, code)
+    rows = list(selectors.inclusions_visible_to(member, protocol)[:500])
+    selectors.audit_inclusion_list(member, protocol, len(rows))
+    context = {
+        "protocol": protocol,
+        "inclusions": rows,
+        "counts": selectors.inclusion_counts(protocol),
+        "sees_every_inclusion": selectors.sees_every_inclusion(member, protocol),
+    }
+    return render(request, "protocols/inclusions.html", context)
+
+
+@member_page
+def end_inclusion(
+    request: HttpRequest, member: Member, code: UUID, inclusion_code: UUID
+) -> HttpResponse:
+    """ "Sortie du protocole": the day and the reason the patient leaves it."""
+    protocol = selectors.access_protocol(member, code)
+    inclusion = selectors.access_inclusion(member, protocol, inclusion_code)
+    post = request.POST if request.method == "POST" else None
+    errors: dict[str, list[str]] = {}
+    if post is not None:
+        errors = _day_errors(post, ("ended_on",))
+        if not errors:
+            try:
+                inclusions.end_inclusion(
+                    actor=member,
+                    inclusion=inclusion,
+                    ended_on=_parsed_day(post.get("ended_on", "")),
+                    reason=post.get("end_reason", ""),
+                )
+            except FieldErrors as error:
+                errors = error.fields
+            except DomainError as error:
+                messages.error(request, _error_message(error))
+                return redirect("protocol-detail", code=protocol.code)
+            else:
+                messages.success(request, _("Sortie du protocole enregistrée."))
+                return redirect("protocol-detail", code=protocol.code)
+    context = {
+        "protocol": protocol,
+        "inclusion": inclusion,
+        "identity": identity_display(inclusion.patient),
+        "reasons": Inclusion.EndReason.choices,
+        "values": {
+            "ended_on": post.get("ended_on", "") if post is not None else localdate().isoformat(),
+            "end_reason": post.get("end_reason", "") if post is not None else "",
+        },
+        "errors": errors,
+    }
+    if errors:
+        messages.error(request, _("Certains champs sont à compléter ou à corriger."))
+    return render(request, "protocols/inclusion_end.html", context, status=400 if errors else 200)

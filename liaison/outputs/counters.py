@@ -1,13 +1,15 @@
 """Monthly counts owned by other apps, read through one small adapter.
 
 The indicators table shows messages exchanged (messaging) and the protocols' activity that
-D4011-4-2 follows (acknowledgements, protocols in force, professionals engaged). Those apps
+D4011-4-2 follows (acknowledgements, protocols in force, professionals engaged, patients
+included). Those apps
 own their data and expose one function per column:
 
     messaging.selectors.monthly_message_counts(start, end, organisation=None)
     protocols.selectors.monthly_acknowledgement_counts(start, end, organisation=None)
     protocols.selectors.monthly_protocols_in_force(start, end, organisation=None)
     protocols.selectors.monthly_protocol_participants(start, end, organisation=None)
+    protocols.selectors.monthly_inclusion_counts(start, end, organisation=None)
 
 each returning {"YYYY-MM": count} (months without activity may be left out).
 
@@ -30,6 +32,7 @@ COUNTERS: dict[str, tuple[str, str]] = {
     "protocols_acknowledged": ("protocols.selectors", "monthly_acknowledgement_counts"),
     "protocols_in_force": ("protocols.selectors", "monthly_protocols_in_force"),
     "protocol_participants": ("protocols.selectors", "monthly_protocol_participants"),
+    "patients_included": ("protocols.selectors", "monthly_inclusion_counts"),
 }
 
 

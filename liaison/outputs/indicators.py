@@ -107,6 +107,7 @@ class MonthRow:
     protocols_acknowledged: int | None = None
     protocols_in_force: int | None = None  # at the end of the month (a stock, not a flow)
     protocol_participants: int | None = None  # idem: professionals registered in a protocol
+    patients_included: int | None = None  # patients included in a protocol that month
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -399,6 +400,7 @@ ADDITIVE = (
     "referrals_without_letter_after_30_days",
     "messages_exchanged",
     "protocols_acknowledged",
+    "patients_included",
 )
 STOCKS = ("protocols_in_force", "protocol_participants")
 PERIOD_MEDIANS = (
@@ -448,6 +450,7 @@ COLUMN_LABELS = {
     "protocols_acknowledged": "Prises de connaissance de protocoles",
     "protocols_in_force": "Protocoles en vigueur (fin de mois)",
     "protocol_participants": "Professionnels engagés dans un protocole (fin de mois)",
+    "patients_included": "Patients inclus dans un protocole",
 }
 TOTAL_LABEL = "Total de la période"
 

@@ -80,6 +80,10 @@ class IndicatorMonthOutput(serializers.Serializer):
         allow_null=True,
         help_text=_("Professionals registered in a protocol at the end of the month."),
     )
+    patients_included = serializers.IntegerField(
+        allow_null=True,
+        help_text=_("Patients included in a protocol that month (by day of inclusion)."),
+    )
 
 
 class IndicatorsOutput(serializers.Serializer):

@@ -27,7 +27,7 @@ from messaging import actions, events
 from messaging.models import Conversation, Message, MessageReceipt, Participant
 from messaging.selectors import standing_of
 from messaging.services.messages import Upload, checked_body, checked_files, post_message
-from patients.identity import identity_indexes, validated_patient
+from patients.identity import identified_patient, identity_indexes
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.idempotency import mark_replayed
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from liaison.models import LiaisonSheet
 
 SUBJECT_MAX = 200
-PATIENT_REQUIRED = ("birth_family_name", "given_names", "birth_date")
 
 
 def retention_floor(*, clinical: bool) -> int:
@@ -56,14 +55,12 @@ def _checked_patient(
     if not patient:
         return None
     try:
-        clean = validated_patient(patient)
+        return identified_patient(
+            patient, required_message=_("Obligatoire pour rattacher un patient.")
+        )
     except FieldErrors as error:
         errors.update(error.fields)
         return None
-    for key in PATIENT_REQUIRED:
-        if not clean.get(key):
-            errors[f"patient.{key}"] = [_("Obligatoire pour rattacher un patient.")]
-    return clean
 
 
 def _collect(errors: dict[str, list[str]], check: Callable[[], object]) -> None:

@@ -15,6 +15,7 @@ IDEMPOTENT_OPERATIONS = {
     ("/api/v1/conversations/", "post"),
     ("/api/v1/conversations/{code}/messages/", "post"),
     ("/api/v1/protocols/", "post"),
+    ("/api/v1/protocols/{code}/inclusions/", "post"),
     ("/api/v1/members/", "post"),
 }
 

@@ -76,3 +76,43 @@ def test_the_coordinator_adds_deactivates_and_reactivates_a_member(
     page.get_by_role("button", name="Réactiver ce membre").click()
     expect(page.locator("#deactivated")).to_have_count(0)
     assert Member.objects.get(rpps=GOOD_RPPS).is_active
+
+
+@pytest.mark.parametrize("width", [1366, 360], ids=["desktop", "phone"])
+def test_the_coordinator_changes_a_members_structures_and_roles(
+    width: int, login, live_server
+) -> None:
+    """Add a structure, change the role in it, end the first one after a confirmation."""
+    members = load_directory(password="demo")
+    nurse = members["ide.petit"]
+    page = login("coord")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/annuaire/membres/{nurse.code}/modifier/")
+    section = page.locator("#memberships")
+    expect(section).to_contain_text("MSP des Tilleuls")
+    expect(section.get_by_role("link", name="Retirer de cette structure")).to_have_count(0)
+    assert problems(page) == []
+
+    page.get_by_label("Structure", exact=True).select_option(label="Pharmacie de la Loire")
+    page.get_by_role("button", name="Rattacher").click()
+    expect(page.locator("#memberships")).to_contain_text("Pharmacie de la Loire")
+    assert problems(page) == []
+
+    page.get_by_label("Rôle dans Pharmacie de la Loire").select_option("admin")
+    page.locator("#memberships tr", has_text="Pharmacie de la Loire").get_by_role(
+        "button", name="Changer le rôle"
+    ).click()
+    expect(page.get_by_label("Rôle dans Pharmacie de la Loire")).to_have_value("admin")
+
+    page.locator("#memberships tr", has_text="MSP des Tilleuls").get_by_role(
+        "link", name="Retirer de cette structure"
+    ).click()
+    dialog = page.locator("dialog#confirm-dialog")
+    expect(dialog).to_contain_text("Retirer Julie Petit de MSP des Tilleuls ?")
+    assert problems(page) == []
+    dialog.get_by_role("button", name="Oui, retirer de cette structure").click()
+    expect(page.locator("#memberships tbody tr")).to_have_count(1)
+    expect(page.locator("#memberships tbody")).not_to_contain_text("MSP des Tilleuls")
+    assert problems(page) == []
+    held = {m.organisation.name: m.role for m in nurse.memberships.select_related("organisation")}
+    assert held == {"Pharmacie de la Loire": "admin"}

@@ -66,6 +66,7 @@ def test_the_indicators_page_reads_well_on_a_desktop_and_a_phone(
     headers = page.locator("table.indicators thead th")
     expect(headers.filter(has_text="Protocoles en vigueur")).to_have_count(1)
     expect(headers.filter(has_text="Professionnels engagés dans un protocole")).to_have_count(1)
+    expect(headers.filter(has_text="Patients inclus dans un protocole")).to_have_count(1)
     expect(page.locator("#protocol-inclusions")).to_contain_text("Patients inclus")
 
     chart = page.get_by_role("img", name="Fiches d'entrée envoyées, par mois")

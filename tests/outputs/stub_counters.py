@@ -16,6 +16,7 @@ STUB_REGISTRY = {
     "protocols_acknowledged": ("tests.outputs.stub_counters", "monthly_acknowledgement_counts"),
     "protocols_in_force": ("tests.outputs.stub_counters", "monthly_protocols_in_force"),
     "protocol_participants": ("tests.outputs.stub_counters", "monthly_protocol_participants"),
+    "patients_included": ("tests.outputs.stub_counters", "monthly_inclusion_counts"),
 }
 MISSING_REGISTRY = {
     "messages_exchanged": ("tests.outputs.no_such_module", "monthly_message_counts"),
@@ -47,3 +48,7 @@ def monthly_protocol_participants(
     start: date, end: date, organisation: Any = None
 ) -> dict[str, int]:
     return {"2026-01": 4, "2026-02": 6, "2026-03": 5}
+
+
+def monthly_inclusion_counts(start: date, end: date, organisation: Any = None) -> dict[str, int]:
+    return {"2026-01": 1, "2026-03": 2}

@@ -37,4 +37,5 @@ def test_the_real_registry_names_the_agreed_functions() -> None:
         "protocols_acknowledged": ("protocols.selectors", "monthly_acknowledgement_counts"),
         "protocols_in_force": ("protocols.selectors", "monthly_protocols_in_force"),
         "protocol_participants": ("protocols.selectors", "monthly_protocol_participants"),
+        "patients_included": ("protocols.selectors", "monthly_inclusion_counts"),
     }

@@ -33,7 +33,7 @@ REFERRAL = {
 # PostgreSQL computes the months' percentiles in the aggregate queries and the period's in
 # two more; SQLite fetches the durations (two queries) and interpolates both in Python.
 QUERIES = 4
-PAGE_QUERIES = 15
+PAGE_QUERIES = 16  # 15, plus the patients included in a protocol
 
 
 def at(day: str, hour: int = 9) -> datetime:
@@ -156,6 +156,7 @@ def test_it_computes_each_month(quarter) -> None:
         "protocols_acknowledged": 0,
         "protocols_in_force": 1,
         "protocol_participants": 4,
+        "patients_included": 1,
     }
     assert (
         february.referrals_sent,
@@ -187,6 +188,7 @@ def test_the_total_row_sums_flows_keeps_the_last_stocks_and_takes_period_medians
     assert (total.messages_exchanged, total.protocols_acknowledged) == (10, 2)
     # Stocks at the end of the period, not the sum of the months.
     assert (total.protocols_in_force, total.protocol_participants) == (2, 5)
+    assert total.patients_included == 3  # a flow: the months summed
     # Medians over every sheet of the period (receipts of 2, 4 and 6 hours), not of the months.
     assert (total.receipt_hours_median, total.receipt_hours_p90) == (4.0, 5.6)
     assert total.acceptance_hours_median == 18.0
@@ -253,6 +255,7 @@ def test_the_api_answers_the_coordinator(
     # The real providers of the protocols' follow-up answer (figures, not "unavailable").
     assert isinstance(body["months"][2]["protocols_in_force"], int)
     assert isinstance(body["total"]["protocol_participants"], int)
+    assert isinstance(body["total"]["patients_included"], int)
     organisation = Organisation.objects.get(name="Cabinet médical du Port")
     filtered = client.get(
         API, {"from": "2026-01-01", "to": "2026-01-31", "organisation": str(organisation.code)}
@@ -299,9 +302,10 @@ def test_the_csv_is_the_same_table(client_for, demo, quarter) -> None:
     assert len(rows[1]) == len(rows[0])
     assert rows[1][0] == "2026-01"  # a spreadsheet sorts it; the page says "janvier 2026"
     assert rows[3][:2] == ["Total de la période", "4"]
-    assert rows[0][-2:] == [
+    assert rows[0][-3:] == [
         "Protocoles en vigueur (fin de mois)",
         "Professionnels engagés dans un protocole (fin de mois)",
+        "Patients inclus dans un protocole",
     ]
     assert rows[1][1] == "3"
     assert rows[1][6] == "5,6"
@@ -324,7 +328,8 @@ def test_the_page_shows_the_table_the_chart_and_the_export(client: Client, demo,
     assert '<tfoot><tr class="total"><th scope="row">Total de la période</th><td>5</td>' in page
     assert 'tabindex="0" role="region"' in page
     assert "Protocoles en vigueur (fin de mois)" in page
-    assert "n'enregistre pas l'inclusion d'un patient" in page
+    assert "Patients inclus dans un protocole" in page
+    assert "n'enregistre pas" not in page  # inclusions are recorded now
     assert "<script" not in page.split("<main", 1)[1]
     assert " style=" not in page
     assert "janv. 26" in page
@@ -400,7 +405,8 @@ def test_the_page_takes_a_fixed_number_of_queries(
 ) -> None:
     """Session, member, the coordinator rule, the organisations of the filter, the liaison
     aggregates and one query per column of the other apps (messages, acknowledgements,
-    protocols in force, professionals engaged): the same for one sheet or a hundred."""
+    protocols in force, professionals engaged, patients included): the same for one sheet
+    or a hundred."""
     client.force_login(demo["coord"].user)
     period = {"from": "2026-01-01", "to": "2026-03-31"}
     client.get("/indicateurs/", period)  # warm the per-process caches

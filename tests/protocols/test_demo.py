@@ -53,3 +53,18 @@ def test_the_local_protocol_has_two_versions(demo) -> None:
         kind=Protocol.Kind.NATIONAL, status=Protocol.Status.PUBLISHED
     )
     assert national.count() == 2
+
+
+def test_the_demo_includes_patients_in_the_cystitis_protocol_once(demo) -> None:
+    from protocols.models import Inclusion
+    from protocols.selectors import inclusion_counts
+
+    load_protocols(demo)
+    load_protocols(demo)
+    cystitis = Protocol.objects.get(reference="NAT-CYSTITE")
+    counts = inclusion_counts(cystitis)
+    assert (counts.total, counts.ongoing, counts.by_reason["completed"]) == (3, 2, 1)
+    assert set(Inclusion.objects.values_list("included_by", flat=True)) == {
+        demo["pharma.durand"].pk,
+        demo["ide.petit"].pk,
+    }
