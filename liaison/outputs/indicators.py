@@ -392,7 +392,7 @@ def liaison_indicators(
         by_month = _direct_figures(start_at, end_at, _organisation_ids(organisation), moment, tz)
     external = {
         name: monthly_counts(name, start, end, organisation, registry=counters)
-        for name in (counters or COUNTERS)
+        for name in (COUNTERS if counters is None else counters)
     }
 
     rows = []
