@@ -302,8 +302,10 @@ class IndicatorCount(models.Model):
 
     class Meta:
         constraints = [
+            # Reads select a scope and measures, then a range of months (and of minutes):
+            # in that order, each is a seek in this index.
             models.UniqueConstraint(
-                fields=["scope", "month", "measure", "bucket"], name="indicator_count_cell"
+                fields=["scope", "measure", "month", "bucket"], name="indicator_count_cell"
             )
         ]
 

@@ -55,7 +55,6 @@ WHOLE_CPTS = 0
 MINUTE = timedelta(minutes=1)
 # Durations kept by hour (to find a rank) and by minute (to read it).
 DURATIONS = {"receipt": ("receipt_h", "receipt_m"), "acceptance": ("acceptance_h", "acceptance_m")}
-FINE = tuple(fine for _, fine in DURATIONS.values())
 STATE_FIELDS = (
     "kind",
     "status",
@@ -237,7 +236,7 @@ def add_counts(deltas: Iterable[tuple[Key, int]]) -> None:
         params += [scope, month, measure, bucket, delta]
     sql = (
         f"INSERT INTO {table} (scope, month, measure, bucket, count) VALUES {values} "  # noqa: S608
-        "ON CONFLICT (scope, month, measure, bucket) "
+        "ON CONFLICT (scope, measure, month, bucket) "
         f"DO UPDATE SET count = {table}.count + excluded.count"
     )
     with connection.cursor() as cursor:
@@ -380,6 +379,7 @@ COUNTS = {
     "dated": "with_discharge_date",
 }
 FRACTIONS = {"median": 0.5, "p90": 0.9}
+COARSE = [*COUNTS, "open", "delay_d", *(hours for hours, _ in DURATIONS.values())]
 
 
 def monthly_figures(
@@ -395,16 +395,18 @@ def monthly_figures(
     split; bounded by a day's sheets, by the `sent_at` index).
     """
     scope = organisation_id or WHOLE_CPTS
-    cells = IndicatorCount.objects.filter(scope=scope, month__gte=months[0], month__lte=months[-1])
+    cells = IndicatorCount.objects.filter(scope=scope)
+    in_period = cells.filter(month__gte=months[0], month__lte=months[-1])
+    # Every measure but the minutes: the index (scope, measure, month, bucket) seeks each.
     read = _Cells()
-    for month, measure, bucket, count in cells.exclude(measure__in=FINE).values_list(
+    for month, measure, bucket, count in in_period.filter(measure__in=COARSE).values_list(
         "month", "measure", "bucket", "count"
     ):
         read.add(month, measure, bucket, count)
     by_month = read.counts
     for month, late in _late_referrals(read.open_by_day, months, organisation_id, moment, end_at):
         by_month[month]["referrals_without_letter_after_30_days"] = late
-    for (month, key), value in _duration_percentiles(read.hours, cells).items():
+    for (month, key), value in _duration_percentiles(read.hours, scope).items():
         by_month[month][key] = value
     period_delays: Counter[int] = Counter()
     for month, histogram in read.delays.items():
@@ -476,34 +478,71 @@ def _late_referrals(
     )
 
 
+def _minutes_of(scope: int, hours: list[tuple[str, str, int]]) -> list[tuple[str, str, int, int]]:
+    """The minute cells of the given (measure, month, hour)s, in one query: a join with a
+    VALUES list, one index range per item (an OR of hundreds of ranges costs PostgreSQL more
+    to plan than to run)."""
+    if not hours:
+        return []
+    table = connection.ops.quote_name(IndicatorCount._meta.db_table)
+    # Typed as the columns: an untyped text would hide the index from the join.
+    item = "(CAST(%s AS varchar(16)), CAST(%s AS varchar(7)), %s, %s)"
+    values = ", ".join([item] * len(hours))
+    params: list[Any] = []
+    for measure, month, hour in hours:
+        params += [measure, month, hour * 60, (hour + 1) * 60]
+    where = (
+        "c.scope = %s AND c.measure = w.measure AND c.month = w.month "
+        "AND c.bucket >= w.low AND c.bucket < w.high"
+    )
+    if connection.vendor == "postgresql":
+        # LATERAL … OFFSET 0: one index range per item. Joined plainly, PostgreSQL
+        # underestimates the rows and prefers scanning the whole scope (15 × slower).
+        source = f"LATERAL (SELECT * FROM {table} c WHERE {where} OFFSET 0) c"  # noqa: S608
+        on = ""
+    else:
+        source, on = f"{table} c", f" ON {where}"
+    sql = (
+        f"WITH wanted (measure, month, low, high) AS (VALUES {values}) "  # noqa: S608
+        f"SELECT c.month, c.measure, c.bucket, c.count FROM wanted w JOIN {source}{on}"
+    )
+    if not on:
+        sql += " ON TRUE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, scope])
+        return [(str(m), str(name), int(b), int(c)) for m, name, b, c in cursor.fetchall()]
+
+
 def _duration_percentiles(
-    hours: dict[str, dict[str, Counter[int]]], cells: Any
+    hours: dict[str, dict[str, Counter[int]]], scope: int
 ) -> dict[tuple[str, str], float | None]:
     """Each month's and the period's medians and 90th percentiles of the receipt and
     acceptance times, in hours: which hours hold the ranks, then those hours' minutes only."""
     distributions: dict[tuple[str, str], Distribution] = {}
-    needed: dict[str, set[int]] = {name: set() for name in DURATIONS}
     for name, per_month in hours.items():
         period: Counter[int] = Counter()
         for month, histogram in per_month.items():
             distributions[name, month] = Distribution(histogram)
             period.update(histogram)
         distributions[name, PERIOD] = Distribution(period)
-    for (name, _), distribution in distributions.items():
-        needed[name] |= distribution.hours_needed(FRACTIONS.values())
-    wanted = Q()
-    for name, wanted_hours in needed.items():
-        for hour in wanted_hours:
-            fine = DURATIONS[name][1]
-            wanted |= Q(measure=fine, bucket__gte=hour * 60, bucket__lt=(hour + 1) * 60)
+    # (measure, month, hour) whose minutes are needed: a month's own, and for the period's
+    # the hours in every month that has durations in them. Each one an index range.
+    needed: set[tuple[str, str, int]] = set()
+    for (name, month), distribution in distributions.items():
+        for hour in distribution.hours_needed(FRACTIONS.values()):
+            if month != PERIOD:
+                needed.add((DURATIONS[name][1], month, hour))
+                continue
+            needed |= {
+                (DURATIONS[name][1], other, hour)
+                for other, histogram in hours[name].items()
+                if histogram.get(hour)
+            }
     minutes: dict[str, dict[str, Counter[int]]] = {name: defaultdict(Counter) for name in DURATIONS}
-    if wanted:
-        names = {fine: name for name, (_, fine) in DURATIONS.items()}
-        for month, measure, bucket, count in cells.filter(wanted).values_list(
-            "month", "measure", "bucket", "count"
-        ):
-            minutes[names[measure]][month][bucket] += count
-            minutes[names[measure]][PERIOD][bucket] += count
+    names = {fine: name for name, (_, fine) in DURATIONS.items()}
+    for month, measure, bucket, count in _minutes_of(scope, sorted(needed)):
+        minutes[names[measure]][month][bucket] += count
+        minutes[names[measure]][PERIOD][bucket] += count
     figures: dict[tuple[str, str], float | None] = {}
     for (name, month), distribution in distributions.items():
         for label, fraction in FRACTIONS.items():
