@@ -35,6 +35,7 @@ import time
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -312,6 +313,54 @@ def ms(value: float) -> str:
     return f"{value * 1000:,.0f} ms" if value >= 0.1 else f"{value * 1000:.1f} ms"
 
 
+def write_report(rows: list[Any], args: argparse.Namespace) -> None:
+    """Print the table so far, and write it to docs/benchmarks.md with --write (after each
+    size: a long run that is stopped keeps the sizes it measured)."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = os.getloadavg()[0]
+    lines = [
+        "## Coordinator's indicators (`bench/indicators.py`)",
+        "",
+        f"{when}, {machine()}, load average {load:.1f} at the end (a shared, loaded machine: "
+        "read the ratios, not the absolute times); gunicorn "
+        f"({args.workers} sync workers) + PostgreSQL on the same machine. Synthetic sheets sent "
+        "over 24 months (85 % referrals in every state of the loop, 15 % discharge letters "
+        "answering them), encrypted like real ones, then `rebuild_indicators`; each figure "
+        f"over {args.repeat} sequential requests by the coordinator, for the whole 24 months "
+        "(25 rows); `SELECT COUNT(*)` measured in the same run, between the page's requests.",
+        "",
+        "| Sheets | Page `/indicateurs/` p50 | p95 | API JSON p50 | API CSV p50 "
+        "| Baseline `GET /healthz` p50 | Baseline `SELECT COUNT(*)` p50 "
+        "| Page ÷ `COUNT(*)` | `rebuild_indicators` |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, page, json_api, csv_api, healthz, count, rebuilt in rows:
+        ratio = percentile(page, 50) / percentile(count, 50)
+        cells = [
+            f"{size:,}", ms(percentile(page, 50)), ms(percentile(page, 95)),
+            ms(percentile(json_api, 50)), ms(percentile(csv_api, 50)),
+            ms(percentile(healthz, 50)), ms(percentile(count, 50)), f"{ratio:.2f}",
+            f"{rebuilt:.0f} s",
+        ]  # fmt: skip
+        lines.append(f"| {' | '.join(cells)} |")
+    lines += [
+        "",
+        'The page reads the monthly aggregates (docs/outputs.md, "Aggregates"): three '
+        "queries for the liaison figures whose rows depend on the months and the spread of "
+        "the durations, not on the number of sheets, plus one per column of the other apps "
+        "(messages, protocols), and the page's own (session, member, organisations). "
+        "`COUNT(*)` is one parallel scan of the sheets table: it grows with the sheets, the "
+        "page does not, so the ratio falls as the table grows.",
+        "",
+        f"Reproduce: `python bench/indicators.py --sizes {args.sizes} --repeat {args.repeat} "
+        "--write` (DATABASE_URL: the benchmark's own database, recreated).",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.write:
+        write_section("indicators", report)
+
+
 def main(argv: list[str] | None = None) -> int:
     global PORT  # --port: Browser and gunicorn read it
     parser = argparse.ArgumentParser(description=__doc__)
@@ -373,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             healthz = timed(Browser(), "/healthz", args.repeat)
             count = count_baseline(args.database_url, args.repeat)
             rows.append((size, page, json_api, csv_api, healthz, count, rebuilt))
+            write_report(rows, args)
             print(
                 f"{size:>9,} sheets (filled in {filled:.0f} s, rebuilt in {rebuilt:.0f} s): "
                 f"page p50 {ms(percentile(page, 50))}, COUNT(*) p50 {ms(percentile(count, 50))}"
@@ -380,50 +430,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    load = os.getloadavg()[0]
-    lines = [
-        "## Coordinator's indicators (`bench/indicators.py`)",
-        "",
-        f"{when}, {machine()}, load average {load:.1f} at the end (a shared, loaded machine: "
-        "read the ratios, not the absolute times); gunicorn "
-        f"({args.workers} sync workers) + PostgreSQL on the same machine. Synthetic sheets sent "
-        "over 24 months (85 % referrals in every state of the loop, 15 % discharge letters "
-        "answering them), encrypted like real ones, then `rebuild_indicators`; each figure "
-        f"over {args.repeat} sequential requests by the coordinator, for the whole 24 months "
-        "(25 rows); `SELECT COUNT(*)` measured in the same run, between the page's requests.",
-        "",
-        "| Sheets | Page `/indicateurs/` p50 | p95 | API JSON p50 | API CSV p50 "
-        "| Baseline `GET /healthz` p50 | Baseline `SELECT COUNT(*)` p50 "
-        "| Page ÷ `COUNT(*)` | `rebuild_indicators` |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for size, page, json_api, csv_api, healthz, count, rebuilt in rows:
-        ratio = percentile(page, 50) / percentile(count, 50)
-        cells = [
-            f"{size:,}", ms(percentile(page, 50)), ms(percentile(page, 95)),
-            ms(percentile(json_api, 50)), ms(percentile(csv_api, 50)),
-            ms(percentile(healthz, 50)), ms(percentile(count, 50)), f"{ratio:.2f}",
-            f"{rebuilt:.0f} s",
-        ]  # fmt: skip
-        lines.append(f"| {' | '.join(cells)} |")
-    lines += [
-        "",
-        'The page reads the monthly aggregates (docs/outputs.md, "Aggregates"): three '
-        "queries for the liaison figures whose rows depend on the months and the spread of "
-        "the durations, not on the number of sheets, plus one per column of the other apps "
-        "(messages, protocols), and the page's own (session, member, organisations). "
-        "`COUNT(*)` is one parallel scan of the sheets table: it grows with the sheets, the "
-        "page does not, so the ratio falls as the table grows.",
-        "",
-        f"Reproduce: `python bench/indicators.py --sizes {args.sizes} --repeat {args.repeat} "
-        "--write` (DATABASE_URL: the benchmark's own database, recreated).",
-    ]
-    report = "\n".join(lines)
-    print(report)
-    if args.write:
-        write_section("indicators", report)
     return 0
 
 
