@@ -417,3 +417,23 @@ def test_the_page_takes_a_fixed_number_of_queries(
     with time_machine.travel(NOW, tick=False), django_assert_num_queries(PAGE_QUERIES):
         page = client.get("/indicateurs/", period).content.decode()
     assert '<th scope="row">février 2026</th><td>13</td>' in page
+
+
+def test_the_csv_takes_as_many_queries_for_many_sheets(
+    client_for, demo, quarter, django_assert_max_num_queries
+) -> None:
+    """The CSV reads the same aggregates: its query count does not follow the sheets."""
+
+    def client():
+        return client_for(Member.objects.get(pk=demo["coord"].pk))
+
+    period = {"from": "2026-01-01", "to": "2026-03-31"}
+    with django_assert_max_num_queries(30) as few:
+        assert client().get(f"{API}csv/", period).status_code == 200
+    for day in range(1, 13):
+        referral(demo, at(f"2026-02-{day:02d}"), received_after=day, accepted_after=day * 3)
+        letter(demo, at(f"2026-03-{day:02d}"), f"2026-03-{day:02d}")
+    with django_assert_max_num_queries(30) as many:
+        response = client().get(f"{API}csv/", period)
+    assert ";13;" in response.content.decode("utf-8-sig").splitlines()[2]  # February's referrals
+    assert len(many.captured_queries) == len(few.captured_queries)
