@@ -278,3 +278,36 @@ class SheetAttachment(models.Model):
 
     def __str__(self) -> str:
         return f"SheetAttachment {self.code}"
+
+
+class IndicatorCount(models.Model):
+    """One cell of the coordinator's indicators, kept up to date as sheets move.
+
+    `scope` is 0 for the whole CPTS, or an organisation's id: a sheet counts once in each
+    organisation whose filtered table shows it (the organisations it was sent from or to, or
+    that a letter reaches, and their parents), so reading one organisation's table is reading
+    its own rows. `measure` names a count ("sent", "received", ...) or a distribution
+    ("receipt_m": minutes from sending to receipt, one row per minute that occurs); `bucket`
+    is 0 for counts, the value for distributions, the day of the month for "open" (referrals
+    still waiting, by day of sending, for "without a letter after 30 days").
+    liaison.outputs.aggregates maintains and reads them; docs/outputs.md says why.
+    No patient data: counts of clear columns only.
+    """
+
+    scope = models.BigIntegerField()
+    month = models.CharField(max_length=7)  # "YYYY-MM", of sending, Europe/Paris
+    measure = models.CharField(max_length=16)
+    bucket = models.IntegerField(default=0)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Reads select a scope and measures, then a range of months (and of minutes):
+            # in that order, each is a seek in this index.
+            models.UniqueConstraint(
+                fields=["scope", "measure", "month", "bucket"], name="indicator_count_cell"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"IndicatorCount {self.scope} {self.month} {self.measure} {self.bucket}"

@@ -49,6 +49,8 @@ from django.utils.formats import date_format
 
 from directory.models import Organisation
 from liaison.models import LiaisonSheet, SheetParticipant
+from liaison.outputs import aggregates
+from liaison.outputs.aggregates import minutes_between
 from liaison.outputs.counters import COUNTERS, monthly_counts
 
 PERIOD = "period"  # the key of the whole period among the months' keys
@@ -72,10 +74,11 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=float(fraction), **extra)
 
 
-class HoursBetween(Func):
-    """`later - earlier` in hours, on PostgreSQL."""
+class MinutesBetween(Func):
+    """`later - earlier` in whole minutes, truncated (the indicators' resolution), on
+    PostgreSQL; `aggregates.minutes_between` in Python."""
 
-    template = "EXTRACT(EPOCH FROM (%(expressions)s)) / 3600.0"
+    template = "FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)) / 60)"
     arg_joiner = " - "
     output_field = FloatField()
 
@@ -134,7 +137,7 @@ def months_between(start: date, end: date) -> list[str]:
     return months
 
 
-def percentile_cont(values: list[float], fraction: float) -> float | None:
+def percentile_cont(values: list[int] | list[float], fraction: float) -> float | None:
     """The same interpolation as PostgreSQL's percentile_cont."""
     if not values:
         return None
@@ -204,8 +207,8 @@ def _referral_rows(
     if _postgresql():
         # A reopened referral was received before it was sent again: not a receipt time.
         received, accepted = Q(received_at__gte=F("sent_at")), Q(accepted_at__gte=F("sent_at"))
-        receipt = HoursBetween(F("received_at"), F("sent_at"))
-        acceptance = HoursBetween(F("accepted_at"), F("sent_at"))
+        receipt = MinutesBetween(F("received_at"), F("sent_at"))
+        acceptance = MinutesBetween(F("accepted_at"), F("sent_at"))
         aggregates |= {
             "receipt_hours_median": PercentileCont(receipt, 0.5, filter=received),
             "receipt_hours_p90": PercentileCont(receipt, 0.9, filter=received),
@@ -218,22 +221,33 @@ def _referral_rows(
         .annotate(**aggregates)
         .order_by("month")
     )
-    return {_month_key(row.pop("month")): row for row in rows}
+    return {_month_key(row.pop("month")): _in_hours(row) for row in rows}
+
+
+def _in_hours(values: dict[str, Any]) -> dict[str, Any]:
+    """Percentiles of minutes → hours (interpolated in minutes, as the aggregates do)."""
+    for key in ("receipt_hours_median", "receipt_hours_p90"):
+        if values.get(key) is not None:
+            values[key] = values[key] / 60
+    for key in ("acceptance_hours_median", "acceptance_hours_p90"):
+        if values.get(key) is not None:
+            values[key] = values[key] / 60
+    return values
 
 
 def _referral_durations(queryset: QuerySet[LiaisonSheet]) -> dict[str, dict[str, Any]]:
     """SQLite: the receipt and acceptance times, fetched and interpolated in Python."""
     receipts: dict[str, list[float]] = defaultdict(list)
     acceptances: dict[str, list[float]] = defaultdict(list)
-    rows = queryset.filter(Q(received_at__isnull=False) | Q(accepted_at__isnull=False)).values_list(
-        "sent_at", "received_at", "accepted_at"
-    )
+    rows: Any = queryset.filter(
+        Q(received_at__isnull=False) | Q(accepted_at__isnull=False)
+    ).values_list("sent_at", "received_at", "accepted_at")
     for sent_at, received_at, accepted_at in rows.order_by():
         month = _month_key(sent_at)
         if received_at is not None and received_at >= sent_at:
-            receipts[month].append((received_at - sent_at).total_seconds() / 3600)
+            receipts[month].append(minutes_between(received_at, sent_at))
         if accepted_at is not None and accepted_at >= sent_at:
-            acceptances[month].append((accepted_at - sent_at).total_seconds() / 3600)
+            acceptances[month].append(minutes_between(accepted_at, sent_at))
     months = set(receipts) | set(acceptances)
     everything = {
         "receipts": [value for values in receipts.values() for value in values],
@@ -241,12 +255,14 @@ def _referral_durations(queryset: QuerySet[LiaisonSheet]) -> dict[str, dict[str,
     }
     receipts[PERIOD], acceptances[PERIOD] = everything["receipts"], everything["acceptances"]
     return {
-        month: {
-            "receipt_hours_median": percentile_cont(receipts[month], 0.5),
-            "receipt_hours_p90": percentile_cont(receipts[month], 0.9),
-            "acceptance_hours_median": percentile_cont(acceptances[month], 0.5),
-            "acceptance_hours_p90": percentile_cont(acceptances[month], 0.9),
-        }
+        month: _in_hours(
+            {
+                "receipt_hours_median": percentile_cont(receipts[month], 0.5),
+                "receipt_hours_p90": percentile_cont(receipts[month], 0.9),
+                "acceptance_hours_median": percentile_cont(acceptances[month], 0.5),
+                "acceptance_hours_p90": percentile_cont(acceptances[month], 0.9),
+            }
+        )
         for month in [*months, PERIOD]
     }
 
@@ -275,7 +291,9 @@ def _letter_rows(queryset: QuerySet[LiaisonSheet], tz: Any) -> dict[str, dict[st
 def _letter_delays(queryset: QuerySet[LiaisonSheet]) -> dict[str, dict[str, Any]]:
     """SQLite: the delays from discharge to sending, in days, interpolated in Python."""
     delays: dict[str, list[float]] = defaultdict(list)
-    rows = queryset.filter(discharge_date__isnull=False).values_list("sent_at", "discharge_date")
+    rows: Any = queryset.filter(discharge_date__isnull=False).values_list(
+        "sent_at", "discharge_date"
+    )
     for sent_at, discharge_date in rows.order_by():
         delays[_month_key(sent_at)].append(
             (timezone.localtime(sent_at).date() - discharge_date).days
@@ -292,8 +310,8 @@ def _period_percentiles(
 ) -> dict[str, Any]:
     """PostgreSQL: the medians and 90th percentiles of the whole period (two queries)."""
     received, accepted = Q(received_at__gte=F("sent_at")), Q(accepted_at__gte=F("sent_at"))
-    receipt = HoursBetween(F("received_at"), F("sent_at"))
-    acceptance = HoursBetween(F("accepted_at"), F("sent_at"))
+    receipt = MinutesBetween(F("received_at"), F("sent_at"))
+    acceptance = MinutesBetween(F("accepted_at"), F("sent_at"))
     values = referrals.aggregate(
         receipt_hours_median=PercentileCont(receipt, 0.5, filter=received),
         receipt_hours_p90=PercentileCont(receipt, 0.9, filter=received),
@@ -306,31 +324,25 @@ def _period_percentiles(
             delay, 0.5, filter=Q(discharge_date__isnull=False)
         )
     )
-    return values
+    return _in_hours(values)
 
 
 def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def liaison_indicators(
-    *,
-    start: date,
-    end: date,
-    organisation: Organisation | None = None,
-    moment: datetime | None = None,
-    counters: dict[str, tuple[str, str]] | None = None,
-) -> Indicators:
-    """The table of the coordinator's page, one row per month from `start` to `end` (included).
+def whole_months(start: date, end: date, moment: datetime) -> bool:
+    """Does the period hold whole months only, as the aggregates do? It starts on a 1st and
+    ends on a month's last day, or today or later (nothing is sent after now)."""
+    ends_month = (end + timedelta(days=1)).day == 1
+    return start.day == 1 and (ends_month or end >= timezone.localtime(moment).date())
 
-    `counters` replaces the registry of the other apps' monthly counts (tests use a stub).
-    """
-    tz = timezone.get_current_timezone()
-    moment = moment or timezone.now()
-    start_at = timezone.make_aware(datetime.combine(start, time.min), tz)
-    end_at = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), tz)
-    ids = _organisation_ids(organisation)
 
+def _direct_figures(
+    start_at: datetime, end_at: datetime, ids: list[int], moment: datetime, tz: Any
+) -> dict[str, dict[str, Any]]:
+    """The figures computed from the sheets themselves (a fixed number of queries, but each
+    in proportion to the sheets of the period)."""
     referrals = _referrals(start_at, end_at, ids)
     letters = _letters(start_at, end_at, ids)
     by_month: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -345,9 +357,43 @@ def liaison_indicators(
             by_month[month].update(values)
     else:
         by_month[PERIOD].update(_period_percentiles(referrals, letters, tz))
+    return by_month
+
+
+def liaison_indicators(
+    *,
+    start: date,
+    end: date,
+    organisation: Organisation | None = None,
+    moment: datetime | None = None,
+    counters: dict[str, tuple[str, str]] | None = None,
+    source: str = "auto",
+) -> Indicators:
+    """The table of the coordinator's page, one row per month from `start` to `end` (included).
+
+    `counters` replaces the registry of the other apps' monthly counts (tests use a stub).
+    `source`: "aggregates" (the monthly aggregates, constant time), "direct" (the sheets
+    themselves: the reference the aggregates are tested and verified against), or "auto":
+    the aggregates when the period is whole months, the sheets when it cuts a month.
+    """
+    tz = timezone.get_current_timezone()
+    moment = moment or timezone.now()
+    start_at = timezone.make_aware(datetime.combine(start, time.min), tz)
+    end_at = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), tz)
+    if source == "auto":
+        source = "aggregates" if whole_months(start, end, moment) else "direct"
+    if source == "aggregates":
+        by_month = aggregates.monthly_figures(
+            months=months_between(start, end),
+            organisation_id=organisation.pk if organisation else None,
+            moment=moment,
+            end_at=end_at,
+        )
+    else:
+        by_month = _direct_figures(start_at, end_at, _organisation_ids(organisation), moment, tz)
     external = {
         name: monthly_counts(name, start, end, organisation, registry=counters)
-        for name in (counters or COUNTERS)
+        for name in (COUNTERS if counters is None else counters)
     }
 
     rows = []
@@ -389,6 +435,40 @@ def liaison_indicators(
         months=rows,
         total=_total(rows, by_month),
     )
+
+
+def differences_from_the_sheets(
+    *, start: date, end: date, organisations: list[Organisation | None], moment: datetime
+) -> list[str]:
+    """Every cell where the aggregates' table differs from the one computed from the sheets,
+    for each organisation's table (None: the whole CPTS); empty when they agree. The check of
+    `rebuild_indicators --verify` (no counters: they are other apps' figures)."""
+    found = []
+    for organisation in organisations:
+        tables = [
+            liaison_indicators(
+                start=start,
+                end=end,
+                organisation=organisation,
+                moment=moment,
+                counters={},
+                source=source,
+            )
+            for source in ("aggregates", "direct")
+        ]
+        kept, reference = tables
+        rows = zip([*kept.months, kept.total], [*reference.months, reference.total], strict=True)
+        for row, expected in rows:
+            assert row is not None
+            assert expected is not None
+            for key in COLUMNS:
+                if getattr(row, key) != getattr(expected, key):
+                    where = organisation.name if organisation else "CPTS"
+                    found.append(
+                        f"{where} {row.month} {key}: {getattr(row, key)!r} "
+                        f"(from the sheets: {getattr(expected, key)!r})"
+                    )
+    return found
 
 
 ADDITIVE = (

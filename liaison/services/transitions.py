@@ -23,6 +23,7 @@ from liaison import actions, events, states
 from liaison.catalogue import names_fields
 from liaison.documents import missing_for_send
 from liaison.models import LiaisonSheet, SheetEvent, SheetParticipant
+from liaison.outputs import aggregates as indicators
 from liaison.selectors import (
     is_on_sender_side,
     participant_members,
@@ -71,7 +72,12 @@ TRANSITIONS = {
 
 
 def _move(sheet: LiaisonSheet, action: states.Action, **stamps: Any) -> None:
-    """Conditional UPDATE: only a sheet still in one of the action's source states moves."""
+    """Conditional UPDATE: only a sheet still in one of the action's source states moves.
+
+    The indicators' monthly aggregates move with it, in this transaction (liaison.outputs.
+    aggregates): one locking read before, one UPSERT after when a counted figure changed.
+    """
+    before = indicators.lock_before_change(sheet.pk)
     updated = LiaisonSheet.objects.filter(pk=sheet.pk, status__in=action.sources).update(
         status=action.target, version=F("version") + 1, updated_at=now(), **stamps
     )
@@ -79,6 +85,7 @@ def _move(sheet: LiaisonSheet, action: states.Action, **stamps: Any) -> None:
         sheet.refresh_from_db(fields=["status", "version"])
         raise InvalidTransition(states.state_message(action, sheet.status), status=sheet.status)
     sheet.refresh_from_db()
+    indicators.record_change(before, sheet)
 
 
 def _record_event(
@@ -180,13 +187,15 @@ def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:
     """Sending the discharge letter closes its referral: the loop is closed."""
     referral = letter.referral
     assert referral is not None
+    before = indicators.lock_before_change(referral.pk)
     updated = LiaisonSheet.objects.filter(
         pk=referral.pk, status__in=(SheetStatus.SENT, SheetStatus.RECEIVED, SheetStatus.ACCEPTED)
     ).update(status=SheetStatus.CLOSED, closed_at=now(), version=F("version") + 1, updated_at=now())
     if updated == 1:
-        before = referral.status
+        indicators.record_change(before, indicators.closed(before))
+        previous = referral.status
         referral.refresh_from_db()
-        _record_event(referral, actor, "close", before, note=_("Lettre de sortie envoyée."))
+        _record_event(referral, actor, "close", previous, note=_("Lettre de sortie envoyée."))
         audit.record(actor=actor, action=actions.SHEET_CLOSE, target=referral)
 
 
@@ -256,6 +265,7 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
         **identity_indexes(declined.patient),
         sent_at=now(),
     )
+    indicators.record_change(indicators.created(copy), copy)
     SheetParticipant.objects.bulk_create(
         SheetParticipant(sheet=copy, member_id=p.member_id, role=p.role, delivered_at=now())
         for p in declined.participants.all()
