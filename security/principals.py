@@ -13,6 +13,8 @@ floors above.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -45,3 +47,34 @@ def active_member_of(user: object) -> Any:
     if member is None or not member.is_active:
         return None
     return member
+
+
+# --- Loading the member with the login ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrincipalLoading:
+    """How the floor above loads, in the authentication's own query, what each request asks
+    of its member next: the profile (`user.<related>`) and one value per joined row (the
+    directory: the member's organisations, which every access rule starts from).
+
+    Security cannot name the directory's models; the directory declares this at startup
+    (directory.apps), and the token lookup then resolves token → user → member →
+    memberships in one query instead of three.
+    """
+
+    related: str  # the login account's one-to-one profile: "member"
+    joined: str  # a path from the login account, one row per value: "member__memberships__…"
+    remember: Callable[[Any, list[Any]], None]  # caches the values on the loaded user
+
+
+_loading: PrincipalLoading | None = None
+
+
+def load_principals_with(loading: PrincipalLoading | None) -> None:
+    global _loading  # set once, at startup, by the app that knows members
+    _loading = loading
+
+
+def principal_loading() -> PrincipalLoading | None:
+    return _loading
