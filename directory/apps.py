@@ -10,12 +10,12 @@ class DirectoryConfig(AppConfig):
         from directory.selectors import remember_organisation_ids  # noqa: PLC0415
         from security.principals import PrincipalLoading, load_principals_with  # noqa: PLC0415
 
-        # The token lookup loads the member and their organisations with the token and its
-        # user: every API request reads both next (permissions, then the access rules).
+        # The login's member and their organisations load in one query, with the token (API)
+        # or on first use (session): every request reads both (permissions, access rules).
         load_principals_with(
             PrincipalLoading(
                 related="member",
-                joined="member__memberships__organisation_id",
+                joined="memberships__organisation_id",
                 remember=remember_organisation_ids,
             )
         )

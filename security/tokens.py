@@ -299,7 +299,7 @@ def _token_with_principal(digest: str) -> ApiToken | None:
         return queryset.select_related("user").first()
     rows = list(
         queryset.select_related(f"user__{loading.related}")
-        .annotate(_joined=F(f"user__{loading.joined}"))
+        .annotate(_joined=F(f"user__{loading.related}__{loading.joined}"))
         .order_by()
     )
     if not rows:

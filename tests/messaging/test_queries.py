@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
+from rest_framework.test import APIClient
 
 from directory.services import issue_api_token
 from messaging.models import Conversation, Message, MessageReceipt
@@ -285,3 +286,16 @@ def test_the_retention_purge_costs_a_constant_per_batch(
     with django_assert_num_queries(expected):
         assert jobs.purge_expired_conversations(at=later) == count
     assert not Conversation.objects.exists()
+
+
+def test_a_session_loads_the_member_and_organisations_in_one_query(
+    token_client, pharmacist, conversation, demo, django_assert_num_queries
+) -> None:
+    """The pages' path: the session row, the account, then member and organisations at once."""
+    by_token, _ = count_queries(token_client(pharmacist), API)
+    session = APIClient()
+    session.force_login(pharmacist.user)
+    with django_assert_num_queries(by_token + 2) as captured:
+        assert len(session.get(API).json()["results"]) == 1
+    tables = [q["sql"].split(" FROM ", 1)[1].split()[0] for q in captured.captured_queries[:3]]
+    assert tables == ['"django_session"', '"directory_user"', '"directory_member"']
