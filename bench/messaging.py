@@ -421,6 +421,8 @@ def profile(args: argparse.Namespace) -> int:
         assert client.call("POST", url, {"body": "Bonjour"}, **{"Idempotency-Key": key})[0] == 201
     profiler.disable()
     print(f"CPU per send (in-process, without the profiler): {plain * 1000:.2f} ms")
+    if args.profile_dump:
+        profiler.dump_stats(args.profile_dump)
     stats = pstats.Stats(profiler)
     stats.sort_stats("cumulative").print_stats(args.profile_lines)
     stats.sort_stats("tottime").print_stats(args.profile_lines)
@@ -453,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile N sends")
     parser.add_argument("--profile-lines", type=int, default=25)
+    parser.add_argument("--profile-dump", type=Path, help="save the profile (pstats) there")
     parser.add_argument("--fill", nargs=2, metavar=("SUBJECT", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.fill:  # the server's side of fill_conversation

@@ -116,12 +116,9 @@ def access_conversation_to_write(member: Member, code: UUID | str) -> Conversati
                     code=code, organisation_inbox__isnull=True
                 )
             )
-            .select_related(
-                "member",
-                "conversation__organisation_inbox",
-                "conversation__liaison_sheet",
-                "conversation__created_by",
-            )
+            # The conversation alone: a send reads its keys, code and retention, and its
+            # answer names no relation of it (each select_related costs SQL to compile).
+            .select_related("member", "conversation")
             .annotate(has_unread=Exists(unread))
             .order_by("member_id")
         )
