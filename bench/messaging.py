@@ -444,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--large", type=int, default=10_000)
+    parser.add_argument("--page-repeat", type=int, default=20, help="reads of each first page")
     parser.add_argument(
         "--cpu-requests", type=int, default=100, help="back-to-back requests per CPU figure"
     )
@@ -469,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--smoke and --profile write nothing: drop --write")
     if args.smoke:
         args.pairs, args.messages, args.seconds, args.poll_ms = 1, 6, 20, 1
-        args.large, args.cpu_requests = 60, 3
+        args.large, args.cpu_requests, args.page_repeat = 60, 3, 2
 
     wall = time.monotonic()
     load_at_start = os.getloadavg()[0]
@@ -479,10 +480,9 @@ def main(argv: list[str] | None = None) -> int:
                 return profile(args)
             timings = run_load(args)
             cpu = cpu_per_request(args)
-            small = fill_conversation(None, "Petite", 50)
-            large = fill_conversation(None, "Grande", args.large)
+            sizes = [(n, fill_conversation(None, f"Taille {n}", n)) for n in (50, args.large)]
             token = token_for("pharma.durand")
-            pages = [(50, *time_page(token, small)), (args.large, *time_page(token, large))]
+            pages = [(size, *time_page(token, code, args.page_repeat)) for size, code in sizes]
     else:
         Client = partial(stack.Client, args.port)
         var_dir = tempfile.mkdtemp(prefix="bench-messaging-")
@@ -492,10 +492,9 @@ def main(argv: list[str] | None = None) -> int:
             cpu_seconds = workers_cpu_seconds(server.pid)
             timings = run_load(args)
             cpu = cpu_per_request(args)
-            small = fill_conversation(env, "Petite", 50)
-            large = fill_conversation(env, "Grande", args.large)
+            sizes = [(n, fill_conversation(env, f"Taille {n}", n)) for n in (50, args.large)]
             token = token_for("pharma.durand")
-            pages = [(50, *time_page(token, small)), (args.large, *time_page(token, large))]
+            pages = [(size, *time_page(token, code, args.page_repeat)) for size, code in sizes]
 
     stack_text = (
         "in-process (Django's test client, one thread), throwaway database: figures mean nothing"
