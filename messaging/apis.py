@@ -168,15 +168,15 @@ class ConversationMessagesApi(generics.GenericAPIView):
         """
         member = current_member(request)
         refuse_unknown_parameters(request, MessageListQuery().fields, self)
-        conversation = selectors.access_conversation(member, code, audit_action=None)
+        conversation, since = selectors.access_conversation_to_poll(
+            member, code, request.query_params.get("since", "")
+        )
         query = MessageListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         standing = selectors.standing_of(member, conversation)
         queryset = selectors.messages_of(conversation, standing)
-        if since := query.validated_data.get("since"):
-            queryset = selectors.messages_after(
-                queryset, selectors.message_in(conversation, since, field="since")
-            )
+        if since is not None:
+            queryset = selectors.messages_after(queryset, since)
         page = self.paginate_queryset(queryset)
         selectors.record_disclosure(member, conversation, messages=len(page or []))
         context = {"member": member, "conversation_code": conversation.code}

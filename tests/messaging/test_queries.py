@@ -155,10 +155,10 @@ TRANSACTION_MARKERS = 2
 # Idempotency-Key); the INSERT of the receipts; the audit entry (chain head lock, entry, head
 # update). The answer is built from what was written: nothing is read back.
 SEND_QUERIES = 8
-# A poll: the token (with member and organisations), the conversation (access and standing),
-# the `since` message, the page of messages. With new messages: their receipts and
+# A poll: the token (with member and organisations), the conversation (access, standing and
+# the `since` message's place), the page of messages. With new messages: their receipts and
 # attachments, and the audit entry of the disclosure.
-EMPTY_POLL_QUERIES = 4
+EMPTY_POLL_QUERIES = 3
 POLL_QUERIES = EMPTY_POLL_QUERIES + 2 + 3
 # The token; the conversation with its unread counts; its participants; the audited read.
 DETAIL_QUERIES = 1 + 1 + 1 + 3
