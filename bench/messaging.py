@@ -21,10 +21,11 @@
    inboxes), then over --cpu-requests back-to-back sends, empty polls and /healthz calls by
    one client (each request's own cost).
 
---smoke and --profile run in this process (Django's test client, a throwaway database: an
-in-memory SQLite one, or beside DATABASE_URL's on PostgreSQL; no Redis), so they need no
-server and leave nothing behind. --smoke uses tiny sizes and checks that the script works;
-its figures mean nothing. --profile N measures the CPU of N sends and prints where it went.
+--smoke and --profile run in this process (Django's test client, a throwaway database, no
+Redis), so they need no server and leave nothing behind: --smoke on SQLite in memory always,
+--profile beside DATABASE_URL's database on PostgreSQL (SQLite in memory without one).
+--smoke uses tiny sizes and checks that the script works; its figures mean nothing.
+--profile N measures the CPU of N sends and prints where it went.
 Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 """
 
@@ -361,11 +362,13 @@ def time_page(token: str, conversation: str, repeat: int = 20) -> tuple[float, f
 
 
 @contextmanager
-def in_process() -> Iterator[None]:
+def in_process(*, smoke: bool) -> Iterator[None]:
     """Django in this process, on a throwaway database with the demo members (see the doc)."""
     global Client, cpu_seconds
     import django  # noqa: PLC0415
 
+    if smoke:  # SQLite in memory whatever DATABASE_URL says: seconds, and no server touched
+        os.environ.pop("DATABASE_URL", None)
     os.environ.pop("REDIS_URL", None)  # no shared Redis: the broker spools to a temp dir
     var_dir = Path(tempfile.mkdtemp(prefix="bench-messaging-"))
     for folder in ("queue", "processed", "control"):  # kombu's filesystem transport
@@ -475,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic()
     load_at_start = os.getloadavg()[0]
     if args.in_process:
-        with in_process():
+        with in_process(smoke=args.smoke):
             if args.profile:
                 return profile(args)
             timings = run_load(args)
