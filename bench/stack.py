@@ -110,8 +110,11 @@ def token_for(port: int, username: str) -> str:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], port: int, workers: int) -> Iterator[None]:
-    """gunicorn on 127.0.0.1:port until the block ends; waits (bounded) for /healthz."""
+def gunicorn(env: dict[str, str], port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
+    """gunicorn on 127.0.0.1:port until the block ends; waits (bounded) for /healthz.
+
+    Yields the master process (its children are the workers: bench/messaging.py reads their
+    CPU time)."""
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
@@ -125,7 +128,7 @@ def gunicorn(env: dict[str, str], port: int, workers: int) -> Iterator[None]:
                     break
             except OSError:
                 time.sleep(0.2)
-        yield
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from directory.models import Member, Membership, Organisation
 from security.access import get_or_not_found
@@ -122,6 +122,14 @@ def organisation_ids_of(member: Member) -> list[int]:
     return cached
 
 
+def remember_organisation_ids(user: object, organisation_ids: list[int]) -> None:
+    """Cache the organisations of the member behind `user`, loaded with the login (one query:
+    security.tokens declares nothing of the directory, directory.apps declares this)."""
+    member = getattr(user, "member", None)
+    if member is not None:
+        member._organisation_ids = list(dict.fromkeys(organisation_ids))
+
+
 # The coordination of the CPTS: the administrators of a CPTS organisation. Membership has two
 # roles (member, admin); an admin of a practice or a hospital administers that organisation's
 # guide page, not the CPTS. "Directory admin" and "coordinator" are this one rule: the
@@ -162,6 +170,11 @@ def coordinators() -> list[Member]:
     """The active members of the coordination, to alert when nobody else will act."""
     memberships = Membership.objects.filter(_COORDINATION, member__is_active=True)
     return list(Member.objects.filter(pk__in=memberships.values("member_id")).order_by("pk"))
+
+
+def works_in(organisation_id: int) -> Exists:
+    """A condition on Member: works in this organisation (to combine in one query)."""
+    return Exists(Membership.objects.filter(member=OuterRef("pk"), organisation_id=organisation_id))
 
 
 def active_members_of(organisation_id: int) -> list[Member]:

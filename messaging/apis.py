@@ -133,8 +133,8 @@ class ConversationDetailApi(APIView):
     @extend_schema(responses=ConversationOutput)
     def get(self, request: Request, code: UUID) -> Response:
         member = current_member(request)
-        conversation = selectors.access_conversation(member, code)
-        return conversation_response(member, conversation)
+        conversation = selectors.access_conversation_for_output(member, code)
+        return Response(ConversationOutput(conversation, context=conversation_context(member)).data)
 
 
 class MessageCursorPagination(CursorPagination):
@@ -168,15 +168,15 @@ class ConversationMessagesApi(generics.GenericAPIView):
         """
         member = current_member(request)
         refuse_unknown_parameters(request, MessageListQuery().fields, self)
-        conversation = selectors.access_conversation(member, code, audit_action=None)
+        conversation, since = selectors.access_conversation_to_poll(
+            member, code, request.query_params.get("since", "")
+        )
         query = MessageListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         standing = selectors.standing_of(member, conversation)
         queryset = selectors.messages_of(conversation, standing)
-        if since := query.validated_data.get("since"):
-            queryset = selectors.messages_after(
-                queryset, selectors.message_in(conversation, since, field="since")
-            )
+        if since is not None:
+            queryset = selectors.messages_after(queryset, since)
         page = self.paginate_queryset(queryset)
         selectors.record_disclosure(member, conversation, messages=len(page or []))
         context = {"member": member, "conversation_code": conversation.code}
@@ -194,7 +194,7 @@ class ConversationMessagesApi(generics.GenericAPIView):
         it answers the first message again (header `Idempotent-Replayed: true`).
         """
         member = current_member(request)
-        conversation = selectors.access_conversation(member, code, audit_action=None)
+        conversation = selectors.access_conversation_to_write(member, code)
         body = MessageCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -214,9 +214,11 @@ class ConversationMessagesApi(generics.GenericAPIView):
             if reply_to
             else None,
         )
-        message = selectors.messages_of(
-            conversation, selectors.standing_of(member, conversation)
-        ).get(pk=posted.message.pk)
+        message = posted.message  # with what was written: no read back
+        if posted.replayed:  # the first attempt's message, with its receipts as they are now
+            message = selectors.messages_of(
+                conversation, selectors.standing_of(member, conversation)
+            ).get(pk=message.pk)
         context = {"member": member, "conversation_code": conversation.code}
         response = Response(
             MessageOutput(message, context=context).data, status=status.HTTP_201_CREATED

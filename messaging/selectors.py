@@ -82,15 +82,138 @@ def access_conversation(
     discloses content (see `record_disclosure`).
     """
     conversation = get_or_not_found(
-        conversations_visible_to(member).select_related(
-            "organisation_inbox", "liaison_sheet", "created_by"
+        _with_standing(
+            conversations_visible_to(member).select_related(
+                "organisation_inbox", "liaison_sheet", "created_by"
+            ),
+            member,
         ),
         "conversation",
         code=code,
     )
+    _remember_standing(conversation, member)
     if audit_action:
         audit.record(actor=member, action=audit_action, target=conversation)
     return conversation
+
+
+def access_conversation_to_poll(
+    member: Member, code: UUID | str, since: str
+) -> tuple[Conversation, Message | None]:
+    """`access_conversation` (not audited) for a poll, with the `since` message's place in the
+    same query: a poll is half of all requests, and each saves a lookup.
+
+    Returns the conversation and, when `since` names one of its messages, that message's key
+    and time (enough for `messages_after`). A `since` that is not a UUID is left to the
+    query's check (400); one that names no message of the conversation is a 400 on `since`.
+    """
+    try:
+        since_code = UUID(since) if since else None
+    except ValueError:
+        since_code = None
+    queryset = _with_standing(
+        conversations_visible_to(member).select_related(
+            "organisation_inbox", "liaison_sheet", "created_by"
+        ),
+        member,
+    )
+    if since_code is not None:
+        theirs = Message.objects.filter(conversation=OuterRef("pk"), code=since_code).order_by()
+        queryset = queryset.annotate(
+            since_pk=Subquery(theirs.values("pk")[:1]),
+            since_created_at=Subquery(theirs.values("created_at")[:1]),
+        )
+    conversation = get_or_not_found(queryset, "conversation", code=code)
+    _remember_standing(conversation, member)
+    if since_code is None:
+        return conversation, None
+    since_pk = getattr(conversation, "since_pk", None)
+    if since_pk is None:
+        raise FieldErrors({"since": [_("Message inconnu dans cette conversation.")]})
+    place = Message(
+        pk=since_pk,
+        code=since_code,
+        conversation=conversation,
+        created_at=conversation.since_created_at,  # type: ignore[attr-defined]
+    )
+    return conversation, place
+
+
+def access_conversation_to_write(member: Member, code: UUID | str) -> Conversation:
+    """`access_conversation` for sending a message: the same rule and the same answer, with
+    who the message will be for in the same query (see `recipients_loaded_with`).
+
+    The query reads the participants of the visible conversation with this code, each with
+    its member, whether they have an unread message there, and the conversation joined: the
+    caller's standing and the recipients come with the access. A conversation addressed to
+    a shared inbox (its members are recipients too) falls back to the plain access.
+    """
+    unread = MessageReceipt.objects.filter(
+        conversation=OuterRef("conversation_id"), member=OuterRef("member_id"), read_at__isnull=True
+    )
+    try:
+        rows = list(
+            Participant.objects.filter(
+                conversation__in=conversations_visible_to(member).filter(
+                    code=code, organisation_inbox__isnull=True
+                )
+            )
+            # The conversation alone: a send reads its keys, code and retention, and its
+            # answer names no relation of it (each select_related costs SQL to compile).
+            .select_related("member", "conversation")
+            .annotate(has_unread=Exists(unread))
+            .order_by("member_id")
+        )
+    except (ValueError, ValidationError):
+        raise NotFound("conversation") from None
+    if not rows:  # forbidden, missing, or addressed to an inbox: the plain access decides
+        return access_conversation(member, code, audit_action=None)
+    conversation = rows[0].conversation
+    mine = next((row for row in rows if row.member_id == member.pk), None)
+    conversation._standing = (member.pk, _standing(member, conversation, mine))  # type: ignore[attr-defined]
+    recipients = []
+    for row in rows:
+        if row.left_at is None and row.member.is_active and row.member_id != member.pk:
+            row.member.has_unread = row.has_unread  # type: ignore[attr-defined]
+            recipients.append(row.member)
+    conversation._recipients = (member.pk, recipients)  # type: ignore[attr-defined]
+    return conversation
+
+
+def recipients_loaded_with(conversation: Conversation, author: Member) -> list[Member] | None:
+    """The recipients `access_conversation_to_write(author, ...)` loaded, or None.
+
+    Loaded before the send takes the conversation's lock: two messages racing to the same
+    conversation may both tell a recipient (one bell too many, never one missing).
+    """
+    cached: tuple[int, list[Member]] | None = getattr(conversation, "_recipients", None)
+    if cached is None or cached[0] != author.pk:
+        return None
+    return cached[1]
+
+
+def _with_standing(queryset: QuerySet[Conversation], member: Member) -> QuerySet[Conversation]:
+    """`queryset` with the member's participant row (its id and departure) in the same query:
+    every request that accesses a conversation asks next where its caller stands."""
+    mine = Participant.objects.filter(conversation=OuterRef("pk"), member=member).order_by()
+    return queryset.annotate(
+        standing_participant_id=Subquery(mine.values("pk")[:1]),
+        standing_left_at=Subquery(mine.values("left_at")[:1]),
+    )
+
+
+def _remember_standing(conversation: Conversation, member: Member) -> None:
+    """Cache on the conversation the standing its access query loaded (see `standing_of`)."""
+    participant_id = getattr(conversation, "standing_participant_id", None)
+    participant = None
+    if participant_id is not None:
+        participant = Participant(
+            pk=participant_id,
+            conversation=conversation,
+            member=member,
+            left_at=getattr(conversation, "standing_left_at", None),
+        )
+    conversation._standing = (member.pk, _standing(member, conversation, participant))  # type: ignore[attr-defined]
 
 
 def record_disclosure(member: Member, conversation: Conversation, *, messages: int) -> None:
@@ -132,8 +255,21 @@ class Standing:
 
 
 def standing_of(member: Member, conversation: Conversation) -> Standing:
-    """The member's standing in a conversation they can see (access_conversation passed)."""
+    """The member's standing in a conversation they can see (access_conversation passed).
+
+    Free after `access_conversation(member, ...)`, which loaded it with the conversation;
+    one query for a conversation fetched otherwise (a service called by a job or a test).
+    """
+    cached: tuple[int, Standing] | None = getattr(conversation, "_standing", None)
+    if cached is not None and cached[0] == member.pk:
+        return cached[1]
     participant = Participant.objects.filter(conversation=conversation, member=member).first()
+    return _standing(member, conversation, participant)
+
+
+def _standing(
+    member: Member, conversation: Conversation, participant: Participant | None
+) -> Standing:
     via_inbox = (
         conversation.organisation_inbox_id is not None
         and conversation.organisation_inbox_id in organisation_ids_of(member)
@@ -285,6 +421,15 @@ def unread_in(member: Member, conversation: Conversation) -> int:
 def unread_total(member: Member) -> int:
     """Unread messages across the member's conversations (the inbox badge)."""
     return MessageReceipt.objects.filter(member=member, read_at__isnull=True).count()
+
+
+def access_conversation_for_output(member: Member, code: UUID | str) -> Conversation:
+    """`access_conversation` (audited) and `conversation_for_output` in one read."""
+    conversation = get_or_not_found(
+        _with_relations(conversations_visible_to(member), member), "conversation", code=code
+    )
+    audit.record(actor=member, action=actions.CONVERSATION_READ, target=conversation)
+    return conversation
 
 
 def conversation_for_output(member: Member, conversation: Conversation) -> Conversation:

@@ -21,15 +21,18 @@ from datetime import timedelta
 from typing import IO
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import router, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member
-from directory.selectors import active_members_of
+from directory.selectors import works_in
 from messaging import actions, events
 from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
-from messaging.selectors import standing_of
+from messaging.selectors import recipients_loaded_with, standing_of
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.files import default_file_store, store_file
@@ -98,17 +101,37 @@ def _refuse_writing(actor: Member, conversation: Conversation) -> None:
 
 
 def recipients_of(conversation: Conversation, *, author: Member) -> list[Member]:
-    """Who a new message is for: active participants and the inbox's members, not the author."""
-    members = [
-        participant.member
-        for participant in Participant.objects.filter(
-            conversation=conversation, left_at__isnull=True, member__is_active=True
-        ).select_related("member")
-    ]
+    """Who a new message is for: active participants and the inbox's members, not the author.
+
+    One query, whatever the conversation, or none when the API's access loaded them
+    (selectors.access_conversation_to_write). Each recipient comes with `has_unread`,
+    whether they still have an unread message here (then they were already told, see
+    `_notify`).
+    """
+    loaded = recipients_loaded_with(conversation, author)
+    if loaded is not None:
+        return loaded
+    takes_part = Exists(
+        Participant.objects.filter(
+            conversation=conversation, member=OuterRef("pk"), left_at__isnull=True
+        )
+    )
+    concerned = Q(takes_part)
     if conversation.organisation_inbox_id is not None:
-        members += active_members_of(conversation.organisation_inbox_id)
-    unique = {member.pk: member for member in members if member.pk != author.pk}
-    return list(unique.values())
+        concerned |= Q(works_in(conversation.organisation_inbox_id))
+    unread = MessageReceipt.objects.filter(
+        conversation=conversation, member=OuterRef("pk"), read_at__isnull=True
+    )
+    return list(
+        Member.objects.filter(concerned, is_active=True)
+        .exclude(pk=author.pk)
+        .annotate(has_unread=Exists(unread))
+        .order_by("pk")
+    )
+
+
+class _AlreadyPosted(Exception):
+    """The Idempotency-Key was used by a committed message: undo this attempt, replay that."""
 
 
 def _replay(actor: Member, conversation: Conversation, key: str) -> Posted | None:
@@ -120,7 +143,6 @@ def _replay(actor: Member, conversation: Conversation, key: str) -> Posted | Non
     return Posted(existing, replayed=True)
 
 
-@transaction.atomic
 def post_message(
     *,
     actor: Member,
@@ -134,15 +156,63 @@ def post_message(
     """Write a message (text and/or files) to a conversation and tell its recipients.
 
     Retried with the same `idempotency_key`, it returns the first message (replayed=True).
+    The key is checked by the INSERT itself (see `_insert_once`), not by a SELECT before it:
+    a first attempt, the usual case, costs no query for it. A retry rolls back what this
+    attempt wrote (the conversation's dates) and answers the first message.
     """
-    if idempotency_key and (replayed := _replay(actor, conversation, idempotency_key)):
+    try:
+        body, content_types = _checked(actor, conversation, body, files, reply_to)
+    except (FieldErrors, PermissionDenied, NotFound):
+        # A retry answers what the first attempt did, even if it could no longer be made
+        # now (the author left since): the key was checked first before, and still wins.
+        if idempotency_key and (replayed := _replay(actor, conversation, idempotency_key)):
+            return replayed
+        raise
+    try:
+        return _post(
+            actor=actor,
+            conversation=conversation,
+            body=body,
+            urgent=urgent,
+            files=files,
+            content_types=content_types,
+            reply_to=reply_to,
+            idempotency_key=idempotency_key,
+        )
+    except _AlreadyPosted:
+        replayed = _replay(actor, conversation, idempotency_key)
+        if replayed is None:  # the key's holder was deleted meanwhile (purged): a plain miss
+            raise NotFound("conversation") from None
         return replayed
+
+
+def _checked(
+    actor: Member,
+    conversation: Conversation,
+    body: str,
+    files: Sequence[Upload],
+    reply_to: Message | None,
+) -> tuple[str, list[str]]:
     _refuse_writing(actor, conversation)
     body = checked_body(body, has_files=bool(files))
     content_types = checked_files(files)
     if reply_to is not None and reply_to.conversation_id != conversation.pk:
         raise FieldErrors({"reply_to": [_("Message inconnu dans cette conversation.")]})
+    return body, content_types
 
+
+@transaction.atomic
+def _post(
+    *,
+    actor: Member,
+    conversation: Conversation,
+    body: str,
+    urgent: bool,
+    files: Sequence[Upload],
+    content_types: list[str],
+    reply_to: Message | None,
+    idempotency_key: str,
+) -> Posted:
     at = now()
     extended = Conversation.objects.filter(pk=conversation.pk).update(
         last_message_at=at,
@@ -160,16 +230,8 @@ def post_message(
         reply_to=reply_to,
         idempotency_key=idempotency_key,
     )
-    try:
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        # The same key raced in from a retry that committed first: the first one wins.
-        replayed = _replay(actor, conversation, idempotency_key)
-        assert replayed is not None
-        return replayed
+    if not _insert_once(message):
+        raise _AlreadyPosted  # rolls back the UPDATE above: nothing of this attempt stays
 
     attachments = []
     for upload, content_type in zip(files, content_types, strict=True):
@@ -184,12 +246,17 @@ def post_message(
         )
         store_file(attachment, "file", upload.fileobj)  # encrypted, before the audit lock
         attachments.append(attachment)
-    Attachment.objects.bulk_create(attachments)
+    if attachments:
+        Attachment.objects.bulk_create(attachments)
 
+    # After the UPDATE when not loaded yet: its row lock orders concurrent sends, so a second
+    # message sees the receipts of the first (and does not notify again, see _notify).
     recipients = recipients_of(conversation, author=actor)
-    MessageReceipt.objects.bulk_create(
-        MessageReceipt(message=message, conversation=conversation, member=member)
-        for member in recipients
+    receipts = MessageReceipt.objects.bulk_create(
+        [
+            MessageReceipt(message=message, conversation=conversation, member=member)
+            for member in recipients
+        ]
     )
     audit.record(
         actor=actor,
@@ -198,7 +265,51 @@ def post_message(
         extra={"message": str(message.code), "attachments": len(attachments), "urgent": urgent},
     )
     _notify(conversation, message, recipients, actor=actor)
+    written_relations(message, attachments=attachments, receipts=receipts)
     return Posted(message, replayed=False)
+
+
+def _insert_once(message: Message) -> bool:
+    """INSERT the message; False if its Idempotency-Key is already taken (nothing inserted).
+
+    Without a key, a plain save. With one, `INSERT … ON CONFLICT DO NOTHING RETURNING id`
+    (`INSERT OR IGNORE` on SQLite): the unique constraint on (author, key) decides, in the
+    statement that writes, between a first attempt and a retry, and between two retries
+    racing. No savepoint is needed, since nothing fails: a statement that inserts no row
+    returns none. Django builds the statement (the encrypted body seals itself as in save());
+    only the conflict clause is added. No signal listens to messages.
+    """
+    if not message.idempotency_key:
+        message.save(force_insert=True)
+        return True
+    meta = Message._meta
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+    query = InsertQuery(Message, on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, [message])
+    compiler = query.get_compiler(using=router.db_for_write(Message))
+    compiler.returning_fields = [meta.pk]
+    with compiler.connection.cursor() as cursor:
+        for sql, params in compiler.as_sql():
+            cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    message._state.db = compiler.using
+    return True
+
+
+def written_relations(
+    message: Message, *, attachments: list[Attachment], receipts: list[MessageReceipt]
+) -> None:
+    """Give the new message the relations it was written with, as a prefetch would: its
+    answer is built from what was written instead of being read back (three queries)."""
+    by_name = sorted(receipts, key=lambda receipt: (receipt.member.family_name, receipt.pk))
+    message._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "attachments": attachments,
+        "receipts": by_name,
+    }
 
 
 def _notify(
@@ -215,17 +326,11 @@ def _notify(
         )
         return
     # One in-app notification per unread stretch: a recipient who has not read the earlier
-    # messages of this conversation was already told about them.
-    already_told = set(
-        MessageReceipt.objects.filter(
-            conversation=conversation, member__in=recipients, read_at__isnull=True
-        )
-        .exclude(message=message)
-        .values_list("member_id", flat=True)
-    )
+    # messages of this conversation was already told about them (`has_unread`, loaded by
+    # recipients_of before this message's receipts were written).
     notify(
         event=events.MESSAGE_RECEIVED,
-        recipients=[member for member in recipients if member.pk not in already_told],
+        recipients=[member for member in recipients if not member.has_unread],  # type: ignore[attr-defined]
         actor=actor,
         target=conversation,
         url=url,

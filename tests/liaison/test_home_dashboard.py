@@ -75,15 +75,16 @@ def test_the_counts_take_a_fixed_number_of_queries(
 ) -> None:
     client.force_login(demo["hop.cardio"].user)
     client.get("/")  # warm the session
-    # session, user, member, its organisations and participations, the liaison counts
-    # (one aggregate), unread messages, protocols to acknowledge, the member's structures
-    # (member, memberships), the header's notifications (count, latest) and the 2FA check
-    with django_assert_num_queries(13):
+    # session, user, member with its organisations (one query), its participations, the
+    # liaison counts (one aggregate), unread messages, protocols to acknowledge, the
+    # member's structures (member, memberships), the header's notifications (count,
+    # latest) and the 2FA check
+    with django_assert_num_queries(12):
         client.get("/")
     for _ in range(5):
         make_referral()
     # The header now names the sheets its notifications are about: one query for all five.
-    with django_assert_num_queries(13 + 1):
+    with django_assert_num_queries(12 + 1):
         response = client.get("/")
     assert dashboard(client, demo["hop.cardio"])["to_receive"][1] == 5
     assert response.status_code == 200

@@ -8,18 +8,20 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
+from rest_framework.test import APIClient
 
 from directory.services import issue_api_token
 from messaging.models import Conversation, Message, MessageReceipt
 from messaging.services import jobs
+from security.crypto import keyring_from_settings, reset_keyring_cache
 from tests.messaging.conftest import API, pdf_upload, say
 
 pytestmark = pytest.mark.django_db
 
-# token and its user, the user's member, the member's organisations, the conversation (access),
-# the caller's participant row, the page of messages (authors and replies joined), receipts,
-# attachments, and the audit entry of the read (chain head lock, entry, head update).
-MESSAGE_PAGE_QUERIES = 11
+# The token with its user, member and organisations (one query), the conversation (access,
+# with the caller's participant row), the page of messages (authors and replies joined),
+# receipts, attachments, and the audit entry of the read (chain head lock, entry, head update).
+MESSAGE_PAGE_QUERIES = 8
 
 
 @pytest.fixture
@@ -100,8 +102,9 @@ def test_the_conversation_list_is_constant_in_its_size(
     many, page = count_queries(client, API)
     assert few == many
     assert len(page["results"]) == 14
-    # token, member, organisations, count, page (unread counts are subqueries), participants
-    assert many == 6
+    # token (with member and organisations), count, page (unread counts are subqueries),
+    # participants
+    assert many == 4
 
 
 def test_a_subject_search_adds_one_query_whatever_the_inbox(
@@ -138,7 +141,107 @@ def test_sending_takes_a_fixed_number_of_queries(token_client, gp, conversation,
     # a recipient who has not read the previous message is not notified again (coalesced).
     assert counts[0] == counts[2]  # nobody notified: both already have an unread message
     assert counts[1] == counts[0] + 2  # the first message of `other`: two notifications
-    assert counts[0] == 21
+    assert counts[0] == SEND_QUERIES + TRANSACTION_MARKERS
+
+
+# --- The hot paths of a conversation, pinned (issue #17: a message send in 8 queries) -------
+#
+# Inside a test's transaction the service's own transaction shows as SAVEPOINT and RELEASE:
+# on a real connection it is BEGIN and COMMIT, which are not statements Django records.
+TRANSACTION_MARKERS = 2
+# The token with its user, member and organisations; the conversation's participants with
+# their members, unread flags and the conversation itself (access, standing, recipients);
+# the UPDATE of the conversation's dates; the INSERT of the message (ON CONFLICT with an
+# Idempotency-Key); the INSERT of the receipts; the audit entry (chain head lock, entry, head
+# update). The answer is built from what was written: nothing is read back.
+SEND_QUERIES = 8
+# A poll: the token (with member and organisations), the conversation (access, standing and
+# the `since` message's place), the page of messages. With new messages: their receipts and
+# attachments, and the audit entry of the disclosure.
+EMPTY_POLL_QUERIES = 3
+POLL_QUERIES = EMPTY_POLL_QUERIES + 2 + 3
+# The token; the conversation with its unread counts; its participants; the audited read.
+DETAIL_QUERIES = 1 + 1 + 1 + 3
+# The token; the conversation; the notifications about it marked read; the receipts; the
+# unread count that the answer gives.
+MARK_READ_QUERIES = 5
+
+
+@pytest.fixture
+def fresh_nonce_block() -> None:
+    """A fresh block of encryptions: no reservation of the next block lands in a count."""
+    reset_keyring_cache()
+    keyring_from_settings().reserve(1)
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    markers = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(markers)]
+
+
+@pytest.mark.parametrize("key", ["", "retry-1"])
+def test_a_message_is_sent_in_eight_queries(
+    token_client, gp, pharmacist, conversation, django_assert_num_queries, fresh_nonce_block, key
+) -> None:
+    client = token_client(gp)
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    url = f"{API}{conversation.code}/messages/"
+    with django_assert_num_queries(SEND_QUERIES + TRANSACTION_MARKERS) as captured:
+        response = client.post(url, {"body": "Reçu, merci."}, format="json", **headers)
+    assert response.status_code == 201
+    assert len(statements(captured)) == SEND_QUERIES
+    # Built from what was written, the answer is what a read gives.
+    sent = response.json()
+    assert sent["body"] == "Reçu, merci."
+    assert [r["member"]["id"] for r in sent["receipts"]] == [str(pharmacist.code)]
+    assert sent["receipts"][0]["read_at"] is None
+    page = token_client(gp).get(url).json()["results"]
+    assert page[0] == sent
+
+
+def test_a_retried_send_answers_the_first_message_and_writes_nothing(
+    token_client, gp, conversation
+) -> None:
+    client = token_client(gp)
+    url = f"{API}{conversation.code}/messages/"
+    first = client.post(url, {"body": "Une fois"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    conversation.refresh_from_db()
+    dates = (conversation.last_message_at, conversation.retain_until)
+    again = client.post(url, {"body": "Une fois"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert Message.objects.filter(conversation=conversation, body__isnull=False).count() == 2
+    conversation.refresh_from_db()
+    assert (conversation.last_message_at, conversation.retain_until) == dates
+
+
+def test_a_poll_takes_a_fixed_number_of_queries(
+    token_client, gp, pharmacist, conversation, django_assert_num_queries, fresh_nonce_block
+) -> None:
+    seen = say(gp, conversation, "Premier")
+    url = f"{API}{conversation.code}/messages/?since={seen.code}"
+    client = token_client(pharmacist)
+    with django_assert_num_queries(EMPTY_POLL_QUERIES):
+        assert client.get(url).json()["results"] == []
+    say(gp, conversation, "Deuxième")
+    say(gp, conversation, "Troisième", files=[pdf_upload()])
+    with django_assert_num_queries(POLL_QUERIES):
+        results = client.get(url).json()["results"]
+    assert [m["body"] for m in results] == ["Troisième", "Deuxième"]
+
+
+def test_the_detail_and_mark_read_take_a_fixed_number_of_queries(
+    token_client, gp, pharmacist, conversation, django_assert_num_queries, fresh_nonce_block
+) -> None:
+    say(gp, conversation, "Deuxième")
+    client = token_client(pharmacist)
+    with django_assert_num_queries(DETAIL_QUERIES):
+        detail = client.get(f"{API}{conversation.code}/").json()
+    assert (detail["unread"], detail["can_write"]) == (2, True)
+    with django_assert_num_queries(MARK_READ_QUERIES):
+        read = client.post(f"{API}{conversation.code}/read/", {}, format="json").json()
+    assert read == {"marked": 2, "unread": 0}
 
 
 # The scheduled jobs: a constant per batch, plus what each item inherently costs.
@@ -183,3 +286,16 @@ def test_the_retention_purge_costs_a_constant_per_batch(
     with django_assert_num_queries(expected):
         assert jobs.purge_expired_conversations(at=later) == count
     assert not Conversation.objects.exists()
+
+
+def test_a_session_loads_the_member_and_organisations_in_one_query(
+    token_client, pharmacist, conversation, demo, django_assert_num_queries
+) -> None:
+    """The pages' path: the session row, the account, then member and organisations at once."""
+    by_token, _ = count_queries(token_client(pharmacist), API)
+    session = APIClient()
+    session.force_login(pharmacist.user)
+    with django_assert_num_queries(by_token + 2) as captured:
+        assert len(session.get(API).json()["results"]) == 1
+    tables = [q["sql"].split(" FROM ", 1)[1].split()[0] for q in captured.captured_queries[:3]]
+    assert tables == ['"django_session"', '"directory_user"', '"directory_member"']

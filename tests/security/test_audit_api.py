@@ -186,14 +186,14 @@ def test_it_lists_in_a_constant_number_of_queries(
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {issue_api_token(user=demo['coord'].user)}")
     query = {"target": str(sheet_like.code), "page_size": 50}
     record(actor=None, action="organisation.read", target=sheet_like)  # the chain head exists
-    # token + user, member, coordinator check in the view (cached on the member: the
-    # selector's check is free), record the listing (lock head, insert, move head), count,
-    # page with actors
-    with django_assert_num_queries(8):
+    # token with its user, member and organisations, coordinator check in the view (cached
+    # on the member: the selector's check is free), record the listing (lock head, insert,
+    # move head), count, page with actors
+    with django_assert_num_queries(7):
         api_client.get(URL, query)
     for member in demo.values():
         record(actor=member, action="organisation.read", target=sheet_like)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = api_client.get(URL, query)
     assert response.json()["count"] == 1 + len(demo)
 
