@@ -12,23 +12,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.utils.translation import pgettext_lazy
+
 from liaison.outputs.indicators import MonthRow
 
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 24, 44
 MONTHS_FR = [
-    "janv.",
-    "févr.",
-    "mars",
-    "avr.",
-    "mai",
-    "juin",
-    "juil.",
-    "août",
-    "sept.",
-    "oct.",
-    "nov.",
-    "déc.",
+    pgettext_lazy("abbreviated month", "janv."),
+    pgettext_lazy("abbreviated month", "févr."),
+    pgettext_lazy("abbreviated month", "mars"),
+    pgettext_lazy("abbreviated month", "avr."),
+    pgettext_lazy("abbreviated month", "mai"),
+    pgettext_lazy("abbreviated month", "juin"),
+    pgettext_lazy("abbreviated month", "juil."),
+    pgettext_lazy("abbreviated month", "août"),
+    pgettext_lazy("abbreviated month", "sept."),
+    pgettext_lazy("abbreviated month", "oct."),
+    pgettext_lazy("abbreviated month", "nov."),
+    pgettext_lazy("abbreviated month", "déc."),
 ]
 
 
