@@ -26,6 +26,7 @@ from django.db import models
 from django.db.models import JSONField
 from django.test import Client
 
+from directory.models import Organisation
 from security.fields import EncryptedValueField
 from tests.browser.test_every_page_in_a_browser import (
     ENGLISH,
@@ -54,6 +55,15 @@ FRENCH = re.compile(
     r"Rôle|Activer|Désactiver|Retour|Participants inscrits|Ajouter|Quitter|Réponse|Tous|Toutes)\b"
 )
 
+
+def organisation_page(name: str) -> Callable[[Members], str]:
+    return lambda members: f"/annuaire/organisations/{Organisation.objects.get(name=name).code}/"
+
+
+def guide_entry(login: str) -> Callable[[Members], str]:
+    return lambda members: f"/guide/membres/{members[login].code}/"
+
+
 # Pages the browser test leaves out: every state of a sheet, the printed sheet, the
 # protocols' and the guide's inner pages, the account's and the error pages.
 MORE_PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
@@ -67,6 +77,8 @@ MORE_PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("guide", fixed("/guide/")),
         ("annuaire", fixed("/annuaire/")),
         ("fiche d'un membre", member_page("hop.cardio")),
+        ("fiche d'une structure", organisation_page("Cardiologie")),
+        ("ma fiche dans le guide", guide_entry("dr.martin")),
         ("page introuvable", fixed(f"/liaison/{uuid.uuid4()}/")),
     ],
     "hop.cardio": [
@@ -89,11 +101,14 @@ MORE_PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("mon compte", fixed("/compte/")),
     ],
 }
+
+
 ANONYMOUS_PAGES = [
     "/connexion/",
     "/connexion/mot-de-passe-oublie/",
     "/connexion/mot-de-passe-oublie/envoye/",
     "/connexion/mot-de-passe-oublie/termine/",
+    "/connexion/mot-de-passe-oublie/MQ/lien-perime/",  # a link that no longer works
 ]
 
 
