@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
 
 from liaison.outputs.indicators import MonthRow
 
@@ -120,7 +120,8 @@ def liaison_chart(rows: list[MonthRow]) -> Chart:
                 y=top,
                 width=round(slot * 0.6, 1),
                 height=round(bottom_edge - top, 1),
-                title=f"{month_label(row.month)} : {row.referrals_sent}",
+                title=gettext("%(label)s : %(value)s")
+                % {"label": month_label(row.month), "value": row.referrals_sent},
                 value=str(row.referrals_sent),
                 label_x=round(center, 1),
                 label_y=round(top - 4, 1),
