@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -56,7 +57,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 def idempotency_key(request: Request) -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 64:
-        raise ValidationError({"Idempotency-Key": ["64 caractères au plus."]})
+        raise ValidationError({"Idempotency-Key": [_("64 caractères au plus.")]})
     return key
 
 

@@ -241,7 +241,10 @@ def _identifier_errors(row: dict[str, str], checks: dict[str, Callable[[str], No
             try:
                 check(value)
             except ValidationError as error:
-                errors += [f"{column} : {message}" for message in error.messages]
+                errors += [
+                    _("%(label)s : %(value)s") % {"label": column, "value": message}
+                    for message in error.messages
+                ]
     return errors
 
 

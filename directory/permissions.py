@@ -13,6 +13,7 @@ from typing import Any, Concatenate, ParamSpec
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -27,7 +28,7 @@ P = ParamSpec("P")
 class IsActiveMember(BasePermission):
     """Only an active CPTS member may use the API (a bare admin account may not)."""
 
-    message = "Ce compte n'est pas rattaché à un membre actif de la CPTS."
+    message = _("Ce compte n'est pas rattaché à un membre actif de la CPTS.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return member_for_user(request.user) is not None

@@ -42,10 +42,10 @@ def _referral(urgency: str, reason: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _discharge_content(today: date) -> dict[str, Any]:
+def _discharge_content(today: date, *, admitted: date, discharged: date) -> dict[str, Any]:
     return {
-        "admission_date": (today - timedelta(days=6)).isoformat(),
-        "discharge_date": (today - timedelta(days=1)).isoformat(),
+        "admission_date": admitted.isoformat(),
+        "discharge_date": discharged.isoformat(),
         "entry_mode": "scheduled", "exit_mode": "home",
         "reason": "Décompensation cardiaque",
         "stay_summary": "Évolution favorable sous diurétiques.",
@@ -68,7 +68,14 @@ def _discharge_content(today: date) -> dict[str, Any]:
 
 @transaction.atomic
 def load_sheets(members: dict[str, Member]) -> int:
-    """A handful of sheets, once (skipped if the demo already has sheets)."""
+    """A handful of sheets, once (skipped if the demo already has sheets).
+
+    Every step runs now, through the services, and a sheet's timeline is immutable evidence:
+    it cannot be backdated. So the dates typed into the sheets follow the moment of loading:
+    a referral sent today is planned today at the earliest, and the closed referral is a day
+    admission (planned, admitted, discharged and answered today). Only the emergency patient,
+    who came without a referral, has a stay that ended before the letter was written.
+    """
     if LiaisonSheet.objects.exists():
         return 0
     gp, leroy, nurse = members["dr.martin"], members["dr.leroy"], members["ide.petit"]
@@ -105,14 +112,19 @@ def load_sheets(members: dict[str, Member]) -> int:
                                     note="Bilan fait en ville")  # fmt: skip
     no_show = referral(leroy, 4, cardiologie, "routine", "Holter ECG")
     transitions.transition_referral(actor=cardio, sheet=no_show, action="accept",
-                                    planned_date=today - timedelta(days=2))  # fmt: skip
+                                    planned_date=today)  # fmt: skip
     transitions.transition_referral(actor=cardio, sheet=no_show, action="no_show")
     closed = referral(gp, 0, cardiologie, "urgent", "Insuffisance cardiaque décompensée")
     transitions.transition_referral(actor=cardio, sheet=closed, action="accept",
-                                    planned_date=today - timedelta(days=6))  # fmt: skip
+                                    planned_date=today)  # fmt: skip
     letter = discharge.start_discharge_letter(actor=cardio, referral=closed)
-    letter = drafts.update_draft(actor=cardio, sheet=letter, expected_version=letter.version,
-                                 content=_discharge_content(today))  # fmt: skip
+    letter = drafts.update_draft(
+        actor=cardio, sheet=letter, expected_version=letter.version,
+        content=_discharge_content(today, admitted=today, discharged=today) | {
+            "reason": "Décompensation cardiaque : adaptation du traitement en hôpital de jour",
+            "stay_summary": "Déplétion sous diurétiques intraveineux en hôpital de jour.",
+        },
+    )  # fmt: skip
     letter = transitions.send_sheet(actor=cardio, sheet=letter)
     # Receipts: the GP and the nurse have read it, the pharmacist not yet.
     transitions.mark_read(actor=gp, sheet=letter)
@@ -126,7 +138,9 @@ def load_sheets(members: dict[str, Member]) -> int:
     # "in progress" while a result is awaited, then completed by a second version.
     first = drafts.create_draft(
         actor=cardio, kind="discharge", patient=PATIENTS[5],
-        content=_discharge_content(today) | {
+        content=_discharge_content(
+            today, admitted=today - timedelta(days=6), discharged=today - timedelta(days=1)
+        ) | {
             "entry_mode": "emergency", "reason": "Fibrillation atriale rapide",
             "pending_results": "Holter ECG des 24 h en cours d'analyse",
         },

@@ -104,7 +104,12 @@ class WorklistSearch(forms.Form):
         out = []
         for name, errors in self.errors.items():
             label = self.fields[name].label if name in self.fields else ""
-            out += [f"{label} : {error}" if label else str(error) for error in errors]
+            out += [
+                str(_("%(label)s : %(value)s") % {"label": label, "value": error})
+                if label
+                else str(error)
+                for error in errors
+            ]
         return out
 
     def filters(self) -> dict[str, Any]:

@@ -34,11 +34,11 @@ from security.exceptions import DomainError, FieldErrors
 
 SheetStatus = LiaisonSheet.Status
 TABS = {
-    "a-traiter": _("À traiter"),
-    "envoyees": _("Envoyées"),
-    "en-attente": _("En attente de retour"),
-    "brouillons": _("Brouillons"),
-    "classees": _("Classées"),
+    "a-traiter": gettext_lazy("À traiter"),
+    "envoyees": gettext_lazy("Envoyées"),
+    "en-attente": gettext_lazy("En attente de retour"),
+    "brouillons": gettext_lazy("Brouillons"),
+    "classees": gettext_lazy("Classées"),
 }
 WORKLIST_PAGE = 50
 

@@ -60,7 +60,7 @@ def describe_conversation(event: str, conversation: Conversation) -> Subject | N
     """
     if getattr(conversation, "about_patient", True) or not conversation.subject:
         return None
-    return Subject(f"« {conversation.subject} »", in_email=False)
+    return Subject(str(_("« %(title)s »") % {"title": conversation.subject}), in_email=False)
 
 
 register_describer(

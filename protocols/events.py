@@ -70,7 +70,7 @@ REVIEW_OVERDUE = register_event(
 
 def describe_protocol(event: str, protocol: Protocol) -> Subject:
     """A protocol is named by its title: a CPTS document, never about a patient."""
-    return Subject(f"« {protocol.title} »")
+    return Subject(str(_("« %(title)s »") % {"title": protocol.title}))
 
 
 register_describer(

@@ -20,7 +20,7 @@ ALLOWED = {
     "application/pdf": "PDF",
     "image/png": "PNG",
     "image/jpeg": "JPEG",
-    "text/plain": _("texte"),
+    "text/plain": gettext_lazy("texte"),
 }
 
 # Text that a browser or a desktop would run or render rather than show: refused even though

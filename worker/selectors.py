@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.timezone import now
+from django.utils.translation import gettext as _
 
 from config.celery import app
 from directory.models import Member
@@ -241,7 +242,7 @@ def failed_notifications_visible_to(member: Member | None) -> QuerySet[Notificat
     if member is None:
         return Notification.objects.none()
     if not is_coordinator(member):
-        raise PermissionDenied("réservé à la coordination de la CPTS")
+        raise PermissionDenied(_("Réservé à la coordination de la CPTS."))
     return (
         Notification.objects.filter(status=Notification.Status.FAILED)
         .select_related("recipient", "actor")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -96,7 +97,7 @@ class PreferencesInput(StrictSerializer):
         names = [item["event"] for item in value]
         if len(names) != len(set(names)):
             raise serializers.ValidationError(
-                "Chaque type de notification ne peut figurer qu'une fois."
+                _("Chaque type de notification ne peut figurer qu'une fois.")
             )
         return value
 

@@ -18,6 +18,7 @@ from typing import Any, cast
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils.timezone import now
+from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
 from security.exceptions import FieldErrors, InvalidTransition, NotFound
@@ -189,7 +190,7 @@ def retry_notification(*, notification: Notification, actor: Member) -> Notifica
     A double click finds it no longer failed the second time: InvalidTransition (409).
     """
     if not retry_failed_notifications(ids=[notification.pk]):
-        raise InvalidTransition("cette notification n'est plus en échec")
+        raise InvalidTransition(_("Cette notification n'est plus en échec."))
     notification.refresh_from_db()
     return notification
 
@@ -244,15 +245,16 @@ def update_notification_preferences(
     errors: dict[str, list[str]] = {}
     events = {spec.name: spec for spec in registered_events()}
     if unknown := sorted(set(channels) - set(events)):
-        errors["events"] = [f"Type de notification inconnu : {name}" for name in unknown]
+        unknown_type = _("Type de notification inconnu : %(name)s")
+        errors["events"] = [unknown_type % {"name": name} for name in unknown]
     elif invalid := sorted(name for name, channel in channels.items() if channel not in Channel):
-        errors["events"] = [f"Canal inconnu pour {name}" for name in invalid]
+        errors["events"] = [_("Canal inconnu pour %(name)s") % {"name": name} for name in invalid]
     if (quiet_hours_start is None) != (quiet_hours_end is None):
         errors["quiet_hours"] = [
-            "Indiquez le début et la fin des heures calmes, ou aucun des deux."
+            _("Indiquez le début et la fin des heures calmes, ou aucun des deux.")
         ]
     elif quiet_hours_start is not None and quiet_hours_start == quiet_hours_end:
-        errors["quiet_hours"] = ["Le début et la fin des heures calmes doivent différer."]
+        errors["quiet_hours"] = [_("Le début et la fin des heures calmes doivent différer.")]
     if errors:
         raise FieldErrors(errors)
 

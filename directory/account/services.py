@@ -7,6 +7,7 @@ account's profile (its language).
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from directory.models import User
 from security import passwords
@@ -24,6 +25,6 @@ def change_password(*, user: User, password: str) -> None:
 def set_language(*, user: User, language: str) -> None:
     """Remember the interface language the member chose; applied at each login."""
     if language not in dict(settings.LANGUAGES):
-        raise FieldErrors({"language": ["Langue inconnue."]})
+        raise FieldErrors({"language": [_("Langue inconnue.")]})
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language

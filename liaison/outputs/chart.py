@@ -12,23 +12,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, pgettext_lazy
+
 from liaison.outputs.indicators import MonthRow
 
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 24, 44
 MONTHS_FR = [
-    "janv.",
-    "févr.",
-    "mars",
-    "avr.",
-    "mai",
-    "juin",
-    "juil.",
-    "août",
-    "sept.",
-    "oct.",
-    "nov.",
-    "déc.",
+    pgettext_lazy("abbreviated month", "janv."),
+    pgettext_lazy("abbreviated month", "févr."),
+    pgettext_lazy("abbreviated month", "mars"),
+    pgettext_lazy("abbreviated month", "avr."),
+    pgettext_lazy("abbreviated month", "mai"),
+    pgettext_lazy("abbreviated month", "juin"),
+    pgettext_lazy("abbreviated month", "juil."),
+    pgettext_lazy("abbreviated month", "août"),
+    pgettext_lazy("abbreviated month", "sept."),
+    pgettext_lazy("abbreviated month", "oct."),
+    pgettext_lazy("abbreviated month", "nov."),
+    pgettext_lazy("abbreviated month", "déc."),
 ]
 
 
@@ -118,7 +120,8 @@ def liaison_chart(rows: list[MonthRow]) -> Chart:
                 y=top,
                 width=round(slot * 0.6, 1),
                 height=round(bottom_edge - top, 1),
-                title=f"{month_label(row.month)} : {row.referrals_sent}",
+                title=gettext("%(label)s : %(value)s")
+                % {"label": month_label(row.month), "value": row.referrals_sent},
                 value=str(row.referrals_sent),
                 label_x=round(center, 1),
                 label_y=round(top - 4, 1),

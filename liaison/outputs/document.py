@@ -152,15 +152,20 @@ def identity_line(patient: dict[str, Any]) -> str:
     return " — ".join(parts)
 
 
+def _labelled(label: str, value: str) -> str:
+    """ "Identité : Qualifiée", with the colon of the reader's language ("Identity: ...")."""
+    return _("%(label)s : %(value)s") % {"label": label, "value": value}
+
+
 def _identity_details(patient: dict[str, Any]) -> list[str]:
     status = patient.get("identity_status") or "PROV"
-    details = [f"{_('Identité')} : {IDENTITY.get(status, status)}"]
+    details = [_labelled(_("Identité"), str(IDENTITY.get(status, status)))]
     if patient.get("birth_place_insee"):
-        details.append(f"{_('Lieu de naissance (code INSEE)')} : {patient['birth_place_insee']}")
+        details.append(_labelled(_("Lieu de naissance (code INSEE)"), patient["birth_place_insee"]))
     if patient.get("address"):
-        details.append(f"{_('Adresse')} : {patient['address']}")
+        details.append(_labelled(_("Adresse"), patient["address"]))
     if patient.get("phone"):
-        details.append(f"{_('Téléphone')} : {patient['phone']}")
+        details.append(_labelled(_("Téléphone"), patient["phone"]))
     return details
 
 

@@ -46,6 +46,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from directory.models import Organisation
 from liaison.models import LiaisonSheet, SheetParticipant
@@ -513,33 +514,33 @@ def _total(rows: list[MonthRow], by_month: dict[str, dict[str, Any]]) -> MonthRo
 # --- presentation: the same labels for the page, the CSV and the docs -----------------
 
 COLUMN_LABELS = {
-    "month": "Mois",
-    "referrals_sent": "Fiches d'entrée envoyées",
-    "referrals_received": "Reçues par le service",
-    "referrals_accepted": "Acceptées",
-    "referrals_declined": "Refusées",
-    "receipt_hours_median": "Envoi → réception, médiane (h)",
-    "receipt_hours_p90": "Envoi → réception, 90e centile (h)",
-    "acceptance_hours_median": "Envoi → acceptation, médiane (h)",
-    "acceptance_hours_p90": "Envoi → acceptation, 90e centile (h)",
-    "discharge_letters_sent": "Lettres de sortie envoyées",
-    "discharge_same_day_share": "Envoyées le jour de la sortie (%)",
-    "discharge_delay_days_median": "Sortie → envoi, médiane (j)",
-    "referrals_without_letter_after_30_days": "Fiches sans lettre de sortie après 30 jours",
-    "messages_exchanged": "Messages échangés",
-    "protocols_acknowledged": "Prises de connaissance de protocoles",
-    "protocols_in_force": "Protocoles en vigueur (fin de mois)",
-    "protocol_participants": "Professionnels engagés dans un protocole (fin de mois)",
-    "patients_included": "Patients inclus dans un protocole",
+    "month": _("Mois"),
+    "referrals_sent": _("Fiches d'entrée envoyées"),
+    "referrals_received": _("Reçues par le service"),
+    "referrals_accepted": _("Acceptées"),
+    "referrals_declined": _("Refusées"),
+    "receipt_hours_median": _("Envoi → réception, médiane (h)"),
+    "receipt_hours_p90": _("Envoi → réception, 90e centile (h)"),
+    "acceptance_hours_median": _("Envoi → acceptation, médiane (h)"),
+    "acceptance_hours_p90": _("Envoi → acceptation, 90e centile (h)"),
+    "discharge_letters_sent": _("Lettres de sortie envoyées"),
+    "discharge_same_day_share": _("Envoyées le jour de la sortie (%)"),
+    "discharge_delay_days_median": _("Sortie → envoi, médiane (j)"),
+    "referrals_without_letter_after_30_days": _("Fiches sans lettre de sortie après 30 jours"),
+    "messages_exchanged": _("Messages échangés"),
+    "protocols_acknowledged": _("Prises de connaissance de protocoles"),
+    "protocols_in_force": _("Protocoles en vigueur (fin de mois)"),
+    "protocol_participants": _("Professionnels engagés dans un protocole (fin de mois)"),
+    "patients_included": _("Patients inclus dans un protocole"),
 }
-TOTAL_LABEL = "Total de la période"
+TOTAL_LABEL = _("Total de la période")
 
 
 def month_name(month: str) -> str:
     """ "2026-12" → "décembre 2026" (in the active language: "December 2026" in English);
     the period's key → "Total de la période"."""
     if month == PERIOD:
-        return TOTAL_LABEL
+        return str(TOTAL_LABEL)
     try:
         year, number = (int(part) for part in month.split("-"))
         return date_format(date(year, number, 1), "F Y")

@@ -307,7 +307,13 @@ def build_story(document: Document, width: float) -> list[Any]:
         ]
     signature = [
         Paragraph(_markup(_("Signature")), styles["section"]),
-        Paragraph(_markup(f"{document.signer.role} : {document.signer.name}"), styles["body"]),
+        Paragraph(
+            _markup(
+                _("%(label)s : %(value)s")
+                % {"label": document.signer.role, "value": document.signer.name}
+            ),
+            styles["body"],
+        ),
         Paragraph(_markup(document.signer.details), styles["small"]),
     ]
     story.append(KeepTogether(signature))

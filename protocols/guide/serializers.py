@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from config.serializers import HourMinuteField, StrictSerializer
@@ -21,7 +22,7 @@ class OfficeHoursSerializer(StrictSerializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs["ends_at"] <= attrs["starts_at"]:
-            raise serializers.ValidationError({"ends_at": ["La fin doit suivre le début."]})
+            raise serializers.ValidationError({"ends_at": [_("La fin doit suivre le début.")]})
         return attrs
 
 
