@@ -34,6 +34,7 @@ from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.files import default_file_store, store_file
 from security.uploads import check_upload
+from worker import push
 from worker.services import mark_target_notifications_read, notify
 
 logger = logging.getLogger(__name__)
@@ -198,6 +199,13 @@ def post_message(
         extra={"message": str(message.code), "attachments": len(attachments), "urgent": urgent},
     )
     _notify(conversation, message, recipients, actor=actor)
+    # Open pages (the author's other tabs too) fetch it through the poll, under access rules.
+    push.publish(
+        topics=[push.member_topic(member.pk) for member in [*recipients, actor]],
+        kind="message",
+        conversation=conversation.code,
+        message=message.code,
+    )
     return Posted(message, replayed=False)
 
 
