@@ -111,6 +111,8 @@ def push_server(worker_env: dict[str, str]) -> Iterator[PushServer]:
     env = dict(worker_env)
     # Short keep-alives and streams: the tests see them without waiting minutes.
     env.update(PUSH_KEEPALIVE_SECONDS="1", PUSH_MAX_STREAM_SECONDS="30")
+    # The pages' fallback polling, when the stream is down, within a test's patience.
+    env.update(MESSAGING_POLL_SECONDS="2")
     server = PushServer(env=env, log_path=ROOT / "var" / f"test-push-{env['CELERY_QUEUE']}.log")
     server.start()
     yield server

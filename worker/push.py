@@ -232,7 +232,7 @@ class MemoryBroker:
             return dict.fromkeys(topics, f"{self._counter}-0")
 
     def _since(self, cursor: Cursor) -> list[PushEvent]:
-        events = []
+        events: list[PushEvent] = []
         with self._lock:
             for topic, after in cursor.items():
                 last = _entry_key(after)

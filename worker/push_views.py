@@ -19,8 +19,10 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -65,7 +67,7 @@ def _subscriber(request: HttpRequest) -> Subscriber | HttpResponse:
                     },
                     status=403,
                 )
-            user = token.user
+            user: object = token.user
         else:
             user = request.user
         member = member_for_user(user)
@@ -116,11 +118,16 @@ async def _events(subscriber: Subscriber, last_event_id: str) -> AsyncIterator[b
 
 
 @require_GET
-async def stream(request: HttpRequest) -> HttpResponse:
+async def stream(request: HttpRequest) -> HttpResponseBase:
     """`GET /evenements/`: text/event-stream of the caller's events (see worker.push)."""
     found = await sync_to_async(_subscriber)(request)
     if isinstance(found, HttpResponse):
         return found
+    if not isinstance(request, ASGIRequest):
+        # Under a WSGI server (gunicorn, runserver, the tests' live server) a stream would hold
+        # a worker thread for minutes, or be buffered whole: 204 tells EventSource to stop
+        # trying, and the pages poll. Deployments route /evenements/ to the ASGI server.
+        return HttpResponse(status=204)
     last_event_id = request.headers.get("Last-Event-ID", "") or request.GET.get("depuis", "")
     response = StreamingHttpResponse(
         _events(found, last_event_id), content_type="text/event-stream; charset=utf-8"

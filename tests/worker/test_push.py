@@ -135,3 +135,10 @@ def test_an_integration_token_without_read_scope_is_refused(demo, client) -> Non
 def test_an_unknown_token_gets_401(client) -> None:
     response = client.get("/evenements/", HTTP_AUTHORIZATION="Token cpts_nothing")
     assert response.status_code == 401
+
+
+def test_a_wsgi_server_answers_204_so_that_the_browser_stops_trying(demo, client) -> None:
+    """gunicorn and the tests' live server are WSGI: no stream holds their threads."""
+    client.force_login(demo["dr.martin"].user)
+    response = client.get("/evenements/")
+    assert response.status_code == 204
