@@ -598,7 +598,7 @@ CACHES = cache_settings(REDIS_URL)
 # A request that cannot be served (database unreachable or locked, a service down) answers
 # 503 with this Retry-After, in seconds (security/availability.py), never a 500.
 SERVICE_UNAVAILABLE_RETRY_AFTER = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER", 30)
-# Push delivery (worker/push.py): each member's events go to a Redis Stream per topic (the
+# Push delivery (worker/push/): each member's events go to a Redis Stream per topic (the
 # member, each of their organisations), kept for the last PUSH_STREAM_LENGTH events and
 # PUSH_STREAM_TTL_SECONDS after the last one, so a client that reconnects with Last-Event-ID
 # gets what it missed. Without REDIS_URL, an in-process buffer (one process only: make demo).

@@ -1,4 +1,4 @@
-// Push delivery (worker/push.py): one EventSource per page on /evenements/ (same origin, so
+// Push delivery (worker/push/): one EventSource per page on /evenements/ (same origin, so
 // the session cookie goes with it). Each event names a type and ids only; the page fetches
 // what changed through its usual endpoints. Other scripts listen to two DOM events:
 //   "cpts:push"        detail = {type, ...ids}      something changed

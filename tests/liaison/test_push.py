@@ -1,4 +1,4 @@
-"""A sheet's send and state changes are pushed to those who may see it (worker/push.py)."""
+"""A sheet's send and state changes are pushed to those who may see it (worker/push/)."""
 
 from __future__ import annotations
 

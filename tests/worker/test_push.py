@@ -1,4 +1,4 @@
-"""Push delivery (worker/push.py): what is published, to whom, when, and how a client resumes.
+"""Push delivery (worker/push/): what is published, to whom, when, and how a client resumes.
 
 These run on the broker of the configuration: Redis when REDIS_URL is set (CI), the
 in-process buffer otherwise. The real ASGI server is in test_push_server.py.
