@@ -366,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             env=synapse_env(),
             capture_output=True,
             text=True,
+            check=False,
         )
         # Already running (started by hand for this benchmark): use it, leave it running.
         if up.returncode != 0 and "already running" not in up.stdout:
