@@ -133,7 +133,7 @@ def our_round(pairs: int, messages: int, limit: float) -> dict[str, float]:
             base = f"/api/v1/conversations/{conversation}/messages/"
             since = ""
             headers = {"Authorization": f"Token {read_token}"}
-            timeout = httpx.Timeout(10, read=2)
+            timeout = httpx.Timeout(30, read=30)  # keep-alives every 5 s (PUSH_KEEPALIVE_SECONDS)
             url = f"http://127.0.0.1:{PUSH_PORT}/evenements/"
             with httpx.stream("GET", url, headers=headers, timeout=timeout) as response:
                 event = ""
@@ -159,7 +159,7 @@ def our_round(pairs: int, messages: int, limit: float) -> dict[str, float]:
                         if done.is_set() or time.monotonic() > deadline:
                             return
                 except httpx.ReadTimeout:
-                    return  # keep-alives stopped: the server went away
+                    errors.append(f"pair {k}: the stream went silent")
 
         thread = threading.Thread(target=receive, daemon=True)
         thread.start()
@@ -353,7 +353,11 @@ def main(argv: list[str] | None = None) -> int:
 
     var_dir = tempfile.mkdtemp(prefix="bench-push-")
     env = stack.bench_env(args.database_url, queue="bench-push", var_dir=var_dir)
-    env.update(REDIS_URL=args.redis_url, PUSH_KEY_PREFIX=f"bench-push-{os.getpid()}:")
+    env.update(
+        REDIS_URL=args.redis_url,
+        PUSH_KEY_PREFIX=f"bench-push-{os.getpid()}:",
+        PUSH_KEEPALIVE_SECONDS="5",
+    )
     stack.prepare(env, args.database_url)
     create_bench_members(env, 2 * args.pairs)
     ours: list[dict[str, float]] = []

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
@@ -41,46 +41,38 @@ class Subscriber:
 
 def _subscriber(request: HttpRequest) -> Subscriber | HttpResponse:
     """Who is listening, and to which topics; or the error answer (401 or 403)."""
-    try:
-        header = request.headers.get("Authorization", "")
-        if header:
-            scheme, _sep, secret = header.partition(" ")
-            if scheme.lower() != "token" or not secret.strip():
-                return JsonResponse(
-                    {
-                        "detail": _(
-                            "En-tête d'authentification mal formé : « Token <jeton> » attendu."
-                        )
-                    },
-                    status=401,
-                )
-            try:
-                token = tokens.authenticate_token(secret.strip())
-            except tokens.TokenRefused as refused:
-                return JsonResponse({"detail": refused.message}, status=401)
-            if not tokens.scope_allows(token, method="GET", app="worker"):
-                return JsonResponse(
-                    {
-                        "detail": _(
-                            "Ce jeton d'intégration n'a pas la portée nécessaire pour cette action."
-                        )
-                    },
-                    status=403,
-                )
-            user: object = token.user
-        else:
-            user = request.user
-        member = member_for_user(user)
-        if member is None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _sep, secret = header.partition(" ")
+        if scheme.lower() != "token" or not secret.strip():
             return JsonResponse(
-                {"detail": _("Connectez-vous pour recevoir les mises à jour.")}, status=401
+                {"detail": _("En-tête d'authentification mal formé : « Token <jeton> » attendu.")},
+                status=401,
             )
-        topics = [push.member_topic(member.pk)]
-        topics += [push.organisation_topic(pk) for pk in organisation_ids_of(member)]
-        return Subscriber(member_id=member.pk, topics=topics)
-    finally:
-        # The stream may stay open for minutes: it holds no database connection meanwhile.
-        close_old_connections()
+        try:
+            token = tokens.authenticate_token(secret.strip())
+        except tokens.TokenRefused as refused:
+            return JsonResponse({"detail": refused.message}, status=401)
+        if not tokens.scope_allows(token, method="GET", app="worker"):
+            return JsonResponse(
+                {
+                    "detail": _(
+                        "Ce jeton d'intégration n'a pas la portée nécessaire pour cette action."
+                    )
+                },
+                status=403,
+            )
+        user: object = token.user
+    else:
+        user = request.user
+    member = member_for_user(user)
+    if member is None:
+        return JsonResponse(
+            {"detail": _("Connectez-vous pour recevoir les mises à jour.")}, status=401
+        )
+    topics = [push.member_topic(member.pk)]
+    topics += [push.organisation_topic(pk) for pk in organisation_ids_of(member)]
+    return Subscriber(member_id=member.pk, topics=topics)
 
 
 def _frame(cursor: push.Cursor, payload: dict[str, str]) -> bytes:
@@ -128,6 +120,9 @@ async def stream(request: HttpRequest) -> HttpResponseBase:
         # a worker thread for minutes, or be buffered whole: 204 tells EventSource to stop
         # trying, and the pages poll. Deployments route /evenements/ to the ASGI server.
         return HttpResponse(status=204)
+    # The stream may stay open for minutes: it holds no database connection meanwhile (the
+    # request's thread is the one that opened it).
+    await sync_to_async(connections.close_all)()
     last_event_id = request.headers.get("Last-Event-ID", "") or request.GET.get("depuis", "")
     response = StreamingHttpResponse(
         _events(found, last_event_id), content_type="text/event-stream; charset=utf-8"
