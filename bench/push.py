@@ -130,10 +130,30 @@ def our_round(pairs: int, messages: int, limit: float) -> dict[str, float]:
         tags = [f"{k}-{m}-{uuid.uuid4().hex[:8]}" for m in range(messages)]
         ready, done = threading.Event(), threading.Event()
 
-        def receive() -> None:
+        changed = threading.Event()
+
+        def fetch() -> None:
+            """Fetch what is new whenever events came in: several events, one fetch (as the
+            page does: static/js/messaging.js polls again once if events arrived meanwhile)."""
             fetcher = stack.Client(API_PORT, read_token)
             base = f"/api/v1/conversations/{conversation}/messages/"
             since = ""
+            while not done.is_set() and time.monotonic() < deadline:
+                if not changed.wait(timeout=0.5):
+                    continue
+                changed.clear()
+                query = f"?since={since}&page_size=200" if since else "?page_size=200"
+                status, page, _ = fetcher.call("GET", base + query)
+                now = time.monotonic()
+                assert status == 200, page
+                if page["results"]:
+                    since = page["results"][0]["id"]  # newest first
+                with lock:
+                    for message in page["results"]:
+                        tag = message["body"].rsplit("[", 1)[-1].rstrip("]")
+                        seen_at.setdefault(tag, now)
+
+        def receive() -> None:
             headers = {"Authorization": f"Token {read_token}"}
             timeout = httpx.Timeout(30, read=30)  # keep-alives every 5 s (PUSH_KEEPALIVE_SECONDS)
             url = f"http://127.0.0.1:{PUSH_PORT}/evenements/"
@@ -147,25 +167,17 @@ def our_round(pairs: int, messages: int, limit: float) -> dict[str, float]:
                             ready.set()
                         elif line.startswith("data: ") and event == "message":
                             data = json.loads(line[6:])
-                            if data.get("conversation") != conversation:
-                                continue
-                            with lock:
-                                event_at.setdefault(data["message"], time.monotonic())
-                            query = f"?since={since}&page_size=200" if since else "?page_size=200"
-                            status, page, _ = fetcher.call("GET", base + query)
-                            now = time.monotonic()
-                            assert status == 200, page
-                            if page["results"]:
-                                since = page["results"][0]["id"]  # newest first
-                            with lock:
-                                for message in page["results"]:
-                                    tag = message["body"].rsplit("[", 1)[-1].rstrip("]")
-                                    seen_at.setdefault(tag, now)
+                            if data.get("conversation") == conversation:
+                                with lock:
+                                    event_at.setdefault(data["message"], time.monotonic())
+                                changed.set()
                         if done.is_set() or time.monotonic() > deadline:
                             return
                 except httpx.ReadTimeout:
                     errors.append(f"pair {k}: the stream went silent")
 
+        fetcher_thread = threading.Thread(target=fetch, daemon=True)
+        fetcher_thread.start()
         thread = threading.Thread(target=receive, daemon=True)
         thread.start()
         if not ready.wait(timeout=30):
@@ -194,6 +206,7 @@ def our_round(pairs: int, messages: int, limit: float) -> dict[str, float]:
             time.sleep(0.02)
         done.set()
         thread.join(5)
+        fetcher_thread.join(5)
 
     threads = [threading.Thread(target=pair, args=(k,), daemon=True) for k in range(pairs)]
     for thread in threads:
@@ -275,7 +288,8 @@ def report(
         f"{args.pairs} pairs x {args.messages} messages, {args.rounds} alternating rounds. "
         f"Ours: gunicorn ({args.workers} sync workers) for the API, uvicorn for "
         "`/evenements/`, Redis Streams, PostgreSQL; each reader holds an SSE stream and fetches "
-        "`GET …/messages/?since=` on each event. Synapse: /work/shared/peers on PostgreSQL, "
+        "`GET …/messages/?since=` when events arrive (events arriving during a fetch: one "
+        "more fetch, as the page does). Synapse: /work/shared/peers on PostgreSQL, "
         "receivers long-polling `/sync`. Latency: start of the send → the reader's fetch "
         "returns it; throughput: messages sent / (first send → last answer).",
         "",
