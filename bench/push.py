@@ -180,8 +180,13 @@ def our_round(pairs: int, messages: int, limit: float) -> dict[str, float]:
         fetcher_thread.start()
         thread = threading.Thread(target=receive, daemon=True)
         thread.start()
-        if not ready.wait(timeout=30):
+        if not ready.wait(timeout=60):
             errors.append(f"pair {k}: the stream did not open")
+        # Every pair logged in (a password hash each) and listening before anyone sends.
+        try:
+            start_line.wait(timeout=120)
+        except threading.BrokenBarrierError:
+            errors.append(f"pair {k}: the others were not ready")
             return
         client = stack.Client(API_PORT, send_token)
         for tag in tags:
@@ -208,6 +213,7 @@ def our_round(pairs: int, messages: int, limit: float) -> dict[str, float]:
         thread.join(5)
         fetcher_thread.join(5)
 
+    start_line = threading.Barrier(pairs)
     threads = [threading.Thread(target=pair, args=(k,), daemon=True) for k in range(pairs)]
     for thread in threads:
         thread.start()
