@@ -337,8 +337,8 @@ def report(
     lines += [
         "",
         f"Reproduce: `python bench/push.py --pairs {args.pairs} --messages {args.messages} "
-        f"--rounds {args.rounds} --limit {args.limit:g} --write` (PostgreSQL and Redis on 127.0.0.1; Synapse is "
-        "installed and started by /work/shared/peers/synapse_up.sh).",
+        f"--rounds {args.rounds} --limit {args.limit:g} --write` (PostgreSQL and Redis on "
+        "127.0.0.1; Synapse is installed and started by /work/shared/peers/synapse_up.sh).",
     ]
     return "\n".join(lines)
 
