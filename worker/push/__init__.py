@@ -43,6 +43,12 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 Cursor = dict[str, str]  # topic -> id of the last entry read
+
+
+class RedisUnavailable(Exception):
+    """The broker cannot be read right now (connection lost, timeout)."""
+
+
 _MAX_SEQUENCE = 2**64 - 1
 
 
@@ -168,7 +174,11 @@ class RedisBroker:
         if self._async is None:
             import redis.asyncio  # noqa: PLC0415
 
-            self._async = redis.asyncio.Redis.from_url(self.url)
+            # XREAD BLOCK waits up to PUSH_KEEPALIVE_SECONDS: the socket must wait longer
+            # (redis-py's default of 5 s would cut a quiet stream).
+            self._async = redis.asyncio.Redis.from_url(
+                self.url, socket_timeout=settings.PUSH_KEEPALIVE_SECONDS + 10
+            )
         return self._async
 
     async def start(self, topics: list[str]) -> Cursor:
@@ -179,8 +189,13 @@ class RedisBroker:
         return dict.fromkeys(topics, f"{now_ms - 1}-{_MAX_SEQUENCE}")
 
     async def read(self, cursor: Cursor, *, timeout: float) -> list[PushEvent]:
+        import redis  # noqa: PLC0415
+
         streams = {self.key(topic): entry for topic, entry in cursor.items()}
-        answer = await self._reader().xread(streams, block=max(1, int(timeout * 1000)))
+        try:
+            answer = await self._reader().xread(streams, block=max(1, int(timeout * 1000)))
+        except redis.RedisError as error:
+            raise RedisUnavailable(str(error)) from error
         events = []
         for key, entries in answer or []:
             topic = (key.decode() if isinstance(key, bytes) else key)[len(self.prefix) :]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ from django.views.decorators.http import require_GET
 from directory.selectors import member_for_user, organisation_ids_of
 from security import tokens
 from worker import push
+from worker.push import RedisUnavailable
 
+logger = logging.getLogger(__name__)
 RETRY_MS = 2000  # the browser's reconnection delay
 
 
@@ -93,7 +96,15 @@ async def _events(subscriber: Subscriber, last_event_id: str) -> AsyncIterator[b
         recent: deque[str] = deque(maxlen=256)
         closes_at = loop.time() + settings.PUSH_MAX_STREAM_SECONDS
         while (left := closes_at - loop.time()) > 0:
-            events = await reader.read(cursor, timeout=min(settings.PUSH_KEEPALIVE_SECONDS, left))
+            try:
+                events = await reader.read(
+                    cursor, timeout=min(settings.PUSH_KEEPALIVE_SECONDS, left)
+                )
+            except RedisUnavailable:
+                # Redis went away: end the stream; the browser reconnects with its cursor
+                # and the page polls meanwhile.
+                logger.warning("push: the broker is unreachable, closing a stream")
+                return
             if not events:
                 yield b": keep-alive\n\n"
                 continue
