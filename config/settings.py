@@ -609,6 +609,18 @@ CACHES = cache_settings(REDIS_URL)
 # A request that cannot be served (database unreachable or locked, a service down) answers
 # 503 with this Retry-After, in seconds (security/availability.py), never a 500.
 SERVICE_UNAVAILABLE_RETRY_AFTER = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER", 30)
+# Push delivery (worker/push/): each member's events go to a Redis Stream per topic (the
+# member, each of their organisations), kept for the last PUSH_STREAM_LENGTH events and
+# PUSH_STREAM_TTL_SECONDS after the last one, so a client that reconnects with Last-Event-ID
+# gets what it missed. Without REDIS_URL, an in-process buffer (one process only: make demo).
+PUSH_KEY_PREFIX = os.environ.get("PUSH_KEY_PREFIX", "push:")
+PUSH_STREAM_LENGTH = env_int("PUSH_STREAM_LENGTH", 500)
+PUSH_STREAM_TTL_SECONDS = env_int("PUSH_STREAM_TTL_SECONDS", 24 * 3600)
+# A comment line at least this often keeps proxies from closing an idle stream.
+PUSH_KEEPALIVE_SECONDS = env_int("PUSH_KEEPALIVE_SECONDS", 15)
+# A stream ends after this long and the browser reconnects (with Last-Event-ID): a member
+# deactivated or moved to another organisation meanwhile is checked again.
+PUSH_MAX_STREAM_SECONDS = env_int("PUSH_MAX_STREAM_SECONDS", 600)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_SPOOL_DIR = VAR_DIR / "celery-spool"
 if REDIS_URL:

@@ -19,6 +19,7 @@ from protocols.urls import api_urlpatterns as protocols_api
 from protocols.urls import urlpatterns as protocols_pages
 from security.two_factor.urls import urlpatterns as two_factor_pages
 from worker import views as worker_views
+from worker.push import views as push_views
 from worker.urls import api_urlpatterns as notifications_api
 from worker.urls import urlpatterns as notifications_pages
 
@@ -36,6 +37,8 @@ api_v1 = [
 urlpatterns = [
     path("healthz", worker_views.healthz, name="healthz"),
     path("readyz", worker_views.readyz, name="readyz"),
+    # Server-Sent Events (worker/push/): served by the ASGI server, same origin as the pages.
+    path("evenements/", push_views.stream, name="push-stream"),
     # Tells a deactivated member why they cannot log in (directory/account/views.py).
     path("connexion/", LoginView.as_view(), name="login"),
     *account_pages,

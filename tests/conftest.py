@@ -18,7 +18,7 @@ from directory.models import Member
 from security.actions import register_action
 from tests.demo_snapshot import DemoSnapshot, take_snapshot
 
-pytest_plugins = ["tests.worker_process"]
+pytest_plugins = ["tests.worker_process", "tests.push_server"]
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # between page actions are still synchronous and safe.

@@ -12,6 +12,8 @@ os.environ.setdefault("TOKEN_THROTTLE_RATE", "10000/min")
 os.environ.setdefault("WRITE_THROTTLE_RATE", "10000/min")
 # One queue per test run: a worker started by this run never eats another run's messages.
 os.environ.setdefault("CELERY_QUEUE", f"test-{os.getpid()}")
+# Push streams of this run only: parallel runs share the machine's Redis, and member ids.
+os.environ.setdefault("PUSH_KEY_PREFIX", f"test-{os.getpid()}:push:")
 os.environ.setdefault("EMAIL_URL", "locmem://")
 # The address links in e-mails start with (production derives it from ALLOWED_HOSTS).
 os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
@@ -53,3 +55,6 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 # Per-process cache in tests: counters (throttling) must not leak from one run to the next
 # through a shared Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The ASGI server process of the push tests (tests/push_server.py) serves the pages' scripts
+# itself, from the finders, as no collectstatic ran.
+WHITENOISE_USE_FINDERS = True

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
 from security.exceptions import FieldErrors, InvalidTransition, NotFound
+from worker import push
 from worker.events import Channel, get_event, registered_events
 from worker.models import (
     Notification,
@@ -89,6 +90,10 @@ def enqueue_notification(
     notification_id = notification.pk
     # A lambda, not functools.partial: Django 5.2 mislogs a failing partial under robust=True.
     transaction.on_commit(lambda: publish_notifications([notification_id]), robust=True)
+    # The member's open pages update their bell at once (an id only: the label is fetched).
+    push.publish(
+        topics=[push.member_topic(recipient.pk)], kind="notification", notification=notification_id
+    )
     return notification
 
 

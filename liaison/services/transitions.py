@@ -34,6 +34,7 @@ from patients.identity import identity_indexes
 from security import audit
 from security.exceptions import FieldErrors, InvalidTransition
 from security.idempotency import mark_replayed
+from worker import push
 from worker.services import notify
 
 SheetStatus = LiaisonSheet.Status
@@ -111,6 +112,27 @@ def _notify(event: str, members: list[Member], sheet: LiaisonSheet, actor: Membe
     notify(event=event, recipients=members, actor=actor, target=sheet, url=events.sheet_url(sheet))
 
 
+def _audience(sheet: LiaisonSheet) -> list[str]:
+    """The push topics of those who may see `sheet` once sent (liaison.selectors._visibility).
+
+    Its author, the sender's and the recipient's organisations, and the named participants
+    when the caller loaded them (access_sheet does): never a query, so pushing costs the
+    request nothing. A participant not loaded here is still told through notify().
+    """
+    topics = [push.member_topic(sheet.author_id)]
+    organisations = (sheet.sender_organisation_id, sheet.recipient_organisation_id)
+    topics += [push.organisation_topic(pk) for pk in organisations if pk is not None]
+    loaded = getattr(sheet, "_prefetched_objects_cache", {}).get("participants")
+    if loaded is not None:
+        topics += [push.member_topic(participant.member_id) for participant in loaded]
+    return topics
+
+
+def _push(sheet: LiaisonSheet, topics: list[str]) -> None:
+    """Open worklists and sheet pages refresh: the sheet's code and new status, nothing else."""
+    push.publish(topics=topics, kind="sheet", sheet=sheet.code, status=sheet.status)
+
+
 def _already_done(sheet: LiaisonSheet, actor: Member, action: str, key: str) -> bool:
     return (
         bool(key)
@@ -152,6 +174,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
     if missing:
         raise FieldErrors(missing)
     sent_at = now()
+    audience = _audience(sheet)
     try:
         _move(sheet, send, sent_at=sent_at)
     except InvalidTransition:
@@ -180,6 +203,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         _notify(events.DISCHARGE_SENT, participant_members(sheet), sheet, actor)
         if sheet.referral_id is not None:
             _close_referral_by_discharge(sheet, actor)
+    _push(sheet, audience)
     return sheet
 
 
@@ -197,6 +221,7 @@ def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:
         referral.refresh_from_db()
         _record_event(referral, actor, "close", previous, note=_("Lettre de sortie envoyée."))
         audit.record(actor=actor, action=actions.SHEET_CLOSE, target=referral)
+        _push(referral, _audience(referral))
 
 
 @names_fields
@@ -238,7 +263,9 @@ def transition_referral(
         stamps.update(sent_at=moment, receipt_alerted_at=None, receipt_escalated_at=None)
     if action == "close":
         stamps["closed_at"] = moment
+    audience = _audience(sheet)
     _move(sheet, declared, **stamps)
+    _push(sheet, audience)
     _record_event(sheet, actor, action, before, note=note)
     audit.record(actor=actor, action=transition.audit_action, target=sheet)
     _tell(sheet, transition.tell, transition.event, actor)
@@ -266,7 +293,7 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
         sent_at=now(),
     )
     indicators.record_change(indicators.created(copy), copy)
-    SheetParticipant.objects.bulk_create(
+    copied = SheetParticipant.objects.bulk_create(
         SheetParticipant(sheet=copy, member_id=p.member_id, role=p.role, delivered_at=now())
         for p in declined.participants.all()
     )
@@ -275,6 +302,7 @@ def _redirect(declined: LiaisonSheet, actor: Member, service: Organisation) -> L
     )
     audit.record(actor=actor, action=actions.SHEET_REDIRECT, target=copy)
     _tell(copy, "recipient", events.REFERRAL_SENT, actor)
+    _push(copy, _audience(copy) + [push.member_topic(p.member_id) for p in copied])
     return copy
 
 
@@ -292,6 +320,7 @@ def add_note(*, actor: Member, sheet: LiaisonSheet, note: str) -> SheetEvent:
     if not sheet.is_referral:
         others = [*participant_members(sheet), sheet.author]
     _notify(events.NOTE_ADDED, others, sheet, actor)
+    _push(sheet, _audience(sheet))
     return event
 
 

@@ -37,6 +37,7 @@ from security import audit
 from security.exceptions import FieldErrors, InvalidTransition, NotFound, PermissionDenied
 from security.files import default_file_store, store_file
 from security.uploads import check_upload
+from worker import push
 from worker.services import mark_target_notifications_read, notify
 
 logger = logging.getLogger(__name__)
@@ -266,6 +267,13 @@ def _post(
     )
     _notify(conversation, message, recipients, actor=actor)
     written_relations(message, attachments=attachments, receipts=receipts)
+    # Open pages (the author's other tabs too) fetch it through the poll, under access rules.
+    push.publish(
+        topics=[push.member_topic(member.pk) for member in [*recipients, actor]],
+        kind="message",
+        conversation=conversation.code,
+        message=message.code,
+    )
     return Posted(message, replayed=False)
 
 

@@ -119,6 +119,7 @@
   var readUrl = thread.getAttribute("data-read-url");
   var period = Math.max(2, parseInt(thread.getAttribute("data-poll-seconds"), 10) || 5) * 1000;
   var polling = false;
+  var again = false;
   var unreadSeen = false;
 
   function last() { return thread.getAttribute("data-last") || ""; }
@@ -166,10 +167,28 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (body) { if (body) { apply(body); } })
       .catch(function () { /* offline or logged out: try again at the next tick */ })
-      .finally(function () { polling = false; });
+      .finally(function () {
+        polling = false;
+        if (again) { again = false; poll(); }  // an event arrived during this poll
+      });
   }
 
-  window.setInterval(poll, period);
+  // Pushed events (static/js/push.js) fetch a new message at once; while they arrive, the
+  // timer only polls every minute as a safety net; when they stop, it polls as before.
+  var conversation = thread.getAttribute("data-conversation");
+  var lastPoll = Date.now();  // the page was just rendered: nothing to fetch yet
+  function tick() {
+    var live = document.documentElement.getAttribute("data-push") === "live";
+    if (live && Date.now() - lastPoll < 60000) { return; }
+    lastPoll = Date.now();
+    poll();
+  }
+  document.addEventListener("cpts:push", function (event) {
+    if (event.detail.type === "message" && event.detail.conversation === conversation) {
+      if (polling) { again = true; } else { poll(); }
+    }
+  });
+  window.setInterval(tick, period);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { poll(); markRead(); } });
 
   var form = document.getElementById("reply-form");

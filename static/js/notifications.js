@@ -23,5 +23,9 @@
   }
 
   window.setInterval(refresh, PERIOD);
+  // A new notification pushed (static/js/push.js): the count at once, not at the next tick.
+  document.addEventListener("cpts:push", function (event) {
+    if (event.detail.type === "notification") { refresh(); }
+  });
   document.addEventListener("visibilitychange", refresh);
 })();
