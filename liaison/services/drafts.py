@@ -19,6 +19,7 @@ from liaison import actions, states
 from liaison.catalogue import names_fields
 from liaison.documents import CONTENT_SERIALIZERS, is_blank
 from liaison.models import LiaisonSheet, SheetParticipant
+from liaison.selectors import new_sheet_has_no_attachments, written_participants
 from patients.identity import INDEX_FIELDS, identity_indexes, validated_patient
 from security import audit
 from security.exceptions import (
@@ -77,14 +78,15 @@ def _clear_fields(kind: str, content: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sender_organisation(actor: Member, kind: str, requested: Organisation | None) -> Organisation:
-    organisation_ids = organisation_ids_of(actor)
     if requested is not None:
-        if requested.pk not in organisation_ids:
+        if requested.pk not in organisation_ids_of(actor):
             raise FieldErrors(
                 {"sender_organisation": [_("Vous n'appartenez pas à cette structure.")]}
             )
         return requested
-    candidates = Organisation.objects.filter(pk__in=organisation_ids).order_by("pk")
+    # The author's first organisation, in one query (the joined memberships are the ones
+    # organisation_ids_of reads).
+    candidates = Organisation.objects.filter(memberships__member=actor).order_by("pk")
     if kind == SheetKind.DISCHARGE:
         candidates = candidates.filter(kind=Organisation.Kind.HOSPITAL_SERVICE)
     organisation = candidates.first()
@@ -105,19 +107,30 @@ def _check_recipient_organisation(organisation: Organisation | None) -> None:
         )
 
 
-def _set_participants(sheet: LiaisonSheet, members: list[Member]) -> None:
+def _set_participants(sheet: LiaisonSheet, members: list[Member], *, new: bool = False) -> None:
+    """Name exactly `members` on the sheet, and keep them on it for the response.
+
+    The current participants are those `access_sheet` prefetched (none for a `new` sheet):
+    only the removed ones are deleted, only the added ones inserted.
+    """
     role = SheetParticipant.Role.COPY if sheet.is_referral else SheetParticipant.Role.RECIPIENT
     inactive = [member for member in members if not member.is_active]
     if inactive:
         key = "copy_to" if sheet.is_referral else "recipients"
         raise FieldErrors({key: [_("Ce membre n'est plus actif.")]})
-    SheetParticipant.objects.filter(sheet=sheet).exclude(member__in=members).delete()
-    existing = set(SheetParticipant.objects.filter(sheet=sheet).values_list("member_id", flat=True))
-    SheetParticipant.objects.bulk_create(
+    wanted = {member.pk for member in members}
+    current = [] if new else list(sheet.participants.all())
+    removed = [participant.pk for participant in current if participant.member_id not in wanted]
+    if removed:
+        SheetParticipant.objects.filter(pk__in=removed).delete()
+    kept = [participant for participant in current if participant.member_id in wanted]
+    existing = {participant.member_id for participant in kept}
+    added = SheetParticipant.objects.bulk_create(
         SheetParticipant(sheet=sheet, member=member, role=role)
         for member in dict.fromkeys(members)
         if member.pk not in existing
     )
+    written_participants(sheet, [*kept, *added])
 
 
 @names_fields
@@ -138,10 +151,6 @@ def create_draft(
 
     The first one comes back marked as a replay (security.idempotency), for the API's header.
     """
-    if creation_key:
-        existing = LiaisonSheet.objects.filter(author=actor, creation_key=creation_key).first()
-        if existing is not None:
-            return mark_replayed(existing)
     if kind == SheetKind.REFERRAL:
         _check_recipient_organisation(recipient_organisation)
         if (
@@ -172,13 +181,18 @@ def create_draft(
         **identity_indexes(clean_patient),
         **_clear_fields(kind, clean_content),
     )
-    try:
-        with transaction.atomic():
-            sheet.save()
-    except IntegrityError:
-        # The same creation key raced in from a retry: the first one wins.
-        return mark_replayed(LiaisonSheet.objects.get(author=actor, creation_key=creation_key))
-    _set_participants(sheet, participants or [])
+    if creation_key:
+        # The key is checked by the insert itself (the unique constraint on author and key),
+        # not by a query before it: a retry, even one racing the first call, gets the first.
+        try:
+            with transaction.atomic():
+                sheet.save()
+        except IntegrityError:
+            return mark_replayed(LiaisonSheet.objects.get(author=actor, creation_key=creation_key))
+    else:
+        sheet.save()
+    new_sheet_has_no_attachments(sheet)
+    _set_participants(sheet, participants or [], new=True)
     audit.record(actor=actor, action=actions.SHEET_CREATE, target=sheet)
     return sheet
 
