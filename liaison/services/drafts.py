@@ -8,7 +8,6 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -215,16 +214,10 @@ def update_draft(
     same version, exactly one passes and the other gets StaleVersion (412).
     """
     states.check(actor, sheet, "edit", state=False)  # the UPDATE below judges the state
-    updated = LiaisonSheet.objects.filter(
-        pk=sheet.pk, status=SheetStatus.DRAFT, version=expected_version
-    ).update(version=F("version") + 1, updated_at=now())
-    if updated != 1:
-        sheet.refresh_from_db(fields=["status", "version"])
-        if sheet.status != SheetStatus.DRAFT:
-            raise InvalidTransition(_("Seul un brouillon peut être modifié."), status=sheet.status)
-        raise StaleVersion(current_version=sheet.version)
-    sheet.version = expected_version + 1
-    fields = ["updated_at"]
+    # The sheet as this request read it already tells a stale save (412) or a sent sheet
+    # (409) before any validation, as the UPDATE would; the UPDATE catches a later change.
+    _refuse_unless_draft_at(sheet, expected_version)
+    fields: list[str] = []
     if patient is not None:
         sheet.patient = validated_patient({**sheet.patient, **patient})
         for name, value in identity_indexes(sheet.patient).items():
@@ -239,11 +232,31 @@ def update_draft(
         _check_recipient_organisation(recipient_organisation)
         sheet.recipient_organisation = recipient_organisation
         fields.append("recipient_organisation")
-    sheet.save(update_fields=fields)
+    # One conditional UPDATE writes the changes and moves the version: the values are the
+    # fields' own (pre_save encrypts and binds the ciphertext to this row, as save() does).
+    sheet.updated_at = now()
+    values = {
+        name: LiaisonSheet._meta.get_field(name).pre_save(sheet, False)  # type: ignore[union-attr]
+        for name in fields
+    }
+    updated = LiaisonSheet.objects.filter(
+        pk=sheet.pk, status=SheetStatus.DRAFT, version=expected_version
+    ).update(version=expected_version + 1, updated_at=sheet.updated_at, **values)
+    if updated != 1:
+        sheet.refresh_from_db(fields=["status", "version"])
+        _refuse_unless_draft_at(sheet, expected_version)
+    sheet.version = expected_version + 1
     if participants is not None:
         _set_participants(sheet, participants)
     audit.record(actor=actor, action=actions.SHEET_UPDATE, target=sheet)
     return sheet
+
+
+def _refuse_unless_draft_at(sheet: LiaisonSheet, version: int) -> None:
+    if sheet.status != SheetStatus.DRAFT:
+        raise InvalidTransition(_("Seul un brouillon peut être modifié."), status=sheet.status)
+    if sheet.version != version:
+        raise StaleVersion(current_version=sheet.version)
 
 
 @transaction.atomic
