@@ -74,7 +74,8 @@ def _main(repeat: int, top: int) -> None:
     (Path(settings.VAR_DIR) / "celery-spool" / "queue").mkdir(parents=True, exist_ok=True)
     (Path(settings.VAR_DIR) / "celery-spool" / "processed").mkdir(parents=True, exist_ok=True)
     if connection.vendor == "sqlite":
-        settings.DATABASES["default"]["TEST"] = {"NAME": str(Path(settings.VAR_DIR) / "db")}
+        # In memory: no file to sync at each commit (PostgreSQL syncs its own, as deployed).
+        settings.DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     settings.DATABASES["default"].setdefault("TEST", {})["MIGRATE"] = False
     old_name = settings.DATABASES["default"]["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
