@@ -32,7 +32,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +42,12 @@ from bench import stack  # noqa: E402
 from bench.report import machine, percentile, write_section  # noqa: E402
 from bench.stack import ms  # noqa: E402
 
-PORT = 8765
+DEFAULT_PORT = 8765
+PORT = DEFAULT_PORT  # --port
 
 
-Client = partial(stack.Client, PORT)
+def Client(token: str = "") -> stack.Client:  # noqa: N802 (reads as the class it makes)
+    return stack.Client(PORT, token)
 
 
 def token_for(username: str) -> str:
@@ -335,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cpts_bench")
     parser.add_argument("--sheets", type=int, default=320, help="sheets per phase")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gunicorn's, on 127.0.0.1")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument(
         "--workers", type=int, default=3, help="gunicorn workers (the Dockerfile's 3)"
@@ -353,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         "--write", action="store_true", help="write the figures to docs/benchmarks.md"
     )
     args = parser.parse_args(argv)
+    global PORT  # the clients and the server share it
+    PORT = args.port
 
     if args.smoke or args.profile:
         from bench import liaison_cpu  # noqa: PLC0415

@@ -1,6 +1,6 @@
 """Queries and CPU per liaison operation, in one process through Django's test client.
 
-Used by bench/liaison.py (`--profile`, and `--smoke`): no server, so the figures are the
+Used by bench/liaison.py (its profile and quick modes): no server, so the figures are the
 request's own work (Django, DRF, encryption, audit) without HTTP or scheduling noise. On
 SQLite the database engine runs in this process and its time is included; on PostgreSQL
 (DATABASE_URL) the server's side is not.
@@ -108,7 +108,7 @@ def _measure(repeat: int, top: int) -> dict[str, Any]:
     api = "/api/v1/liaison-sheets/"
     cpu: dict[str, list[float]] = {name: [] for name in OPERATIONS}
     queries: dict[str, int] = {}
-    profiles = {name: cProfile.Profile() for name in OPERATIONS}
+    profiles = {name: cProfile.Profile(time.process_time) for name in OPERATIONS}
 
     def timed(name: str, call: Any, expected: int) -> Any:
         profiler = profiles[name] if top else None
@@ -131,7 +131,7 @@ def _measure(repeat: int, top: int) -> dict[str, Any]:
     for index in range(repeat + 1):  # the first round warms the caches up, and is dropped
         if index == 1:
             cpu = {name: [] for name in OPERATIONS}
-            profiles = {name: cProfile.Profile() for name in OPERATIONS}
+            profiles = {name: cProfile.Profile(time.process_time) for name in OPERATIONS}
         timed("ping", lambda: gp.get("/api/v1/ping/"), 200)
         body = _referral(service, index)
         key = uuid.uuid4().hex
@@ -164,7 +164,7 @@ def _measure(repeat: int, top: int) -> dict[str, Any]:
         for name in OPERATIONS:
             print(f"==== {name}: {repeat} calls, by own time")
             stats = pstats.Stats(profiles[name], stream=sys.stdout)
-            stats.sort_stats("tottime").print_stats(top)
+            stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(top)
     return {
         "vendor": connection.vendor,
         "queries": queries,

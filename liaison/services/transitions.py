@@ -189,13 +189,15 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         SheetParticipant.objects.filter(sheet=sheet).update(delivered_at=sent_at)
         for participant in participants:
             participant.delivered_at = sent_at
-    audit.record(actor=actor, action=actions.SHEET_SEND, target=sheet)
     if sheet.is_referral:
         _tell(sheet, "recipient", events.REFERRAL_SENT, actor)
     else:
         _notify(events.DISCHARGE_SENT, participant_members(sheet), sheet, actor)
-        if sheet.referral_id is not None:
-            _close_referral_by_discharge(sheet, actor)
+    # After the notifications: the audit chain's head stays locked from this entry to the
+    # commit, and every audited write of the service waits for it.
+    audit.record(actor=actor, action=actions.SHEET_SEND, target=sheet)
+    if not sheet.is_referral and sheet.referral_id is not None:
+        _close_referral_by_discharge(sheet, actor)
     return sheet
 
 
@@ -254,8 +256,10 @@ def transition_referral(
         stamps["closed_at"] = moment
     _move(sheet, declared, **stamps)
     _record_event(sheet, actor, action, before, note=note)
-    audit.record(actor=actor, action=transition.audit_action, target=sheet)
     _tell(sheet, transition.tell, transition.event, actor)
+    # Last, as in every write here: the audit chain's head stays locked from this entry to
+    # the commit, and every audited write of the service waits for it.
+    audit.record(actor=actor, action=transition.audit_action, target=sheet)
     if action == "decline" and redirect_to is not None:
         _redirect(sheet, actor, redirect_to)
     return sheet
