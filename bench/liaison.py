@@ -1,18 +1,23 @@
 """Liaison sheets under load, on a real stack: gunicorn + PostgreSQL + Redis.
 
-    python bench/liaison.py [--sheets 300] [--gps 6] [--staff 3] [--seconds 60]
+    python bench/liaison.py [--sheets 320] [--clients 16] [--workers 3]
                             [--inbox-sizes 10000,1000000] [--write]
+    python bench/liaison.py --profile [--repeat 30] [--write]    # queries and CPU, no server
+    python bench/liaison.py --smoke                               # seconds, SQLite, no write
 
 1. Creates a fresh database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/
    cpts_bench), migrates it, loads the demo CPTS, starts gunicorn on 127.0.0.1.
-2. Load: concurrent GPs create and send complete referrals while hospital staff poll their
-   inbox, take and accept them. Bounded by --sheets and --seconds. Prints throughput and
-   p50/p99 latency per operation, beside the same concurrency on /healthz (a bare endpoint
-   of the same server) as the baseline.
+2. Load: each hot path in turn at --clients concurrent clients, --sheets requests each: GPs
+   create complete referrals and send them, hospital staff list their inbox, take
+   (receive) and accept them. Prints p50/p99 and throughput per operation beside the bare
+   probe `GET /api/v1/ping/` (token authentication and one row read, same server, same
+   concurrency), and their ratios.
 3. Scale: fills the database with synthetic sheets (encrypted like real ones, spread over 50
    hospital services) up to each --inbox-sizes total, and times the cardiology inbox (first
    page) at each size.
-Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
+--profile measures queries and CPU per operation in one process (bench/liaison_cpu.py);
+--smoke is that at tiny sizes, on SQLite, for `make test`.
+Traffic goes to 127.0.0.1 only; every loop is bounded in count.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +42,12 @@ from bench import stack  # noqa: E402
 from bench.report import machine, percentile, write_section  # noqa: E402
 from bench.stack import ms  # noqa: E402
 
-PORT = 8765
+DEFAULT_PORT = 8765
+PORT = DEFAULT_PORT  # --port
 
 
-Client = partial(stack.Client, PORT)
+def Client(token: str = "") -> stack.Client:  # noqa: N802 (reads as the class it makes)
+    return stack.Client(PORT, token)
 
 
 def token_for(username: str) -> str:
@@ -58,102 +64,114 @@ def referral_body(service: str, index: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run_load(args: argparse.Namespace) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {"create": [], "send": [], "inbox": [], "receive": [],
-                                       "accept": [], "healthz": []}  # fmt: skip
+# The operations measured at `--clients` concurrent clients, in this order, each on the
+# sheets the one before left; the bare probe runs before and after them (see `run_load`).
+PHASES = ("create", "send", "inbox", "receive", "accept")
+BASELINE = "ping"
+
+
+def run_phase(
+    clients: list[Any], work: list[list[Any]], call: Any
+) -> tuple[list[float], float, list[list[Any]]]:
+    """Run `call(client, job)` for each client's own jobs, one thread (and one keep-alive
+    connection) per client, all at once; the latencies, the wall time, and each client's
+    results in its jobs' order."""
+    timings: list[float] = []
     lock = threading.Lock()
-    deadline = time.monotonic() + args.seconds
+
+    def worker(client: Any, jobs: list[Any]) -> list[Any]:
+        done = []
+        for job in jobs:
+            result, elapsed = call(client, job)
+            done.append(result)
+            with lock:
+                timings.append(elapsed)
+        return done
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(clients)) as pool:
+        futures = [
+            pool.submit(worker, client, jobs) for client, jobs in zip(clients, work, strict=True)
+        ]
+        results = [future.result() for future in futures]
+    return timings, time.perf_counter() - started, results
+
+
+def spread(jobs: list[Any], clients: int) -> list[list[Any]]:
+    """`jobs` dealt round-robin to `clients` threads."""
+    return [jobs[n::clients] for n in range(clients)]
+
+
+def run_load(args: argparse.Namespace) -> dict[str, tuple[list[float], float]]:
+    """Each hot path at `--clients` concurrent clients, against the bare probe.
+
+    The probe (`GET /api/v1/ping/`: token authentication and one row read, on the same
+    gunicorn) runs the same number of requests at the same concurrency before and after the
+    liaison phases, so both see the same machine; its two rounds are pooled.
+    """
     gps = ["dr.martin", "dr.leroy", "dr.bernard"]
     staff = ["hop.cardio", "hop.cardio2"]
-    tokens = {name: token_for(name) for name in gps + staff}
-    cardio = Client(tokens["hop.cardio"])
-    services = cardio.call("GET", "/api/v1/organisations/?search=cardiologie")[1]["results"]
-    service = services[0]["id"]
-    counter = iter(range(args.sheets))
-    sent_total = [0]
-    accepted: set[str] = set()
+    gp_clients = [Client(token_for(gps[n % len(gps)])) for n in range(args.clients)]
+    staff_clients = [Client(token_for(staff[n % len(staff)])) for n in range(args.clients)]
+    services = staff_clients[0].call("GET", "/api/v1/organisations/?search=cardiologie")[1]
+    service = services["results"][0]["id"]
+    count = args.sheets
+    results: dict[str, tuple[list[float], float]] = {}
 
-    def record(name: str, elapsed: float) -> None:
-        with lock:
-            timings[name].append(elapsed)
+    def expect(status: int, wanted: int, body: Any) -> None:
+        assert status == wanted, (status, body)
 
-    def gp_worker(n: int) -> None:
-        client = Client(tokens[gps[n % len(gps)]])
-        while time.monotonic() < deadline:
-            with lock:
-                index = next(counter, None)
-            if index is None:
-                return
-            key = {"Idempotency-Key": uuid.uuid4().hex}
-            status, body, elapsed = client.call(
-                "POST", "/api/v1/liaison-sheets/", referral_body(service, index), **key
+    def ping(client: Any, _job: int) -> tuple[None, float]:
+        status, body, elapsed = client.call("GET", "/api/v1/ping/")
+        expect(status, 200, body)
+        return None, elapsed
+
+    def create(client: Any, index: int) -> tuple[str, float]:
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        status, body, elapsed = client.call(
+            "POST", "/api/v1/liaison-sheets/", referral_body(service, index), **key
+        )
+        expect(status, 201, body)
+        return body["id"], elapsed
+
+    def send(client: Any, code: str) -> tuple[None, float]:
+        status, body, elapsed = client.call("POST", f"/api/v1/liaison-sheets/{code}/send/")
+        expect(status, 200, body)
+        return None, elapsed
+
+    def inbox(client: Any, _job: int) -> tuple[None, float]:
+        status, body, elapsed = client.call(
+            "GET", "/api/v1/liaison-sheets/?box=inbox&status=sent&page_size=20"
+        )
+        expect(status, 200, body)
+        return None, elapsed
+
+    def transition(action: str, body: dict[str, Any]) -> Any:
+        def call(client: Any, code: str) -> tuple[None, float]:
+            status, answer, elapsed = client.call(
+                "POST", f"/api/v1/liaison-sheets/{code}/{action}/", body
             )
-            assert status == 201, body
-            record("create", elapsed)
-            status, body, elapsed = client.call(
-                "POST", f"/api/v1/liaison-sheets/{body['id']}/send/"
-            )
-            assert status == 200, body
-            record("send", elapsed)
-            with lock:
-                sent_total[0] += 1
+            expect(status, 200, answer)
+            return None, elapsed
 
-    def staff_worker(n: int) -> None:
-        client = Client(tokens[staff[n % len(staff)]])
-        while time.monotonic() < deadline:
-            status, body, elapsed = client.call(
-                "GET", "/api/v1/liaison-sheets/?box=inbox&status=sent&page_size=20"
-            )
-            record("inbox", elapsed)
-            rows = body["results"] if status == 200 else []
-            if not rows:
-                with lock:
-                    if len(accepted) >= args.sheets or (sent_total[0] >= args.sheets and not rows):
-                        return
-                time.sleep(0.05)
-                continue
-            for row in rows:
-                status, _, elapsed = client.call(
-                    "POST", f"/api/v1/liaison-sheets/{row['id']}/receive/", {}
-                )
-                if status != 200:
-                    continue  # a colleague took it first: 409, as designed
-                record("receive", elapsed)
-                accept = f"/api/v1/liaison-sheets/{row['id']}/accept/"
-                status, _, elapsed = client.call("POST", accept, {"planned_date": "2026-12-01"})
-                if status == 200:
-                    record("accept", elapsed)
-                    with lock:
-                        accepted.add(row["id"])
+        return call
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(args.gps + args.staff) as pool:
-        futures = [pool.submit(gp_worker, n) for n in range(args.gps)]
-        futures += [pool.submit(staff_worker, n) for n in range(args.staff)]
-        for future in futures:
-            future.result()
-    load_seconds = time.perf_counter() - started
-    timings["_load_seconds"] = [load_seconds]
-    timings["_accepted"] = [float(len(accepted))]
-
-    # Baseline: the same concurrency and a comparable request count on a bare endpoint.
-    requests_made = sum(
-        len(v) for k, v in timings.items() if not k.startswith("_") and k != "healthz"
+    n = args.clients
+    baseline_timings, baseline_seconds, _ = run_phase(
+        gp_clients, spread(list(range(count)), n), ping
     )
-    per_thread = max(1, requests_made // (args.gps + args.staff))
-    started = time.perf_counter()
-
-    def bare(_: int) -> None:
-        client = Client()
-        for _i in range(per_thread):
-            status, _body, elapsed = client.call("GET", "/healthz")
-            assert status == 200
-            record("healthz", elapsed)
-
-    with ThreadPoolExecutor(args.gps + args.staff) as pool:
-        list(pool.map(bare, range(args.gps + args.staff)))
-    timings["_healthz_seconds"] = [time.perf_counter() - started]
-    return timings
+    timings, seconds, created = run_phase(gp_clients, spread(list(range(count)), n), create)
+    results["create"] = (timings, seconds)
+    # Each GP thread sends what it created (its member is the author).
+    results["send"] = run_phase(gp_clients, created, send)[:2]
+    results["inbox"] = run_phase(staff_clients, spread(list(range(count)), n), inbox)[:2]
+    codes = spread([code for codes in created for code in codes], n)
+    results["receive"] = run_phase(staff_clients, codes, transition("receive", {}))[:2]
+    accept = transition("accept", {"planned_date": "2026-12-01"})
+    results["accept"] = run_phase(staff_clients, codes, accept)[:2]
+    more, more_seconds, _ = run_phase(gp_clients, spread(list(range(count)), n), ping)
+    results[BASELINE] = (baseline_timings + more, baseline_seconds + more_seconds)
+    return results
 
 
 def fill_database(env: dict[str, str], total: int) -> None:
@@ -277,24 +295,90 @@ def _time_orders(repeat: int) -> None:
     print(json.dumps({name: percentile(values, 50) for name, values in samples.items()}))
 
 
+def profile_table(result: dict[str, Any], repeat: int) -> str:
+    """Queries and CPU per operation, in one process (bench/liaison_cpu.py)."""
+    ping = result["cpu_ms"][BASELINE]
+    lines = [
+        f"In one process through the test client ({result['vendor']}, median of {repeat}):",
+        "",
+        "| Operation | Queries | CPU per request | Ratio to the probe |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in ("ping", "create", "patch", "send", "inbox", "receive", "accept"):
+        cpu = result["cpu_ms"][name]
+        lines.append(f"| {name} | {result['queries'][name]} | {cpu:.1f} ms | {cpu / ping:.1f}x |")
+    return "\n".join(lines)
+
+
+def load_table(results: dict[str, tuple[list[float], float]], clients: int) -> list[str]:
+    base_timings, base_seconds = results[BASELINE]
+    base_rate = len(base_timings) / base_seconds
+    base_p99 = percentile(base_timings, 99)
+    lines = [
+        f"| Operation at {clients} clients | Requests | p50 | p99 | Throughput "
+        "| p99 vs probe | Throughput vs probe |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| Baseline: `GET /api/v1/ping/` (token + one row, same gunicorn) | {len(base_timings)} "
+        f"| {ms(percentile(base_timings, 50))} | {ms(base_p99)} | {base_rate:.0f}/s | 1x | 1x |",
+    ]
+    for name in PHASES:
+        timings, seconds = results[name]
+        rate = len(timings) / seconds
+        p99 = percentile(timings, 99)
+        lines.append(
+            f"| {name} | {len(timings)} | {ms(percentile(timings, 50))} | {ms(p99)} "
+            f"| {rate:.0f}/s | {p99 / base_p99:.1f}x | {rate / base_rate:.2f}x |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/cpts_bench")
-    parser.add_argument("--sheets", type=int, default=300)
-    parser.add_argument("--gps", type=int, default=6)
-    parser.add_argument("--staff", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--sheets", type=int, default=320, help="sheets per phase")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gunicorn's, on 127.0.0.1")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument(
+        "--workers", type=int, default=3, help="gunicorn workers (the Dockerfile's 3)"
+    )
     parser.add_argument("--inbox-sizes", default="10000,1000000")
+    parser.add_argument("--repeat", type=int, default=30, help="--profile: calls per operation")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only the queries and CPU per operation, in one process (no server)",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="a few seconds: --profile at tiny sizes, no write"
+    )
     parser.add_argument(
         "--write", action="store_true", help="write the figures to docs/benchmarks.md"
     )
     args = parser.parse_args(argv)
+    global PORT  # the clients and the server share it
+    PORT = args.port
+
+    if args.smoke or args.profile:
+        from bench import liaison_cpu  # noqa: PLC0415
+
+        repeat = 1 if args.smoke else args.repeat
+        # The smoke run stays on SQLite in a temporary directory whatever DATABASE_URL says:
+        # it must neither need nor touch a server.
+        database_url = "" if args.smoke else os.environ.get("DATABASE_URL", "")
+        result = liaison_cpu.run(repeat=repeat, database_url=database_url)
+        report = profile_table(result, repeat)
+        print(report)
+        if args.write and not args.smoke:
+            write_section("liaison-profile", f"{report}\n\nReproduce: `python bench/liaison.py "
+                          f"--profile --repeat {repeat} --write`.")  # fmt: skip
+        return 0
 
     env = stack.bench_env(args.database_url, queue="bench-liaison")
     stack.prepare(env, args.database_url)
     with stack.gunicorn(env, PORT, args.workers):
-        timings = run_load(args)
+        results = run_load(args)
+        for line in load_table(results, args.clients):
+            print(line)
         inbox_rows = []
         cardio_token = token_for("hop.cardio")
         for size in [int(s) for s in args.inbox_sizes.split(",") if s]:
@@ -307,31 +391,34 @@ def main(argv: list[str] | None = None) -> int:
                 f"triaged {ms(orders['triaged'])}, newest first {ms(orders['newest_first'])}"
             )
 
-    sent = len(timings["send"])
-    load_seconds = timings["_load_seconds"][0]
     lines = [
         "## Liaison sheets under load (`bench/liaison.py`)",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}; gunicorn "
-        f"({args.workers} sync workers) + PostgreSQL + Redis on the same machine; {args.gps} GP "
-        f"threads sending, {args.staff} hospital threads receiving and accepting; load average "
-        f"{os.getloadavg()[0]:.1f} when the run ended (other work shares the 2 cores).",
+        f"({args.workers} sync workers, as the Dockerfile runs it) + PostgreSQL + Redis on the "
+        f"same machine; {args.clients} concurrent clients, each phase {args.sheets} requests "
+        "(create, then send, list, take and accept those sheets); the probe runs the same "
+        "count at the same concurrency before and after the phases, pooled. Load average "
+        f"{os.getloadavg()[0]:.1f} when the run ended: other engineers' work shares the 2 "
+        "cores, so read the ratios rather than the times.",
         "",
-        f"Sent {sent} referrals and accepted {int(timings['_accepted'][0])} in "
-        f"{load_seconds:.1f} s: **{sent / load_seconds:.1f} referrals sent/s** end to end "
-        "(create + send + receive + accept).",
+        *load_table(results, args.clients),
         "",
-        "| Operation | Requests | p50 | p99 |",
-        "|---|---:|---:|---:|",
+        f"Reproduce: `python bench/liaison.py --sheets {args.sheets} --clients {args.clients} "
+        f"--inbox-sizes '{args.inbox_sizes}' --write`.",
     ]
-    for name in ("create", "send", "inbox", "receive", "accept", "healthz"):
-        values = timings[name]
-        label = (
-            "Baseline: `GET /healthz` (bare endpoint, same server)" if name == "healthz" else name
-        )
-        p50, p99 = ms(percentile(values, 50)), ms(percentile(values, 99))
-        lines.append(f"| {label} | {len(values)} | {p50} | {p99} |")
-    lines += [
+    report = "\n".join(lines)
+    print(report)
+    if args.write:
+        write_section("liaison", report)
+    if args.write and inbox_rows:
+        write_section("liaison-scale", scale_report(inbox_rows, args.inbox_sizes))
+    return 0
+
+
+def scale_report(rows: list[tuple[int, float, float, float, float]], sizes: str) -> str:
+    lines = [
+        "### The cardiology inbox as the database grows (`bench/liaison.py`)",
         "",
         "| Sheets in the database | Cardiology inbox, first page (50): p50 | p99 "
         "| In the database (count + 50 rows), triaged: p50 "
@@ -341,18 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         f"| {size:,} | {ms(p50)} | {ms(p99)} | {ms(triaged)} | {ms(newest)} "
         f"| {triaged / newest:.2f}x |"
-        for size, p50, p99, triaged, newest in inbox_rows
+        for size, p50, p99, triaged, newest in rows
     ]
-    lines += [
-        "",
-        f"Reproduce: `python bench/liaison.py --sheets {args.sheets} "
-        f"--inbox-sizes {args.inbox_sizes} --write`.",
-    ]
-    report = "\n".join(lines)
-    print(report)
-    if args.write:
-        write_section("liaison", report)
-    return 0
+    lines += ["", f"Reproduce: `python bench/liaison.py --inbox-sizes {sizes} --write`."]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -222,6 +222,18 @@ class MeApi(APIView):
         return Response(MemberOutput(selectors.access_member(member, member.code)).data)
 
 
+class PingApi(APIView):
+    """A probe of the API stack itself: token authentication and one row read, nothing else.
+
+    The baseline of the load benchmarks (bench/liaison.py): what any authenticated API call
+    costs on this server before its own work. Left out of the public schema on purpose.
+    """
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response({"member": str(current_member(request).code)})
+
+
 class TokenObtainApi(APIView):
     """Exchange a username and password (and the TOTP code when 2FA applies) for an API token.
 

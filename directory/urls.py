@@ -5,6 +5,7 @@ from directory import apis, views
 api_urlpatterns = [
     path("auth/token/", apis.TokenObtainApi.as_view(), name="api-token"),
     path("me/", apis.MeApi.as_view(), name="api-me"),
+    path("ping/", apis.PingApi.as_view(), name="api-ping"),
     path("organisations/", apis.OrganisationListApi.as_view(), name="api-organisations"),
     path(
         "organisations/<uuid:code>/",

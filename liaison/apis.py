@@ -100,11 +100,11 @@ def idempotency_key(request: Request) -> str:
 def sheet_response(sheet: LiaisonSheet, *, status_code: int = 200) -> Response:
     """The detail of a sheet after a write, with its ETag.
 
-    The write was access-checked and audited by its service; reloading it here only fetches
-    what the output shows.
+    The write was access-checked and audited by its service, which left the sheet as it wrote
+    it: the response is built from that (liaison.selectors.sheet_as_written), not re-read.
     """
-    fresh = selectors.sheet_for_output(sheet)
-    data = SheetOutput(fresh, context={"attachments": list(selectors.attachments_of(fresh))}).data
+    fresh = selectors.sheet_as_written(sheet)
+    data = SheetOutput(fresh, context={"attachments": selectors.attachments_for_output(fresh)}).data
     response = Response(data, status=status_code)
     response["ETag"] = f'"{fresh.version}"'
     return response

@@ -92,9 +92,64 @@ def _with_relations(queryset: QuerySet[LiaisonSheet]) -> QuerySet[LiaisonSheet]:
     ).prefetch_related(Prefetch("participants", queryset=participants))
 
 
+# What the detail (liaison.serializers.SheetOutput) reads besides the sheet's own columns.
+_OUTPUT_RELATIONS = ("author", "sender_organisation", "recipient_organisation", "referral",
+                     "previous_version")  # fmt: skip
+
+
 def sheet_for_output(sheet: LiaisonSheet) -> LiaisonSheet:
     """The sheet reloaded with what its detail shows, after a write the caller just audited."""
     return _with_relations(LiaisonSheet.objects.all()).get(pk=sheet.pk)
+
+
+def sheet_as_written(sheet: LiaisonSheet) -> LiaisonSheet:
+    """The sheet a service just wrote, with what its detail (SheetOutput) shows.
+
+    The services keep the sheet they wrote up to date in memory (fields, participants) and
+    it still holds the relations `access_sheet` loaded: the API answers from it, with no
+    query. A sheet that lacks one of them (a replayed creation, a transition that lost a
+    race and re-read its row) is reloaded whole (`sheet_for_output`).
+    """
+    prefetched = getattr(sheet, "_prefetched_objects_cache", {})
+    loaded = "participants" in prefetched and all(
+        getattr(sheet, f"{name}_id") is None or name in sheet._state.fields_cache
+        for name in _OUTPUT_RELATIONS
+    )
+    return sheet if loaded else sheet_for_output(sheet)
+
+
+def attachments_for_output(sheet: LiaisonSheet) -> list[SheetAttachment]:
+    """The sheet's attachments, in upload order; none to read for a sheet just created."""
+    prefetched = getattr(sheet, "_prefetched_objects_cache", {})
+    if "attachments" in prefetched:
+        return list(prefetched["attachments"])
+    return list(attachments_of(sheet))
+
+
+def _as_prefetched(queryset: QuerySet[Any], rows: list[Any]) -> QuerySet[Any]:
+    """`queryset` already evaluated to `rows`, as prefetch_related leaves a relation."""
+    queryset._result_cache = rows
+    queryset._prefetch_done = True  # type: ignore[attr-defined]
+    return queryset
+
+
+def written_participants(sheet: LiaisonSheet, participants: list[SheetParticipant]) -> None:
+    """Keep the participants a service just wrote on the sheet, as a prefetch would have."""
+    cache = getattr(sheet, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = sheet._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    rows = sorted(participants, key=lambda participant: participant.pk)  # `_with_relations`'
+    cache["participants"] = _as_prefetched(
+        SheetParticipant.objects.filter(sheet=sheet).order_by("pk"), rows
+    )
+
+
+def new_sheet_has_no_attachments(sheet: LiaisonSheet) -> None:
+    """A sheet just created has no attachment yet: its response need not look for one."""
+    cache = getattr(sheet, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = sheet._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    cache["attachments"] = _as_prefetched(attachments_of(sheet), [])
 
 
 def access_sheet(

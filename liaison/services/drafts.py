@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.utils.dateparse import parse_date
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -19,6 +19,7 @@ from liaison import actions, states
 from liaison.catalogue import names_fields
 from liaison.documents import CONTENT_SERIALIZERS, is_blank
 from liaison.models import LiaisonSheet, SheetParticipant
+from liaison.selectors import new_sheet_has_no_attachments, written_participants
 from patients.identity import INDEX_FIELDS, identity_indexes, validated_patient
 from security import audit
 from security.exceptions import (
@@ -70,21 +71,27 @@ def _clear_fields(kind: str, content: dict[str, Any]) -> dict[str, Any]:
     """The few content values also kept in clear, because alerts and lists query them."""
     if kind == SheetKind.REFERRAL:
         return {"urgency": content.get("urgency") or ""}
+    # The content holds the date as JSON does (ISO text); the column, and the sheet answered
+    # from what was written without reading it back, hold a date.
+    discharge_date = content.get("discharge_date") or None
+    if isinstance(discharge_date, str):
+        discharge_date = parse_date(discharge_date)
     return {
         "document_status": content.get("document_status") or "",
-        "discharge_date": content.get("discharge_date") or None,
+        "discharge_date": discharge_date,
     }
 
 
 def _sender_organisation(actor: Member, kind: str, requested: Organisation | None) -> Organisation:
-    organisation_ids = organisation_ids_of(actor)
     if requested is not None:
-        if requested.pk not in organisation_ids:
+        if requested.pk not in organisation_ids_of(actor):
             raise FieldErrors(
                 {"sender_organisation": [_("Vous n'appartenez pas à cette structure.")]}
             )
         return requested
-    candidates = Organisation.objects.filter(pk__in=organisation_ids).order_by("pk")
+    # The author's first organisation, in one query (the joined memberships are the ones
+    # organisation_ids_of reads).
+    candidates = Organisation.objects.filter(memberships__member=actor).order_by("pk")
     if kind == SheetKind.DISCHARGE:
         candidates = candidates.filter(kind=Organisation.Kind.HOSPITAL_SERVICE)
     organisation = candidates.first()
@@ -105,19 +112,30 @@ def _check_recipient_organisation(organisation: Organisation | None) -> None:
         )
 
 
-def _set_participants(sheet: LiaisonSheet, members: list[Member]) -> None:
+def _set_participants(sheet: LiaisonSheet, members: list[Member], *, new: bool = False) -> None:
+    """Name exactly `members` on the sheet, and keep them on it for the response.
+
+    The current participants are those `access_sheet` prefetched (none for a `new` sheet):
+    only the removed ones are deleted, only the added ones inserted.
+    """
     role = SheetParticipant.Role.COPY if sheet.is_referral else SheetParticipant.Role.RECIPIENT
     inactive = [member for member in members if not member.is_active]
     if inactive:
         key = "copy_to" if sheet.is_referral else "recipients"
         raise FieldErrors({key: [_("Ce membre n'est plus actif.")]})
-    SheetParticipant.objects.filter(sheet=sheet).exclude(member__in=members).delete()
-    existing = set(SheetParticipant.objects.filter(sheet=sheet).values_list("member_id", flat=True))
-    SheetParticipant.objects.bulk_create(
+    wanted = {member.pk for member in members}
+    current = [] if new else list(sheet.participants.all())
+    removed = [participant.pk for participant in current if participant.member_id not in wanted]
+    if removed:
+        SheetParticipant.objects.filter(pk__in=removed).delete()
+    kept = [participant for participant in current if participant.member_id in wanted]
+    existing = {participant.member_id for participant in kept}
+    added = SheetParticipant.objects.bulk_create(
         SheetParticipant(sheet=sheet, member=member, role=role)
         for member in dict.fromkeys(members)
         if member.pk not in existing
     )
+    written_participants(sheet, [*kept, *added])
 
 
 @names_fields
@@ -138,10 +156,6 @@ def create_draft(
 
     The first one comes back marked as a replay (security.idempotency), for the API's header.
     """
-    if creation_key:
-        existing = LiaisonSheet.objects.filter(author=actor, creation_key=creation_key).first()
-        if existing is not None:
-            return mark_replayed(existing)
     if kind == SheetKind.REFERRAL:
         _check_recipient_organisation(recipient_organisation)
         if (
@@ -172,13 +186,18 @@ def create_draft(
         **identity_indexes(clean_patient),
         **_clear_fields(kind, clean_content),
     )
-    try:
-        with transaction.atomic():
-            sheet.save()
-    except IntegrityError:
-        # The same creation key raced in from a retry: the first one wins.
-        return mark_replayed(LiaisonSheet.objects.get(author=actor, creation_key=creation_key))
-    _set_participants(sheet, participants or [])
+    if creation_key:
+        # The key is checked by the insert itself (the unique constraint on author and key),
+        # not by a query before it: a retry, even one racing the first call, gets the first.
+        try:
+            with transaction.atomic():
+                sheet.save()
+        except IntegrityError:
+            return mark_replayed(LiaisonSheet.objects.get(author=actor, creation_key=creation_key))
+    else:
+        sheet.save()
+    new_sheet_has_no_attachments(sheet)
+    _set_participants(sheet, participants or [], new=True)
     audit.record(actor=actor, action=actions.SHEET_CREATE, target=sheet)
     return sheet
 
@@ -201,16 +220,10 @@ def update_draft(
     same version, exactly one passes and the other gets StaleVersion (412).
     """
     states.check(actor, sheet, "edit", state=False)  # the UPDATE below judges the state
-    updated = LiaisonSheet.objects.filter(
-        pk=sheet.pk, status=SheetStatus.DRAFT, version=expected_version
-    ).update(version=F("version") + 1, updated_at=now())
-    if updated != 1:
-        sheet.refresh_from_db(fields=["status", "version"])
-        if sheet.status != SheetStatus.DRAFT:
-            raise InvalidTransition(_("Seul un brouillon peut être modifié."), status=sheet.status)
-        raise StaleVersion(current_version=sheet.version)
-    sheet.version = expected_version + 1
-    fields = ["updated_at"]
+    # The sheet as this request read it already tells a stale save (412) or a sent sheet
+    # (409) before any validation, as the UPDATE would; the UPDATE catches a later change.
+    _refuse_unless_draft_at(sheet, expected_version)
+    fields: list[str] = []
     if patient is not None:
         sheet.patient = validated_patient({**sheet.patient, **patient})
         for name, value in identity_indexes(sheet.patient).items():
@@ -225,11 +238,31 @@ def update_draft(
         _check_recipient_organisation(recipient_organisation)
         sheet.recipient_organisation = recipient_organisation
         fields.append("recipient_organisation")
-    sheet.save(update_fields=fields)
+    # One conditional UPDATE writes the changes and moves the version: the values are the
+    # fields' own (pre_save encrypts and binds the ciphertext to this row, as save() does).
+    sheet.updated_at = now()
+    values = {
+        name: LiaisonSheet._meta.get_field(name).pre_save(sheet, False)  # type: ignore[union-attr]
+        for name in fields
+    }
+    updated = LiaisonSheet.objects.filter(
+        pk=sheet.pk, status=SheetStatus.DRAFT, version=expected_version
+    ).update(version=expected_version + 1, updated_at=sheet.updated_at, **values)
+    if updated != 1:
+        sheet.refresh_from_db(fields=["status", "version"])
+        _refuse_unless_draft_at(sheet, expected_version)
+    sheet.version = expected_version + 1
     if participants is not None:
         _set_participants(sheet, participants)
     audit.record(actor=actor, action=actions.SHEET_UPDATE, target=sheet)
     return sheet
+
+
+def _refuse_unless_draft_at(sheet: LiaisonSheet, version: int) -> None:
+    if sheet.status != SheetStatus.DRAFT:
+        raise InvalidTransition(_("Seul un brouillon peut être modifié."), status=sheet.status)
+    if sheet.version != version:
+        raise StaleVersion(current_version=sheet.version)
 
 
 @transaction.atomic

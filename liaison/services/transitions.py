@@ -75,14 +75,25 @@ TRANSITIONS = {
 def _move(sheet: LiaisonSheet, action: states.Action, **stamps: Any) -> None:
     """Conditional UPDATE: only a sheet still in one of the action's source states moves.
 
+    The UPDATE also names the version the caller read, so when it passes the row is exactly
+    the caller's sheet plus these values: they are set in memory and the row is not read
+    again (the response is built from it). When another write moved the version meanwhile
+    but the state still allows the action, the move is made without it and the row re-read.
+
     The indicators' monthly aggregates move with it, in this transaction (liaison.outputs.
     aggregates): one locking read before, one UPSERT after when a counted figure changed.
     """
+    assert action.target, f"{action.name} keeps the sheet's state"
     before = indicators.lock_before_change(sheet.pk)
-    updated = LiaisonSheet.objects.filter(pk=sheet.pk, status__in=action.sources).update(
-        status=action.target, version=F("version") + 1, updated_at=now(), **stamps
-    )
-    if updated != 1:
+    values = {"status": SheetStatus(action.target).value, "updated_at": now(), **stamps}
+    moving = LiaisonSheet.objects.filter(pk=sheet.pk, status__in=action.sources)
+    if moving.filter(version=sheet.version).update(version=F("version") + 1, **values) == 1:
+        for name, value in values.items():
+            setattr(sheet, name, value)
+        sheet.version += 1
+        indicators.record_change(before, sheet)
+        return
+    if moving.update(version=F("version") + 1, **values) != 1:
         sheet.refresh_from_db(fields=["status", "version"])
         raise InvalidTransition(states.state_message(action, sheet.status), status=sheet.status)
     sheet.refresh_from_db()
@@ -104,6 +115,10 @@ def _record_event(
 
 
 def _tell(sheet: LiaisonSheet, who: str, event: str, actor: Member) -> None:
+    if who == "sender":
+        # The author as the database has them now (one query, which caches them again on
+        # the sheet): an author who left the CPTS since the sheet was read is not told.
+        sheet._state.fields_cache.pop("author", None)
     members = sender_side_members(sheet) if who == "sender" else recipient_side_members(sheet)
     _notify(event, members, sheet, actor)
 
@@ -168,7 +183,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         patient=sheet.patient,
         content=sheet.content,
         has_recipient_organisation=sheet.recipient_organisation_id is not None,
-        recipient_ids=set(sheet.participants.values_list("member_id", flat=True)),
+        recipient_ids={participant.member_id for participant in sheet.participants.all()},
         referring_doctor_id=_referring_doctor_id(sheet),
     )
     if missing:
@@ -186,23 +201,33 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
             sheet.refresh_from_db()
             return mark_replayed(sheet)
         raise
-    try:
-        with transaction.atomic():
-            _record_event(sheet, actor, "send", SheetStatus.DRAFT, key=idempotency_key)
-    except IntegrityError:
-        # The key already sent another sheet (a client reusing keys): refuse, as messaging does.
-        raise InvalidTransition(
-            _("Cette clé d'idempotence a déjà servi pour l'envoi d'une autre fiche."),
-            status=sheet.status,
-        ) from None
-    SheetParticipant.objects.filter(sheet=sheet).update(delivered_at=sent_at)
-    audit.record(actor=actor, action=actions.SHEET_SEND, target=sheet)
+    if idempotency_key:
+        try:
+            with transaction.atomic():
+                _record_event(sheet, actor, "send", SheetStatus.DRAFT, key=idempotency_key)
+        except IntegrityError:
+            # The key already sent another sheet (a client reusing keys): refuse, as
+            # messaging does.
+            raise InvalidTransition(
+                _("Cette clé d'idempotence a déjà servi pour l'envoi d'une autre fiche."),
+                status=sheet.status,
+            ) from None
+    else:  # no key, no unique constraint to trip: no savepoint either
+        _record_event(sheet, actor, "send", SheetStatus.DRAFT)
+    participants = list(sheet.participants.all())
+    if participants:
+        SheetParticipant.objects.filter(sheet=sheet).update(delivered_at=sent_at)
+        for participant in participants:
+            participant.delivered_at = sent_at
     if sheet.is_referral:
         _tell(sheet, "recipient", events.REFERRAL_SENT, actor)
     else:
         _notify(events.DISCHARGE_SENT, participant_members(sheet), sheet, actor)
-        if sheet.referral_id is not None:
-            _close_referral_by_discharge(sheet, actor)
+    # After the notifications: the audit chain's head stays locked from this entry to the
+    # commit, and every audited write of the service waits for it.
+    audit.record(actor=actor, action=actions.SHEET_SEND, target=sheet)
+    if not sheet.is_referral and sheet.referral_id is not None:
+        _close_referral_by_discharge(sheet, actor)
     _push(sheet, audience)
     return sheet
 
@@ -267,8 +292,10 @@ def transition_referral(
     _move(sheet, declared, **stamps)
     _push(sheet, audience)
     _record_event(sheet, actor, action, before, note=note)
-    audit.record(actor=actor, action=transition.audit_action, target=sheet)
     _tell(sheet, transition.tell, transition.event, actor)
+    # Last, as in every write here: the audit chain's head stays locked from this entry to
+    # the commit, and every audited write of the service waits for it.
+    audit.record(actor=actor, action=transition.audit_action, target=sheet)
     if action == "decline" and redirect_to is not None:
         _redirect(sheet, actor, redirect_to)
     return sheet
