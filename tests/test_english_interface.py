@@ -27,6 +27,7 @@ from django.db.models import JSONField
 from django.test import Client
 
 from directory.models import Organisation
+from protocols.models import Inclusion, Protocol
 from security.fields import EncryptedValueField
 from tests.browser.test_every_page_in_a_browser import (
     ENGLISH,
@@ -66,6 +67,40 @@ def guide_entry(login: str) -> Callable[[Members], str]:
     return lambda members: f"/guide/membres/{members[login].code}/"
 
 
+def cystitis(suffix: str = "") -> Callable[[Members], str]:
+    """A page of the demo's protocol with included patients (NAT-CYSTITE)."""
+
+    def url(members: Members) -> str:
+        return f"/protocoles/{Protocol.objects.get(reference='NAT-CYSTITE').code}/{suffix}"
+
+    return url
+
+
+def ongoing_inclusion(login: str) -> Callable[[Members], str]:
+    """The exit form of a patient `login` included and who has not left yet."""
+
+    def url(members: Members) -> str:
+        inclusion = Inclusion.objects.filter(
+            included_by=members[login], ended_on__isnull=True
+        ).first()
+        assert inclusion is not None
+        return f"/protocoles/{inclusion.protocol.code}/inclusions/{inclusion.code}/sortie/"
+
+    return url
+
+
+def end_membership(login: str) -> Callable[[Members], str]:
+    """The confirmation of taking `login` out of one of their organisations."""
+
+    def url(members: Members) -> str:
+        member = members[login]
+        membership = member.memberships.order_by("pk").first()
+        assert membership is not None
+        return f"/annuaire/membres/{member.code}/structures/{membership.organisation.code}/retirer/"
+
+    return url
+
+
 # Pages the browser test leaves out: every state of a sheet, the printed sheet, the
 # protocols' and the guide's inner pages, the account's and the error pages.
 MORE_PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
@@ -101,6 +136,13 @@ MORE_PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("relecture", then(first_protocol("coord"), "versions/1/relecture/")),
         ("préférences", fixed("/notifications/preferences/")),
         ("mon compte", fixed("/compte/")),
+        ("patients inclus (tous)", cystitis("inclusions/")),
+        ("retirer d'une structure", end_membership("hop.cardio")),
+    ],
+    "ide.petit": [
+        ("patients inclus", cystitis("inclusions/")),
+        ("inclure un patient", cystitis("inclusions/nouvelle/")),
+        ("sortie du protocole", ongoing_inclusion("ide.petit")),
     ],
 }
 
@@ -351,3 +393,19 @@ def test_the_compiled_catalogue_is_up_to_date() -> None:
             assert compiled.pgettext(context, entry["msgid"]) == entry["msgstr"], entry
         else:
             assert compiled.gettext(entry["msgid"]) == entry["msgstr"], entry["msgid"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [("en", "Live updates interrupted: "), ("fr", "Mises à jour en direct interrompues : ")],
+)
+def test_the_push_status_line_comes_in_the_language_chosen(
+    language: str, sentence: str, demo: Members
+) -> None:
+    """static/js/push.js writes the sentence the page carries (data-down-text) when the
+    stream is down: it is translated with the page, the script holds no French of its own."""
+    html = _logged_in("dr.martin", language, demo).get("/").content.decode()
+    assert f'data-down-text="{sentence}' in html
+    script = (Path(settings.BASE_DIR) / "static/js/push.js").read_text()
+    assert "Mises à jour" not in script

@@ -4,14 +4,15 @@
 //   "cpts:push"        detail = {type, ...ids}      something changed
 //   "cpts:push-state"  detail = {live: true|false}  whether pushes arrive
 // and read document.documentElement.dataset.push ("live" / "down") at any time. While the
-// stream is down the pages keep polling, and the status line says so in French.
+// stream is down the pages keep polling, and the status line says so (data-down-text).
 (function () {
   "use strict";
   var status = document.getElementById("push-status");
   var root = document.documentElement;
   if (!status) { return; }
   var url = status.getAttribute("data-events-url");
-  var DOWN = "Mises à jour en direct interrompues : la page se met à jour toutes les quelques secondes.";
+  // The sentence comes translated from the template (templates/base.html), in the page's language.
+  var DOWN = status.getAttribute("data-down-text") || "";
   var live = null;
 
   function setLive(value) {
