@@ -98,9 +98,10 @@ def test_creating_a_draft_takes_a_fixed_number_of_queries_and_answers_what_it_wr
     gp_api, demo, cardiologie, django_assert_num_queries
 ) -> None:
     body = referral_body(cardiologie, [demo["ide.petit"]])
-    # the token with its member and organisations (one query); the recipient service and the copied member named in the body; the
-    # author's first organisation; the insert (in a savepoint: the idempotency key is
-    # checked by the unique constraint, not by a read before it) and the participant;
+    # the token with its member and organisations (one query); the recipient service and the
+    # copied member named in the body; the author's first organisation; the insert (in a
+    # savepoint: the idempotency key is checked by the unique constraint, not by a read
+    # before it) and the participant;
     # the audit entry. Nothing is read back: the answer is the sheet as written.
     with django_assert_num_queries(13):
         response = gp_api.post(API, body, format="json", HTTP_IDEMPOTENCY_KEY="create-1")
@@ -125,8 +126,8 @@ def test_editing_a_draft_takes_a_fixed_number_of_queries(
     draft = make_referral(send=False)
     change = {"reason": "Douleur thoracique", "copy_to": [str(demo["ide.petit"].code)]}
     # the token with its member and organisations (one query), the sheet and its participants,
-    # the read's audit entry; the copied member named in the body; one conditional UPDATE writing the changes and
-    # the version; the audit entry; the attachments the answer lists
+    # the read's audit entry; the copied member named in the body; one conditional UPDATE
+    # writing the changes and the version; the audit entry; the attachments the answer lists
     with django_assert_num_queries(14):
         response = gp_api.patch(f"{API}{draft.code}/", change, format="json", HTTP_IF_MATCH='"1"')
     assert response.status_code == 200, response.content
