@@ -570,6 +570,7 @@ SPECTACULAR_SETTINGS = {
         "WeekdayEnum": "protocols.models.OfficeHours.Weekday",
         "MessageKindEnum": "messaging.models.Message.Kind",
         "ApiTokenKindEnum": "security.models.ApiToken.Kind",
+        "InclusionEndReasonEnum": "protocols.models.Inclusion.EndReason",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

@@ -120,7 +120,7 @@ def test_a_member_sends_themselves_a_test_notification(
 
     assert response.status_code == 201
     assert response.json()["event"] == "notifications.test"
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the delivery task and the push event, both after commit
     assert Notification.objects.get().recipient == demo["ide.petit"]
 
 

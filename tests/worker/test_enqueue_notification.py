@@ -29,7 +29,7 @@ def test_it_records_the_notification_and_publishes_after_commit(
         )
         assert callbacks == []  # nothing leaves before the commit
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the delivery task and the push event
     notification.refresh_from_db()
     assert notification.status == Notification.Status.PENDING
     assert notification.target_type == "directory.organisation"
