@@ -5,8 +5,9 @@ reads its worklist on a phone between two visits. So each page is checked at 136
 360 px for: no serious or critical axe-core violation, no horizontal scrolling, a favicon,
 and no English word leaking into the French interface.
 
-One test per persona, one logged-in browser context each, both widths in turn: the demo is
-built once per test (the live server needs committed rows) and the module stays quick.
+One test per persona, one logged-in browser context each, both widths in turn: the whole
+demo (`manage.py load_demo`) is built once per session and replayed into each test (the live
+server needs committed rows), so the module stays quick.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
 from directory.models import Member
@@ -174,10 +174,9 @@ def problems_on(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("persona", list(PAGES))
 def test_every_page_reads_well_at_desktop_and_phone_widths(
-    persona: str, browser: Browser, live_server: Any
+    persona: str, full_demo: Members, browser: Browser, live_server: Any
 ) -> None:
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    members = {m.user.username: m for m in Member.objects.select_related("user")}
+    members = full_demo
     assert LiaisonSheet.objects.exists()
     context = browser.new_context(locale="fr-FR")
     try:
