@@ -10,7 +10,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install demo test lint format browser-deps clean
+.PHONY: install demo test fuzz lint format browser-deps clean
 install: $(BIN)/.installed
 
 ## web + worker + beat as three processes (honcho), on SQLite and a filesystem broker by default
@@ -54,6 +54,13 @@ TEST_WORKERS ?= auto
 test: $(BIN)/.installed browser-deps lint
 	mkdir -p var
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=10
+
+## The deep API fuzzing (nightly): every coverage case of the schema, invalid ones included,
+## and FUZZ_EXAMPLES generated cases per operation (`make test` runs 12 and the valid ones).
+FUZZ_EXAMPLES ?= 100
+fuzz: $(BIN)/.installed
+	mkdir -p var
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests/api/test_schema_fuzzing.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache var/test-db.sqlite3 var/test-worker.log

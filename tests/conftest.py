@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterator
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
 from django.utils import translation
 from pytest_django import DjangoDbBlocker
 from rest_framework.test import APIClient
@@ -73,23 +75,47 @@ def demo_snapshot(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> 
         return take_snapshot(lambda: load_directory(password="demo"))
 
 
+def load_full_demo() -> dict[str, Member]:
+    """What `manage.py load_demo` builds: the directory, sheets, conversations, protocols..."""
+    call_command("load_demo", stdout=io.StringIO())
+    return {member.user.username: member for member in Member.objects.select_related("user")}
+
+
+@pytest.fixture(scope="session")
+def full_demo_snapshot(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> DemoSnapshot:
+    """Every row `manage.py load_demo` adds, built once (and rolled back) per session."""
+    with django_db_blocker.unblock():
+        return take_snapshot(load_full_demo)
+
+
+@pytest.fixture
+def full_demo(db: None, full_demo_snapshot: DemoSnapshot) -> dict[str, Member]:
+    """The whole demo CPTS, as `manage.py load_demo` leaves it, replayed like `demo`."""
+    return replay_or_load(full_demo_snapshot, load_full_demo)
+
+
 @pytest.fixture
 def demo(db: None, demo_snapshot: DemoSnapshot) -> dict[str, Member]:
     """The demo CPTS: personas by login (dr.martin, ide.petit, hop.cardio, coord, ...).
 
-    A test in a transaction (the usual case) gets the session's snapshot replayed, and
-    rolled back with the rest of the test. A transactional test (real worker, live server)
-    commits what it writes and has its tables flushed afterwards, so it builds the demo
-    through the services as before.
+    Every test gets the session's snapshot replayed. A test in a transaction (the usual
+    case) has it rolled back with the rest of the test; a transactional test (real worker,
+    live server) commits it, and its tables are flushed afterwards as for anything else it
+    writes.
     """
-    if not connection.in_atomic_block:
-        return load_directory(password="demo")
+    return replay_or_load(demo_snapshot, lambda: load_directory(password="demo"))
+
+
+def replay_or_load(
+    snapshot: DemoSnapshot, load: Callable[[], dict[str, Member]]
+) -> dict[str, Member]:
+    """The snapshot's rows inserted again, or `load()` if the test already took their ids."""
     try:
         with transaction.atomic():
-            return demo_snapshot.replay()
+            return snapshot.replay()
     except IntegrityError:
         # The test wrote rows before asking for the demo and took the snapshot's ids.
-        return load_directory(password="demo")
+        return load()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ the demo loader has to be taught otherwise.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,7 @@ class DemoSnapshot:
                 placeholders = ", ".join(["%s"] * len(table.columns))
                 cursor.executemany(
                     f"INSERT INTO {quote(table.table)} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                    table.rows,
+                    [tuple(map(_bindable, row)) for row in table.rows],
                 )
             # PostgreSQL sequences do not follow explicit ids (SQLite's AUTOINCREMENT does).
             for statement in connection.ops.sequence_reset_sql(no_style(), self._models()):
@@ -66,6 +67,13 @@ class DemoSnapshot:
     def _models(self) -> list[type]:
         tables = {table.table for table in self.tables}
         return [model for model in apps.get_models() if model._meta.db_table in tables]
+
+
+def _bindable(value: Any) -> Any:
+    """A column value as the driver takes it back (SQLite reads a `time` it cannot bind)."""
+    if isinstance(value, datetime.time):
+        return connection.ops.adapt_timefield_value(value)
+    return value
 
 
 def _table_contents() -> dict[str, tuple[tuple[str, ...], dict[Any, Row]]]:

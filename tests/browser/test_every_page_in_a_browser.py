@@ -5,8 +5,10 @@ reads its worklist on a phone between two visits. So each page is checked at 136
 360 px for: no serious or critical axe-core violation, no horizontal scrolling, a favicon,
 and no English word leaking into the French interface.
 
-One test per persona, one logged-in browser context each, both widths in turn: the demo is
-built once per test (the live server needs committed rows) and the module stays quick.
+One test per persona and width, one logged-in browser context each (two pytest-xdist workers
+share them out; the longest persona at both widths was the suite's longest test): the whole
+demo (`manage.py load_demo`) is built once per session and replayed into each test (the live
+server needs committed rows).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
 from directory.models import Member
@@ -172,14 +173,14 @@ def problems_on(page: Page) -> list[str]:
     return found
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("persona", list(PAGES))
 def test_every_page_reads_well_at_desktop_and_phone_widths(
-    persona: str, browser: Browser, live_server: Any
+    persona: str, width: int, full_demo: Members, browser: Browser, live_server: Any
 ) -> None:
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    members = {m.user.username: m for m in Member.objects.select_related("user")}
+    members = full_demo
     assert LiaisonSheet.objects.exists()
-    context = browser.new_context(locale="fr-FR")
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 800})
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -188,15 +189,13 @@ def test_every_page_reads_well_at_desktop_and_phone_widths(
         page.get_by_label("Mot de passe").fill("demo")
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_url(f"{live_server.url}/")
-        urls = [(name, url(members)) for name, url in PAGES[persona]]
         problems: list[str] = []
-        for width in WIDTHS:
-            page.set_viewport_size({"width": width, "height": 800})
-            for name, path in urls:
-                response = page.goto(live_server.url + path)
-                assert response is not None, (name, path)
-                assert response.status == 200, (name, path)
-                problems += [f"{name} @{width}px: {p}" for p in problems_on(page)]
+        for name, url in PAGES[persona]:
+            path = url(members)
+            response = page.goto(live_server.url + path)
+            assert response is not None, (name, path)
+            assert response.status == 200, (name, path)
+            problems += [f"{name} @{width}px: {p}" for p in problems_on(page)]
         assert problems == [], "\n".join(problems)
     finally:
         context.close()

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.management import call_command
 from django.utils.timezone import localdate
 from playwright.sync_api import Page, expect
 
@@ -44,9 +43,8 @@ def serious_violations(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("width", [1366, 390])
 def test_the_indicators_page_reads_well_on_a_desktop_and_a_phone(
-    width: int, login: Any, live_server: Any, page: Page
+    width: int, full_demo: Any, login: Any, live_server: Any, page: Page
 ) -> None:
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     page.set_viewport_size({"width": width, "height": 800})
     login("coord")
     page.goto(f"{live_server.url}/indicateurs/")
