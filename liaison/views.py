@@ -163,13 +163,18 @@ def _error_response(
     request: HttpRequest, error: DomainError, context: dict[str, Any]
 ) -> HttpResponse:
     fields = error.fields if isinstance(error, FieldErrors) else {}
+    # Each problem names its field in words (liaison.catalogue), never by its key: the page's
+    # error summary and the autosave line (JSON `problems`) show these.
+    labelled = error.labelled if isinstance(error, FieldErrors) else {}
+    problems = [message for messages in labelled.values() for message in messages]
     if _wants_json(request):
-        return JsonResponse({"detail": error.detail, "fields": fields}, status=error.status_code)
+        return JsonResponse(
+            {"detail": error.detail, "fields": fields, "problems": problems},
+            status=error.status_code,
+        )
     context["sections"] = forms.bound_sections(context["kind"], *context["document"], fields)
     context["errors"] = fields
-    # The summary names each field in words (liaison.catalogue), never by its key.
-    labelled = error.labelled if isinstance(error, FieldErrors) else {}
-    context["error_summary"] = [message for messages in labelled.values() for message in messages]
+    context["error_summary"] = problems
     if not fields:
         messages.error(request, error.detail)
     else:

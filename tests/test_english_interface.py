@@ -409,3 +409,53 @@ def test_the_push_status_line_comes_in_the_language_chosen(
     assert f'data-down-text="{sentence}' in html
     script = (Path(settings.BASE_DIR) / "static/js/push.js").read_text()
     assert "Mises à jour" not in script
+
+
+STRING_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+COMMENT = re.compile(r"^\s*//.*$", re.MULTILINE)
+
+
+def _script_strings(path: Path) -> list[str]:
+    """The double-quoted string literals of a script, its comment lines left out."""
+    return STRING_LITERAL.findall(COMMENT.sub("", path.read_text()))
+
+
+def test_no_script_writes_a_sentence_of_its_own() -> None:
+    """A sentence a script shows comes from its template, translated (data-*): a French
+    literal in static/js would stay French on an English page."""
+    scripts = sorted((Path(settings.BASE_DIR) / "static/js").glob("*.js"))
+    assert scripts
+    accented = re.compile(r"[àâçéèêëîïôûùü…]", re.IGNORECASE)
+    offenders = [
+        f"{path.name}: {text}"
+        for path in scripts
+        for text in _script_strings(path)
+        if accented.search(text) or _matches(FRENCH, text)
+    ]
+    assert offenders == []
+
+
+def test_the_script_check_sees_a_french_sentence(tmp_path: Path) -> None:
+    script = tmp_path / "x.js"
+    script.write_text('// "Envoi…" in a comment is fine\nstate.textContent = "Envoi…";\n')
+    assert _script_strings(script) == ["Envoi…"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "sending", "saved"),
+    [
+        ("en", "Sending…", "Draft saved at {time}"),
+        ("fr", "Envoi…", "Brouillon enregistré à {time}"),
+    ],
+)
+def test_the_scripts_sentences_come_in_the_language_chosen(
+    language: str, sending: str, saved: str, demo: Members
+) -> None:
+    _load_everything(demo)
+    gp = _logged_in("dr.martin", language, demo)
+    assert f'data-saved="{saved}"' in gp.get("/liaison/nouvelle/").content.decode()
+    assert 'data-none="' in gp.get("/messagerie/nouvelle/").content.decode()
+    cardio = _logged_in("hop.cardio", language, demo)
+    conversation = cardio.get(first_conversation("hop.cardio")(demo)).content.decode()
+    assert f'data-sending="{sending}"' in conversation

@@ -41,11 +41,17 @@
   });
 
   function setState(text) { if (state) { state.textContent = text; } }
+  // The sentences come from the template, translated (data-*): "{time}", "{reason}" are filled here.
+  function say(name, values) {
+    var text = (state && state.getAttribute("data-" + name)) || "";
+    Object.keys(values || {}).forEach(function (key) { text = text.replace("{" + key + "}", values[key]); });
+    return text;
+  }
 
   function save() {
     if (saving) { pending = true; return; }
     saving = true;
-    setState("Enregistrement…");
+    setState(say("saving"));
     var data = new FormData(form);
     data.append("save", "1");
     fetch(form.action, {
@@ -64,15 +70,16 @@
           var key = document.getElementById("creation-key");
           if (key) { key.remove(); }
         }
-        setState("Brouillon enregistré à " + new Date().toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" }));
+        setState(say("saved", { time: new Date().toLocaleTimeString(document.documentElement.lang || "fr", { hour: "2-digit", minute: "2-digit" }) }));
       } else if (result.status === 412) {
-        setState("Modifié ailleurs : rechargez la page avant de continuer.");
+        setState(say("stale"));
       } else {
-        var fields = Object.keys((result.body && result.body.fields) || {});
-        setState("Brouillon non enregistré : " + (fields.length ? "vérifiez " + fields.join(", ") : (result.body.detail || result.status)));
+        // Each problem names its field in words (liaison.catalogue), never by its key.
+        var problems = (result.body && result.body.problems) || [];
+        setState(say("failed", { reason: problems.length ? problems.join(" ; ") : (result.body.detail || result.status) }));
       }
     }).catch(function () {
-      setState("Hors ligne : le brouillon sera enregistré dès que possible.");
+      setState(say("offline"));
     }).finally(function () {
       saving = false;
       if (pending) { pending = false; save(); }

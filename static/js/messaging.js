@@ -76,7 +76,7 @@
       if (!items.length && input.value.trim()) {
         var none = document.createElement("li");
         none.className = "muted";
-        none.textContent = "Personne ne correspond.";
+        none.textContent = results.getAttribute("data-none") || "";
         results.appendChild(none);
       }
     }
@@ -198,7 +198,7 @@
       event.preventDefault();
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
-      if (state) { state.textContent = "Envoi…"; }
+      if (state) { state.textContent = state.getAttribute("data-sending") || ""; }
       fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
@@ -210,10 +210,10 @@
             if (state) { state.textContent = ""; }
             poll();
           } else if (state) {
-            state.textContent = "Non envoyé : " + (result.body.detail || "erreur");
+            state.textContent = (state.getAttribute("data-failed") || "").replace("{reason}", result.body.detail || state.getAttribute("data-error") || "");
           }
         })
-        .catch(function () { if (state) { state.textContent = "Hors ligne : le message n'est pas parti."; } })
+        .catch(function () { if (state) { state.textContent = state.getAttribute("data-offline") || ""; } })
         .finally(function () { button.disabled = false; });
     });
   }

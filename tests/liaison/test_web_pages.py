@@ -141,3 +141,15 @@ def test_a_malformed_service_id_in_a_form_is_no_service_not_an_error(
     sheet.refresh_from_db()
     assert sheet.status == "declined"
     assert not LiaisonSheet.objects.filter(redirected_from=sheet).exists()
+
+
+def test_a_refused_autosave_names_the_fields_in_words(client: Client, demo, cardiologie) -> None:
+    """The autosave line (static/js/liaison-form.js) shows `problems`: words, never keys."""
+    login(client, demo["dr.martin"])
+    data = form_data(cardiologie, demo["ide.petit"], reason="", send="1")
+    response = client.post("/liaison/nouvelle/", data, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert "reason" in body["fields"]  # the API's keys stay, for programs
+    assert any(problem.startswith("Motif") for problem in body["problems"]), body["problems"]
+    assert not any("reason" in problem for problem in body["problems"])
