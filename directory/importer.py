@@ -330,7 +330,7 @@ def _username(row: dict[str, str]) -> str:
 
 
 class _Importer:
-    def __init__(self, actor: Member, existing: str = Existing.SKIP) -> None:
+    def __init__(self, actor: Member | None, existing: str = Existing.SKIP) -> None:
         self.actor = actor
         self.existing = existing
         self.professions = _lookup(Member.Profession.choices, PROFESSION_ALIASES)
@@ -410,6 +410,19 @@ class _Importer:
             same = same.filter(memberships__organisation=organisations[0][0])
         return same.first()
 
+    def _add_memberships(
+        self, member: Member, organisations: Sequence[tuple[Organisation, str]]
+    ) -> None:
+        """Attach an updated member to the row's structure through directory.services, as
+        the member page does (same rules, same audit entry). A structure the member already
+        belongs to is left as it is: the file has no role column, so a coordinator listed
+        in it keeps their role."""
+        for organisation, role in organisations:
+            if not Membership.objects.filter(member=member, organisation=organisation).exists():
+                directory_services.add_membership(
+                    actor=self.actor, member=member, organisation=organisation, role=role
+                )
+
     def member(self, row: dict[str, str]) -> Member | AlreadyPresent:
         errors = []
         if not row.get("nom") or not row.get("prenom"):
@@ -441,10 +454,7 @@ class _Importer:
                 directory_services.update_member(
                     actor=self.actor, member=existing, profession=profession, **changes
                 )
-                for organisation, role in organisations:
-                    Membership.objects.get_or_create(
-                        member=existing, organisation=organisation, defaults={"role": role}
-                    )
+                self._add_memberships(existing, organisations)
                 _save_extras(existing, extras)
             return AlreadyPresent(updated=self.existing == Existing.UPDATE)
         member = directory_services.create_member(
@@ -492,14 +502,18 @@ def _import_row(importer: _Importer, report: ImportReport, line: int, row: dict[
 
 def import_directory(
     *,
-    actor: Member,
+    actor: Member | None,
     fileobj: IO[bytes],
     dry_run: bool = True,
     skip_invalid: bool = False,
     existing: str = Existing.SKIP,
 ) -> ImportReport:
-    """Import a CSV of organisations and members; see the module docstring for the rules."""
-    if not is_coordinator(actor):
+    """Import a CSV of organisations and members; see the module docstring for the rules.
+
+    `actor` is the coordinator who imports, or None for the system: an import run from the
+    command line without --as, whose writes and audit entries carry no actor.
+    """
+    if actor is not None and not is_coordinator(actor):
         raise PermissionDenied(_("Seule la coordination de la CPTS importe dans l'annuaire."))
     text = decode(fileobj.read(settings.MAX_ATTACHMENT_BYTES + 1))
     rows = list(read_rows(text))

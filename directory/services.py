@@ -33,12 +33,14 @@ MEMBER_ADMIN_FIELDS = (
 MEMBER_SELF_FIELDS = ("specialty", "rpps", "adeli", "phone")
 
 
-def _require_directory_admin(actor: Member) -> None:
+def _require_directory_admin(actor: Member | None) -> None:
     """Only the coordination keeps the directory (directory.selectors.is_coordinator).
 
     403, not 404: the directory is everyone's to read, so refusing a write reveals nothing.
+    `actor` None is the system: an import run from the command line (or the demo loader),
+    whose operator has the server in hand; its writes are audited with no actor.
     """
-    if not is_coordinator(actor):
+    if actor is not None and not is_coordinator(actor):
         raise PermissionDenied(_("Seule la coordination de la CPTS peut modifier l'annuaire."))
 
 
@@ -80,9 +82,10 @@ def create_organisation(*, actor: Member | None, **fields: Any) -> Organisation:
 
 @transaction.atomic
 def update_organisation(
-    *, actor: Member, organisation: Organisation, **fields: Any
+    *, actor: Member | None, organisation: Organisation, **fields: Any
 ) -> Organisation:
-    """Change an organisation's fields (coordination only)."""
+    """Change an organisation's fields (coordination only; actor None = the system, for an
+    import run from the command line)."""
     _require_directory_admin(actor)
     changed = [name for name in ORGANISATION_FIELDS if name in fields]
     for name in changed:
@@ -153,18 +156,25 @@ def _save_new_member(member: Member, *, username: str, email: str, password: str
 
 
 @transaction.atomic
-def update_member(*, actor: Member, member: Member, **fields: Any) -> Member:
+def update_member(*, actor: Member | None, member: Member, **fields: Any) -> Member:
     """Change a member's profile: admins change anything, a member only their own details.
+
+    `actor` None is the system, for an import run from the command line: it changes what an
+    admin changes, audited with no actor.
 
     `is_active` goes through deactivate_member / reactivate_member, so that the API's PATCH
     and the pages close (or reopen) an account the same way, with the same audit entry.
     """
-    allowed = MEMBER_SELF_FIELDS if actor.pk == member.pk else MEMBER_ADMIN_FIELDS
-    if actor.pk != member.pk or set(fields) - set(MEMBER_SELF_FIELDS):
+    own = actor is not None and actor.pk == member.pk
+    allowed = MEMBER_SELF_FIELDS if own else MEMBER_ADMIN_FIELDS
+    if not own or set(fields) - set(MEMBER_SELF_FIELDS):
         _require_directory_admin(actor)
         allowed = MEMBER_ADMIN_FIELDS
     email = fields.pop("email", None)
     active = fields.pop("is_active", None)
+    if actor is None and active is not None:
+        # Closing or reopening an account is a person's decision, audited under their name.
+        raise PermissionDenied(_("Seule la coordination de la CPTS peut modifier l'annuaire."))
     changed = [name for name in allowed if name in fields and name != "is_active"]
     for name in changed:
         setattr(member, name, fields[name])
@@ -178,9 +188,9 @@ def update_member(*, actor: Member, member: Member, **fields: Any) -> Member:
         audit.record(
             actor=actor, action=actions.MEMBER_UPDATE, target=member, extra={"fields": changed}
         )
-    if active is False and member.is_active:
+    if actor is not None and active is False and member.is_active:
         deactivate_member(actor=actor, member=member)
-    elif active is True and not member.is_active:
+    elif actor is not None and active is True and not member.is_active:
         reactivate_member(actor=actor, member=member)
     return member
 
@@ -256,9 +266,10 @@ def _membership_extra(membership: Membership) -> dict[str, Any]:
 
 @transaction.atomic
 def add_membership(
-    *, actor: Member, member: Member, organisation: Organisation, role: str
+    *, actor: Member | None, member: Member, organisation: Organisation, role: str
 ) -> Membership:
-    """Attach `member` to one more structure, with a role (coordination only)."""
+    """Attach `member` to one more structure, with a role (coordination only; actor None =
+    the system, for an import run from the command line, audited with no actor)."""
     _require_directory_admin(actor)
     _check_role(role)
     taken = _("Ce membre appartient déjà à cette structure.")
@@ -281,14 +292,17 @@ def add_membership(
 
 
 @transaction.atomic
-def change_membership_role(*, actor: Member, membership: Membership, role: str) -> Membership:
-    """Change the member's role in one structure (coordination only); the same role is a
-    no-op, so a resent form changes nothing and records nothing."""
+def change_membership_role(
+    *, actor: Member | None, membership: Membership, role: str
+) -> Membership:
+    """Change the member's role in one structure (coordination only; actor None = the
+    system, for an import run from the command line, audited with no actor); the same role
+    is a no-op, so a resent form changes nothing and records nothing."""
     _require_directory_admin(actor)
     _check_role(role)
     if role == membership.role:
         return membership
-    if _is_own_coordination(actor, membership):
+    if actor is not None and _is_own_coordination(actor, membership):
         raise InvalidTransition(_("Vous ne pouvez pas retirer votre propre rôle de coordination."))
     updated = Membership.objects.filter(pk=membership.pk, role=membership.role).update(
         role=role, updated_at=now()

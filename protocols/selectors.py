@@ -22,7 +22,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils.timezone import localdate, localtime, make_aware
@@ -358,6 +360,11 @@ def monthly_acknowledgement_counts(
     Counts the acknowledgements made between `start` and `end`, both days included, in local
     time (TIME_ZONE); with `organisation`, only those of its members. Every month of the
     period is a key, months without any acknowledgement count 0. One aggregate query.
+
+    The period is a half-open range of instants, [local midnight of `start`, local midnight
+    of the day after `end`), built with zoneinfo from local midnights so that a day of a
+    daylight saving change keeps its 23 or 25 hours; a range on the column itself, unlike
+    `acknowledged_at__date`, is served by the index on acknowledged_at.
     """
     counts: dict[str, int] = {}
     year, month = start.year, start.month
@@ -366,8 +373,10 @@ def monthly_acknowledgement_counts(
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     if start > end:
         return counts
+    zone = ZoneInfo(settings.TIME_ZONE)
     queryset = Acknowledgement.objects.filter(
-        acknowledged_at__date__gte=start, acknowledged_at__date__lte=end
+        acknowledged_at__gte=datetime.combine(start, time.min, tzinfo=zone),
+        acknowledged_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
     )
     if organisation is not None:
         members = Membership.objects.filter(organisation=organisation).values("member_id")

@@ -296,3 +296,63 @@ def test_the_api_chooses_what_happens_to_rows_already_present(demo, client_for) 
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["present"], body["rows"][0]["status"]) == (1, "updated")
+
+
+def _membership_entries(member: Member) -> list[tuple[str, object, str, dict[str, object]]]:
+    return [
+        (entry.action, entry.actor_code, entry.target_type, entry.extra)
+        for entry in AuditEntry.objects.filter(
+            action__startswith="membership.", target_code=member.code
+        ).order_by("id")
+    ]
+
+
+def test_an_import_update_adds_a_structure_as_the_member_page_does(demo) -> None:
+    pharmacy = Organisation.objects.get(kind="pharmacy")
+    by_page, by_import = demo["ide.petit"], demo["dr.martin"]
+    web = Client()
+    web.force_login(demo["coord"].user)
+    added = web.post(
+        f"/annuaire/membres/{by_page.code}/structures/",
+        {"organisation": str(pharmacy.code), "role": "member"},
+    )
+    assert added.status_code == 302
+    text = (
+        HEADER + f"membre;Martin;Claire;medecin_generaliste;{by_import.rpps};{pharmacy.name};;;;\n"
+    )
+    for _run in range(2):  # the second run finds the structure held: nothing more is recorded
+        report = import_directory(
+            actor=demo["coord"], fileobj=csv_file(text), dry_run=False, existing="update"
+        )
+        assert [row.status for row in report.rows] == ["updated"]
+    assert _membership_entries(by_import) == _membership_entries(by_page)
+    assert _membership_entries(by_import) == [
+        (
+            "membership.add",
+            demo["coord"].code,
+            "directory.member",
+            {"organisation": str(pharmacy.code), "role": "member"},
+        )
+    ]
+    assert by_import.memberships.filter(organisation=pharmacy, role="member").count() == 1
+
+
+def test_a_command_line_import_without_an_account_acts_as_the_system(demo, tmp_path) -> None:
+    pharmacy = Organisation.objects.get(kind="pharmacy")
+    nurse = demo["ide.petit"]
+    path = tmp_path / "annuaire.csv"
+    path.write_text(
+        HEADER + f"membre;Petit;{nurse.given_name};infirmier;{nurse.rpps};{pharmacy.name};;;;\n",
+        encoding="utf-8",
+    )
+    report = import_directory(actor=None, fileobj=path.open("rb"), dry_run=False, existing="update")
+    assert [(row.status, row.errors) for row in report.rows] == [("updated", [])]
+    assert _membership_entries(nurse) == [
+        (
+            "membership.add",
+            None,
+            "directory.member",
+            {"organisation": str(pharmacy.code), "role": "member"},
+        )
+    ]
+    assert AuditEntry.objects.filter(action="directory.import", actor_code=None).exists()

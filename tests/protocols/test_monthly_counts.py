@@ -121,3 +121,43 @@ def test_protocols_in_force_and_participants_are_read_at_each_month_end(
         "2026-01": 0,
         "2026-02": 1,
     }
+
+
+def test_local_midnights_bound_the_period_across_a_daylight_saving_change(
+    demo, published, django_assert_num_queries
+) -> None:
+    """Paris goes to summer time on 2026-03-29 (UTC+1 -> UTC+2) and back on 2026-10-25."""
+    version = published()
+    rows = [
+        ("dr.martin", at(2026, 3, 31, 23, 59, 59)),  # March, 21:59:59 UTC
+        ("ide.petit", at(2026, 4, 1, 0, 0)),  # April from local midnight: 22:00 UTC on 31/03
+        ("pharma.durand", at(2026, 3, 29, 3, 30)),  # the short day, after the change
+        ("dr.leroy", at(2026, 10, 25, 23, 30)),  # the long day's last half hour (22:30 UTC)
+        ("dr.bernard", at(2026, 10, 26, 0, 0)),  # the next day, 23:00 UTC on the 25th
+    ]
+    for username, moment in rows:
+        Acknowledgement.objects.create(
+            version=version, member=demo[username], acknowledged_at=moment
+        )
+    with django_assert_num_queries(1):
+        counts = monthly_acknowledgement_counts(date(2026, 3, 29), date(2026, 4, 30))
+    assert counts == {"2026-03": 2, "2026-04": 1}
+    assert monthly_acknowledgement_counts(date(2026, 3, 1), date(2026, 3, 31)) == {"2026-03": 2}
+    assert monthly_acknowledgement_counts(date(2026, 4, 1), date(2026, 4, 1)) == {"2026-04": 1}
+    assert monthly_acknowledgement_counts(date(2026, 3, 30), date(2026, 3, 31)) == {"2026-03": 1}
+    assert monthly_acknowledgement_counts(date(2026, 10, 25), date(2026, 10, 25)) == {"2026-10": 1}
+    assert monthly_acknowledgement_counts(date(2026, 10, 26), date(2026, 10, 31)) == {"2026-10": 1}
+
+
+def test_the_period_is_a_range_on_the_indexed_column(demo, published) -> None:
+    """No function of acknowledged_at in the WHERE clause: its index can serve the range."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        monthly_acknowledgement_counts(date(2026, 3, 1), date(2026, 3, 31))
+    where = queries.captured_queries[0]["sql"].split(" WHERE ", 1)[1].split(" GROUP BY ")[0]
+    assert '"acknowledged_at" >=' in where
+    assert '"acknowledged_at" <' in where
+    assert "django_datetime_cast_date" not in where  # SQLite's __date
+    assert "AT TIME ZONE" not in where  # PostgreSQL's

@@ -1,7 +1,9 @@
-"""`manage.py import_directory FILE --as USERNAME [--apply] [--skip-invalid]`.
+"""`manage.py import_directory FILE [--as USERNAME] [--apply] [--skip-invalid]`.
 
-A dry run unless --apply: each row is listed with why it would be rejected. The acting
-account must belong to the CPTS coordination, as on the web page and the API.
+A dry run unless --apply: each row is listed with why it would be rejected. With --as, the
+acting account must belong to the CPTS coordination, as on the web page and the API;
+without it, the import acts as the system (its audit entries carry no actor), as befits an
+operator who has the server in hand.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
-        parser.add_argument("--as", dest="username", required=True, help="A coordinator's login.")
+        parser.add_argument(
+            "--as", dest="username", help="A coordinator's login (default: the system)."
+        )
         parser.add_argument("--apply", action="store_true", help="Import for real.")
         parser.add_argument(
             "--skip-invalid",
@@ -30,9 +34,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        member = active_member_named(options["username"])
-        if member is None:
-            raise CommandError(f"no active member named {options['username']!r}")
+        member = None
+        if options["username"]:
+            member = active_member_named(options["username"])
+            if member is None:
+                raise CommandError(f"no active member named {options['username']!r}")
         try:
             with options["file"].open("rb") as fileobj:
                 report = import_directory(
