@@ -33,6 +33,7 @@ from django.db.models import (
     When,
 )
 from django.utils.timezone import now
+from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
 from directory.selectors import active_members_of, organisation_ids_of
@@ -465,6 +466,40 @@ def known_identity(
         return None
     found = sheet_list(member, ins=ins, family_name=family_name, birth_date=birth_date)
     return found.order_by("-created_at", "-pk").first()  # the newest, not the most urgent
+
+
+def identity_lookup(
+    member: Member, params: Mapping[str, str], *, source: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """ "Reprendre l'identité" on a page form: the identity of the most recent sheet the
+    member sees about the patient searched for (`?ins=`, or `?family_name=&birth_date=`).
+
+    One lookup for every page that starts a document from a known patient (the new referral,
+    the message composer): same parsing, same scope (`known_identity`), same messages, and
+    the search audited as a list read under `source`. Returns the identity (empty when none)
+    and what the lookup box shows (the values typed back, and a message).
+    """
+    ins = params.get("ins", "").strip()[:21]
+    family_name = params.get("family_name", "").strip()[:100]
+    try:
+        birth_date: date | None = date.fromisoformat(params.get("birth_date", ""))
+    except ValueError:
+        birth_date = None
+    lookup: dict[str, Any] = {"ins": ins, "family_name": family_name, "birth_date": birth_date}
+    if not ins and not family_name:
+        return {}, lookup
+    if family_name and birth_date is None:
+        lookup["message"] = _("La recherche par nom se fait avec la date de naissance.")
+        return {}, lookup
+    record_list_read(member, source=source, filters=lookup)
+    sheet = known_identity(member, ins=ins, family_name=family_name, birth_date=birth_date)
+    if sheet is None:
+        lookup["message"] = _("Aucune fiche visible sur ce patient : saisissez son identité.")
+        return {}, lookup
+    lookup["message"] = _("Identité reprise de la fiche du %(date)s : vérifiez-la.") % {
+        "date": sheet.created_at.date().strftime("%d/%m/%Y")
+    }
+    return dict(sheet.patient), lookup
 
 
 # Filters whose value may go in the audit trail as is; the patient search filters are

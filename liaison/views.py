@@ -6,7 +6,7 @@ and render. A DomainError becomes a message on the page, never a 500.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -182,40 +182,12 @@ def _error_response(
     return render(request, "liaison/form.html", context, status=error.status_code)
 
 
-def _known_patient(request: HttpRequest, member: Member) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Reprendre l'identité: the identity of the most recent sheet the member sees about
-    the patient searched for (`?ins=`, or `?family_name=&birth_date=`), to prefill the form.
-
-    Returns the identity (empty when none) and what the lookup box shows.
-    """
-    ins = request.GET.get("ins", "").strip()[:21]
-    family_name = request.GET.get("family_name", "").strip()[:100]
-    try:
-        birth_date = date.fromisoformat(request.GET.get("birth_date", ""))
-    except ValueError:
-        birth_date = None
-    lookup: dict[str, Any] = {"ins": ins, "family_name": family_name, "birth_date": birth_date}
-    if not ins and not family_name:
-        return {}, lookup
-    if family_name and birth_date is None:
-        lookup["message"] = _("La recherche par nom se fait avec la date de naissance.")
-        return {}, lookup
-    query = {"ins": ins, "family_name": family_name, "birth_date": birth_date}
-    selectors.record_list_read(member, source="web_known_identity", filters=query)
-    sheet = selectors.known_identity(member, **query)
-    if sheet is None:
-        lookup["message"] = _("Aucune fiche visible sur ce patient : saisissez son identité.")
-        return {}, lookup
-    lookup["message"] = _("Identité reprise de la fiche du %(date)s : vérifiez-la.") % {
-        "date": forms.french_date(sheet.created_at.date().isoformat())
-    }
-    return dict(sheet.patient), lookup
-
-
 @member_page
 def new_referral(request: HttpRequest, member: Member) -> HttpResponse:
     if request.method != "POST":
-        patient, lookup = _known_patient(request, member)
+        patient, lookup = selectors.identity_lookup(
+            member, request.GET, source="web_known_identity"
+        )
         context = _form_context(member, "referral", None, patient, {})
         return render(request, "liaison/form.html", {**context, "lookup": lookup})
     patient, content = forms.parse("referral", request.POST)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.conf import settings
@@ -37,7 +37,7 @@ from directory.selectors import (
     search_members,
     search_words,
 )
-from liaison.selectors import access_sheet, sheets_visible_to
+from liaison.selectors import access_sheet, identity_lookup, sheets_visible_to
 from messaging import actions
 from messaging.models import Attachment, Conversation, Message, MessageReceipt, Participant
 from patients.identity import patient_search
@@ -683,6 +683,15 @@ def sheet_for(member: Member, code: UUID | str) -> LiaisonSheet | None:
         return sheets_visible_to(member).filter(code=code).first()
     except (ValueError, ValidationError):
         return None
+
+
+def known_patient(
+    member: Member, params: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The composer's "Reprendre l'identité": the identity of a patient the member already
+    wrote about, by liaison's one lookup (its scope, messages and audit), to prefill the
+    patient block. Returns the identity (empty when none) and the lookup box's state."""
+    return identity_lookup(member, params, source="web_compose_known_identity")
 
 
 # --- Indicators ------------------------------------------------------------------------------

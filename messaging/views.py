@@ -109,6 +109,13 @@ def compose(request: HttpRequest, member: Member) -> HttpResponse:
     if request.method != "POST":
         if sheet is not None:
             context.update(_about_sheet(member, sheet))
+        else:
+            identity, lookup = selectors.known_patient(member, request.GET)
+            context["lookup"] = lookup
+            if identity:
+                posted = patient_forms.as_posted(identity)
+                context["patient_fields"] = patient_forms.patient_fields(posted, {})
+                context["patient_open"] = True
         return render(request, "messaging/compose.html", context)
     post = request.POST
     codes = forms.uuids(post.getlist("participants"))

@@ -4,6 +4,7 @@ conversation's patient, a patient included in a protocol), so the labels and key
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import QueryDict
@@ -56,8 +57,10 @@ PATIENT_FIELDS = [
 ]
 
 
-def patient_fields(post: QueryDict | None, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """The patient block of a form, with the values typed and their errors."""
+def patient_fields(
+    post: Mapping[str, Any] | None, errors: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """The patient block of a form, with the values typed (`patient.<key>`) and their errors."""
     return [
         {
             "key": key,
@@ -69,3 +72,8 @@ def patient_fields(post: QueryDict | None, errors: dict[str, list[str]]) -> list
         }
         for key, label, kind, choices in PATIENT_FIELDS
     ]
+
+
+def as_posted(identity: Mapping[str, Any]) -> dict[str, str]:
+    """An identity (a sheet's patient) as the block's `patient.<key>` values, to prefill it."""
+    return {f"patient.{key}": str(identity[key]) for key in PATIENT_KEYS if identity.get(key)}

@@ -63,7 +63,7 @@ FLOORS: dict[str, set[str]] = {
 # (under TYPE_CHECKING): a sheet is reached through liaison's access rules.
 PEER_USES: dict[tuple[str, str], dict[str, set[str]]] = {
     ("messaging", "liaison"): {
-        "liaison.selectors": {"access_sheet", "sheets_visible_to"},
+        "liaison.selectors": {"access_sheet", "identity_lookup", "sheets_visible_to"},
     },
 }
 TYPE_ONLY: dict[tuple[str, str], tuple[str, ...]] = {
