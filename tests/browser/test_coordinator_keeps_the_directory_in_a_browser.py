@@ -6,36 +6,21 @@ a confirmation, and reactivates them; every page passes axe and fits the screen.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from directory.demo import load_directory
 from directory.identifiers import luhn_complete
 from directory.models import Member
+from tests.browser.test_every_page_in_a_browser import problems_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Axe()
 GOOD_RPPS = luhn_complete("3000000077")
 BAD_RPPS = GOOD_RPPS[:-1] + str((int(GOOD_RPPS[-1]) + 1) % 10)
 
 
-def problems(page: Page) -> list[Any]:
-    found: list[Any] = [
-        (v["id"], [n["target"] for n in v["nodes"]][:3])
-        for v in AXE.run(page).response["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
-    width = page.evaluate("document.documentElement.scrollWidth")
-    if width > page.evaluate("window.innerWidth"):
-        found.append(f"{width}px wide")
-    return found
-
-
-@pytest.mark.parametrize("width", [1366, 390], ids=["desktop", "phone"])
+@pytest.mark.parametrize("width", [1366, 360], ids=["desktop", "phone"])
 def test_the_coordinator_adds_deactivates_and_reactivates_a_member(
     width: int, login, live_server
 ) -> None:
@@ -44,7 +29,7 @@ def test_the_coordinator_adds_deactivates_and_reactivates_a_member(
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{live_server.url}/annuaire/")
     page.get_by_role("link", name="Ajouter un membre").click()
-    assert problems(page) == []
+    assert problems_on(page) == []
 
     page.get_by_label("Civilité").select_option("mme")
     page.get_by_label("Prénom").fill("Léa")
@@ -57,21 +42,21 @@ def test_the_coordinator_adds_deactivates_and_reactivates_a_member(
 
     expect(page.locator("#err_rpps")).to_contain_text("clé de contrôle")
     expect(page.get_by_label("Prénom")).to_have_value("Léa")  # nothing typed is lost
-    assert problems(page) == []
+    assert problems_on(page) == []
 
     page.get_by_label("Numéro RPPS").fill(GOOD_RPPS)
     page.get_by_role("button", name="Ajouter ce membre").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Léa Roux")
     expect(page.locator("dl.facts")).to_contain_text("Infirmière")
-    assert problems(page) == []
+    assert problems_on(page) == []
 
     page.get_by_role("link", name="Désactiver…").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Désactiver Léa Roux ?")
-    assert problems(page) == []
+    assert problems_on(page) == []
     page.get_by_role("button", name="Oui, désactiver").click()
     expect(page.locator("#deactivated")).to_contain_text("Compte désactivé")
     assert not Member.objects.get(rpps=GOOD_RPPS).is_active
-    assert problems(page) == []
+    assert problems_on(page) == []
 
     page.get_by_role("button", name="Réactiver ce membre").click()
     expect(page.locator("#deactivated")).to_have_count(0)
@@ -91,12 +76,12 @@ def test_the_coordinator_changes_a_members_structures_and_roles(
     section = page.locator("#memberships")
     expect(section).to_contain_text("MSP des Tilleuls")
     expect(section.get_by_role("link", name="Retirer de cette structure")).to_have_count(0)
-    assert problems(page) == []
+    assert problems_on(page) == []
 
     page.get_by_label("Structure", exact=True).select_option(label="Pharmacie de la Loire")
     page.get_by_role("button", name="Rattacher").click()
     expect(page.locator("#memberships")).to_contain_text("Pharmacie de la Loire")
-    assert problems(page) == []
+    assert problems_on(page) == []
 
     page.get_by_label("Rôle dans Pharmacie de la Loire").select_option("admin")
     page.locator("#memberships tr", has_text="Pharmacie de la Loire").get_by_role(
@@ -109,10 +94,10 @@ def test_the_coordinator_changes_a_members_structures_and_roles(
     ).click()
     dialog = page.locator("dialog#confirm-dialog")
     expect(dialog).to_contain_text("Retirer Julie Petit de MSP des Tilleuls ?")
-    assert problems(page) == []
+    assert problems_on(page) == []
     dialog.get_by_role("button", name="Oui, retirer de cette structure").click()
     expect(page.locator("#memberships tbody tr")).to_have_count(1)
     expect(page.locator("#memberships tbody")).not_to_contain_text("MSP des Tilleuls")
-    assert problems(page) == []
+    assert problems_on(page) == []
     held = {m.organisation.name: m.role for m in nurse.memberships.select_related("organisation")}
     assert held == {"Pharmacie de la Loire": "admin"}
