@@ -399,8 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         f"same machine; {args.clients} concurrent clients, each phase {args.sheets} requests "
         "(create, then send, list, take and accept those sheets); the probe runs the same "
         "count at the same concurrency before and after the phases, pooled. Load average "
-        f"{os.getloadavg()[0]:.1f} when the run ended: other engineers' work shares the 2 "
-        "cores, so read the ratios rather than the times.",
+        f"{os.getloadavg()[0]:.1f} when the run ended (the benchmark's own processes count in "
+        "it): read the ratios rather than the times.",
         "",
         *load_table(results, args.clients),
         "",

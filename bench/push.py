@@ -46,7 +46,8 @@ from bench import stack  # noqa: E402
 from bench.report import machine, write_section  # noqa: E402
 
 API_PORT, PUSH_PORT = 8132, 8133  # this benchmark's own ports
-PEERS = Path(os.environ.get("PEERS_DIR", ROOT.parent.parent / "shared" / "peers"))
+# ../shared/peers beside the repository (the guide's layout); PEERS_DIR overrides it.
+PEERS = Path(os.environ.get("PEERS_DIR", ROOT.parent / "shared" / "peers"))
 SYNAPSE = {
     "SYNAPSE_DIR": os.environ.get("SYNAPSE_DIR", "/tmp/synapse-push"),  # noqa: S108 — its own
     "SYNAPSE_PORT": "18018",
@@ -289,8 +290,8 @@ def report(
         "## Push delivery against Synapse (`bench/push.py`)",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}, load {load:.1f} "
-        "at the end: **a loaded machine** (other engineers' work shared both cores), so read "
-        "the ratios, not the absolute times. "
+        "at the end (the benchmark's own servers and clients count in it; compare the ratios, "
+        "measured in alternating rounds, rather than the absolute times). "
         f"{args.pairs} pairs x {args.messages} messages, {args.rounds} alternating rounds. "
         f"Ours: gunicorn ({args.workers} sync workers) for the API, uvicorn for "
         "`/evenements/`, Redis Streams, PostgreSQL; each reader holds an SSE stream and fetches "
