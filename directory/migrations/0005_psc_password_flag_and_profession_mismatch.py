@@ -6,30 +6,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0004_merge_language_and_folded_names'),
+        ("directory", "0004_merge_language_and_folded_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='member',
-            name='password_login_allowed',
-            field=models.BooleanField(default=True, help_text="Décochez pour n'autoriser que Pro Santé Connect (membres ayant un numéro RPPS).", verbose_name='connexion par mot de passe autorisée'),
+            model_name="member",
+            name="password_login_allowed",
+            field=models.BooleanField(
+                default=True,
+                help_text="Décochez pour n'autoriser que Pro Santé Connect (membres ayant un numéro RPPS).",
+                verbose_name="connexion par mot de passe autorisée",
+            ),
         ),
         migrations.CreateModel(
-            name='ProfessionMismatch',
+            name="ProfessionMismatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('reported_profession', models.CharField(blank=True, default='', max_length=32)),
-                ('reported_codes', models.CharField(max_length=120)),
-                ('seen_at', models.DateTimeField()),
-                ('member', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='profession_mismatch', to='directory.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("reported_profession", models.CharField(blank=True, default="", max_length=32)),
+                ("reported_codes", models.CharField(max_length=120)),
+                ("seen_at", models.DateTimeField()),
+                (
+                    "member",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="profession_mismatch",
+                        to="directory.member",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'écart de profession signalé par Pro Santé Connect',
+                "verbose_name": "écart de profession signalé par Pro Santé Connect",
             },
         ),
     ]
