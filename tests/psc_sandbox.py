@@ -7,11 +7,9 @@ makes the next answers break one rule, so the relying party's refusals run for r
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,14 +40,7 @@ class Sandbox:
     def misbehave(self, **mode: str) -> None:
         """id_token: wrong_nonce | expired | bad_signature | wrong_issuer | wrong_audience;
         userinfo: jwt | json | bad_signature; discovery: broken | error; acr."""
-        request = urllib.request.Request(
-            f"{self.issuer}/__sandbox/mode",
-            data=json.dumps(mode).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310  (loopback)
-            answer.read()
+        requests.post(f"{self.issuer}/__sandbox/mode", json=mode, timeout=5).raise_for_status()
 
 
 def start_sandbox(*, redirect_uris: list[str], post_logout_uris: list[str]) -> Sandbox:

@@ -21,8 +21,6 @@ from tests.psc_sandbox import (
     UNKNOWN_RPPS,
     Sandbox,
     follow_provider,
-    psc,  # noqa: F401  (fixture)
-    psc_sandbox,  # noqa: F401  (fixture)
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
