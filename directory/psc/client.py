@@ -21,7 +21,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -332,3 +332,15 @@ def pkce_challenge(verifier: str) -> str:
     """S256 code challenge of a verifier (RFC 7636), for the tests' own checks."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def logout_origin() -> str:
+    """The origin of the provider's end_session_endpoint ("" if unknown), for the CSP."""
+    if not is_configured():
+        return ""
+    try:
+        endpoint = discovery().get("end_session_endpoint")
+    except PscError:
+        endpoint = settings.PSC_DISCOVERY_URL
+    parts = urlsplit(str(endpoint or ""))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

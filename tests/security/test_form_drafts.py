@@ -14,8 +14,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.conf import settings
-from django.core import signing
 from django.contrib.sessions.models import Session
+from django.core import signing
 from django.db import connection
 from django.http import QueryDict
 from django.test import Client
