@@ -189,3 +189,63 @@ def test_logout_ends_the_provider_session_too(psc: Sandbox) -> None:
     assert answer["Location"].startswith(f"{psc.issuer}/session/end?id_token_hint=")
     assert "post_logout_redirect_uri=http%3A%2F%2Ftestserver%2Fconnexion%2F" in answer["Location"]
     assert "_auth_user_id" not in client.session
+
+
+def coordinator_with_rpps() -> Member:
+    from directory.models import Membership
+    from tests.factories import MembershipFactory, OrganisationFactory
+
+    member = martin()
+    MembershipFactory(member=member, organisation=OrganisationFactory(), role=Membership.Role.ADMIN)
+    return member
+
+
+def test_an_old_psc_session_reauthenticates_through_psc_before_an_export(
+    psc: Sandbox, settings: Any
+) -> None:
+    coordinator_with_rpps()
+    client = Client()
+    psc_login(client, MARTIN_RPPS)
+    export = "/indicateurs/export.csv"
+    settings.REAUTH_MAX_AGE_SECONDS = 0
+    session = client.session
+    session["authentication"]["at"] -= 10
+    session.save()
+    answer = client.get(export)
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/connexion/psc/?")
+    assert "reauth=1" in answer["Location"]
+    settings.REAUTH_MAX_AGE_SECONDS = 300
+    to_provider = client.get(answer["Location"])
+    assert "prompt=login" in to_provider["Location"]
+    assert "max_age=0" in to_provider["Location"]
+    back = follow_provider(
+        requests.Session(), to_provider["Location"], rpps=MARTIN_RPPS, stop_at=CALLBACK
+    )
+    answer = client.get(back.removeprefix("http://testserver"))
+    assert answer["Location"] == export
+    assert client.get(export).status_code in (200, 404)  # past the re-authentication
+    assert AuditEntry.objects.filter(action="login.reauthentication").exists()
+
+
+def test_an_old_password_session_confirms_the_password_before_an_export(
+    settings: Any,
+) -> None:
+    member = coordinator_with_rpps()
+    member.user.set_password("a-long-password-1")
+    member.user.save()
+    client = Client()
+    client.post("/connexion/", {"username": "dr.martin", "password": "a-long-password-1"})
+    settings.REAUTH_MAX_AGE_SECONDS = 0
+    session = client.session
+    session["authentication"]["at"] -= 10
+    session.save()
+    answer = client.get("/indicateurs/export.csv")
+    assert answer["Location"].startswith("/securite/2fa/confirmer/?next=")
+    settings.REAUTH_MAX_AGE_SECONDS = 300
+    wrong = client.post(answer["Location"], {"password": "nope"})
+    assert "Mot de passe incorrect" in wrong.content.decode()
+    right = client.post(
+        answer["Location"], {"password": "a-long-password-1", "next": "/indicateurs/export.csv"}
+    )
+    assert right["Location"] == "/indicateurs/export.csv"
