@@ -13,9 +13,9 @@ import pytest
 import requests
 from django.test import Client
 
-from directory.models import Member, ProfessionMismatch
+from directory.models import Member, Membership, Organisation, ProfessionMismatch
 from security.models import AuditEntry
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, MembershipFactory, OrganisationFactory
 from tests.psc_sandbox import (
     MARTIN_RPPS,
     UNKNOWN_RPPS,
@@ -192,11 +192,9 @@ def test_logout_ends_the_provider_session_too(psc: Sandbox) -> None:
 
 
 def coordinator_with_rpps() -> Member:
-    from directory.models import Membership
-    from tests.factories import MembershipFactory, OrganisationFactory
-
     member = martin()
-    MembershipFactory(member=member, organisation=OrganisationFactory(), role=Membership.Role.ADMIN)
+    cpts = OrganisationFactory(kind=Organisation.Kind.CPTS)
+    MembershipFactory(member=member, organisation=cpts, role=Membership.Role.ADMIN)
     return member
 
 
@@ -224,7 +222,7 @@ def test_an_old_psc_session_reauthenticates_through_psc_before_an_export(
     )
     answer = client.get(back.removeprefix("http://testserver"))
     assert answer["Location"] == export
-    assert client.get(export).status_code in (200, 404)  # past the re-authentication
+    assert client.get(export).status_code == 200  # past the re-authentication
     assert AuditEntry.objects.filter(action="login.reauthentication").exists()
 
 
@@ -249,3 +247,22 @@ def test_an_old_password_session_confirms_the_password_before_an_export(
         answer["Location"], {"password": "a-long-password-1", "next": "/indicateurs/export.csv"}
     )
     assert right["Location"] == "/indicateurs/export.csv"
+
+
+def test_the_coordinator_sees_the_mismatch_and_holds_a_member_to_psc(psc: Sandbox) -> None:
+    coordinator = coordinator_with_rpps()
+    nurse = MemberFactory(rpps="20000000040", profession=Member.Profession.GENERAL_PRACTITIONER)
+    MembershipFactory(member=nurse, organisation=coordinator.organisations.first())
+    psc_login(Client(), "20000000040")  # PSC says infirmière (60)
+    client = Client()
+    client.force_login(coordinator.user)
+    page = client.get(f"/annuaire/membres/{nurse.code}/").content.decode()
+    assert "Pro Santé Connect indique une autre profession" in page
+    assert "60" in page
+    answer = client.post(
+        f"/annuaire/membres/{nurse.code}/connexion/", {"password_login_allowed": "0"}
+    )
+    assert answer.status_code == 302
+    nurse.refresh_from_db()
+    assert nurse.password_login_allowed is False
+    assert Membership.objects.filter(member=nurse).exists()
