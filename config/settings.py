@@ -261,7 +261,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # A Pro Santé Connect session's logout goes on to the provider (form-action).
-    "security.middleware.ProviderLogoutCspMiddleware",
+    "directory.psc.middleware.ProviderLogoutCspMiddleware",
     # Oversized bodies, control characters. Late, so its answers get the headers above (CSP,
     # X-Frame-Options); still before any view and before the CSRF check reads the form.
     "config.middleware.RequestInputMiddleware",
