@@ -17,7 +17,7 @@ from directory.models import Member
 
 RPPS_PREFIX = "8"  # IdNat_PS of a professional registered in the RPPS: "8" + the RPPS
 _GENERAL_PRACTICE = {"SM54", "SM26"}
-_PROFESSIONS = {
+_PROFESSIONS: dict[str, str] = {
     "21": Member.Profession.PHARMACIST,
     "40": Member.Profession.DENTIST,
     "50": Member.Profession.MIDWIFE,
@@ -52,6 +52,7 @@ def reported_professions(userinfo: dict[str, Any]) -> list[tuple[str, str]]:
     for exercice in exercices_of(userinfo):
         code = str(exercice.get("codeProfession") or "")
         savoir_faire = str(exercice.get("codeSavoirFaire") or "")
+        profession: str
         if code == "10":
             profession = (
                 Member.Profession.GENERAL_PRACTITIONER

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from authlib.integrations.requests_client import OAuth2Session
+from authlib.integrations.requests_client import OAuth2Session  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
