@@ -90,6 +90,10 @@ def _get_json(url: str, what: str) -> dict[str, Any]:
     return data
 
 
+def discovery_cache_key(url: str) -> str:
+    return f"psc:discovery:{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+
+
 def discovery() -> dict[str, Any]:
     """The provider's discovery document, cached (PSC_METADATA_CACHE_SECONDS).
 
@@ -97,7 +101,7 @@ def discovery() -> dict[str, Any]:
     maintenance may answer its home page at that address.
     """
     url = settings.PSC_DISCOVERY_URL
-    key = f"psc:discovery:{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+    key = discovery_cache_key(url)
     cached = cache.get(key)
     if isinstance(cached, dict):
         return cached

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 import requests
+from django.core.cache import cache
 from django.test import Client
 
 from directory.models import Member, Membership, Organisation, ProfessionMismatch
+from directory.psc.client import discovery_cache_key
 from security.models import AuditEntry
 from tests.factories import MemberFactory, MembershipFactory, OrganisationFactory
 from tests.psc_sandbox import (
@@ -141,11 +143,33 @@ def test_a_state_that_does_not_match_is_refused(psc: Sandbox) -> None:
     assert client.get(back.removeprefix("http://testserver")).status_code == 400
 
 
-def test_a_provider_that_is_down_gives_a_french_page(psc: Sandbox, settings: Any) -> None:
+def test_a_provider_that_is_down_gives_a_french_page_and_a_log_line(
+    psc: Sandbox, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     settings.PSC_DISCOVERY_URL = "http://127.0.0.1:9/.well-known/openid-configuration"
     answer = Client().get("/connexion/psc/")
     assert answer.status_code == 503
     assert "ne répond pas" in answer.content.decode()
+    assert "PSC: discovery unavailable" in caplog.text
+
+
+def test_a_provider_that_goes_down_during_the_login_gives_a_french_page(psc: Sandbox) -> None:
+    martin()
+    client = Client()
+    answer = client.get("/connexion/psc/")
+    back = follow_provider(
+        requests.Session(), answer["Location"], rpps=MARTIN_RPPS, stop_at=CALLBACK
+    )
+    # The token endpoint stops answering between the two legs (the cached discovery says
+    # where it was).
+    key = discovery_cache_key(psc.discovery_url)
+    document = cache.get(key)
+    document["token_endpoint"] = "http://127.0.0.1:9/token"
+    cache.set(key, document)
+    answer = client.get(back.removeprefix("http://testserver"))
+    assert answer.status_code == 503
+    assert "ne répond pas" in answer.content.decode()
+    assert "_auth_user_id" not in client.session
 
 
 @pytest.mark.parametrize("discovery", ["broken", "error"])
