@@ -50,11 +50,12 @@ _REQUIRED_METADATA = (
 class PscError(Exception):
     """A PSC login that cannot go on; `reason` is logged and audited, `message` shown."""
 
-    def __init__(self, reason: str, message: Any, *, status: int = 400) -> None:
+    def __init__(self, reason: str, message: Any, *, status: int = 400, rpps: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.message = message
         self.status = status
+        self.rpps = rpps  # the RPPS PSC vouched for, when no member has it
 
 
 PROVIDER_UNAVAILABLE = _(

@@ -33,7 +33,7 @@ def member_for_login(identity: PscIdentity) -> Member:
         )
     member = Member.objects.select_related("user").filter(rpps=rpps).first()
     if member is None:
-        raise PscError(UNKNOWN_PROFESSIONAL, "", status=403)
+        raise PscError(UNKNOWN_PROFESSIONAL, "", status=403, rpps=rpps)
     return member
 
 

@@ -50,6 +50,8 @@ def _redirect_uri(request: HttpRequest) -> str:
 def _error_page(request: HttpRequest, error: client.PscError) -> HttpResponse:
     context: dict[str, Any] = {"message": error.message, "retry_url": reverse("psc-login")}
     if error.reason == services.UNKNOWN_PROFESSIONAL:
+        # The number PSC vouched for, to give the coordinator who adds the member with it.
+        context["rpps"] = error.rpps
         context["coordinators"] = selectors.coordinators()
         return render(request, "account/psc_unknown.html", context, status=error.status)
     return render(request, "account/psc_error.html", context, status=error.status)

@@ -40,7 +40,8 @@ from security.models import ApiToken
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest, member: Member) -> HttpResponse:
     """List the member's tokens; POST makes a named personal token and shows it once."""
-    if two_factor.has_confirmed_device(request.user) and not request.user.is_verified():  # type: ignore[union-attr]
+    strong = request.user.is_verified() or reauth.is_strong_session(request)  # type: ignore[union-attr]
+    if two_factor.has_confirmed_device(request.user) and not strong:
         # The member has an app but 2FA is optional here, so the session may not have
         # used it: a token takes the same proof as on the token endpoint.
         query = urlencode({"next": reverse("api-tokens")})
@@ -52,8 +53,8 @@ def api_tokens(request: HttpRequest, member: Member) -> HttpResponse:
             user=request.user,
             name=form.cleaned_data["name"],
             # Verified whenever the account has an app (above) or must use one
-            # (RequireTwoFactorMiddleware).
-            issued_with_2fa=bool(request.user.is_verified()),  # type: ignore[union-attr]
+            # (RequireTwoFactorMiddleware); a Pro Santé Connect session is strong already.
+            issued_with_2fa=bool(strong),
             session_key=(
                 request.session.session_key if form.cleaned_data["bind_to_session"] else None
             ),

@@ -79,6 +79,7 @@ def test_an_unknown_rpps_is_refused_in_french_and_no_account_is_made(psc: Sandbo
     answer = psc_login(client, UNKNOWN_RPPS)
     assert answer.status_code == 403
     assert "coordinateur" in answer.content.decode()
+    assert f"Votre numéro RPPS : {UNKNOWN_RPPS}" in answer.content.decode()
     assert Member.objects.count() == members
     assert "_auth_user_id" not in client.session
     refusal = AuditEntry.objects.filter(action="login.psc_refused").latest("pk")
@@ -290,3 +291,15 @@ def test_the_coordinator_sees_the_mismatch_and_holds_a_member_to_psc(psc: Sandbo
     nurse.refresh_from_db()
     assert nurse.password_login_allowed is False
     assert Membership.objects.filter(member=nurse).exists()
+
+
+def test_a_psc_session_makes_api_tokens_counted_as_strong(psc: Sandbox, settings: Any) -> None:
+    from security.models import ApiToken
+
+    settings.REQUIRE_2FA = True
+    martin()
+    client = Client()
+    psc_login(client, MARTIN_RPPS)
+    answer = client.post("/securite/jetons/", {"name": "Logiciel du cabinet"})
+    assert answer.status_code == 200
+    assert ApiToken.objects.get().issued_with_2fa is True
