@@ -303,3 +303,18 @@ def test_a_psc_session_makes_api_tokens_counted_as_strong(psc: Sandbox, settings
     answer = client.post("/securite/jetons/", {"name": "Logiciel du cabinet"})
     assert answer.status_code == 200
     assert ApiToken.objects.get().issued_with_2fa is True
+
+
+def test_a_member_held_to_psc_gets_no_api_token_with_the_password(psc: Sandbox) -> None:
+    member = martin()
+    member.user.set_password("a-long-password-1")
+    member.user.save()
+    member.password_login_allowed = False
+    member.save()
+    answer = Client().post(
+        "/api/v1/auth/token/",
+        {"username": "dr.martin", "password": "a-long-password-1"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 403
+    assert "Pro Santé Connect" in str(answer.json())
