@@ -3,6 +3,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 DEMO_PORT ?= 8000
+# The local Pro Santé Connect provider of the demo and the tests (tools/psc-sandbox/, Node.js).
+PSC_SANDBOX_PORT ?= 8099
+HAVE_NODE := $(shell command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && echo yes)
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -11,11 +14,20 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 .PHONY: install demo test fuzz lint format browser-deps clean
-install: $(BIN)/.installed
+install: $(BIN)/.installed tools/psc-sandbox/node_modules/.installed
+
+# npm ci: exactly the versions of package-lock.json (skipped, with a word, without Node.js).
+tools/psc-sandbox/node_modules/.installed: tools/psc-sandbox/package-lock.json
+ifeq ($(HAVE_NODE),yes)
+	cd tools/psc-sandbox && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+else
+	@echo "Node.js 20 not found: the Pro Santé Connect sandbox (demo, PSC tests) is not installed."
+endif
 
 ## web + worker + beat as three processes (honcho), on SQLite and a filesystem broker by default
 demo: export DEBUG ?= True
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed tools/psc-sandbox/node_modules/.installed
 	mkdir -p var/celery-spool/queue var/celery-spool/processed var/celery-spool/control var/media
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_demo
@@ -25,7 +37,14 @@ demo: $(BIN)/.installed
 	@echo "    pharma.durand hop.cardio hop.cardio2 hop.urgences as.moreau coord"
 	@echo "  Ctrl-C stops the web server, the worker and beat."
 	@echo ""
-	DEMO_PORT=$(DEMO_PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.demo start
+	@if [ "$(HAVE_NODE)" = yes ]; then echo "  Pro Santé Connect (local sandbox): the button on the login page; choose Claire Martin."; echo ""; fi
+	DEMO_PORT=$(DEMO_PORT) PATH="$(CURDIR)/$(BIN):$$PATH" \
+	PSC_SANDBOX_PORT=$(PSC_SANDBOX_PORT) \
+	PSC_SANDBOX_REDIRECT_URIS=http://127.0.0.1:$(DEMO_PORT)/connexion/psc/retour/,http://localhost:$(DEMO_PORT)/connexion/psc/retour/ \
+	PSC_SANDBOX_POST_LOGOUT_URIS=http://127.0.0.1:$(DEMO_PORT)/connexion/,http://localhost:$(DEMO_PORT)/connexion/ \
+	$(if $(HAVE_NODE),PSC_DISCOVERY_URL=$${PSC_DISCOVERY_URL:-http://127.0.0.1:$(PSC_SANDBOX_PORT)/.well-known/wallet-openid-configuration} \
+	PSC_CLIENT_ID=$${PSC_CLIENT_ID:-cpts-liaison-sandbox} PSC_CLIENT_SECRET=$${PSC_CLIENT_SECRET:-cpts-liaison-sandbox-secret},) \
+	$(BIN)/honcho -f Procfile.demo start
 
 ## Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser)
 browser-deps:
@@ -51,7 +70,7 @@ format: $(BIN)/.installed
 ## ruff, mypy, the migration check and the whole suite (browser, real worker, API fuzzing)
 # One pytest worker per core (pytest-xdist); TEST_WORKERS=0 runs in a single process.
 TEST_WORKERS ?= auto
-test: $(BIN)/.installed browser-deps lint
+test: $(BIN)/.installed tools/psc-sandbox/node_modules/.installed browser-deps lint
 	mkdir -p var
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=10
 

@@ -260,6 +260,8 @@ MIDDLEWARE = [
     "security.middleware.FormDraftMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # A Pro Santé Connect session's logout goes on to the provider (form-action).
+    "directory.psc.middleware.ProviderLogoutCspMiddleware",
     # Oversized bodies, control characters. Late, so its answers get the headers above (CSP,
     # X-Frame-Options); still before any view and before the CSRF check reads the form.
     "config.middleware.RequestInputMiddleware",
@@ -272,6 +274,8 @@ AUTHENTICATION_BACKENDS = [
     "security.login_guard.LoginAddressGuardBackend",
     "axes.backends.AxesStandaloneBackend",  # counts failures and refuses locked-out logins
     "django.contrib.auth.backends.ModelBackend",
+    # Never checks a password: the session's backend after a Pro Santé Connect login.
+    "directory.psc.backend.ProSanteConnectBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -324,6 +328,27 @@ LOGIN_URL = "login"
 # clinical data, on by default outside DEBUG; login brute-force lockout (django-axes).
 REQUIRE_2FA = env_bool("REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "CPTS Liaison")
+# Pro Santé Connect (issue #18, directory/psc/, docs/psc.md): the national OpenID Connect
+# federation of health professionals (e-CPS, CPS card). Unset PSC_DISCOVERY_URL = no PSC button.
+# Sandbox (BAS) and production differ only by these values (README, "Pro Santé Connect").
+PSC_DISCOVERY_URL = os.environ.get("PSC_DISCOVERY_URL", "").strip()
+PSC_CLIENT_ID = os.environ.get("PSC_CLIENT_ID", "").strip()
+PSC_CLIENT_SECRET = env_secret("PSC_CLIENT_SECRET")
+PSC_SCOPES = os.environ.get("PSC_SCOPES", "openid scope_all").strip()
+PSC_ACR_VALUES = os.environ.get("PSC_ACR_VALUES", "eidas1").strip()
+# Discovery and JWKS are cached this long (a key rotation refetches the JWKS at once).
+PSC_METADATA_CACHE_SECONDS = env_int("PSC_METADATA_CACHE_SECONDS", 3600)
+PSC_HTTP_TIMEOUT_SECONDS = env_int("PSC_HTTP_TIMEOUT_SECONDS", 10)
+# Where the provider sends the browser back; unset, derived from the request's host.
+PSC_REDIRECT_BASE_URL = os.environ.get("PSC_REDIRECT_BASE_URL", "").strip().rstrip("/")
+# Which logins the site offers: "psc" and/or "password". Without "password", only members
+# without an RPPS (who cannot use PSC) and staff accounts keep the password + TOTP login.
+AUTH_METHODS = env_list("AUTH_METHODS", "psc,password")
+if not set(AUTH_METHODS) <= {"psc", "password"} or not AUTH_METHODS:
+    raise ImproperlyConfigured("AUTH_METHODS: a comma-separated list of psc and password")
+# Sensitive actions (exports, key rotation, audit export) ask for a fresh authentication when
+# the last one is older than this (PGSSI-S, DOMAIN.md §7.1).
+REAUTH_MAX_AGE_SECONDS = env_int("REAUTH_MAX_AGE_SECONDS", 15 * 60)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -6,6 +6,7 @@ from config import home
 from directory.account.urls import urlpatterns as account_pages
 from directory.account.views import LoginView
 from directory.audit.urls import api_urlpatterns as audit_api
+from directory.psc.urls import urlpatterns as psc_pages
 from directory.tokens.urls import api_urlpatterns as tokens_api
 from directory.tokens.urls import urlpatterns as token_pages
 from directory.tokens.views import LogoutView
@@ -41,6 +42,8 @@ urlpatterns = [
     path("evenements/", push_views.stream, name="push-stream"),
     # Tells a deactivated member why they cannot log in (directory/account/views.py).
     path("connexion/", LoginView.as_view(), name="login"),
+    # Pro Santé Connect, the login of health professionals (directory/psc/).
+    *psc_pages,
     *account_pages,
     # Also revokes the API tokens bound to the session (directory/tokens/views.py).
     path("deconnexion/", LogoutView.as_view(), name="logout"),

@@ -15,7 +15,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from config.serializers import StrictSerializer
 from directory import importer, selectors, services
+from directory.account.forms import password_login_allowed
 from directory.filters import MemberFilter, OrganisationFilter
 from directory.models import Member
 from directory.permissions import current_member
@@ -305,6 +306,12 @@ class TokenObtainApi(APIView):
             raise LoginLockedOut(http_request)
         if user is None or selectors.member_for_user(user) is None:
             raise ValidationError({"detail": "Identifiant ou mot de passe incorrect."})
+        if not password_login_allowed(selectors.member_for_user(user)):
+            # The same rule as the login page: the password is closed to this member.
+            raise PermissionDenied(
+                detail=_("Ce compte se connecte avec Pro Santé Connect (e-CPS ou carte CPS)."),
+                code="psc_only",
+            )
         with_2fa = check_api_otp(user, data.validated_data.get("otp", ""))
         issued = tokens.issue_personal_token(
             user=user,

@@ -150,6 +150,15 @@ class Member(TimestampedModel):
         _("civilité"), max_length=3, choices=Civility.choices, blank=True, default=""
     )
     is_active = models.BooleanField(_("actif"), default=True)
+    # A member with an RPPS may be held to Pro Santé Connect by the coordinator: the password
+    # + TOTP login is then refused (directory/psc/, AUTH_METHODS for the whole site).
+    password_login_allowed = models.BooleanField(
+        _("connexion par mot de passe autorisée"),
+        default=True,
+        help_text=_(
+            "Décochez pour n'autoriser que Pro Santé Connect (membres ayant un numéro RPPS)."
+        ),
+    )
     # Given and family names, lower case without accents ("helene" finds Hélène), kept by save().
     search_folded = models.CharField(max_length=301, blank=True, default="", editable=False)
     # The Idempotency-Key (API) or form key (pages) of the request that added the member: a
@@ -235,3 +244,26 @@ class Membership(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.member_id} in {self.organisation_id} ({self.role})"
+
+
+class ProfessionMismatch(TimestampedModel):
+    """What Pro Santé Connect said of a member's profession, when it differs from the directory.
+
+    PSC's answer comes from the RPPS, the national register; the directory was typed by the
+    coordinator. Neither is overwritten: the difference is kept here and shown to the
+    coordinator on the member's page, who corrects whichever is wrong. One row per member,
+    refreshed at each PSC login that still disagrees, deleted when they agree again.
+    """
+
+    member = models.OneToOneField(Member, models.CASCADE, related_name="profession_mismatch")
+    # The directory profession PSC's codes map to (Member.Profession), "" if none does.
+    reported_profession = models.CharField(max_length=32, blank=True, default="")
+    # PSC's own codes, e.g. "10 / SM54" (profession / savoir-faire), for the coordinator.
+    reported_codes = models.CharField(max_length=120)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("écart de profession signalé par Pro Santé Connect")
+
+    def __str__(self) -> str:
+        return f"{self.member}: {self.reported_codes}"

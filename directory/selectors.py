@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from directory.models import Member, Membership, Organisation
+from directory.models import Member, Membership, Organisation, ProfessionMismatch
 from security.access import get_or_not_found
 from security.exceptions import NotFound
 from security.principals import active_member_of
@@ -269,3 +269,8 @@ def search_organisations(queryset: QuerySet[Organisation], query: str) -> QueryS
     for word in search_words(query):
         queryset = queryset.filter(name_folded__contains=word)
     return queryset
+
+
+def profession_mismatch_of(member: Member) -> ProfessionMismatch | None:
+    """What Pro Santé Connect last reported of this member's profession, if it differs."""
+    return ProfessionMismatch.objects.filter(member=member).first()

@@ -237,6 +237,25 @@ def reactivate_member(*, actor: Member, member: Member) -> Member:
     return member
 
 
+@transaction.atomic
+def set_password_login_allowed(*, actor: Member, member: Member, allowed: bool) -> Member:
+    """Allow or refuse the password (+ TOTP) login of a member (coordination only).
+
+    Refused, the member logs in with Pro Santé Connect only (directory.account.forms): the
+    coordinator's way to apply the PGSSI-S to those who have an e-CPS, person by person.
+    """
+    _require_directory_admin(actor)
+    Member.objects.filter(pk=member.pk).update(password_login_allowed=allowed, updated_at=now())
+    member.password_login_allowed = allowed
+    audit.record(
+        actor=actor,
+        action=actions.MEMBER_UPDATE,
+        target=member,
+        extra={"fields": ["password_login_allowed"]},
+    )
+    return member
+
+
 # --- Memberships: a member's structures and their role in each --------------------------
 #
 # The rules, whoever calls (the member edit page, the API): the coordination only; a role

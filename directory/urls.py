@@ -38,6 +38,11 @@ urlpatterns = [
     path("annuaire/membres/<uuid:code>/", views.member_detail, name="member-detail"),
     path("annuaire/membres/<uuid:code>/modifier/", views.member_edit, name="member-edit"),
     path(
+        "annuaire/membres/<uuid:code>/connexion/",
+        views.member_login_methods,
+        name="member-login-methods",
+    ),
+    path(
         "annuaire/membres/<uuid:code>/structures/",
         views.member_memberships,
         name="member-memberships",

@@ -82,7 +82,13 @@ def member_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespo
     return render(
         request,
         "directory/member_detail.html",
-        {"shown": shown, "coordinator": selectors.is_coordinator(member)},
+        {
+            "shown": shown,
+            "coordinator": selectors.is_coordinator(member),
+            "profession_mismatch": selectors.profession_mismatch_of(shown)
+            if selectors.is_coordinator(member)
+            else None,
+        },
     )
 
 
@@ -332,6 +338,21 @@ def member_reactivate(request: HttpRequest, member: Member, code: UUID) -> HttpR
         messages.success(
             request, _("%(name)s peut de nouveau se connecter.") % {"name": shown.display_name}
         )
+    return redirect("member-detail", code=shown.code)
+
+
+@member_page
+def member_login_methods(request: HttpRequest, member: Member, code: UUID) -> HttpResponseBase:
+    """Allow or refuse the member's password login (POST only, coordination only)."""
+    if not selectors.is_coordinator(member) or request.method != "POST":
+        raise Http404
+    shown = selectors.access_member_to_keep(member, code)
+    allowed = request.POST.get("password_login_allowed") == "1"
+    services.set_password_login_allowed(actor=member, member=shown, allowed=allowed)
+    if allowed:
+        messages.success(request, _("La connexion par mot de passe est autorisée."))
+    else:
+        messages.success(request, _("Ce membre se connectera avec Pro Santé Connect seulement."))
     return redirect("member-detail", code=shown.code)
 
 

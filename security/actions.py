@@ -109,3 +109,16 @@ TWO_FACTOR_RESET = register_action(
 # Either ends the account's other sessions and every API token.
 PASSWORD_CHANGE = register_action("password.change", _("Changement du mot de passe"))
 PASSWORD_RESET = register_action("password.reset", _("Réinitialisation du mot de passe par e-mail"))
+
+# Logins (issue #18): each one with its method ("psc" or "password", then "password+totp" once
+# the second factor passed), the assurance level (acr) and PSC's session id (sid). Never a
+# token. A PSC login refused (unknown RPPS, a check failed) is recorded with its reason.
+LOGIN = register_action("login.success", _("Connexion"))
+LOGIN_SECOND_FACTOR = register_action(
+    "login.second_factor", _("Connexion confirmée par la double authentification")
+)
+LOGIN_PSC_REFUSED = register_action("login.psc_refused", _("Connexion Pro Santé Connect refusée"))
+REAUTHENTICATION = register_action(
+    "login.reauthentication", _("Nouvelle authentification avant une action sensible")
+)
+LOGOUT = register_action("login.logout", _("Déconnexion"))

@@ -90,3 +90,37 @@ class ApiTokenForm(forms.Form):
         required=False,
         initial=True,
     )
+
+
+class ReauthenticateForm(forms.Form):
+    """The password again, and the app's current code when the account has one."""
+
+    password = forms.CharField(
+        label=_("Mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    code = forms.CharField(label=_("Code de vérification"), max_length=32, required=False)
+
+    def __init__(self, user: Any, *args: Any, needs_code: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if needs_code:
+            self.fields["code"].required = True
+        else:
+            del self.fields["code"]
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("Mot de passe incorrect."), code="invalid_password")
+        return password
+
+    def clean_code(self) -> str:
+        code: str = self.cleaned_data.get("code", "")
+        if two_factor.verify_code(self.user, code, recovery_codes=False) is None:
+            raise forms.ValidationError(
+                _("Code incorrect ou déjà utilisé : saisissez le code affiché maintenant."),
+                code="invalid_code",
+            )
+        return code

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from security import drafts
 from security.client_address import client_address
 from security.login_guard import login_refusal_of
+from security.reauth import is_strong_session
 from security.request_context import RequestContext, reset_request_context, set_request_context
 from security.two_factor import ENROLLED_SESSION_KEY, two_factor_required_for
 
@@ -70,6 +71,8 @@ class RequireTwoFactorMiddleware:
             and not request.path.startswith(self.OPEN_PREFIXES)
             and (two_factor_required_for(user) or request.session.get(ENROLLED_SESSION_KEY))
             and not user.is_verified()  # set by django_otp's OTPMiddleware
+            # Pro Santé Connect is strong authentication already (e-CPS, CPS card): no TOTP.
+            and not is_strong_session(request)
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(

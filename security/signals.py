@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
-from security import drafts
+from security import actions, drafts
+from security.reauth import PASSWORD, note_authentication
 from security.two_factor import note_enrolment_at_login
 
 
@@ -16,6 +17,13 @@ def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if request is None or not hasattr(request, "session"):
         return
     note_enrolment_at_login(request, user)
+    if not getattr(request, "psc_login", False):
+        # A password login; a PSC login notes and audits itself (directory.psc.views).
+        note_authentication(request, method=PASSWORD)
+        from security import audit  # noqa: PLC0415  (audit imports the auth models)
+        from security.principals import active_member_of  # noqa: PLC0415
+
+        audit.record(actor=active_member_of(user), action=actions.LOGIN, extra={"method": PASSWORD})
     # FormDraftMiddleware names the account in a signed cookie on the answer (security.drafts).
     request.form_owner_logged_in = user.pk
     pending = request.session.get(drafts.SESSION_KEY)

@@ -20,6 +20,9 @@ from directory.models import Member
 from security.actions import register_action
 from tests.demo_snapshot import DemoSnapshot, take_snapshot
 
+# The local Pro Santé Connect provider, for the PSC login tests (tools/psc-sandbox/).
+from tests.psc_sandbox import psc, psc_sandbox  # noqa: F401
+
 pytest_plugins = ["tests.worker_process", "tests.push_server"]
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make

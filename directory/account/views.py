@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from directory import selectors
 from directory.account import services
-from directory.account.forms import DEACTIVATED, LanguageForm, LoginForm
+from directory.account.forms import DEACTIVATED, PSC_ONLY, LanguageForm, LoginForm
 from directory.models import Member
 from directory.permissions import member_page
 from security import actions, passwords, two_factor
@@ -116,9 +116,19 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = LoginForm
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from directory.psc.client import is_configured  # noqa: PLC0415
+
+        context = super().get_context_data(**kwargs)
+        context["psc_enabled"] = is_configured()
+        context["password_for_everyone"] = "password" in settings.AUTH_METHODS
+        return context
+
     def form_invalid(self, form: Any) -> HttpResponse:
         if form.has_error("__all__", DEACTIVATED):
             return deactivated_page(self.request)
+        if form.has_error("__all__", PSC_ONLY):
+            return self.render_to_response(self.get_context_data(form=form, psc_only=True))
         return super().form_invalid(form)
 
     def form_valid(self, form: Any) -> HttpResponse:

@@ -30,7 +30,7 @@ from directory.models import Member
 from directory.permissions import member_page
 from directory.selectors import member_for_user
 from directory.tokens.selectors import access_token, tokens_of
-from security import tokens, two_factor
+from security import actions, audit, reauth, tokens, two_factor
 from security.forms import ApiTokenForm
 from security.models import ApiToken
 
@@ -40,7 +40,8 @@ from security.models import ApiToken
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest, member: Member) -> HttpResponse:
     """List the member's tokens; POST makes a named personal token and shows it once."""
-    if two_factor.has_confirmed_device(request.user) and not request.user.is_verified():  # type: ignore[union-attr]
+    strong = request.user.is_verified() or reauth.is_strong_session(request)  # type: ignore[union-attr]
+    if two_factor.has_confirmed_device(request.user) and not strong:
         # The member has an app but 2FA is optional here, so the session may not have
         # used it: a token takes the same proof as on the token endpoint.
         query = urlencode({"next": reverse("api-tokens")})
@@ -52,8 +53,8 @@ def api_tokens(request: HttpRequest, member: Member) -> HttpResponse:
             user=request.user,
             name=form.cleaned_data["name"],
             # Verified whenever the account has an app (above) or must use one
-            # (RequireTwoFactorMiddleware).
-            issued_with_2fa=bool(request.user.is_verified()),  # type: ignore[union-attr]
+            # (RequireTwoFactorMiddleware); a Pro Santé Connect session is strong already.
+            issued_with_2fa=bool(strong),
             session_key=(
                 request.session.session_key if form.cleaned_data["bind_to_session"] else None
             ),
@@ -89,6 +90,7 @@ class LogoutView(auth_views.LogoutView):
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         session_key = request.session.session_key
+        authentication = reauth.authentication_of(request)
         if request.user.is_authenticated and session_key:
             tokens.revoke_tokens_of(
                 user=request.user,
@@ -96,4 +98,22 @@ class LogoutView(auth_views.LogoutView):
                 reason=ApiToken.RevokedReason.LOGOUT,
                 session_key=session_key,
             )
-        return super().post(request, *args, **kwargs)
+            audit.record(
+                actor=member_for_user(request.user),
+                action=actions.LOGOUT,
+                extra={"method": str(authentication.get("method") or "")},
+            )
+        response = super().post(request, *args, **kwargs)
+        id_token = authentication.get("id_token")
+        if authentication.get("method") == reauth.PSC and isinstance(id_token, str) and id_token:
+            # Pro Santé Connect's session ends too (RP-initiated logout): otherwise the next
+            # person at this computer clicking the PSC button would be logged in as this one.
+            from directory.psc import client  # noqa: PLC0415  (it imports the models)
+
+            end_session = client.end_session_url(
+                id_token=id_token,
+                post_logout_redirect_uri=request.build_absolute_uri(reverse("login")),
+            )
+            if end_session:
+                return redirect(end_session)
+        return response

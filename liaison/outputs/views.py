@@ -24,6 +24,7 @@ from liaison.outputs.files import download, indicators_csv, sheet_fhir, sheet_pd
 from liaison.outputs.indicators import COLUMN_LABELS, COLUMNS, Indicators, format_cell
 from liaison.outputs.serializers import IndicatorsQuery, default_period
 from security.exceptions import FieldErrors
+from security.reauth import require_recent_authentication
 
 
 @member_page
@@ -96,6 +97,7 @@ def indicators_page(request: HttpRequest, member: Member) -> HttpResponse:
 
 
 @member_page
+@require_recent_authentication  # a bulk export: PGSSI-S re-authentication (security.reauth)
 def indicators_export(request: HttpRequest, member: Member) -> HttpResponseBase:
     output_selectors.require_coordinator(member)
     indicators, errors = _indicators(request, member)

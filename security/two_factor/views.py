@@ -23,8 +23,9 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.models import Device
 
-from security import two_factor
-from security.forms import EnrolForm, VerifyForm
+from security import actions, audit, reauth, two_factor
+from security.forms import EnrolForm, ReauthenticateForm, VerifyForm
+from security.principals import active_member_of
 
 # New recovery codes travel from the POST that made them to the page that shows them once
 # (post/redirect/get: reloading the page must not make or show codes again).
@@ -54,6 +55,13 @@ def _mark_verified(request: HttpRequest, device: Device) -> None:
     otp_login(request, device)
     request.session.cycle_key()
     rotate_token(request)
+    # The login is complete (and recent, for the sensitive actions: security.reauth).
+    reauth.note_authentication(request, method=reauth.PASSWORD_TOTP)
+    audit.record(
+        actor=active_member_of(request.user),
+        action=actions.LOGIN_SECOND_FACTOR,
+        extra={"method": reauth.PASSWORD_TOTP},
+    )
 
 
 @never_cache
@@ -63,8 +71,8 @@ def verify(request: HttpRequest) -> HttpResponse:
     """Ask for a code from the app (or a recovery code) before the session sees patient data."""
     next_url = _next_url(request)
     user = request.user
-    if user.is_verified():  # type: ignore[union-attr]  # added by django_otp OTPMiddleware
-        return redirect(next_url)
+    if user.is_verified() or reauth.is_strong_session(request):  # type: ignore[union-attr]
+        return redirect(next_url)  # is_verified: added by django_otp's OTPMiddleware
     if not two_factor.has_confirmed_device(user):
         return redirect(_url_with_next("two-factor-enrol", next_url))
     form = VerifyForm(user, data=request.POST if request.method == "POST" else None)
@@ -130,3 +138,27 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
         "next": next_url,
     }
     return render(request, "security/recovery_codes.html", context)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def reauthenticate(request: HttpRequest) -> HttpResponse:
+    """Prove it is still you before a sensitive action: password, and the app's code if any.
+
+    A PSC session goes back through PSC instead (security.reauth.reauthentication_url).
+    """
+    next_url = _next_url(request)
+    user = request.user
+    needs_code = two_factor.has_confirmed_device(user)
+    form = ReauthenticateForm(
+        user, needs_code=needs_code, data=request.POST if request.method == "POST" else None
+    )
+    if form.is_valid():
+        method = reauth.PASSWORD_TOTP if needs_code else reauth.PASSWORD
+        reauth.note_authentication(request, method=method)
+        audit.record(
+            actor=active_member_of(user), action=actions.REAUTHENTICATION, extra={"method": method}
+        )
+        return redirect(next_url)
+    return render(request, "security/reauthenticate.html", {"form": form, "next": next_url})
