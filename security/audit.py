@@ -54,6 +54,7 @@ way). `bench/audit.py` measures audited against plain writes at 4, 16 and 64 wri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -69,7 +70,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, Model
 from django.db.models.functions import Mod
 from django.utils.timezone import now
@@ -223,51 +224,60 @@ def _append(entry: AuditEntry, *, after: str) -> bool:
     when the head was not where `after` says (nothing written); remembers the new position
     for this thread's next append otherwise.
     """
-    values = [
-        field.get_db_prep_save(getattr(entry, field.attname), connection) for field in _ENTRY_FIELDS
-    ]
-    entry_table = connection.ops.quote_name(AuditEntry._meta.db_table)
-    head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in _ENTRY_FIELDS)
+    db = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` costs a lookup per use
+    values = [field.get_db_prep_save(getattr(entry, field.attname), db) for field in _ENTRY_FIELDS]
+    append, move = _append_statements(db.vendor)
     head_pk = entry.shard + HEAD_PK
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            casts = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in _ENTRY_FIELDS)
-            cursor.execute(
-                f"WITH head AS (UPDATE {head_table} SET "  # noqa: S608  names from the models
-                f"last_entry_id = nextval(pg_get_serial_sequence('{entry_table}', 'id')), "
-                "last_hash = %s, last_sequence = %s "
-                f"WHERE id = (SELECT id FROM {head_table} WHERE id = %s AND last_hash = %s "
-                "FOR UPDATE SKIP LOCKED) RETURNING last_entry_id) "
-                f"INSERT INTO {entry_table} (id, {columns}) "
-                f"SELECT last_entry_id, {casts} FROM head RETURNING id",
-                [entry.hash, entry.sequence, head_pk, after, *values],
-            )
+    with db.cursor() as cursor:
+        if move is None:
+            cursor.execute(append, [entry.hash, entry.sequence, head_pk, after, *values])
             row = cursor.fetchone()
         else:
-            placeholders = ", ".join(["%s"] * len(_ENTRY_FIELDS))
-            cursor.execute(
-                f"INSERT INTO {entry_table} ({columns}) SELECT {placeholders} "  # noqa: S608
-                f"WHERE EXISTS (SELECT 1 FROM {head_table} WHERE id = %s AND last_hash = %s) "
-                "RETURNING id",
-                [*values, head_pk, after],
-            )
+            cursor.execute(append, [*values, head_pk, after])
             row = cursor.fetchone()
             if row is not None:
-                cursor.execute(
-                    f"UPDATE {head_table} SET last_entry_id = %s, last_hash = %s, "  # noqa: S608
-                    "last_sequence = %s WHERE id = %s",
-                    [row[0], entry.hash, entry.sequence, head_pk],
-                )
+                cursor.execute(move, [row[0], entry.hash, entry.sequence, head_pk])
     if row is None:
         _forget_head()
         return False
     entry.pk = row[0]
     entry._state.adding = False
-    entry._state.db = connection.alias
+    entry._state.db = db.alias
     _affinity.shard = entry.shard
     _affinity.head = _Position(entry.shard, entry.sequence, entry.hash)
     return True
+
+
+@functools.cache
+def _append_statements(vendor: str) -> tuple[str, str | None]:
+    """The SQL of `_append` for `vendor`: the guarded append, and the head's move when it
+    takes a second statement. Built once per process: building it cost more than running
+    it (names quoted, column types looked up for every append)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
+    entry_table = quote(AuditEntry._meta.db_table)
+    head_table = quote(AuditChainHead._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in _ENTRY_FIELDS)
+    if vendor == "postgresql":
+        casts = ", ".join(f"%s::{field.cast_db_type(db)}" for field in _ENTRY_FIELDS)
+        return (
+            f"WITH head AS (UPDATE {head_table} SET "  # noqa: S608  names from the models
+            f"last_entry_id = nextval(pg_get_serial_sequence('{entry_table}', 'id')), "
+            "last_hash = %s, last_sequence = %s "
+            f"WHERE id = (SELECT id FROM {head_table} WHERE id = %s AND last_hash = %s "
+            "FOR UPDATE SKIP LOCKED) RETURNING last_entry_id) "
+            f"INSERT INTO {entry_table} (id, {columns}) "
+            f"SELECT last_entry_id, {casts} FROM head RETURNING id"
+        ), None
+    placeholders = ", ".join(["%s"] * len(_ENTRY_FIELDS))
+    return (
+        f"INSERT INTO {entry_table} ({columns}) SELECT {placeholders} "  # noqa: S608
+        f"WHERE EXISTS (SELECT 1 FROM {head_table} WHERE id = %s AND last_hash = %s) "
+        "RETURNING id"
+    ), (
+        f"UPDATE {head_table} SET last_entry_id = %s, last_hash = %s, "  # noqa: S608
+        "last_sequence = %s WHERE id = %s"
+    )
 
 
 def _known_head() -> _Position | None:
