@@ -147,7 +147,7 @@ def test_a_stale_edit_is_refused_before_any_write(gp_api, make_referral) -> None
 
 
 @pytest.mark.parametrize(
-    ("key", "expected"), [("", 14 + 2 * AUDIT_ENTRY), ("send-1", 17 + 2 * AUDIT_ENTRY)]
+    ("key", "expected"), [("", 13 + 2 * AUDIT_ENTRY), ("send-1", 16 + 2 * AUDIT_ENTRY)]
 )
 def test_sending_takes_a_fixed_number_of_queries(
     gp_api, make_referral, django_assert_num_queries, key, expected
@@ -158,8 +158,8 @@ def test_sending_takes_a_fixed_number_of_queries(
     # the read's audit entry; (with a key: has it sent already?) the indicators' locking read
     # of the sheet, the conditional UPDATE and the indicators' UPSERT, the event (with a key: in a
     # savepoint, its unique constraint refuses a key reused for another sheet), the copied
-    # members' delivery time, the audit entry, the service's members and one notification
-    # each (cardiologie has two); the attachments the answer lists
+    # members' delivery time, the audit entry, the service's members and their notifications
+    # (one INSERT: cardiologie has two); the attachments the answer lists
     with django_assert_num_queries(expected):
         response = gp_api.post(f"{API}{draft.code}/send/", **headers)
     assert response.status_code == 200, response.content
