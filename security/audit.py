@@ -244,7 +244,7 @@ def _append(entry: AuditEntry, *, after: str) -> bool:
     entry._state.adding = False
     entry._state.db = db.alias
     _affinity.shard = entry.shard
-    _affinity.head = _Position(entry.shard, entry.sequence, entry.hash)
+    _affinity.head = _Position(entry.shard, entry.sequence or 0, entry.hash)  # never None here
     return True
 
 
@@ -259,7 +259,7 @@ def _append_statements(vendor: str) -> tuple[str, str | None]:
     head_table = quote(AuditChainHead._meta.db_table)
     columns = ", ".join(quote(field.column) for field in _ENTRY_FIELDS)
     if vendor == "postgresql":
-        casts = ", ".join(f"%s::{field.cast_db_type(db)}" for field in _ENTRY_FIELDS)
+        casts = ", ".join(f"%s::{field.cast_db_type(db)}" for field in _ENTRY_FIELDS)  # type: ignore[attr-defined]
         return (
             f"WITH head AS (UPDATE {head_table} SET "  # noqa: S608  names from the models
             f"last_entry_id = nextval(pg_get_serial_sequence('{entry_table}', 'id')), "

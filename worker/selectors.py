@@ -11,15 +11,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.expressions import CombinedExpression, RawSQL
-from django.db.models.query import get_related_populators
+from django.db.models.expressions import CombinedExpression, RawSQL, Value
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.subqueries import UpdateQuery
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
@@ -341,8 +341,8 @@ def claim_notification_to_deliver(
     claim is a conditional UPDATE like the dispatcher's own: only one caller can win it.
     """
     queryset = Notification.objects.filter(pk=notification_id, **where)
-    update = queryset.query.chain(UpdateQuery)
-    update.add_update_values(claim)
+    update = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    update.add_update_values(dict(claim))
     update_sql, update_params = update.get_compiler(connection.alias).as_sql()
     read = _to_deliver().filter(pk__in=RawSQL("SELECT id FROM claimed", ()))
     compiler = read.query.get_compiler(connection.alias)
@@ -358,7 +358,7 @@ def claim_notification_to_deliver(
     (notification,) = _objects(compiler, rows)
     for name, value in claim.items():
         if isinstance(value, CombinedExpression):  # attempts = attempts + 1
-            setattr(notification, name, getattr(notification, name) + value.rhs.value)
+            setattr(notification, name, getattr(notification, name) + cast(Value, value.rhs).value)
         else:
             setattr(notification, name, value)
     return _with_quiet_hours(notification)
