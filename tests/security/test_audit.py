@@ -11,7 +11,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from directory.models import Member, Membership
 from security import audit
-from security.audit import GENESIS_HASH, entry_hash, record, verify_chain
+from security.audit import GENESIS_HASH, HEAD_PK, entry_hash, record, verify_chain
 from security.models import AuditChainHead, AuditEntry
 from security.models.audit import AppendOnlyViolation
 from security.request_context import RequestContext, reset_request_context, set_request_context
@@ -366,6 +366,33 @@ class TestConcurrentWriters:
         assert shards["test.wait"] != shards["test.hold"]
         assert AuditChainHead.objects.count() == 2
         assert verify_chain() == audit.ChainVerification(entries=4)
+
+    def test_a_remembered_head_held_by_another_transaction_is_not_waited_for(self) -> None:
+        first = record(actor=None, action="test.before")  # this thread now knows its head
+        locked, release = threading.Event(), threading.Event()
+
+        def lock_that_head() -> None:  # another appender, between its append and its commit
+            try:
+                with transaction.atomic():
+                    AuditChainHead.objects.select_for_update().get(pk=HEAD_PK + first.shard)
+                    locked.set()
+                    release.wait(timeout=10)
+            finally:
+                connection.close()
+
+        holder = threading.Thread(target=lock_that_head)
+        holder.start()
+        try:
+            assert locked.wait(timeout=10)
+            self.record_without_waiting_long()  # lock_timeout 200 ms: waiting would fail it
+        finally:
+            release.set()
+            holder.join()
+
+        waited = set(AuditEntry.objects.filter(action="test.wait").values_list("shard", flat=True))
+        assert len(waited) == 1
+        assert waited != {first.shard}
+        assert verify_chain() == audit.ChainVerification(entries=3)
 
     def test_with_one_shard_it_holds_off_other_appends_until_the_holder_commits(
         self, settings
