@@ -35,13 +35,16 @@ chains, each with its own head (primary key `shard + 1`), its own positions from
 own genesis hash. An append takes the first head nobody else holds (SELECT ... FOR UPDATE
 SKIP LOCKED, starting from the chain this thread used last, so a transaction that appends
 twice stays on one chain and a thread keeps to its own), and waits only when every chain is
-held. Entries from shard 1 on seal their shard too, so an entry cannot be moved between
-chains; shard 0 seals exactly as before sharding, so an upgraded trail verifies unchanged.
-Heads are created on demand: a quiet installation has one chain, a busy one as many as it
-had concurrent audited transactions (at most AUDIT_SHARDS). `verify_chain` walks every
-chain, and a checkpoint covers every chain's head. What is lost is one total order across
-chains: entries of different chains are ordered by their time and id only, which the
-database assigns and a tamperer controls; within a chain the order is sealed.
+held. A thread that wrote its chain's last entry remembers it, and its next append is one
+guarded statement that does all of that at once if the head still ends there (`_append`;
+docs/security.md, "An append in one statement"). Entries from shard 1 on seal their shard
+too, so an entry cannot be moved between chains; shard 0 seals exactly as before sharding,
+so an upgraded trail verifies unchanged. Heads are created on demand: a quiet installation
+has one chain, a busy one as many as it had concurrent audited transactions (at most
+AUDIT_SHARDS). `verify_chain` walks every chain, and a checkpoint covers every chain's head.
+What is lost is one total order across chains: entries of different chains are ordered by
+their time and id only, which the database assigns and a tamperer controls; within a chain
+the order is sealed.
 
 Callers keep appends cheap by calling `record()` last in their transaction, after slow work
 (file encryption, e-mail rendering) and after taking their own row locks, which also keeps
