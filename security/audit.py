@@ -35,13 +35,16 @@ chains, each with its own head (primary key `shard + 1`), its own positions from
 own genesis hash. An append takes the first head nobody else holds (SELECT ... FOR UPDATE
 SKIP LOCKED, starting from the chain this thread used last, so a transaction that appends
 twice stays on one chain and a thread keeps to its own), and waits only when every chain is
-held. Entries from shard 1 on seal their shard too, so an entry cannot be moved between
-chains; shard 0 seals exactly as before sharding, so an upgraded trail verifies unchanged.
-Heads are created on demand: a quiet installation has one chain, a busy one as many as it
-had concurrent audited transactions (at most AUDIT_SHARDS). `verify_chain` walks every
-chain, and a checkpoint covers every chain's head. What is lost is one total order across
-chains: entries of different chains are ordered by their time and id only, which the
-database assigns and a tamperer controls; within a chain the order is sealed.
+held. A thread that wrote its chain's last entry remembers it, and its next append is one
+guarded statement that does all of that at once if the head still ends there (`_append`;
+docs/security.md, "An append in one statement"). Entries from shard 1 on seal their shard
+too, so an entry cannot be moved between chains; shard 0 seals exactly as before sharding,
+so an upgraded trail verifies unchanged. Heads are created on demand: a quiet installation
+has one chain, a busy one as many as it had concurrent audited transactions (at most
+AUDIT_SHARDS). `verify_chain` walks every chain, and a checkpoint covers every chain's head.
+What is lost is one total order across chains: entries of different chains are ordered by
+their time and id only, which the database assigns and a tamperer controls; within a chain
+the order is sealed.
 
 Callers keep appends cheap by calling `record()` last in their transaction, after slow work
 (file encryption, e-mail rendering) and after taking their own row locks, which also keeps
@@ -54,6 +57,7 @@ way). `bench/audit.py` measures audited against plain writes at 4, 16 and 64 wri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -69,7 +73,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, Model
 from django.db.models.functions import Mod
 from django.utils.timezone import now
@@ -152,32 +156,151 @@ def record(
     context = current_request_context()
     keys = audit_keys_from_settings()  # before the lock: a configuration error fails early
 
+    fields = {
+        "actor_id": actor.pk if actor is not None else None,
+        "actor_code": actor.code if actor is not None else None,
+        "action": action,
+        "target_type": target_type,
+        "target_code": target_code,
+        "ip": _clean(context.ip, 45),
+        "user_agent": _clean(context.user_agent, 300),
+        "extra": checked_extra,
+        "key_id": keys.current_id,
+    }
     # savepoint=False: inside the caller's transaction this adds no query, and a failure
     # here dooms the caller's transaction, which is what "commit together" means.
     with transaction.atomic(savepoint=False):
+        known = _known_head()
+        if known is not None:
+            # The fast path: this thread wrote the head's last entry, so it knows the link
+            # and the position without reading them; the statement checks that the head is
+            # still there (and free) and appends in one round trip, or does nothing.
+            entry = _sealed(fields, known, keys)
+            if _append(entry, after=known.prev_hash):
+                return entry
         head = _locked_head()
         shard = head.pk - HEAD_PK
-        entry = AuditEntry(
-            created_at=now(),  # taken under the lock: times follow the chain order
-            actor_id=actor.pk if actor is not None else None,
-            actor_code=actor.code if actor is not None else None,
-            action=action,
-            target_type=target_type,
-            target_code=target_code,
-            ip=_clean(context.ip, 45),
-            user_agent=_clean(context.user_agent, 300),
-            extra=checked_extra,
-            sequence=head.last_sequence + 1,
-            shard=shard,
-            key_id=keys.current_id,
-            prev_hash=head.last_hash or genesis_hash(shard),
-        )
-        entry.hash = entry_hash(entry, keys)
-        entry.save()
-        AuditChainHead.objects.filter(pk=head.pk).update(
-            last_entry_id=entry.pk, last_hash=entry.hash, last_sequence=entry.sequence
-        )
+        # created_at is taken under the lock: times follow the chain order.
+        position = _Position(shard, head.last_sequence, head.last_hash or genesis_hash(shard))
+        entry = _sealed(fields, position, keys)
+        if not _append(entry, after=head.last_hash):
+            raise AuditTrailBroken(
+                f"the head of chain {shard} moved while this transaction held it"
+            )
     return entry
+
+
+@dataclass(frozen=True)
+class _Position:
+    """Where a chain stands: its shard, the sequence and the hash of its last entry (the
+    genesis hash for an empty chain), i.e. the next entry's `prev_hash`."""
+
+    shard: int
+    last_sequence: int
+    prev_hash: str
+
+
+def _sealed(fields: Mapping[str, Any], position: _Position, keys: AuditKeys) -> AuditEntry:
+    """The entry that follows `position`, sealed, not yet saved."""
+    entry = AuditEntry(
+        created_at=now(),
+        sequence=position.last_sequence + 1,
+        shard=position.shard,
+        prev_hash=position.prev_hash,
+        **fields,
+    )
+    entry.hash = entry_hash(entry, keys)
+    return entry
+
+
+_ENTRY_FIELDS = [field for field in AuditEntry._meta.concrete_fields if not field.primary_key]
+
+
+def _append(entry: AuditEntry, *, after: str) -> bool:
+    """Insert `entry` and move its chain's head onto it, if the head still ends with `after`
+    (its `last_hash`; "" for a chain without entries) and no other transaction holds it.
+
+    On PostgreSQL one statement: the head is locked (SKIP LOCKED: a head held by another
+    transaction is not waited for, the caller takes another), moved, and the entry inserted
+    with the id the head now names. On SQLite two, the insert guarded by the head's hash
+    then the head's move: its database-wide write lock keeps them together. Returns False
+    when the head was not where `after` says (nothing written); remembers the new position
+    for this thread's next append otherwise.
+    """
+    db = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` costs a lookup per use
+    values = [field.get_db_prep_save(getattr(entry, field.attname), db) for field in _ENTRY_FIELDS]
+    append, move = _append_statements(db.vendor)
+    head_pk = entry.shard + HEAD_PK
+    with db.cursor() as cursor:
+        if move is None:
+            cursor.execute(append, [entry.hash, entry.sequence, head_pk, after, *values])
+            row = cursor.fetchone()
+        else:
+            cursor.execute(append, [*values, head_pk, after])
+            row = cursor.fetchone()
+            if row is not None:
+                cursor.execute(move, [row[0], entry.hash, entry.sequence, head_pk])
+    if row is None:
+        _forget_head()
+        return False
+    entry.pk = row[0]
+    entry._state.adding = False
+    entry._state.db = db.alias
+    _affinity.shard = entry.shard
+    _affinity.head = _Position(entry.shard, entry.sequence or 0, entry.hash)  # never None here
+    return True
+
+
+@functools.cache
+def _append_statements(vendor: str) -> tuple[str, str | None]:
+    """The SQL of `_append` for `vendor`: the guarded append, and the head's move when it
+    takes a second statement. Built once per process: building it cost more than running
+    it (names quoted, column types looked up for every append)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
+    entry_table = quote(AuditEntry._meta.db_table)
+    head_table = quote(AuditChainHead._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in _ENTRY_FIELDS)
+    if vendor == "postgresql":
+        casts = ", ".join(f"%s::{field.cast_db_type(db)}" for field in _ENTRY_FIELDS)  # type: ignore[attr-defined]
+        return (
+            f"WITH head AS (UPDATE {head_table} SET "  # noqa: S608  names from the models
+            f"last_entry_id = nextval(pg_get_serial_sequence('{entry_table}', 'id')), "
+            "last_hash = %s, last_sequence = %s "
+            f"WHERE id = (SELECT id FROM {head_table} WHERE id = %s AND last_hash = %s "
+            "FOR UPDATE SKIP LOCKED) RETURNING last_entry_id) "
+            f"INSERT INTO {entry_table} (id, {columns}) "
+            f"SELECT last_entry_id, {casts} FROM head RETURNING id"
+        ), None
+    placeholders = ", ".join(["%s"] * len(_ENTRY_FIELDS))
+    return (
+        f"INSERT INTO {entry_table} ({columns}) SELECT {placeholders} "  # noqa: S608
+        f"WHERE EXISTS (SELECT 1 FROM {head_table} WHERE id = %s AND last_hash = %s) "
+        "RETURNING id"
+    ), (
+        f"UPDATE {head_table} SET last_entry_id = %s, last_hash = %s, "  # noqa: S608
+        "last_sequence = %s WHERE id = %s"
+    )
+
+
+def _known_head() -> _Position | None:
+    """The position this thread last appended at, if it still wants that chain.
+
+    It may be stale (the transaction rolled back, another thread took the chain since, the
+    test database was emptied): `_append` checks it against the head and falls back to
+    reading the head, so staleness costs one statement, never a wrong link.
+    """
+    known: _Position | None = getattr(_affinity, "head", None)
+    if known is None or known.shard >= settings.AUDIT_SHARDS:
+        return None
+    if getattr(_affinity, "shard", None) != known.shard:
+        return None  # steered to another chain since (tests do it)
+    return known
+
+
+def _forget_head() -> None:
+    """Drop what this thread knows of its chain's head (a forked process: its parent's)."""
+    _affinity.__dict__.pop("head", None)
 
 
 def genesis_hash(shard: int) -> str:
@@ -676,7 +799,8 @@ def _check_head(
     return ChainVerification(count)
 
 
-_affinity = threading.local()  # the shard this thread appended to last
+_affinity = threading.local()  # the shard this thread appended to last, and where it stood
+os.register_at_fork(after_in_child=_forget_head)  # a child must not use its parent's chain
 
 
 def _locked_head() -> AuditChainHead:

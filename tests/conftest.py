@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from directory.demo import load_directory
 from directory.models import Member
+from security import audit
 from security.actions import register_action
 from tests.demo_snapshot import DemoSnapshot, take_snapshot
 
@@ -56,6 +57,17 @@ def fresh_cache() -> None:
     one test would slow down or block the next test's logins from the same address.
     """
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_audit_head() -> None:
+    """Each test's first audit entry reads its chain's head, as a new process's does.
+
+    A thread remembers where it last appended (security.audit), and the test database is
+    emptied between tests: without this, a test's first entry would cost one statement more
+    or not depending on the test before it, and the pinned query counts would wobble.
+    """
+    audit._forget_head()
 
 
 @pytest.fixture(autouse=True)

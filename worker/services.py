@@ -66,6 +66,24 @@ def enqueue_notification(
     broker outage at that moment is logged, not turned into an error of the committed
     request; the outbox sweep publishes the row again a minute later.
     """
+    (notification,) = _record_notifications(
+        [recipient], event=event, target=target, actor=actor, url=url, mentions=mentions
+    )
+    return notification
+
+
+def _record_notifications(
+    recipients: Sequence[Member],
+    *,
+    event: str,
+    target: models.Model | None,
+    actor: Member | None,
+    url: str,
+    mentions: Sequence[Member | Organisation],
+) -> list[Notification]:
+    """One outbox row per recipient, in one INSERT, published together after commit."""
+    if not recipients:
+        return []  # nothing checked either, as when notify() told nobody
     get_event(event)
     target_code = None
     if target is not None:
@@ -75,26 +93,35 @@ def enqueue_notification(
     if url and (not url.startswith("/") or url.startswith("//") or len(url) > 300):
         raise ValueError("url must be a path inside the site, like /fiches/<code>/")
     moment = now()
-    notification = Notification.objects.create(
-        mentions=mention_text(mentions),
-        recipient=recipient,
-        actor=actor,
-        event=event,
-        target_type=target._meta.label_lower if target is not None else "",
-        target_code=target_code,
-        url=url,
-        created_at=moment,
-        due_at=moment,
-        dispatched_at=moment,  # published on commit just below; the sweep covers a failure
-    )
-    notification_id = notification.pk
+    mentioned = mention_text(mentions)
+    rows = [
+        Notification(
+            mentions=mentioned,
+            recipient=recipient,
+            actor=actor,
+            event=event,
+            target_type=target._meta.label_lower if target is not None else "",
+            target_code=target_code,
+            url=url,
+            created_at=moment,
+            due_at=moment,
+            dispatched_at=moment,  # published on commit just below; the sweep covers a failure
+        )
+        for recipient in recipients
+    ]
+    # One statement for every recipient (the ids come back with it on PostgreSQL and SQLite).
+    notifications = Notification.objects.bulk_create(rows)
+    ids = [notification.pk for notification in notifications]
     # A lambda, not functools.partial: Django 5.2 mislogs a failing partial under robust=True.
-    transaction.on_commit(lambda: publish_notifications([notification_id]), robust=True)
-    # The member's open pages update their bell at once (an id only: the label is fetched).
-    push.publish(
-        topics=[push.member_topic(recipient.pk)], kind="notification", notification=notification_id
-    )
-    return notification
+    transaction.on_commit(lambda: publish_notifications(ids), robust=True)
+    for notification in notifications:
+        # The member's open pages update their bell at once (an id only: the label is fetched).
+        push.publish(
+            topics=[push.member_topic(notification.recipient_id)],
+            kind="notification",
+            notification=notification.pk,
+        )
+    return notifications
 
 
 def notify(
@@ -122,24 +149,17 @@ def notify(
     notifications written, in the order of `recipients`.
     """
     told: set[int] = set()
-    notifications = []
+    members = []
     for member in recipients:
         if member.pk in told or (actor is not None and member.pk == actor.pk):
             continue
         told.add(member.pk)
         if not member.is_active:
             continue
-        notifications.append(
-            enqueue_notification(
-                recipient=member,
-                event=event,
-                target=target,
-                actor=actor,
-                url=url,
-                mentions=mentions,
-            )
-        )
-    return notifications
+        members.append(member)
+    return _record_notifications(
+        members, event=event, target=target, actor=actor, url=url, mentions=mentions
+    )
 
 
 def mention_text(mentions: Sequence[Member | Organisation], *, limit: int | None = None) -> str:
