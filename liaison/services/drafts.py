@@ -174,20 +174,19 @@ def create_draft(
     has_recipient = kind in (SheetKind.REFERRAL, SheetKind.EXPERTISE)
     if has_recipient:
         _check_recipient_organisation(recipient_organisation, kind)
-    if kind == SheetKind.REFERRAL:
-        if (
-            recipient_organisation is None
-            and not participants
-            and is_blank(patient or {})
-            and is_blank(content or {})
-        ):
-            # Each empty "Envoyer" used to leave a blank draft behind in the worklist.
-            raise EmptyDraft(
-                _(
-                    "La fiche est vide : remplissez au moins un champ (patient, destinataire, "
-                    "motif…) avant de l'enregistrer ou de l'envoyer."
-                )
+    if has_recipient and (
+        recipient_organisation is None
+        and not participants
+        and is_blank(patient or {})
+        and is_blank(content or {})
+    ):
+        # Each empty "Envoyer" used to leave a blank draft behind in the worklist.
+        raise EmptyDraft(
+            _(
+                "La fiche est vide : remplissez au moins un champ (patient, destinataire, "
+                "motif…) avant de l'enregistrer ou de l'envoyer."
             )
+        )
     organisation = _sender_organisation(actor, kind, sender_organisation)
     clean_patient = validated_patient(patient or {})
     clean_content = validated_content(kind, content or {})
