@@ -14,8 +14,8 @@ from django.db import transaction
 from django.test import Client
 
 from liaison import selectors, states
-from liaison.models import LiaisonSheet
 from liaison.expertise import services as expertise
+from liaison.models import LiaisonSheet
 from liaison.services import attachments, discharge, drafts, transitions
 from security.exceptions import DomainError, FieldErrors, InvalidTransition, PermissionDenied
 
