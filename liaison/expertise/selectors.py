@@ -18,7 +18,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils.timezone import localtime, now
 from django.utils.translation import gettext as _
 
-from directory.models import Member
+from directory.models import Member, Organisation
 from directory.selectors import organisation_ids_of
 from liaison.models import ExpertiseRequest, LiaisonSheet
 from liaison.selectors import sheets_visible_to
@@ -31,6 +31,17 @@ URGENCY_RANK = Case(
     default=Value(2),
     output_field=IntegerField(),
 )
+
+
+def expert_services() -> list[Organisation]:
+    """The services and practices a request may be sent to, by name (the form's choices)."""
+    from liaison.services.drafts import EXPERT_ORGANISATION_KINDS  # noqa: PLC0415
+
+    return list(
+        Organisation.objects.filter(kind__in=EXPERT_ORGANISATION_KINDS)
+        .select_related("parent")
+        .order_by("name")
+    )
 
 
 def requests_visible_to(member: Member) -> QuerySet[LiaisonSheet]:

@@ -25,7 +25,7 @@ from liaison.documents import missing_for_send
 from liaison.expertise import actions, events
 from liaison.models import ExpertiseRequest, LiaisonSheet
 from liaison.selectors import recipient_side_members
-from liaison.services import drafts
+from liaison.services import attachments, drafts, transitions
 from liaison.services.transitions import _audience, _move, _notify, _push, _record_event
 from patients.identity import identity_indexes, validated_patient
 from security import audit
@@ -342,3 +342,27 @@ def referral_from_answer(*, actor: Member, sheet: LiaisonSheet) -> LiaisonSheet:
     detail.referral = referral
     detail.save(update_fields=["referral"])
     return referral
+
+
+@transaction.atomic
+def create_and_send(
+    *,
+    actor: Member,
+    patient: dict[str, Any],
+    content: dict[str, Any],
+    recipient_organisation: Organisation | None,
+    photos: list[Any] = (),  # type: ignore[assignment]
+    send: bool = True,
+) -> LiaisonSheet:
+    """The phone form in one step: the draft, its photos, then the sending (400 listing what
+    is missing rolls the whole back: the requester corrects and sends again)."""
+    sheet = drafts.create_draft(
+        actor=actor, kind=LiaisonSheet.Kind.EXPERTISE, patient=patient, content=content,
+        recipient_organisation=recipient_organisation,
+    )  # fmt: skip
+    for photo in photos:
+        attachments.add_attachment(actor=actor, sheet=sheet, fileobj=photo,
+                                   filename=photo.name or "", size=photo.size or 0)  # fmt: skip
+    if send:
+        sheet = transitions.send_sheet(actor=actor, sheet=sheet)
+    return sheet

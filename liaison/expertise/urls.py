@@ -24,5 +24,10 @@ api_urlpatterns = [
 ]  # fmt: skip
 
 urlpatterns = [
+    path("", views.request_list, name="expertise-requests"),
+    path("nouvelle/", views.new_request, name="expertise-new"),
     path("<uuid:code>/", views.request_detail, name="expertise-request"),
-]
+    path("<uuid:code>/action/<str:action>/", views.request_action, name="expertise-action"),
+    path("<uuid:code>/images/<uuid:attachment_code>/", views.request_image,
+         name="expertise-image"),
+]  # fmt: skip
