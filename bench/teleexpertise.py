@@ -46,12 +46,13 @@ def add_requests(target: int) -> None:
     derm = Member.objects.get(user__username="dr.derm")
     service = Organisation.objects.get(name="Dermatologie")
     existing = ExpertiseRequest.objects.count()
+    practice = gp.memberships.first().organisation_id
     start = now() - timedelta(days=360)
     sheets = []
     for i in range(existing, target):
         at = start + timedelta(minutes=(i * 37) % (360 * 24 * 60))
         sheets.append(LiaisonSheet(
-            kind="expertise", status="answered", author=gp, sender_organisation_id=gp.memberships.first().organisation_id,
+            kind="expertise", status="answered", author=gp, sender_organisation_id=practice,
             recipient_organisation=service, urgency="routine", sent_at=at,
             content={"specialty": "dermatology"},
         ))  # fmt: skip
@@ -59,9 +60,9 @@ def add_requests(target: int) -> None:
     details = []
     for i, sheet in enumerate(created, start=existing):
         assert sheet.sent_at is not None
-        patient = f"patient-{i // 5 if i % 50 == 0 else i}"
+        patient = compute_blind_index("bench-patient", f"p-{i // 5 if i % 50 == 0 else i}")
         details.append(ExpertiseRequest(
-            sheet=sheet, specialty="dermatology", patient_key=compute_blind_index("bench-patient", patient),
+            sheet=sheet, specialty="dermatology", patient_key=patient,
             first_sent_at=sheet.sent_at, consent_by=gp, consent_at=sheet.sent_at,
             due_at=sheet.sent_at + timedelta(days=7), taken_by=derm,
             answered_by=derm, answered_at=sheet.sent_at + timedelta(hours=1 + i % 200),
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         timed(raw_count, 3)  # warm-up
         base = timed(raw_count, args.repeat)
         figures = timed(lambda: expertise_indicators(start, end), args.repeat)
-        counts = timed(lambda: yearly_counts(detail), args.repeat)
+        counts = timed(lambda last=detail: yearly_counts(last), args.repeat)
         results.append((raw_count(), base, figures, counts, len(queries.captured_queries)))
         print(size, *(ms(percentile(t, 50)) for t in (base, figures, counts)))
 
