@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils.timezone import localdate
 
 from liaison.expertise.indicators import expertise_indicators, percentile
@@ -14,6 +15,8 @@ from tests.expertise.test_alerts_and_billing import answered
 from tests.expertise.test_api_loop import sent_request
 
 pytestmark = pytest.mark.django_db
+# PostgreSQL computes the percentiles in the grouped query; SQLite reads the times once more.
+QUERIES = 1 if connection.vendor == "postgresql" else 2
 
 
 def period() -> tuple:
@@ -21,12 +24,12 @@ def period() -> tuple:
     return today.replace(day=1) - timedelta(days=40), today
 
 
-def test_two_queries_for_one_request_or_many(
+def test_a_fixed_number_of_queries_for_one_request_or_many(
     client_for, demo, dermatologie, derm, django_assert_num_queries
 ) -> None:
     gp = demo["dr.martin"]
     code = answered(client_for, gp, derm, dermatologie)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(QUERIES):
         rows = expertise_indicators(*period())
     assert len(rows) == 1
     for _ in range(3):
@@ -34,7 +37,7 @@ def test_two_queries_for_one_request_or_many(
     client_for(gp).post(f"{API}{code}/referral/")
     second = answered(client_for, gp, derm, dermatologie)
     ExpertiseRequest.objects.filter(sheet__code=second).update(consultation="routine")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(QUERIES):
         rows = expertise_indicators(*period())
     (row,) = rows
     assert row.specialty_label == "Dermatologie"
