@@ -46,7 +46,9 @@ def add_requests(target: int) -> None:
     derm = Member.objects.get(user__username="dr.derm")
     service = Organisation.objects.get(name="Dermatologie")
     existing = ExpertiseRequest.objects.count()
-    practice = gp.memberships.first().organisation_id
+    membership = gp.memberships.first()
+    assert membership is not None
+    practice = membership.organisation_id
     start = now() - timedelta(days=360)
     sheets = []
     for i in range(existing, target):
@@ -180,10 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         "| Yearly billing counts, p50 | p95 |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for total, base, figures, counts, queries in results:
+    for total, base, figures, counts, query_count in results:
         lines.append(
             f"| {total:,} | {ms(percentile(base, 50))} | {ms(percentile(base, 95))} | "
-            f"{ms(percentile(figures, 50))} ({queries}) | {ms(percentile(figures, 95))} | "
+            f"{ms(percentile(figures, 50))} ({query_count}) | {ms(percentile(figures, 95))} | "
             f"{ms(percentile(counts, 50))} | {ms(percentile(counts, 95))} |"
         )
     lines += [

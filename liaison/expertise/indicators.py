@@ -91,6 +91,8 @@ def expertise_indicators(start: date, end: date) -> list[ExpertiseRow]:
         for sent, done, specialty in requests.filter(answered).values_list(
             "first_sent_at", "answered_at", "specialty"
         ):
+            if sent is None or done is None:  # excluded by the filters: for the type checker
+                continue
             month = timezone.localtime(sent).date().replace(day=1)
             hours[month, specialty].append((done - sent).total_seconds() / 3600)
 
