@@ -161,4 +161,4 @@ class RefuseInput(NoteInput):
 
 
 class BillingQuery(StrictSerializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
+    month = serializers.RegexField(r"^20\d{2}-(0[1-9]|1[0-2])$", help_text="YYYY-MM (2000-2099)")
