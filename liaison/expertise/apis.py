@@ -106,11 +106,12 @@ class ExpertiseRequestListApi(APIView):
         relations, content = _request_body(request)
         if relations.get("kind", EXPERTISE) != EXPERTISE:
             raise ValidationError({"kind": [_("Une demande d'avis est de type « expertise ».")]})
+        patient = relations.get("patient") if isinstance(relations.get("patient"), dict) else {}
         sheet = drafts.create_draft(
             actor=member,
             kind=EXPERTISE,
-            patient=relations.get("patient") if isinstance(relations.get("patient"), dict) else {},
-            content=content,
+            patient=patient,
+            content=services.prefilled_context(member, patient, content),
             recipient_organisation=_organisation(
                 relations.get("recipient_organisation"), "recipient_organisation"
             ),

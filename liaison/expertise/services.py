@@ -24,7 +24,7 @@ from liaison.catalogue import names_fields
 from liaison.documents import missing_for_send
 from liaison.expertise import actions, events
 from liaison.models import ExpertiseRequest, LiaisonSheet
-from liaison.selectors import recipient_side_members
+from liaison.selectors import known_identity, recipient_side_members, record_list_read
 from liaison.services import attachments, drafts, transitions
 from liaison.services.transitions import _audience, _move, _notify, _push, _record_event
 from patients.identity import identity_indexes, validated_patient
@@ -344,6 +344,39 @@ def referral_from_answer(*, actor: Member, sheet: LiaisonSheet) -> LiaisonSheet:
     return referral
 
 
+CONTEXT_KEYS = ("medical_history", "medications", "allergies", "allergies_none_known")
+
+
+def prefilled_context(
+    actor: Member, patient: dict[str, Any], content: dict[str, Any]
+) -> dict[str, Any]:
+    """The context the requester already wrote about this patient, where the request is silent.
+
+    History, treatments and allergies come from the newest sheet the requester sees about the
+    patient (found by the blind indexes: liaison.selectors.known_identity, the read audited
+    as a list read); what the request itself says always wins.
+    """
+    if all(content.get(key) for key in CONTEXT_KEYS[:3]):
+        return content
+    from datetime import date as date_type  # noqa: PLC0415
+
+    birth = patient.get("birth_date") or None
+    try:
+        birth_date = date_type.fromisoformat(birth) if isinstance(birth, str) else birth
+    except ValueError:
+        return content
+    ins, name = patient.get("ins") or "", patient.get("birth_family_name") or ""
+    if not ins and not (name and birth_date):
+        return content
+    record_list_read(actor, source="expertise_prefill", filters={"prefill": True})
+    known = known_identity(actor, ins=ins, family_name=name, birth_date=birth_date)
+    if known is None:
+        return content
+    earlier = known.content or {}
+    filled = {key: earlier[key] for key in CONTEXT_KEYS if earlier.get(key)}
+    return {**filled, **{key: value for key, value in content.items() if value}}
+
+
 @transaction.atomic
 def create_and_send(
     *,
@@ -357,7 +390,8 @@ def create_and_send(
     """The phone form in one step: the draft, its photos, then the sending (400 listing what
     is missing rolls the whole back: the requester corrects and sends again)."""
     sheet = drafts.create_draft(
-        actor=actor, kind=LiaisonSheet.Kind.EXPERTISE, patient=patient, content=content,
+        actor=actor, kind=LiaisonSheet.Kind.EXPERTISE, patient=patient,
+        content=prefilled_context(actor, patient, content),
         recipient_organisation=recipient_organisation,
     )  # fmt: skip
     for photo in photos:

@@ -8,7 +8,7 @@ import pytest
 
 from directory.models import Member, Organisation
 from tests.factories import member_in
-from tests.liaison.conftest import TEST_INS
+from tests.liaison.conftest import TEST_INS, cardiologie  # noqa: F401 (a fixture here too)
 
 API = "/api/v1/expertise-requests/"
 PHOTO = (  # a 1x1 PNG: an image attachment the expert sees inline

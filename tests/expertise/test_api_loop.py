@@ -223,3 +223,22 @@ def test_every_endpoint_hides_the_request_from_outsiders(
                                                                           "ide.petit"}]  # fmt: skip
     # dr.leroy and ide.petit work in the requester's MSP: its sheets are theirs to see.
     assert_hidden_from(client_for, method, f"{API}{code}/{suffix}", outsiders)
+
+
+def test_the_context_is_prefilled_from_what_the_requester_wrote(
+    client_for, demo, dermatologie, cardiologie
+) -> None:
+    """History, treatments and allergies of the GP's referral about the same patient."""
+    from tests.liaison.conftest import referral_body
+
+    gp = demo["dr.martin"]
+    referral = client_for(gp).post(
+        "/api/v1/liaison-sheets/", referral_body(cardiologie, []), format="json"
+    )
+    assert referral.status_code == 201
+    body = request_body(dermatologie)
+    del body["medical_history"]
+    created = create(client_for(gp), body).json()
+    assert created["medical_history"] == "HTA, diabète de type 2"
+    assert [line["name"] for line in created["medications"]] == ["Furosémide", "Ramipril"]
+    assert created["allergies"][0]["substance"] == "Pénicilline"
