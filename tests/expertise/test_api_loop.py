@@ -244,3 +244,17 @@ def test_the_context_is_prefilled_from_what_the_requester_wrote(
     assert created["medical_history"] == "HTA, diabète de type 2"
     assert [line["name"] for line in created["medications"]] == ["Furosémide", "Ramipril"]
     assert created["allergies"][0]["substance"] == "Pénicilline"
+
+
+def test_the_expert_worklist_is_ordered_by_urgency_then_due_date(
+    client_for, demo, dermatologie, derm
+) -> None:
+    gp = demo["dr.martin"]
+    routine = sent_request(client_for, gp, dermatologie, urgency="routine")
+    urgent = sent_request(client_for, gp, dermatologie, urgency="urgent")
+    later_urgent = sent_request(client_for, gp, dermatologie, urgency="urgent")
+    rows = client_for(derm).get(f"{API}?box=inbox").json()
+    assert [row["id"] for row in rows] == [urgent, later_urgent, routine]
+    mine = client_for(gp).get(f"{API}?box=outbox").json()
+    assert {row["id"] for row in mine} == {routine, urgent, later_urgent}
+    assert client_for(derm).get(f"{API}?box=outbox").json() == []
