@@ -34,7 +34,7 @@ demo: $(BIN)/.installed tools/psc-sandbox/node_modules/.installed
 	@echo ""
 	@echo "  CPTS Liaison: http://127.0.0.1:$(DEMO_PORT)/  (API docs: http://127.0.0.1:$(DEMO_PORT)/api/docs/)"
 	@echo "  Logins (password: $${DEMO_PASSWORD:-demo}): dr.martin dr.leroy dr.bernard ide.petit"
-	@echo "    pharma.durand hop.cardio hop.cardio2 hop.urgences as.moreau coord"
+	@echo "    pharma.durand hop.cardio hop.cardio2 dr.derm hop.urgences as.moreau coord"
 	@echo "  Ctrl-C stops the web server, the worker and beat."
 	@echo ""
 	@if [ "$(HAVE_NODE)" = yes ]; then echo "  Pro Santé Connect (local sandbox): the button on the login page; choose Claire Martin."; echo ""; fi

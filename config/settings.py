@@ -763,6 +763,19 @@ LIAISON_UNREAD_REMINDER_DAYS = env_int("LIAISON_UNREAD_REMINDER_DAYS", 2)
 # Largest attachment accepted (liaison sheets and messages), in bytes.
 MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 20 * 2**20)
 
+# --- Tele-expertise (expertise/) -------------------------------------------------------------
+# How long an expert service has to answer a request, by urgency, in hours (docs/teleexpertise.md).
+# Not taken within half of it: the service is alerted; within all of it: the coordinator.
+EXPERTISE_ANSWER_DELAY_HOURS = {
+    "emergency": env_int("EXPERTISE_EMERGENCY_HOURS", 24),
+    "urgent": env_int("EXPERTISE_URGENT_HOURS", 72),
+    "routine": env_int("EXPERTISE_ROUTINE_HOURS", 7 * 24),
+}
+# Days before an answer the requester has not opened is recalled to them.
+EXPERTISE_UNREAD_REMINDER_DAYS = env_int("EXPERTISE_UNREAD_REMINDER_DAYS", 2)
+# Tele-expertise acts billable per patient and year, for the expert and for the requester.
+EXPERTISE_YEARLY_LIMIT = env_int("EXPERTISE_YEARLY_LIMIT", 4)
+
 # --- Messaging (messaging/) ------------------------------------------------------------------
 # Secure messaging between members (docs/messaging.md).
 # Longest message body, in characters (attachments have their own limit, MAX_ATTACHMENT_BYTES).

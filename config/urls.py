@@ -11,6 +11,8 @@ from directory.tokens.urls import api_urlpatterns as tokens_api
 from directory.tokens.urls import urlpatterns as token_pages
 from directory.tokens.views import LogoutView
 from directory.urls import api_urlpatterns as directory_api
+from liaison.expertise.urls import api_urlpatterns as expertise_api
+from liaison.expertise.urls import urlpatterns as expertise_pages
 from liaison.outputs.urls import api_urlpatterns as outputs_api
 from liaison.outputs.urls import urlpatterns as outputs_pages
 from liaison.urls import api_urlpatterns as liaison_api
@@ -28,6 +30,7 @@ api_v1 = [
     *directory_api,
     *outputs_api,
     *liaison_api,
+    *expertise_api,
     *messaging_api,
     *protocols_api,
     *audit_api,
@@ -62,6 +65,7 @@ urlpatterns = [
     path("securite/2fa/", include(two_factor_pages)),
     path("securite/jetons/", include(token_pages)),
     path("notifications/", include(notifications_pages)),
+    path("liaison/avis/", include(expertise_pages)),
     path("liaison/", include("liaison.urls")),
     path("", home.dashboard, name="home"),
     path("", include(outputs_pages)),

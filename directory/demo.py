@@ -63,6 +63,9 @@ ORGANISATIONS = [
                      commune="Gien", postcode="45500", phone="02 38 29 38 00"),
     DemoOrganisation("cardiologie", "Cardiologie", Kind.HOSPITAL_SERVICE, parent="hospital",
                      commune="Gien", postcode="45500", phone="02 38 29 38 40"),
+    # The expert service of tele-expertise (liaison.expertise), beside Cardiologie.
+    DemoOrganisation("dermatologie", "Dermatologie", Kind.HOSPITAL_SERVICE, parent="hospital",
+                     commune="Gien", postcode="45500", phone="02 38 29 38 60"),
     DemoOrganisation("medecine_interne", "Médecine interne", Kind.HOSPITAL_SERVICE,
                      parent="hospital", commune="Gien", postcode="45500",
                      phone="02 38 29 38 50"),
@@ -86,6 +89,8 @@ MEMBERS = [
     DemoMember("hop.cardio", "Sophie", "Lambert", Profession.SPECIALIST, "cardiologie",
                rpps_body="1000000006", specialty="Cardiologie"),
     DemoMember("hop.cardio2", "Nadia", "Garnier", Profession.MEDICAL_SECRETARY, "cardiologie"),
+    DemoMember("dr.derm", "Lucie", "Dubois", Profession.SPECIALIST, "dermatologie",
+               rpps_body="1000000008", specialty="Dermatologie", civility="mme"),
     DemoMember("hop.urgences", "Paul", "Rousseau", Profession.SPECIALIST, "urgences",
                rpps_body="1000000007", specialty="Médecine d'urgence"),
     DemoMember("as.moreau", "Inès", "Moreau", Profession.SOCIAL_WORKER, "service_social",

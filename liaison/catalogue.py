@@ -224,7 +224,41 @@ DISCHARGE_SECTIONS = [
     ], key="signature"),
 ]  # fmt: skip
 
-SECTIONS = {"referral": REFERRAL_SECTIONS, "discharge": DISCHARGE_SECTIONS}
+# Tele-expertise (DOMAIN.md Part C.1): the specialty asked, the question and the context the
+# expert reads, and the patient's consent to a remote opinion (required to send).
+SPECIALTY = [
+    ("dermatology", _("Dermatologie")), ("cardiology", _("Cardiologie")),
+    ("endocrinology", _("Endocrinologie")), ("pneumology", _("Pneumologie")),
+    ("geriatrics", _("Gériatrie")), ("other", _("Autre spécialité")),
+]  # fmt: skip
+EXPERTISE_SECTIONS = [
+    PATIENT,
+    Section(_("Demande d'avis"), [
+        Field("specialty", _("Spécialité sollicitée"), "select", SPECIALTY, required=True),
+        Field("urgency", _("Urgence"), "select", URGENCY, required=True,
+              help=_("Fixe le délai de réponse attendu.")),
+        Field("question", _("Question posée"), "textarea", required=True, code="42349-1"),
+    ], key="question"),
+    Section(_("Contexte"), [
+        Field("medical_history", _("Antécédents"), "textarea", code="11348-0"),
+        Field("medications", _("Traitements"), "rows", columns=MEDICATION_COLUMNS,
+              code="42346-7", item=_("Traitement"), long_label=_("Traitements en cours")),
+        Field("allergies", _("Allergies"), "rows", columns=ALLERGY_COLUMNS, code="48765-2",
+              item=_("Allergie")),
+        Field("allergies_none_known", _("Aucune allergie connue"), "check"),
+        Field("comment", _("Éléments cliniques utiles"), "textarea", code="55112-7"),
+    ], key="context"),
+    Section(_("Consentement"), [
+        Field("patient_consent", _("Le patient a été informé et consent à une télé-expertise"),
+              "check", required=True),
+    ], key="consent"),
+]  # fmt: skip
+
+SECTIONS = {
+    "referral": REFERRAL_SECTIONS,
+    "discharge": DISCHARGE_SECTIONS,
+    "expertise": EXPERTISE_SECTIONS,
+}
 
 # Keys of a document that are not typed in its sections: who it goes to, and what the
 # lifecycle actions ask for (liaison.states).
@@ -242,6 +276,16 @@ OTHER_FIELDS: dict[str, dict[str, Any]] = {
         "sender_organisation": _("Structure émettrice"),
         "document_status": _("Statut du document"),
         "note": _("Note"),
+    },
+    "expertise": {
+        "recipient_organisation": _("Service expert sollicité"),
+        "sender_organisation": _("Structure du demandeur"),
+        "note": _("Motif ou précisions"),
+        "opinion": _("Avis"),
+        "recommended_actions": _("Conduite à tenir"),
+        "consultation_needed": _("Consultation nécessaire"),
+        "consultation_urgency": _("Délai de consultation"),
+        "suggested_organisation": _("Service suggéré"),
     },
 }
 PATH = re.compile(r"^(?P<key>[a-z_.]+?)(?:\[(?P<index>\d+)\](?:\.(?P<column>[a-z_]+))?)?$")

@@ -156,4 +156,59 @@ def load_sheets(members: dict[str, Member]) -> int:
         )},
     )  # fmt: skip
     transitions.send_sheet(actor=cardio, sheet=second)  # unread by both recipients so far
+    _load_expertise_requests(members)
     return LiaisonSheet.objects.count()
+
+
+def _expertise(specialty: str, urgency: str, question: str, comment: str = "") -> dict[str, Any]:
+    return {
+        "specialty": specialty, "urgency": urgency, "question": question, "comment": comment,
+        "medical_history": "HTA", "allergies_none_known": True, "patient_consent": True,
+    }  # fmt: skip
+
+
+def _load_expertise_requests(members: dict[str, Member]) -> None:
+    """Tele-expertise requests in every state, to dermatology and cardiology."""
+    from liaison.expertise import services as expertise  # noqa: PLC0415 (it imports this app)
+
+    if "dr.derm" not in members:
+        return
+    gp, leroy, nurse = members["dr.martin"], members["dr.leroy"], members["ide.petit"]
+    derm, cardio = members["dr.derm"], members["hop.cardio"]
+    dermatologie = Organisation.objects.get(name="Dermatologie")
+    cardiologie = Organisation.objects.get(name="Cardiologie")
+
+    def ask(author: Member, patient: int, service: Organisation, content: dict[str, Any],
+            *, send: bool = True) -> LiaisonSheet:  # fmt: skip
+        sheet = drafts.create_draft(
+            actor=author, kind="expertise", patient=PATIENTS[patient], content=content,
+            recipient_organisation=service,
+        )  # fmt: skip
+        return transitions.send_sheet(actor=author, sheet=sheet) if send else sheet
+
+    skin = "dermatology"
+    ask(gp, 4, dermatologie, _expertise(skin, "routine", "Kératose du visage ?"), send=False)
+    ask(nurse, 2, dermatologie, _expertise(skin, "urgent", "Plaie de jambe qui ne cicatrise pas"))
+    taken = ask(gp, 1, dermatologie, _expertise(skin, "routine", "Lésion pigmentée du dos"))
+    expertise.take(actor=derm, sheet=taken)
+    more = ask(leroy, 3, dermatologie, _expertise(skin, "routine", "Éruption du tronc"))
+    expertise.take(actor=derm, sheet=more)
+    expertise.ask_more(actor=derm, sheet=more, note="Une photo nette et l'évolution, svp")
+    answered = ask(gp, 0, dermatologie, _expertise(skin, "routine", "Naevus à surveiller ?"))
+    expertise.take(actor=derm, sheet=answered)
+    expertise.answer(
+        actor=derm,
+        sheet=answered,
+        opinion="Naevus bénin, aspect rassurant.",
+        recommended_actions="Surveillance annuelle",
+        consultation="not_needed",
+    )
+    closed = ask(gp, 5, cardiologie, _expertise("cardiology", "urgent", "ECG : BAV 1 ?"))
+    expertise.take(actor=cardio, sheet=closed)
+    expertise.answer(actor=cardio, sheet=closed, opinion="BAV 1 isolé, pas de traitement.",
+                     consultation="routine")  # fmt: skip
+    expertise.acknowledge(actor=gp, sheet=closed)
+    declined = ask(leroy, 1, cardiologie, _expertise("cardiology", "routine", "Souffle ?"))
+    expertise.refuse(actor=cardio, sheet=declined, note="Relève d'une échographie d'abord")
+    cancelled = ask(gp, 2, dermatologie, _expertise(skin, "routine", "Ongle incarné"))
+    expertise.withdraw(actor=gp, sheet=cancelled, note="Patiente vue en consultation")

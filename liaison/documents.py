@@ -182,9 +182,27 @@ class DischargeContentSerializer(StrictSerializer):
         return attrs
 
 
+SPECIALTIES = [key for key, _label in catalogue.SPECIALTY]
+
+
+class ExpertiseContentSerializer(StrictSerializer):
+    """The clinical part of a tele-expertise request (DOMAIN.md Part C.1; expertise app)."""
+
+    specialty = serializers.ChoiceField(SPECIALTIES, required=False, allow_blank=True)
+    urgency = serializers.ChoiceField(URGENCIES, required=False, allow_blank=True)
+    question = text(max_length=LONG)
+    medical_history = text(max_length=LONG)
+    medications = MedicationSerializer(many=True, required=False)
+    allergies = AllergySerializer(many=True, required=False)
+    allergies_none_known = serializers.BooleanField(required=False, default=False)
+    comment = text(max_length=LONG)
+    patient_consent = serializers.BooleanField(required=False, default=False)
+
+
 CONTENT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "referral": ReferralContentSerializer,
     "discharge": DischargeContentSerializer,
+    "expertise": ExpertiseContentSerializer,
 }
 CONTENT_KEYS = {kind: list(cls().fields) for kind, cls in CONTENT_SERIALIZERS.items()}
 
@@ -269,7 +287,7 @@ def missing_for_send(
         f"patient.{key}": [str(message) for message in messages]
         for key, messages in identity_errors(patient).items()
     }
-    if kind == "referral":
+    if kind in ("referral", "expertise"):
         if not has_recipient_organisation:
             missing["recipient_organisation"] = str(REQUIRED)
     else:

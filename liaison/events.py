@@ -132,6 +132,11 @@ def describe_sheet(event: str, sheet: LiaisonSheet) -> Subject:
         return Subject(text)
     recipient = sheet.recipient_organisation
     day_text = _day(sheet).strftime("%d/%m/%Y")
+    if sheet.kind == LiaisonSheet.Kind.EXPERTISE and recipient is not None:
+        return Subject(
+            gettext("Demande d'avis pour %(service)s du %(date)s")
+            % {"service": recipient.name, "date": day_text}
+        )
     if recipient is None:
         return Subject(gettext("Fiche de liaison du %(date)s") % {"date": day_text})
     text = gettext("Fiche de liaison pour %(service)s du %(date)s") % {
@@ -155,4 +160,6 @@ register_describer(
 
 def sheet_url(sheet: LiaisonSheet) -> str:
     """Where every liaison notification leads: the sheet, behind its access rule."""
+    if sheet.kind == LiaisonSheet.Kind.EXPERTISE:
+        return reverse("expertise-request", kwargs={"code": sheet.code})
     return reverse("liaison-sheet", kwargs={"code": sheet.code})

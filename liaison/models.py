@@ -28,6 +28,8 @@ class LiaisonSheet(TimestampedModel):
     class Kind(models.TextChoices):
         REFERRAL = "referral", _("Fiche de liaison d'entrée")
         DISCHARGE = "discharge", _("Lettre de liaison de sortie")
+        # A request for a specialist's written opinion (expertise app: detail, tracing).
+        EXPERTISE = "expertise", _("Demande d'avis (télé-expertise)")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Brouillon")
@@ -38,6 +40,10 @@ class LiaisonSheet(TimestampedModel):
         CANCELLED = "cancelled", _("Annulée")
         NO_SHOW = "no_show", _("Patient non venu")
         CLOSED = "closed", _("Clôturée")
+        # Tele-expertise only (liaison.states declares which kind reaches which state).
+        TAKEN = "taken", _("Prise en charge")
+        MORE_INFO_REQUESTED = "more_info_requested", _("Précisions demandées")
+        ANSWERED = "answered", _("Avis rendu")
 
     class Urgency(models.TextChoices):
         ROUTINE = "routine", _("Programmée")
@@ -46,7 +52,7 @@ class LiaisonSheet(TimestampedModel):
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
     # Optimistic concurrency for draft edits: the ETag / If-Match value.
     version = models.PositiveIntegerField(default=1)
 
@@ -210,6 +216,13 @@ EVENT_ACTION_LABELS = {
     "close": _("Clôture"),
     "redirect": _("Réorientation"),
     "note": _("Note"),
+    "take": _("Prise en charge de la demande d'avis"),
+    "ask_more": _("Demande de précisions"),
+    "resend": _("Demande complétée et renvoyée"),
+    "answer": _("Avis rendu"),
+    "refuse": _("Demande d'avis déclinée"),
+    "withdraw": _("Demande d'avis annulée"),
+    "acknowledge": _("Avis lu, demande clôturée"),
 }
 
 
@@ -228,8 +241,8 @@ class SheetEvent(models.Model):
     actor = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
     at = models.DateTimeField(default=now, db_index=True)
     action = models.CharField(max_length=32)
-    from_status = models.CharField(max_length=16, blank=True, default="")
-    to_status = models.CharField(max_length=16, blank=True, default="")
+    from_status = models.CharField(max_length=24, blank=True, default="")
+    to_status = models.CharField(max_length=24, blank=True, default="")
     note = EncryptedTextField(blank=True, default="")
     idempotency_key = models.CharField(max_length=64, blank=True, default="")
 
@@ -311,3 +324,77 @@ class IndicatorCount(models.Model):
 
     def __str__(self) -> str:
         return f"IndicatorCount {self.scope} {self.month} {self.measure} {self.bucket}"
+
+
+# --- Tele-expertise (liaison.expertise; docs/teleexpertise.md) ---------------------------
+
+
+class ExpertiseRequest(models.Model):
+    """What a tele-expertise request holds besides its sheet (kind "expertise").
+
+    The sheet keeps the identity, the question and the context (encrypted), the state, the
+    timeline and the attachments. This row keeps the loop's people and times in clear (they
+    drive the worklist, the alerts, the billing trace and the indicators, and say nothing
+    about the patient), the structured answer encrypted, and the patient key of the billing
+    counts: a blind index copied from the sheet's own, never decrypted to count.
+    """
+
+    class Consultation(models.TextChoices):
+        NOT_NEEDED = "not_needed", _("Pas de consultation nécessaire")
+        ROUTINE = "routine", _("Consultation à programmer")
+        SOON = "soon", _("Consultation dans les 15 jours")
+        URGENT = "urgent", _("Consultation urgente")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sheet = models.OneToOneField(LiaisonSheet, models.CASCADE, related_name="expertise")
+    specialty = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    # The patient for the yearly counts (DOMAIN.md C.1): the INS index, else the birth name
+    # and date index of the sheet. Two requests about one patient share it.
+    patient_key = BlindIndexField()
+
+    # Consent to a remote opinion (C.1): who recorded it and when; required to send.
+    consent_by = models.ForeignKey(
+        "directory.Member", models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    consent_at = models.DateTimeField(null=True, blank=True)
+
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    taken_by = models.ForeignKey(
+        "directory.Member", models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+    first_sent_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        "directory.Member", models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    answer_read_at = models.DateTimeField(null=True, blank=True)
+    # The opinion, the recommended actions (encrypted); whether a consultation is needed is
+    # in clear: the "avoided a consultation" indicator counts it without decrypting.
+    answer = EncryptedJSONField(default=dict)
+    consultation = models.CharField(
+        max_length=16, choices=Consultation.choices, blank=True, default=""
+    )
+    referral = models.ForeignKey(
+        LiaisonSheet, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    suggested_organisation = models.ForeignKey(
+        "directory.Organisation", models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Billing: requester and expert in the same MSP is not billable (C.1).
+    same_msp = models.BooleanField(default=False)
+
+    # Markers of the scheduled alerts (expertise.services.alerts).
+    take_alerted_at = models.DateTimeField(null=True, blank=True)
+    take_escalated_at = models.DateTimeField(null=True, blank=True)
+    answer_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["answered_by", "patient_key", "answered_at"], name="expertise_expert"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ExpertiseRequest {self.sheet_id}"  # never the patient

@@ -25,6 +25,7 @@ from patients.identity import IdentityWarningOutput, PatientSerializer, identity
 RELATION_KEYS = {
     "referral": {"kind", "patient", "recipient_organisation", "sender_organisation", "copy_to"},
     "discharge": {"kind", "patient", "sender_organisation", "referral", "recipients"},
+    "expertise": {"kind", "patient", "recipient_organisation", "sender_organisation"},
 }
 # Set when the draft is created, never changed by an edit (PATCH refuses them).
 CREATION_ONLY_KEYS = ("kind", "sender_organisation", "referral")

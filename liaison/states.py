@@ -34,8 +34,15 @@ Kind = LiaisonSheet.Kind
 REFERRAL = (Kind.REFERRAL,)
 DISCHARGE = (Kind.DISCHARGE,)
 BOTH = (Kind.REFERRAL, Kind.DISCHARGE)
+EXPERTISE = (Kind.EXPERTISE,)
+ALL = (Kind.REFERRAL, Kind.DISCHARGE, Kind.EXPERTISE)
 # The loop is open: notes are exchanged, the discharge letter may be written.
 OPEN = (Status.SENT, Status.RECEIVED, Status.ACCEPTED, Status.NO_SHOW)
+# A tele-expertise request waiting for its expert, or for its requester's precisions.
+EXPERTISE_OPEN = (Status.SENT, Status.TAKEN, Status.MORE_INFO_REQUESTED)
+EXPERT_SIDE = _("Cette action revient au service expert sollicité.")
+REQUESTER_SIDE = _("Cette action revient au demandeur de l'avis.")
+EXPERTISE_ONLY = _("Action réservée aux demandes d'avis (télé-expertise).")
 # Who may act: the sender's side (the author or their structure), the receiving hospital
 # service, either of the two, or anyone named in the loop (they and the copied care team).
 SENDER = "sender"
@@ -67,13 +74,13 @@ class Action:
 ACTIONS: dict[str, Action] = {
     action.name: action
     for action in [
-        Action("send", _("Envoyer"), BOTH, (Status.DRAFT,), SENDER, Status.SENT,
+        Action("send", _("Envoyer"), ALL, (Status.DRAFT,), SENDER, Status.SENT,
                wrong_side=_("Cette action revient à l'émetteur."),
                wrong_state=_("Cette fiche a déjà été envoyée."), button=False),
-        Action("edit", _("Modifier"), BOTH, (Status.DRAFT,), SENDER,
+        Action("edit", _("Modifier"), ALL, (Status.DRAFT,), SENDER,
                wrong_side=_("Seul l'émetteur modifie un brouillon."),
                wrong_state=_("Seul un brouillon peut être modifié.")),
-        Action("delete", _("Supprimer le brouillon"), BOTH, (Status.DRAFT,), SENDER,
+        Action("delete", _("Supprimer le brouillon"), ALL, (Status.DRAFT,), SENDER,
                wrong_side=_("Seul l'émetteur supprime un brouillon."),
                wrong_state=_("Seul un brouillon peut être supprimé.")),
         Action("receive", _("Accuser réception"), REFERRAL, (Status.SENT,), RECIPIENT,
@@ -104,14 +111,43 @@ ACTIONS: dict[str, Action] = {
                wrong_side=_("Seul le service émetteur complète sa lettre."),
                wrong_state=_("Seule une lettre envoyée peut être complétée."),
                wrong_kind=_("Seule une lettre envoyée peut être complétée.")),
-        Action("note", _("Ajouter la note"), BOTH, OPEN, LOOP, required=("note",),
+        Action("note", _("Ajouter la note"), ALL, (*OPEN, Status.TAKEN, Status.MORE_INFO_REQUESTED,
+               Status.ANSWERED), LOOP, required=("note",),
                wrong_side=_("Seuls les membres de la boucle ajoutent des notes."),
                wrong_state=_("La fiche n'est plus ouverte."), button=False),
-        Action("attach", _("Joindre"), BOTH,
-               (Status.DRAFT, Status.SENT, Status.RECEIVED, Status.ACCEPTED, Status.NO_SHOW),
+        Action("attach", _("Joindre"), ALL,
+               (Status.DRAFT, Status.SENT, Status.RECEIVED, Status.ACCEPTED, Status.NO_SHOW,
+                Status.TAKEN, Status.MORE_INFO_REQUESTED),
                SENDER_OR_RECIPIENT,
                wrong_side=_("Seuls l'émetteur et le service destinataire joignent des fichiers."),
                wrong_state=_("La fiche est close."), button=False),
+        # Tele-expertise (expertise.services): the requester asks, an expert of the service
+        # takes, asks for more or answers; the requester completes, then acknowledges.
+        Action("take", _("Prendre en charge"), EXPERTISE, (Status.SENT,), RECIPIENT,
+               Status.TAKEN, wrong_side=EXPERT_SIDE, wrong_kind=EXPERTISE_ONLY,
+               wrong_state=_("Cette demande n'attend plus d'être prise en charge.")),
+        Action("ask_more", _("Demander des précisions"), EXPERTISE, (Status.TAKEN,), RECIPIENT,
+               Status.MORE_INFO_REQUESTED, required=("note",),
+               missing_reason=_("Indiquez les précisions attendues."),
+               wrong_side=EXPERT_SIDE, wrong_kind=EXPERTISE_ONLY),
+        Action("resend", _("Compléter et renvoyer"), EXPERTISE, (Status.MORE_INFO_REQUESTED,),
+               SENDER, Status.SENT, wrong_side=REQUESTER_SIDE, wrong_kind=EXPERTISE_ONLY,
+               wrong_state=_("Aucune précision n'est demandée sur cette demande.")),
+        Action("answer", _("Rendre l'avis"), EXPERTISE, (Status.TAKEN,), RECIPIENT,
+               Status.ANSWERED, required=("opinion", "consultation_needed"),
+               wrong_side=EXPERT_SIDE, wrong_kind=EXPERTISE_ONLY,
+               wrong_state=_("Prenez la demande en charge avant de rendre l'avis.")),
+        Action("refuse", _("Décliner la demande"), EXPERTISE, (Status.SENT, Status.TAKEN),
+               RECIPIENT, Status.DECLINED, required=("note",),
+               missing_reason=_("Indiquez le motif du refus."),
+               wrong_side=EXPERT_SIDE, wrong_kind=EXPERTISE_ONLY),
+        Action("withdraw", _("Annuler la demande"), EXPERTISE, EXPERTISE_OPEN, SENDER,
+               Status.CANCELLED, required=("note",),
+               missing_reason=_("Indiquez le motif de l'annulation."),
+               wrong_side=REQUESTER_SIDE, wrong_kind=EXPERTISE_ONLY),
+        Action("acknowledge", _("J'ai pris connaissance de l'avis"), EXPERTISE,
+               (Status.ANSWERED,), SENDER, Status.CLOSED, wrong_side=REQUESTER_SIDE,
+               wrong_kind=EXPERTISE_ONLY, wrong_state=_("Aucun avis n'attend votre lecture.")),
     ]
 }  # fmt: skip
 

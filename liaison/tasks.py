@@ -37,3 +37,17 @@ def remind_unread_discharge_letters() -> int:
     from liaison.services import alerts  # noqa: PLC0415
 
     return alerts.remind_unread_discharge_letters()
+
+
+@shared_task(base=IdempotentTask, ignore_result=True)
+def alert_untaken_expertise_requests() -> int:
+    from liaison.expertise import alerts  # noqa: PLC0415
+
+    return alerts.alert_untaken_requests()
+
+
+@shared_task(base=IdempotentTask, ignore_result=True)
+def remind_unread_expertise_answers() -> int:
+    from liaison.expertise import alerts  # noqa: PLC0415
+
+    return alerts.remind_unread_answers()

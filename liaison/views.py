@@ -253,6 +253,8 @@ def edit_sheet(request: HttpRequest, member: Member, code: UUID) -> HttpResponse
 @member_page
 def sheet_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
     sheet = selectors.access_sheet(member, code)
+    if sheet.kind == LiaisonSheet.Kind.EXPERTISE:  # its reading view is tele-expertise's
+        return redirect("expertise-request", code=sheet.code)
     if sheet.status == SheetStatus.DRAFT and selectors.is_on_sender_side(member, sheet):
         return redirect("liaison-edit", code=sheet.code)
     filing.open_sheet(actor=member, sheet=sheet)  # opening it is reading it (and its alerts)

@@ -23,7 +23,7 @@ def test_it_loads_the_demo_twice_without_duplicates() -> None:
         Member.objects.count(),
         Membership.objects.count(),
     ) == counts
-    assert counts == (9, 10, 10)
+    assert counts == (10, 11, 11)  # with Dermatologie and dr.derm (tele-expertise)
 
 
 def test_every_demo_identifier_passes_its_check(demo: dict[str, Member]) -> None:
@@ -40,7 +40,7 @@ def test_every_demo_identifier_passes_its_check(demo: dict[str, Member]) -> None
 def test_the_demo_has_the_expected_structure(demo: dict[str, Member]) -> None:
     hospital = Organisation.objects.get(kind=Organisation.Kind.HOSPITAL)
     assert set(hospital.children.values_list("name", flat=True)) == {
-        "Urgences", "Cardiologie", "Médecine interne",
+        "Urgences", "Cardiologie", "Médecine interne", "Dermatologie",
     }  # fmt: skip
     assert Membership.objects.get(member=demo["coord"]).role == Membership.Role.ADMIN
     assert demo["dr.martin"].user.check_password("demo")

@@ -72,6 +72,18 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=30, hour=8),
         "options": {"expires": 3600},
     },
+    # Tele-expertise: requests nobody took (half the delay: the service; due: the coordinator).
+    "liaison-alert-untaken-expertise-requests": {
+        "task": "liaison.tasks.alert_untaken_expertise_requests",
+        "schedule": 900.0,
+        "options": {"expires": 900},
+    },
+    # https://crontab.guru/#45_8_*_*_* – every morning: answers their requester has not opened.
+    "liaison-remind-unread-expertise-answers": {
+        "task": "liaison.tasks.remind_unread_expertise_answers",
+        "schedule": crontab(minute=45, hour=8),
+        "options": {"expires": 3600},
+    },
     # https://crontab.guru/#0_8_*_*_1-5 – weekdays 08:00: participants who have not read a
     # new protocol version.
     "protocols-remind-unacknowledged": {

@@ -117,7 +117,9 @@ def contribution(state: SheetState | None) -> Counter[Cell]:
                 hours, fine = DURATIONS[name]
                 cells[month, hours, minutes // 60] += 1
                 cells[month, fine, minutes] += 1
-    elif state.document_version == 1:  # a later version completes a letter: not another one
+    elif state.kind == SheetKind.DISCHARGE and state.document_version == 1:
+        # (a later version completes a letter: not another one; tele-expertise requests
+        # have their own figures, expertise.indicators)
         cells[month, "letters", 0] += 1
         if state.discharge_date is not None:
             cells[month, "dated", 0] += 1

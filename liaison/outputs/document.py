@@ -257,6 +257,10 @@ def build_document(sheet: LiaisonSheet) -> Document:
         facts.append((_("Version"), str(sheet.document_version)))
         if sheet.document_status == "in_progress":
             facts.append((_("Statut du document"), _("En cours : résultats attendus")))
+    sections = document_sections(sheet)
+    if sheet.kind == LiaisonSheet.Kind.EXPERTISE:
+        signer, answer = _expertise_answer(sheet, signer)
+        sections += answer
     return Document(
         title=str(sheet.get_kind_display()),
         identity=identity_line(patient),
@@ -264,12 +268,35 @@ def build_document(sheet: LiaisonSheet) -> Document:
         document_date=document_date(sheet),
         status=str(sheet.get_status_display()),
         facts=facts,
-        sections=document_sections(sheet),
+        sections=sections,
         sender=sender,
         signer=signer,
         recipients_title=_("Équipe de soins en copie") if sheet.is_referral else _("Destinataires"),
         recipients=recipients,
     )
+
+
+def _expertise_answer(sheet: LiaisonSheet, signer: Person) -> tuple[Person, list[DocumentSection]]:
+    """A tele-expertise request prints its answer and is signed by the expert who gave it."""
+    detail = getattr(sheet, "expertise", None)
+    if detail is None or detail.answered_at is None or detail.answered_by is None:
+        return signer, []
+    answer = detail.answer or {}
+    fields = [DocumentField(label=_("Avis"), text=answer.get("opinion", ""))]
+    if answer.get("recommended_actions"):
+        fields.append(
+            DocumentField(label=_("Conduite à tenir"), text=answer["recommended_actions"])
+        )
+    fields.append(
+        DocumentField(label=_("Consultation"), text=str(detail.get_consultation_display()))
+    )
+    expert = Person(
+        role=_("Médecin expert"),
+        name=detail.answered_by.display_name,
+        details=_("Avis rendu le %(date)s")
+        % {"date": localtime(detail.answered_at).strftime("%d/%m/%Y %H:%M")},
+    )
+    return expert, [DocumentSection(key="answer", title=_("Avis du spécialiste"), fields=fields)]
 
 
 def patient_lines(patient: dict[str, Any]) -> list[str]:

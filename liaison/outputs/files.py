@@ -48,7 +48,13 @@ def sheet_pdf(sheet: LiaisonSheet) -> OutputFile:
 
 
 def sheet_fhir(sheet: LiaisonSheet) -> OutputFile:
-    body = json.dumps(bundle_for(sheet), ensure_ascii=False, indent=1).encode()
+    if sheet.kind == LiaisonSheet.Kind.EXPERTISE:  # a request and its answer, not a document
+        from liaison.expertise.fhir import expertise_bundle  # noqa: PLC0415 (imports outputs)
+
+        bundle = expertise_bundle(sheet)
+    else:
+        bundle = bundle_for(sheet)
+    body = json.dumps(bundle, ensure_ascii=False, indent=1).encode()
     return OutputFile(body, FHIR_JSON, sheet_filename(sheet.code, "json"))
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from directory.models import Member
 from directory.permissions import member_page
 from liaison import actions, selectors
+from liaison.expertise.indicators import expertise_indicators
 from liaison.outputs import selectors as output_selectors
 from liaison.outputs.chart import liaison_chart
 from liaison.outputs.document import build_document
@@ -92,6 +93,7 @@ def indicators_page(request: HttpRequest, member: Member) -> HttpResponse:
             "chart": liaison_chart(indicators.months) if indicators else None,
             "query": request.GET.urlencode(),
             "title": _("Indicateurs de la boucle ville-hôpital"),
+            "expertise": expertise_indicators(start, end) if not errors else [],
         },
     )
 

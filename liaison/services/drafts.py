@@ -69,7 +69,7 @@ def validated_content(
 
 def _clear_fields(kind: str, content: dict[str, Any]) -> dict[str, Any]:
     """The few content values also kept in clear, because alerts and lists query them."""
-    if kind == SheetKind.REFERRAL:
+    if kind in (SheetKind.REFERRAL, SheetKind.EXPERTISE):
         return {"urgency": content.get("urgency") or ""}
     # The content holds the date as JSON does (ISO text); the column, and the sheet answered
     # from what was written without reading it back, hold a date.
@@ -105,7 +105,22 @@ def _sender_organisation(actor: Member, kind: str, requested: Organisation | Non
     return organisation
 
 
-def _check_recipient_organisation(organisation: Organisation | None) -> None:
+# Who answers a tele-expertise request: a hospital service, or specialists of the CPTS
+# working in a practice (DOMAIN.md Part C.1: "a specialist or a specialist service").
+EXPERT_ORGANISATION_KINDS = (
+    Organisation.Kind.HOSPITAL_SERVICE,
+    Organisation.Kind.CABINET,
+    Organisation.Kind.MSP,
+)
+
+
+def _check_recipient_organisation(organisation: Organisation | None, kind: str) -> None:
+    if kind == SheetKind.EXPERTISE:
+        if organisation is not None and organisation.kind not in EXPERT_ORGANISATION_KINDS:
+            raise FieldErrors(
+                {"recipient_organisation": [_("Choisissez un service ou un cabinet spécialisé.")]}
+            )
+        return
     if organisation is not None and organisation.kind != Organisation.Kind.HOSPITAL_SERVICE:
         raise FieldErrors(
             {"recipient_organisation": [_("Le destinataire doit être un service hospitalier.")]}
@@ -156,21 +171,22 @@ def create_draft(
 
     The first one comes back marked as a replay (security.idempotency), for the API's header.
     """
-    if kind == SheetKind.REFERRAL:
-        _check_recipient_organisation(recipient_organisation)
-        if (
-            recipient_organisation is None
-            and not participants
-            and is_blank(patient or {})
-            and is_blank(content or {})
-        ):
-            # Each empty "Envoyer" used to leave a blank draft behind in the worklist.
-            raise EmptyDraft(
-                _(
-                    "La fiche est vide : remplissez au moins un champ (patient, destinataire, "
-                    "motif…) avant de l'enregistrer ou de l'envoyer."
-                )
+    has_recipient = kind in (SheetKind.REFERRAL, SheetKind.EXPERTISE)
+    if has_recipient:
+        _check_recipient_organisation(recipient_organisation, kind)
+    if has_recipient and (
+        recipient_organisation is None
+        and not participants
+        and is_blank(patient or {})
+        and is_blank(content or {})
+    ):
+        # Each empty "Envoyer" used to leave a blank draft behind in the worklist.
+        raise EmptyDraft(
+            _(
+                "La fiche est vide : remplissez au moins un champ (patient, destinataire, "
+                "motif…) avant de l'enregistrer ou de l'envoyer."
             )
+        )
     organisation = _sender_organisation(actor, kind, sender_organisation)
     clean_patient = validated_patient(patient or {})
     clean_content = validated_content(kind, content or {})
@@ -178,7 +194,7 @@ def create_draft(
         kind=kind,
         author=actor,
         sender_organisation=organisation,
-        recipient_organisation=recipient_organisation if kind == SheetKind.REFERRAL else None,
+        recipient_organisation=recipient_organisation if has_recipient else None,
         referral=referral if kind == SheetKind.DISCHARGE else None,
         patient=clean_patient,
         content=clean_content,
@@ -234,8 +250,8 @@ def update_draft(
         for name, value in _clear_fields(sheet.kind, sheet.content).items():
             setattr(sheet, name, value)
         fields += ["content", *_clear_fields(sheet.kind, sheet.content)]
-    if recipient_organisation is not ... and sheet.is_referral:
-        _check_recipient_organisation(recipient_organisation)
+    if recipient_organisation is not ... and sheet.kind != SheetKind.DISCHARGE:
+        _check_recipient_organisation(recipient_organisation, sheet.kind)
         sheet.recipient_organisation = recipient_organisation
         fields.append("recipient_organisation")
     # One conditional UPDATE writes the changes and moves the version: the values are the

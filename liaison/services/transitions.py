@@ -219,10 +219,7 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         SheetParticipant.objects.filter(sheet=sheet).update(delivered_at=sent_at)
         for participant in participants:
             participant.delivered_at = sent_at
-    if sheet.is_referral:
-        _tell(sheet, "recipient", events.REFERRAL_SENT, actor)
-    else:
-        _notify(events.DISCHARGE_SENT, participant_members(sheet), sheet, actor)
+    _tell_sent(sheet, actor)
     # After the notifications: the audit chain's head stays locked from this entry to the
     # commit, and every audited write of the service waits for it.
     audit.record(actor=actor, action=actions.SHEET_SEND, target=sheet)
@@ -230,6 +227,19 @@ def send_sheet(*, actor: Member, sheet: LiaisonSheet, idempotency_key: str = "")
         _close_referral_by_discharge(sheet, actor)
     _push(sheet, audience)
     return sheet
+
+
+def _tell_sent(sheet: LiaisonSheet, actor: Member) -> None:
+    """Who hears of a sending: the service (referral), the recipients (letter); a
+    tele-expertise request also records its consent and due date (liaison.expertise)."""
+    if sheet.kind == SheetKind.EXPERTISE:
+        from liaison.expertise.services import on_sent  # noqa: PLC0415 (it imports this module)
+
+        on_sent(sheet, actor)
+    elif sheet.is_referral:
+        _tell(sheet, "recipient", events.REFERRAL_SENT, actor)
+    else:
+        _notify(events.DISCHARGE_SENT, participant_members(sheet), sheet, actor)
 
 
 def _close_referral_by_discharge(letter: LiaisonSheet, actor: Member) -> None:

@@ -12,6 +12,8 @@ IDEMPOTENT_OPERATIONS = {
     ("/api/v1/liaison-sheets/", "post"),
     ("/api/v1/liaison-sheets/{code}/send/", "post"),
     ("/api/v1/liaison-sheets/from-fhir/", "post"),
+    ("/api/v1/expertise-requests/", "post"),
+    ("/api/v1/expertise-requests/{code}/send/", "post"),
     ("/api/v1/conversations/", "post"),
     ("/api/v1/conversations/{code}/messages/", "post"),
     ("/api/v1/protocols/", "post"),

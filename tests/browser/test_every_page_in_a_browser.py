@@ -60,6 +60,17 @@ def sheet_of(login: str, kind: str, status: str) -> Callable[[Members], str]:
     return url
 
 
+def request_of(login: str, status: str) -> Callable[[Members], str]:
+    """A tele-expertise request of the demo, in its reading view."""
+
+    def url(members: Members) -> str:
+        sheet = sheets_visible_to(members[login]).filter(kind="expertise", status=status).first()
+        assert sheet is not None, f"the demo has no expertise request {status} for {login}"
+        return f"/liaison/avis/{sheet.code}/"
+
+    return url
+
+
 def first_conversation(login: str) -> Callable[[Members], str]:
     def url(members: Members) -> str:
         conversation = conversations_visible_to(members[login]).order_by("pk").first()
@@ -105,6 +116,9 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("fiche envoyée", sheet_of("dr.martin", "referral", "sent")),
         ("annuler une demande", then(sheet_of("dr.martin", "referral", "sent"), "action/cancel/")),
         ("lettre de sortie reçue", sheet_of("dr.martin", "discharge", "sent")),
+        ("télé-expertise", fixed("/liaison/avis/")),
+        ("demande d'avis", fixed("/liaison/avis/nouvelle/")),
+        ("avis rendu", request_of("dr.martin", "answered")),
         ("messagerie", fixed("/messagerie/")),
         ("conversation", first_conversation("dr.martin")),
         ("quitter une conversation", then(first_conversation("dr.martin"), "quitter/")),
@@ -127,6 +141,11 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ),
         ("lettre de sortie", sheet_of("hop.cardio", "discharge", "draft")),
         ("messagerie", fixed("/messagerie/")),
+    ],
+    "dr.derm": [
+        ("avis à rendre", fixed("/liaison/avis/")),
+        ("demande prise en charge", request_of("dr.derm", "taken")),
+        ("demande envoyée", request_of("dr.derm", "sent")),
     ],
     "ide.petit": [
         ("fiches", fixed("/liaison/")),

@@ -18,7 +18,21 @@ def test_the_demo_covers_every_referral_status(demo) -> None:
     load_sheets(demo)
 
     statuses = set(LiaisonSheet.objects.filter(kind="referral").values_list("status", flat=True))
-    assert statuses == set(SheetStatus.values)
+    tele_expertise_only = {SheetStatus.TAKEN, SheetStatus.MORE_INFO_REQUESTED, SheetStatus.ANSWERED}
+    assert statuses == set(SheetStatus.values) - tele_expertise_only
+
+
+def test_the_demo_covers_every_expertise_status(demo) -> None:
+    load_sheets(demo)
+
+    requests = LiaisonSheet.objects.filter(kind="expertise")
+    statuses = set(requests.values_list("status", flat=True))
+    assert statuses == set(SheetStatus.values) - {
+        SheetStatus.RECEIVED, SheetStatus.ACCEPTED, SheetStatus.NO_SHOW,
+    }  # fmt: skip
+    assert {"Dermatologie", "Cardiologie"} == set(
+        requests.values_list("recipient_organisation__name", flat=True)
+    )
 
 
 def test_the_demo_covers_every_discharge_state(demo) -> None:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.test import Client
 
 from liaison import selectors, states
+from liaison.expertise import services as expertise
 from liaison.models import LiaisonSheet
 from liaison.services import attachments, discharge, drafts, transitions
 from security.exceptions import DomainError, FieldErrors, InvalidTransition, PermissionDenied
@@ -46,6 +47,18 @@ def _call(member: Any, sheet: LiaisonSheet, name: str) -> None:
             filename="cr.txt",
             size=12,
         ),
+        # Tele-expertise (liaison.expertise.services)
+        "take": lambda: expertise.take(actor=member, sheet=sheet),
+        "ask_more": lambda: expertise.ask_more(actor=member, sheet=sheet, note="Photo ?"),
+        "resend": lambda: expertise.resend(
+            actor=member, sheet=sheet, expected_version=sheet.version
+        ),
+        "answer": lambda: expertise.answer(
+            actor=member, sheet=sheet, opinion="Bénin", consultation="not_needed"
+        ),
+        "refuse": lambda: expertise.refuse(actor=member, sheet=sheet, note="Hors champ"),
+        "withdraw": lambda: expertise.withdraw(actor=member, sheet=sheet, note="Vu"),
+        "acknowledge": lambda: expertise.acknowledge(actor=member, sheet=sheet),
     }
     if name in transitions.TRANSITIONS:
         transitions.transition_referral(
@@ -99,7 +112,22 @@ def sheets(demo, make_referral) -> dict[str, LiaisonSheet]:
     old.refresh_from_db()
     discharge.revise_discharge_letter(actor=demo["hop.cardio"], letter=old)
     made["discharge-sent-with-next-version"] = old
+    for status in Status.values:  # a tele-expertise request to cardiology, in every state
+        request = drafts.create_draft(
+            actor=demo["dr.martin"], kind="expertise", patient=patient_of(old),
+            content={"specialty": "cardiology", "urgency": "routine", "question": "ECG ?",
+                     "patient_consent": True},
+            recipient_organisation=old.referral.recipient_organisation,
+        )  # fmt: skip
+        if status != Status.DRAFT:
+            request = transitions.send_sheet(actor=demo["dr.martin"], sheet=request)
+            LiaisonSheet.objects.filter(pk=request.pk).update(status=status)
+        made[f"expertise-{status}"] = request
     return made
+
+
+def patient_of(sheet: LiaisonSheet) -> dict[str, Any]:
+    return LiaisonSheet.objects.get(pk=sheet.pk).patient
 
 
 def test_the_buttons_are_the_actions_the_services_accept(demo, sheets) -> None:
@@ -120,6 +148,8 @@ def test_the_buttons_are_the_actions_the_services_accept(demo, sheets) -> None:
 
 def test_the_page_shows_the_machine_buttons_with_their_words(client: Client, demo, sheets) -> None:
     for label, sheet in sheets.items():
+        if label.startswith("expertise-"):
+            continue  # its page is tele-expertise's (tests/expertise)
         for persona in ("hop.cardio", "dr.martin", "ide.petit"):
             member = demo[persona]
             if sheet.status == Status.DRAFT or not (

@@ -34,7 +34,9 @@ REFERRAL = {
 # From the monthly aggregates, on PostgreSQL and SQLite alike: the months' cells, the minutes
 # of the hours that hold a percentile, the open referrals of the day exactly 30 days ago.
 QUERIES = 3
-PAGE_QUERIES = 15  # 14 from the aggregates, plus the patients included in a protocol
+PAGE_QUERIES = (
+    17  # 14 from the aggregates, the patients included in a protocol, 2 of tele-expertise
+)
 
 
 def stamp(sheet: LiaisonSheet, **fields: object) -> LiaisonSheet:
