@@ -61,7 +61,8 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 
 def expertise_indicators(start: date, end: date) -> list[ExpertiseRow]:
-    """The rows of the period, by month then specialty (2 queries)."""
+    """The rows of the period, by month then specialty: one query on PostgreSQL, which
+    computes the percentiles; two elsewhere (the answer times are read to compute them)."""
     since, until = _bounds(start, end)
     requests = ExpertiseRequest.objects.filter(first_sent_at__gte=since, first_sent_at__lt=until)
     answered = Q(answered_at__isnull=False)
