@@ -256,6 +256,9 @@ MIDDLEWARE = [
     "security.middleware.RequestContextMiddleware",
     "security.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A session idle too long, or open too long, ends here (before the form-draft keeper, so
+    # a form sent just after the idle limit is kept for its author like any expired session's).
+    "security.session_limits.SessionLimitsMiddleware",
     # A form posted after the session expired is kept for its author until they log back in.
     "security.middleware.FormDraftMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -349,6 +352,11 @@ if not set(AUTH_METHODS) <= {"psc", "password"} or not AUTH_METHODS:
 # Sensitive actions (exports, key rotation, audit export) ask for a fresh authentication when
 # the last one is older than this (PGSSI-S, DOMAIN.md §7.1).
 REAUTH_MAX_AGE_SECONDS = env_int("REAUTH_MAX_AGE_SECONDS", 15 * 60)
+# A web session ends after this long without the person doing anything (a page opened, a form
+# sent; a page's own background polling does not count), and in any case this long after the
+# login (security.session_limits). The same idle limit as personal API tokens.
+SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)
+SESSION_MAX_AGE_SECONDS = env_int("SESSION_MAX_AGE_SECONDS", 12 * 3600)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -122,3 +122,6 @@ REAUTHENTICATION = register_action(
     "login.reauthentication", _("Nouvelle authentification avant une action sensible")
 )
 LOGOUT = register_action("login.logout", _("Déconnexion"))
+SESSION_EXPIRED = register_action(
+    "login.session_expired", _("Session terminée (inactivité ou durée maximale)")
+)

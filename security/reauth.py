@@ -24,6 +24,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
+from rest_framework.authentication import SessionAuthentication
+
+from security.exceptions import DomainError
 
 SESSION_KEY = "authentication"
 PSC = "psc"
@@ -32,19 +36,31 @@ PASSWORD_TOTP = "password+totp"  # noqa: S105
 
 
 def note_authentication(
-    request: HttpRequest, *, method: str, acr: str = "", sid: str = "", id_token: str = ""
+    request: HttpRequest,
+    *,
+    method: str,
+    acr: str = "",
+    sid: str = "",
+    id_token: str = "",
+    reauthentication: bool = False,
 ) -> None:
     """Record in the (server-side) session how and when the person just authenticated.
 
-    The ID token is kept for the provider's logout (id_token_hint) and nowhere else: never in
-    a log or the audit trail.
+    `at` is the last proof of identity (what the sensitive actions look at); `opened` the
+    login itself, which a re-authentication keeps: the session's absolute lifetime counts from
+    it (security.session_limits). The ID token is kept for the provider's logout
+    (id_token_hint) and nowhere else: never in a log or the audit trail.
     """
+    now = int(time.time())
+    opened = authentication_of(request).get("opened") if reauthentication else None
     request.session[SESSION_KEY] = {
         "method": method,
         "acr": acr,
         "sid": sid,
         "id_token": id_token,
-        "at": int(time.time()),
+        "at": now,
+        "opened": opened if isinstance(opened, int) else now,
+        "seen": now,
     }
 
 
@@ -86,3 +102,35 @@ def require_recent_authentication(view: Callable[..., Any]) -> Callable[..., Any
         return response
 
     return wrapped
+
+
+class ReauthenticationRequired(DomainError):
+    """A sensitive API call from a web session whose last authentication is too old."""
+
+    status_code = 403
+    code = "reauthentication_required"
+
+
+def refuse_unless_recent(request: HttpRequest) -> None:
+    """The API's side of `require_recent_authentication`, for exports read with a session.
+
+    A page's script (or a person typing the URL) calls the export with the session cookie: the
+    same rule as the pages applies, and the answer names where to confirm one's identity. A
+    call with an API token passes: a token is issued after a full login (with its second
+    factor) and lives only as long as its own idle and absolute limits (security.tokens).
+    Call it after the access check, so someone without access still gets the 404.
+    """
+    django_request = getattr(request, "_request", request)  # a DRF Request wraps Django's
+    by_session = isinstance(
+        getattr(request, "successful_authenticator", None), SessionAuthentication
+    )
+    if not by_session or is_recent(django_request):
+        return
+    raise ReauthenticationRequired(
+        gettext(
+            "Confirmez votre identité avant cet export : votre dernière authentification "
+            "date de plus de %(minutes)d minutes."
+        )
+        % {"minutes": settings.REAUTH_MAX_AGE_SECONDS // 60},
+        reauthenticate=reauthentication_url(django_request),
+    )

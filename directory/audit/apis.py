@@ -27,6 +27,7 @@ from directory.permissions import current_member
 from directory.selectors import require_coordinator
 from security.audit import CheckpointStatus
 from security.models import AuditEntry
+from security.reauth import refuse_unless_recent
 
 
 class AuditEntryListApi(generics.ListAPIView):
@@ -74,6 +75,7 @@ class AuditEntryListApi(generics.ListAPIView):
         # even which parameters this endpoint takes.
         require_coordinator(member, what=AUDIT_TRAIL)
         query = self.validated_query(request)
+        refuse_unless_recent(request)  # an export of the trail: a recent authentication
         entries = audit_entries_about(member, **query)
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(self.OutputSerializer(page, many=True).data)

@@ -129,7 +129,12 @@ def _complete(request: HttpRequest, flow: Any) -> HttpResponse:
         if request.user.pk != member.user_id:
             raise client.PscError("reauth_other_person", client.LOGIN_REFUSED, status=403)
         note_authentication(
-            request, method=PSC, acr=identity.acr, sid=identity.sid, id_token=identity.id_token
+            request,
+            method=PSC,
+            acr=identity.acr,
+            sid=identity.sid,
+            id_token=identity.id_token,
+            reauthentication=True,
         )
         audit.record(actor=member, action=actions.REAUTHENTICATION, extra={"method": PSC})
         return redirect(next_url)

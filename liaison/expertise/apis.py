@@ -48,6 +48,7 @@ from liaison.services import drafts, transitions
 from security import audit
 from security.exceptions import NotFound
 from security.idempotency import tell_replay, was_replayed
+from security.reauth import refuse_unless_recent
 
 EXPERTISE = LiaisonSheet.Kind.EXPERTISE
 RELATION_KEYS = {"kind", "patient", "recipient_organisation", "sender_organisation"}
@@ -278,6 +279,7 @@ class ExpertiseBillingCsvApi(APIView):
         """The caller's answered requests of a month, for billing (no patient named)."""
         query = validated_query(request, BillingQuery)
         member = current_member(request)
+        refuse_unless_recent(request)  # an export: a recent authentication
         audit.record(actor=member, action=actions.BILLING_EXPORT, target=None,
                      extra={"month": query["month"]})  # fmt: skip
         response = HttpResponse(

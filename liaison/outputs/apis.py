@@ -31,6 +31,7 @@ from liaison.outputs.serializers import IndicatorsOutput, IndicatorsQuery
 from liaison.outputs.services import import_sheet_from_fhir
 from liaison.serializers import SheetOutput
 from security.idempotency import tell_replay, was_replayed
+from security.reauth import refuse_unless_recent
 
 
 class AlwaysJsonErrors(DefaultContentNegotiation):
@@ -114,4 +115,6 @@ class LiaisonIndicatorsCsvApi(APIView):
     @extend_schema(parameters=[IndicatorsQuery], responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request) -> HttpResponseBase:
         """The same table as CSV (';' separated, decimal comma, UTF-8 with BOM)."""
-        return download(indicators_csv(_indicators(request)))
+        indicators = _indicators(request)
+        refuse_unless_recent(request)  # an export: a recent authentication, as on the page
+        return download(indicators_csv(indicators))

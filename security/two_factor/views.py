@@ -156,7 +156,7 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
     )
     if form.is_valid():
         method = reauth.PASSWORD_TOTP if needs_code else reauth.PASSWORD
-        reauth.note_authentication(request, method=method)
+        reauth.note_authentication(request, method=method, reauthentication=True)
         audit.record(
             actor=active_member_of(user), action=actions.REAUTHENTICATION, extra={"method": method}
         )
