@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.downloads import download_response
 from directory.models import Member
 from directory.permissions import member_page
-from liaison import catalogue, selectors, states
+from liaison import catalogue, forms, selectors, states
 from liaison.expertise import selectors as expertise_selectors
 from liaison.expertise import services
 from liaison.models import ExpertiseRequest, LiaisonSheet
@@ -116,7 +116,12 @@ def request_detail(request: HttpRequest, member: Member, code: UUID) -> HttpResp
     counts = expertise_selectors.yearly_counts(detail) if detail is not None else None
     warnings = expertise_selectors.billing_warnings(detail, counts) if detail and counts else []
     return render(request, "expertise/detail.html", {
-        "sheet": sheet, "patient": sheet.patient, "content": sheet.content, "detail": detail,
+        "sheet": sheet, "content": sheet.content, "detail": detail,
+        # Dates are stored ISO and read the French way (23/11/2026), as on the sheets.
+        "patient": {
+            **sheet.patient,
+            "birth_date": forms.french_date(sheet.patient.get("birth_date") or ""),
+        },
         "specialty": catalogue.choice_label(catalogue.SPECIALTY, sheet.content.get("specialty")),
         "images": [f for f in files if f.content_type.startswith("image/")],
         "documents": [f for f in files if not f.content_type.startswith("image/")],

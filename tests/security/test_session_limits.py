@@ -15,7 +15,7 @@ from security.models import AuditEntry
 from tests.factories import MemberFactory, MembershipFactory, OrganisationFactory
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "a-long-password-1"  # noqa: S105
+PASSWORD = "a-long-password-1"
 NAVIGATE = {"HTTP_SEC_FETCH_MODE": "navigate"}
 BACKGROUND = {"HTTP_SEC_FETCH_MODE": "cors"}
 
