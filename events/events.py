@@ -78,3 +78,7 @@ register_describer(Event._meta.label_lower, load=events_for_notifications, descr
 
 def event_url(event: Event) -> str:
     return reverse("event-detail", kwargs={"code": event.code})
+
+
+def survey_url(event: Event) -> str:
+    return reverse("event-survey", kwargs={"code": event.code})

@@ -1,0 +1,90 @@
+"""The agenda's French pages through Django's test client, on the whole demo."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from events.models import Event, Registration
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client: Client, member) -> Client:
+    client.force_login(member.user)
+    return client
+
+
+def test_the_agenda_lists_upcoming_and_past(client: Client, full_demo) -> None:
+    body = login(client, full_demo["dr.leroy"]).get("/agenda/").content.decode()
+    assert "Journée annuelle de médecine générale" in body
+    assert "Rencontre médecins" in body
+    assert "RCP maintien" not in body  # not invited
+    assert 'href="/agenda/"' in body  # the navigation's link
+
+
+def test_register_in_one_click_and_the_case_meeting_is_hidden(client: Client, full_demo) -> None:
+    annual = Event.objects.get(kind="annual_day")
+    login(client, full_demo["dr.leroy"])
+    page = client.get(f"/agenda/{annual.code}/").content.decode()
+    assert "Table ronde" in page
+    response = client.post(f"/agenda/{annual.code}/reponse/inscription/", follow=True)
+    assert "Vous êtes inscrit." in response.content.decode()
+    assert Registration.objects.filter(event=annual, member=full_demo["dr.leroy"]).exists()
+    case = Event.objects.get(kind="case_meeting")
+    assert client.get(f"/agenda/{case.code}/").status_code == 404
+    nurse = login(Client(), full_demo["ide.petit"])
+    assert "LEFÈVRE" in nurse.get(f"/agenda/{case.code}/").content.decode()
+
+
+def test_the_form_creates_and_refuses_in_french(client: Client, full_demo) -> None:
+    login(client, full_demo["coord"])
+    assert client.get("/agenda/nouveau/").status_code == 200
+    data = {"kind": "meeting", "title": "Réunion", "place": "MSP", "start_date": "2030-01-10",
+            "start_time": "18:00", "end_date": "2030-01-10", "end_time": "17:00"}  # fmt: skip
+    refused = client.post("/agenda/nouveau/", data)
+    assert refused.status_code == 400
+    assert "La fin doit être après le début." in refused.content.decode()
+    done = client.post("/agenda/nouveau/", {**data, "end_time": "20:00"})
+    assert done.status_code == 302
+    event = Event.objects.get(title="Réunion")
+    assert client.get(f"/agenda/{event.code}/modifier/").status_code == 200
+
+
+def test_organiser_pages_qr_check_in_and_results(client: Client, full_demo) -> None:
+    meeting = Event.objects.get(title__startswith="Rencontre médecins")
+    login(client, full_demo["coord"])
+    assert client.get(f"/agenda/{meeting.code}/emargement/").status_code == 200
+    qr = client.get(f"/agenda/{meeting.code}/qr/").content.decode()
+    assert "<svg" in qr
+    results = client.get(f"/agenda/{meeting.code}/resultats/").content.decode()
+    assert "Moyenne sur 5" in results
+    link = re.search(r'href="(http://testserver/agenda/pointage/[^"]+)"', qr)
+    assert link is not None
+    path = link.group(1).removeprefix("http://testserver")
+    gp = login(Client(), full_demo["dr.martin"])
+    assert gp.get(path).status_code == 200
+    assert gp.get(f"/agenda/{meeting.code}/resultats/").status_code == 404
+
+
+def test_public_agenda_and_registration_without_an_account(client: Client, full_demo) -> None:
+    annual = Event.objects.get(kind="annual_day")
+    body = client.get("/agenda/public/").content.decode()
+    assert "Journée annuelle" in body
+    assert "Fontaine" not in body  # the organiser's name is not shown
+    form = {"name": "Jean Élu", "email": "maire@example.org", "sector": "elected",
+            "consent_to_contact": "on"}  # fmt: skip
+    done = client.post(f"/agenda/public/{annual.code}/inscription/", form)
+    assert "Vous êtes inscrit" in done.content.decode()
+    assert Registration.objects.get(external_email="maire@example.org").consent_at is not None
+
+
+def test_the_feed_of_a_member(client: Client, full_demo) -> None:
+    from events.services import issue_calendar_feed
+
+    secret = issue_calendar_feed(actor=full_demo["dr.martin"])
+    body = client.get(f"/agenda/calendrier/{secret}.ics").content.decode()
+    assert "Journée annuelle" in body
+    assert "Lefèvre" not in body
