@@ -585,6 +585,8 @@ SPECTACULAR_SETTINGS = {
         "SheetParticipantRoleEnum": "liaison.models.SheetParticipant.Role",
         "NotificationStatusEnum": "worker.models.Notification.Status",
         "NotificationChannelEnum": "worker.events.Channel",
+        "AgendaSectorEnum": "events.models.Sector",
+        "AgendaEventKindEnum": "events.models.Event.Kind",
         "ProtocolKindEnum": "protocols.models.Protocol.Kind",
         "ProtocolStatusEnum": "protocols.models.Protocol.Status",
         "ProtocolVersionStatusEnum": "protocols.models.ProtocolVersion.Status",

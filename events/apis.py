@@ -33,24 +33,24 @@ from events import actions, ics, selectors, services
 from events.events import event_url
 from events.models import Event, Registration
 from events.serializers import (
-    AttendanceInput,
-    CheckInInput,
-    DocumentInput,
-    DocumentOutput,
-    EventInput,
-    EventListQuery,
-    EventOutput,
-    EventSummaryOutput,
-    EventUpdateInput,
-    ExternalRegistrationInput,
-    FeedOutput,
-    InvitationInput,
-    InvitationOutput,
-    MyRegistrationOutput,
-    PublicEventOutput,
-    RegistrationOutput,
-    SurveyInput,
-    SurveyResultsOutput,
+    AgendaAttendanceInput,
+    AgendaCheckInInput,
+    AgendaDocumentInput,
+    AgendaDocumentOutput,
+    AgendaEventInput,
+    AgendaEventListQuery,
+    AgendaEventOutput,
+    AgendaEventSummaryOutput,
+    AgendaEventUpdateInput,
+    AgendaExternalRegistrationInput,
+    AgendaFeedOutput,
+    AgendaInvitationInput,
+    AgendaInvitationOutput,
+    AgendaMyRegistrationOutput,
+    AgendaPublicEventOutput,
+    AgendaRegistrationOutput,
+    AgendaSurveyInput,
+    AgendaSurveyResultsOutput,
 )
 from security import audit
 from security.exceptions import DomainError, FieldErrors, NotFound, PermissionDenied
@@ -143,7 +143,7 @@ def event_detail(member: Member, event: Event) -> dict[str, Any]:
 
 
 def event_response(member: Member, event: Event, *, status_code: int = 200) -> Response:
-    response = Response(EventOutput(event_detail(member, event)).data, status=status_code)
+    response = Response(AgendaEventOutput(event_detail(member, event)).data, status=status_code)
     response["ETag"] = f'"{event.version}"'
     return response
 
@@ -158,19 +158,21 @@ def _organisation(member: Member, code: Any) -> Any:
 
 
 class EventListApi(APIView):
-    @extend_schema(parameters=[EventListQuery], responses=EventSummaryOutput(many=True))
+    @extend_schema(parameters=[AgendaEventListQuery], responses=AgendaEventSummaryOutput(many=True))
     def get(self, request: Request) -> Response:
         """The agenda: `when=upcoming` (soonest first) or `past` (latest first), by kind."""
-        query = validated_query(request, EventListQuery)
+        query = validated_query(request, AgendaEventListQuery)
         member = current_member(request)
         rows = selectors.with_counts(selectors.event_list(member, **query), member)[:200]
-        return Response(EventSummaryOutput(rows, many=True).data)
+        return Response(AgendaEventSummaryOutput(rows, many=True).data)
 
-    @extend_schema(request=EventInput, responses={201: EventOutput}, parameters=[IDEMPOTENCY_KEY])
+    @extend_schema(
+        request=AgendaEventInput, responses={201: AgendaEventOutput}, parameters=[IDEMPOTENCY_KEY]
+    )
     def post(self, request: Request) -> Response:
         """Create an event, a session of the annual day (`parent`) or a recurring series."""
         member = current_member(request)
-        body = EventInput(data=request.data)
+        body = AgendaEventInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         parent = None
@@ -192,18 +194,20 @@ class EventListApi(APIView):
 
 
 class EventDetailApi(APIView):
-    @extend_schema(responses=EventOutput)
+    @extend_schema(responses=AgendaEventOutput)
     def get(self, request: Request, code: UUID) -> Response:
         member = current_member(request)
         return event_response(member, selectors.access_event(member, code))
 
-    @extend_schema(request=EventUpdateInput, responses=EventOutput, parameters=[IF_MATCH])
+    @extend_schema(
+        request=AgendaEventUpdateInput, responses=AgendaEventOutput, parameters=[IF_MATCH]
+    )
     def patch(self, request: Request, code: UUID) -> Response:
         """Edit an upcoming event; a new time is told to everyone registered or waiting."""
         member = current_member(request)
         event = selectors.access_event(member, code)
         expected = if_match_version(request)
-        body = EventUpdateInput(data=request.data)
+        body = AgendaEventUpdateInput(data=request.data)
         body.is_valid(raise_exception=True)
         changes = dict(body.validated_data)
         if "organisation" in changes:
@@ -215,7 +219,7 @@ class EventDetailApi(APIView):
 
 
 class EventCancelApi(APIView):
-    @extend_schema(request=None, responses=EventOutput)
+    @extend_schema(request=None, responses=AgendaEventOutput)
     def post(self, request: Request, code: UUID) -> Response:
         """Cancel an upcoming event; registrants are told (409 when past or cancelled)."""
         reject_unknown_keys(request)
@@ -225,11 +229,11 @@ class EventCancelApi(APIView):
 
 
 def _registration_response(registration: Registration) -> Response:
-    return Response(MyRegistrationOutput(registration).data)
+    return Response(AgendaMyRegistrationOutput(registration).data)
 
 
 class EventRegisterApi(APIView):
-    @extend_schema(request=None, responses=MyRegistrationOutput)
+    @extend_schema(request=None, responses=AgendaMyRegistrationOutput)
     def post(self, request: Request, code: UUID) -> Response:
         """Register in one click: a place, or the waiting list when the event is full."""
         reject_unknown_keys(request)
@@ -239,7 +243,7 @@ class EventRegisterApi(APIView):
 
 
 class EventDeclineApi(APIView):
-    @extend_schema(request=None, responses=MyRegistrationOutput)
+    @extend_schema(request=None, responses=AgendaMyRegistrationOutput)
     def post(self, request: Request, code: UUID) -> Response:
         """ "Je ne participe pas" (frees one's place if one had it)."""
         reject_unknown_keys(request)
@@ -249,7 +253,7 @@ class EventDeclineApi(APIView):
 
 
 class EventCancelRegistrationApi(APIView):
-    @extend_schema(request=None, responses=MyRegistrationOutput)
+    @extend_schema(request=None, responses=AgendaMyRegistrationOutput)
     def post(self, request: Request, code: UUID) -> Response:
         """Cancel one's registration; the first on the waiting list gets the place."""
         reject_unknown_keys(request)
@@ -266,27 +270,29 @@ def _managed_event(member: Member, code: UUID) -> Event:
 
 
 class EventRegistrationsApi(APIView):
-    @extend_schema(responses=RegistrationOutput(many=True))
+    @extend_schema(responses=AgendaRegistrationOutput(many=True))
     def get(self, request: Request, code: UUID) -> Response:
         """The sign-in list and the waiting list, for the organiser."""
         member = current_member(request)
         event = _managed_event(member, code)
-        return Response(RegistrationOutput(selectors.registrations_of(event), many=True).data)
+        return Response(AgendaRegistrationOutput(selectors.registrations_of(event), many=True).data)
 
 
 class EventInvitationsApi(APIView):
-    @extend_schema(responses=InvitationOutput(many=True))
+    @extend_schema(responses=AgendaInvitationOutput(many=True))
     def get(self, request: Request, code: UUID) -> Response:
         member = current_member(request)
         event = _managed_event(member, code)
-        return Response(InvitationOutput(selectors.invitations_of(event), many=True).data)
+        return Response(AgendaInvitationOutput(selectors.invitations_of(event), many=True).data)
 
-    @extend_schema(request=InvitationInput, responses={201: InvitationOutput(many=True)})
+    @extend_schema(
+        request=AgendaInvitationInput, responses={201: AgendaInvitationOutput(many=True)}
+    )
     def post(self, request: Request, code: UUID) -> Response:
         """Invite members, organisations (their members) or whole professions."""
         member = current_member(request)
         event = selectors.access_event(member, code)
-        body = InvitationInput(data=request.data)
+        body = AgendaInvitationInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
@@ -304,16 +310,18 @@ class EventInvitationsApi(APIView):
             organisations=organisations,
             professions=data["professions"],
         )
-        return Response(InvitationOutput(created, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(
+            AgendaInvitationOutput(created, many=True).data, status=status.HTTP_201_CREATED
+        )
 
 
 class EventAttendanceApi(APIView):
-    @extend_schema(request=AttendanceInput, responses=RegistrationOutput(many=True))
+    @extend_schema(request=AgendaAttendanceInput, responses=AgendaRegistrationOutput(many=True))
     def post(self, request: Request, code: UUID) -> Response:
         """The sign-in list: registrations present (and absent), by their ids."""
         member = current_member(request)
         event = _managed_event(member, code)
-        body = AttendanceInput(data=request.data)
+        body = AgendaAttendanceInput(data=request.data)
         body.is_valid(raise_exception=True)
         by_code = {r.code: r for r in selectors.registrations_of(event)}
         wanted = [*body.validated_data["present"], *body.validated_data["absent"]]
@@ -328,22 +336,22 @@ class EventAttendanceApi(APIView):
             present=[by_code[each] for each in body.validated_data["present"]],
             absent=[by_code[each] for each in body.validated_data["absent"]],
         )
-        return Response(RegistrationOutput(selectors.registrations_of(event), many=True).data)
+        return Response(AgendaRegistrationOutput(selectors.registrations_of(event), many=True).data)
 
 
 class CheckInApi(APIView):
-    @extend_schema(request=CheckInInput, responses=MyRegistrationOutput)
+    @extend_schema(request=AgendaCheckInInput, responses=AgendaMyRegistrationOutput)
     def post(self, request: Request) -> Response:
         """A scanned QR code: the event's (scanned by a participant) or a registration's."""
         member = current_member(request)
-        body = CheckInInput(data=request.data)
+        body = AgendaCheckInInput(data=request.data)
         body.is_valid(raise_exception=True)
         registration = services.check_in(actor=member, token=body.validated_data["token"])
         return _registration_response(registration)
 
 
 class EventCheckInTokenApi(APIView):
-    @extend_schema(responses=CheckInInput)
+    @extend_schema(responses=AgendaCheckInInput)
     def get(self, request: Request, code: UUID) -> Response:
         """The token of the event's QR code, for its organiser (to show on a screen)."""
         member = current_member(request)
@@ -352,12 +360,12 @@ class EventCheckInTokenApi(APIView):
 
 
 class EventSurveyApi(APIView):
-    @extend_schema(request=SurveyInput, responses=MyRegistrationOutput)
+    @extend_schema(request=AgendaSurveyInput, responses=AgendaMyRegistrationOutput)
     def post(self, request: Request, code: UUID) -> Response:
         """Answer the satisfaction survey (anonymous: the answer keeps no member), once."""
         member = current_member(request)
         event = selectors.access_event(member, code)
-        body = SurveyInput(data=request.data)
+        body = AgendaSurveyInput(data=request.data)
         body.is_valid(raise_exception=True)
         registration = services.answer_survey(
             actor=member,
@@ -369,23 +377,23 @@ class EventSurveyApi(APIView):
 
 
 class EventSurveyResultsApi(APIView):
-    @extend_schema(responses=SurveyResultsOutput)
+    @extend_schema(responses=AgendaSurveyResultsOutput)
     def get(self, request: Request, code: UUID) -> Response:
         """The aggregates (mean, distribution), shown from 3 answers; never per person."""
         member = current_member(request)
         event = _managed_event(member, code)
         audit.record(actor=member, action=actions.SURVEY_RESULTS, target=event)
-        return Response(SurveyResultsOutput(selectors.survey_results(event)).data)
+        return Response(AgendaSurveyResultsOutput(selectors.survey_results(event)).data)
 
 
 class EventDocumentListApi(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(responses=DocumentOutput(many=True))
+    @extend_schema(responses=AgendaDocumentOutput(many=True))
     def get(self, request: Request, code: UUID) -> Response:
         member = current_member(request)
         event = selectors.access_event(member, code)
-        return Response(DocumentOutput(selectors.documents_of(event), many=True).data)
+        return Response(AgendaDocumentOutput(selectors.documents_of(event), many=True).data)
 
     @extend_schema(
         request={
@@ -398,13 +406,13 @@ class EventDocumentListApi(APIView):
                 "required": ["kind", "file"],
             }
         },
-        responses={201: DocumentOutput},
+        responses={201: AgendaDocumentOutput},
     )
     def post(self, request: Request, code: UUID) -> Response:
         """Minutes or slides, encrypted at rest; allowed after the event."""
         member = current_member(request)
         event = selectors.access_event(member, code)
-        body = DocumentInput(data={"kind": request.data.get("kind", "")})
+        body = AgendaDocumentInput(data={"kind": request.data.get("kind", "")})
         body.is_valid(raise_exception=True)
         upload = request.FILES.get("file")
         if upload is None:
@@ -418,7 +426,7 @@ class EventDocumentListApi(APIView):
             size=upload.size or 0,
             content_type=upload.content_type or "",
         )
-        return Response(DocumentOutput(document).data, status=status.HTTP_201_CREATED)
+        return Response(AgendaDocumentOutput(document).data, status=status.HTTP_201_CREATED)
 
 
 class EventDocumentApi(APIView):
@@ -458,7 +466,7 @@ class EventIcsApi(APIView):
 
 
 class CalendarFeedApi(APIView):
-    @extend_schema(request=None, responses={201: FeedOutput})
+    @extend_schema(request=None, responses={201: AgendaFeedOutput})
     def post(self, request: Request) -> Response:
         """A (new) secret URL of one's calendar feed; the previous one stops working."""
         reject_unknown_keys(request)
@@ -480,10 +488,10 @@ class PublicEventListApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=PublicEventOutput(many=True), auth=[])
+    @extend_schema(responses=AgendaPublicEventOutput(many=True), auth=[])
     def get(self, request: Request) -> Response:
         """The public agenda: upcoming events open to the public, without anyone's name."""
-        return Response(PublicEventOutput(selectors.public_events()[:200], many=True).data)
+        return Response(AgendaPublicEventOutput(selectors.public_events()[:200], many=True).data)
 
 
 class PublicRegistrationApi(APIView):
@@ -495,10 +503,10 @@ class PublicRegistrationApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "public_registration"
 
-    @extend_schema(request=ExternalRegistrationInput, responses={201: None}, auth=[])
+    @extend_schema(request=AgendaExternalRegistrationInput, responses={201: None}, auth=[])
     def post(self, request: Request, code: UUID) -> Response:
         event = selectors.access_public_event(code)
-        body = ExternalRegistrationInput(data=request.data)
+        body = AgendaExternalRegistrationInput(data=request.data)
         body.is_valid(raise_exception=True)
         registration = services.register_external(
             event=event, person=services.External(**body.validated_data)

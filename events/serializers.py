@@ -14,7 +14,7 @@ from events.models import Event, EventDocument, Registration, Sector
 from events.selectors import SURVEY_QUESTIONS
 
 
-class EventInput(StrictSerializer):
+class AgendaEventInput(StrictSerializer):
     kind = serializers.ChoiceField(Event.Kind.choices)
     title = serializers.CharField(max_length=200)
     theme = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
@@ -42,7 +42,7 @@ class EventInput(StrictSerializer):
     patient = serializers.DictField(required=False, allow_null=True, default=None)
 
 
-class EventUpdateInput(StrictSerializer):
+class AgendaEventUpdateInput(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False)
     theme = serializers.CharField(max_length=300, required=False, allow_blank=True)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
@@ -61,14 +61,14 @@ class EventUpdateInput(StrictSerializer):
     open_to_public = serializers.BooleanField(required=False)
 
 
-class EventListQuery(StrictSerializer):
-    when = serializers.ChoiceField(["upcoming", "past", ""], required=False, default="")
-    kind = serializers.ChoiceField([("", ""), *Event.Kind.choices], required=False, default="")
-    starts_after = serializers.DateTimeField(required=False, default=None)
-    starts_before = serializers.DateTimeField(required=False, default=None)
+class AgendaEventListQuery(StrictSerializer):
+    when = serializers.ChoiceField(["upcoming", "past"], required=False)
+    kind = serializers.ChoiceField(Event.Kind.choices, required=False)
+    starts_after = serializers.DateTimeField(required=False)
+    starts_before = serializers.DateTimeField(required=False)
 
 
-class InvitationInput(StrictSerializer):
+class AgendaInvitationInput(StrictSerializer):
     members = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
     organisations = serializers.ListField(
         child=serializers.UUIDField(), required=False, default=list
@@ -78,21 +78,21 @@ class InvitationInput(StrictSerializer):
     )
 
 
-class AttendanceInput(StrictSerializer):
+class AgendaAttendanceInput(StrictSerializer):
     present = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
     absent = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
 
 
-class CheckInInput(StrictSerializer):
+class AgendaCheckInInput(StrictSerializer):
     token = serializers.CharField(max_length=500)
 
 
-class SurveyInput(StrictSerializer):
+class AgendaSurveyInput(StrictSerializer):
     scores = serializers.DictField(child=serializers.JSONField())
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class ExternalRegistrationInput(StrictSerializer):
+class AgendaExternalRegistrationInput(StrictSerializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField()
     profession = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
@@ -100,12 +100,12 @@ class ExternalRegistrationInput(StrictSerializer):
     consent_to_contact = serializers.BooleanField(required=False, default=False)
 
 
-class DocumentInput(StrictSerializer):
+class AgendaDocumentInput(StrictSerializer):
     kind = serializers.ChoiceField(EventDocument.Kind.choices)
     extra_keys = frozenset({"file"})
 
 
-class SessionOutput(serializers.Serializer):
+class AgendaSessionOutput(serializers.Serializer):
     id = serializers.UUIDField(source="code")
     kind = serializers.CharField()
     status = serializers.CharField()
@@ -122,7 +122,7 @@ class SessionOutput(serializers.Serializer):
         return event.title
 
 
-class EventSummaryOutput(SessionOutput):
+class AgendaEventSummaryOutput(AgendaSessionOutput):
     theme = serializers.CharField()
     organiser = MemberRef()
     organisation = OrganisationRef(allow_null=True)
@@ -140,7 +140,7 @@ class EventSummaryOutput(SessionOutput):
         return None
 
 
-class EventOutput(serializers.Serializer):
+class AgendaEventOutput(serializers.Serializer):
     id = serializers.UUIDField(source="code")
     version = serializers.IntegerField()
     kind = serializers.CharField()
@@ -161,8 +161,8 @@ class EventOutput(serializers.Serializer):
     parent = serializers.UUIDField(source="parent.code", allow_null=True)  # type: ignore[assignment]
     series = serializers.UUIDField(source="series.code", allow_null=True)
     recurrence = serializers.DictField()
-    sessions = SessionOutput(many=True)
-    occurrences = SessionOutput(many=True)
+    sessions = AgendaSessionOutput(many=True)
+    occurrences = AgendaSessionOutput(many=True)
     counts = serializers.DictField(child=serializers.IntegerField())
     my_registration = serializers.CharField(allow_null=True)
     attended = serializers.BooleanField()
@@ -172,7 +172,7 @@ class EventOutput(serializers.Serializer):
     ics = serializers.CharField()
 
 
-class RegistrationOutput(serializers.Serializer):
+class AgendaRegistrationOutput(serializers.Serializer):
     id = serializers.UUIDField(source="code")
     event = serializers.UUIDField(source="event.code")
     status = serializers.CharField()
@@ -185,7 +185,7 @@ class RegistrationOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class MyRegistrationOutput(serializers.Serializer):
+class AgendaMyRegistrationOutput(serializers.Serializer):
     id = serializers.UUIDField(source="code")
     event = serializers.UUIDField(source="event.code")
     status = serializers.CharField()
@@ -193,28 +193,28 @@ class MyRegistrationOutput(serializers.Serializer):
     survey_answered = serializers.BooleanField()
 
 
-class InvitationOutput(serializers.Serializer):
+class AgendaInvitationOutput(serializers.Serializer):
     member = MemberRef(allow_null=True)
     organisation = OrganisationRef(allow_null=True)
     profession = serializers.CharField()
 
 
-class QuestionResultOutput(serializers.Serializer):
+class AgendaQuestionResultOutput(serializers.Serializer):
     question = serializers.ChoiceField(SURVEY_QUESTIONS)
     answers = serializers.IntegerField(allow_null=True)
     mean = serializers.FloatField(allow_null=True)
     distribution = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
 
 
-class SurveyResultsOutput(serializers.Serializer):
+class AgendaSurveyResultsOutput(serializers.Serializer):
     answers = serializers.IntegerField()
     shown = serializers.BooleanField()
     minimum = serializers.IntegerField()
-    questions = QuestionResultOutput(many=True)
+    questions = AgendaQuestionResultOutput(many=True)
     comments = serializers.ListField(child=serializers.CharField())
 
 
-class DocumentOutput(serializers.Serializer):
+class AgendaDocumentOutput(serializers.Serializer):
     id = serializers.UUIDField(source="code")
     kind = serializers.CharField()
     filename = serializers.CharField()
@@ -223,7 +223,7 @@ class DocumentOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PublicEventOutput(serializers.Serializer):
+class AgendaPublicEventOutput(serializers.Serializer):
     """What the public agenda shows: the event, where and when, never a person."""
 
     id = serializers.UUIDField(source="code")
@@ -237,5 +237,5 @@ class PublicEventOutput(serializers.Serializer):
     sectors = serializers.ListField(child=serializers.CharField())
 
 
-class FeedOutput(serializers.Serializer):
+class AgendaFeedOutput(serializers.Serializer):
     url = serializers.CharField()
