@@ -229,6 +229,7 @@ class EventCancelApi(APIView):
 
 
 def _registration_response(registration: Registration) -> Response:
+    registration.ticket = services.registration_token(registration)  # type: ignore[attr-defined]
     return Response(AgendaMyRegistrationOutput(registration).data)
 
 

@@ -191,6 +191,10 @@ class AgendaMyRegistrationOutput(serializers.Serializer):
     status = serializers.CharField()
     attended_at = serializers.DateTimeField(allow_null=True)
     survey_answered = serializers.BooleanField()
+    ticket = serializers.CharField(
+        help_text="The participant's own signed token: the organiser may scan it "
+        "(POST /api/v1/events/check-in/) instead of the participant scanning the event's."
+    )
 
 
 class AgendaInvitationOutput(serializers.Serializer):

@@ -343,3 +343,36 @@ def test_public_agenda_and_external_registration(api_client, client_for, demo) -
     )
     assert bad.status_code == 400
     assert "email" in bad.json()
+
+
+def test_the_list_takes_a_fixed_number_of_queries(
+    client_for, demo, django_assert_max_num_queries
+) -> None:
+    """The agenda's list annotates its counts and the caller's answer in one query."""
+    coord = client_for(demo["coord"])
+    create(coord, event_body())
+    reader = client_for(demo["dr.martin"])
+    with django_assert_max_num_queries(20) as one:
+        assert reader.get(API).status_code == 200
+    for index in range(8):
+        code = create(coord, event_body(title=f"Réunion {index}"))["id"]
+        client_for(demo["ide.petit"]).post(f"{API}{code}/register/")
+    with django_assert_max_num_queries(20) as many:
+        assert len(reader.get(API).json()) == 9
+    assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_the_organiser_scans_a_participants_ticket(client_for, demo) -> None:
+    coord = client_for(demo["coord"])
+    code = create(coord, event_body())["id"]
+    ticket = client_for(demo["dr.martin"]).post(f"{API}{code}/register/").json()["ticket"]
+    with time_machine.travel("2027-03-10T18:05:00+01:00", tick=True):
+        refused = client_for(demo["ide.petit"]).post(f"{API}check-in/", {"token": ticket})
+        assert refused.status_code == 403  # only the organiser scans tickets
+        scanned = coord.post(f"{API}check-in/", {"token": ticket})
+        assert scanned.status_code == 200, scanned.json()
+    registration = Registration.objects.get(member=demo["dr.martin"])
+    assert registration.attendance_method == "qr"
+    forged = coord.post(f"{API}check-in/", {"token": ticket[:-2] + "xx"})
+    assert forged.status_code == 400
+    assert "token" in forged.json()
