@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_time
@@ -25,6 +26,7 @@ from django.utils.timezone import get_current_timezone, localtime, make_aware
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.downloads import download_response
 from directory.models import Member, Organisation
 from directory.permissions import member_page
 from directory.selectors import is_coordinator
@@ -34,6 +36,7 @@ from events.models import Event, Registration, Sector
 from security import audit
 from security.client_address import client_address
 from security.exceptions import DomainError, FieldErrors, NotFound
+from security.files import open_file
 
 
 def _questions() -> list[tuple[str, str]]:
@@ -489,6 +492,41 @@ def survey_results(request: HttpRequest, member: Member, code: UUID) -> HttpResp
             "attended": sum(1 for r in selectors.registrations_of(event) if r.attended_at),
         },
     )
+
+
+@member_page
+@require_POST
+def add_document(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    """Minutes or slides, by the organiser (after the event too), encrypted at rest."""
+    event = selectors.access_event(member, code)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Joignez un fichier."))
+        return redirect("event-detail", code=event.code)
+    try:
+        services.add_document(
+            actor=member, event=event, kind=request.POST.get("kind", ""), fileobj=upload,
+            filename=upload.name or "document", size=upload.size or 0,
+            content_type=upload.content_type or "",
+        )  # fmt: skip
+    except DomainError as error:
+        messages.error(request, error.readable())
+    else:
+        messages.success(request, _("Document ajouté."))
+    return redirect("event-detail", code=event.code)
+
+
+@member_page
+def download_document(
+    request: HttpRequest, member: Member, code: UUID, document: UUID
+) -> HttpResponseBase:
+    """A document of the event, for its participants (404 for anyone else)."""
+    event = selectors.access_event(member, code)
+    stored = selectors.access_document(member, event, document)
+    audit.record(actor=member, action=actions.DOCUMENT_READ, target=event,
+                 extra={"document": str(stored.code)})  # fmt: skip
+    return download_response(open_file(stored, "file"), content_type=stored.content_type,
+                             filename=stored.filename, size=stored.size)  # fmt: skip
 
 
 @member_page

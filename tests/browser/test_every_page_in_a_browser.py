@@ -208,6 +208,7 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("modifier un membre", member_page("ide.petit", "modifier/")),
         ("désactiver un membre", member_page("ide.petit", "desactiver/")),
         ("nouvel événement", fixed("/agenda/nouveau/")),
+        ("événement à organiser", event_page(kind="annual_day")),
         ("modifier un événement", event_page("modifier/", kind="annual_day")),
         ("émargement", event_page("emargement/", title__startswith="Rencontre")),
         ("QR code de présence", event_page("qr/", title__startswith="Rencontre")),

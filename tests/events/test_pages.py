@@ -88,3 +88,26 @@ def test_the_feed_of_a_member(client: Client, full_demo) -> None:
     body = client.get(f"/agenda/calendrier/{secret}.ics").content.decode()
     assert "Journée annuelle" in body
     assert "Lefèvre" not in body
+
+
+def test_the_organiser_adds_minutes_and_participants_download_them(
+    client: Client, full_demo
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    meeting = Event.objects.get(title__startswith="Rencontre médecins")
+    login(client, full_demo["coord"])
+    upload = SimpleUploadedFile(
+        "cr.txt", b"Compte rendu de la rencontre", content_type="text/plain"
+    )
+    response = client.post(f"/agenda/{meeting.code}/documents/",
+                           {"kind": "minutes", "file": upload}, follow=True)  # fmt: skip
+    assert "Document ajouté." in response.content.decode()
+    document = meeting.documents.get()
+    gp = login(Client(), full_demo["dr.martin"])  # registered to the meeting
+    page = gp.get(f"/agenda/{meeting.code}/").content.decode()
+    assert f"/agenda/{meeting.code}/documents/{document.code}/" in page
+    got = gp.get(f"/agenda/{meeting.code}/documents/{document.code}/")
+    assert b"".join(got.streaming_content) == b"Compte rendu de la rencontre"
+    outsider = login(Client(), full_demo["hop.cardio"])
+    assert outsider.get(f"/agenda/{meeting.code}/documents/{document.code}/").status_code == 404
