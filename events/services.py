@@ -316,7 +316,7 @@ def update_event(
     moved = starts_at != event.starts_at or ends_at != event.ends_at
     changed = []
     for name, value in changes.items():
-        if getattr(event, name if name != "organisation" else "organisation") != value:
+        if getattr(event, name) != value:
             setattr(event, name, value)
             changed.append(name)
     if changed:
