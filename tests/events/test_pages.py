@@ -111,3 +111,16 @@ def test_the_organiser_adds_minutes_and_participants_download_them(
     assert b"".join(got.streaming_content) == b"Compte rendu de la rencontre"
     outsider = login(Client(), full_demo["hop.cardio"])
     assert outsider.get(f"/agenda/{meeting.code}/documents/{document.code}/").status_code == 404
+
+
+def test_the_public_form_is_throttled_per_address(client: Client, full_demo, settings) -> None:
+    settings.PUBLIC_REGISTRATION_PAGE_LIMIT = 2
+    annual = Event.objects.get(kind="annual_day")
+    url = f"/agenda/public/{annual.code}/inscription/"
+    for index in range(2):
+        form = {"name": f"Interne {index}", "email": f"i{index}@example.org", "sector": "students"}
+        assert client.post(url, form).status_code == 200
+    refused = client.post(url, {"name": "X", "email": "x@example.org", "sector": "students"})
+    assert refused.status_code == 429
+    assert "réessayez dans une heure" in refused.content.decode()
+    assert not Registration.objects.filter(external_email="x@example.org").exists()
