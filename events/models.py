@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
-from directory.models import TimestampedModel
+from directory.models import Member, TimestampedModel
 from security.fields import BlindIndexField, EncryptedJSONField, EncryptedTextField
 from security.files import EncryptedFileField
 
@@ -139,7 +139,9 @@ class Invitation(models.Model):
     organisation = models.ForeignKey(
         "directory.Organisation", models.CASCADE, null=True, blank=True, related_name="+"
     )
-    profession = models.CharField(max_length=32, blank=True, default="")
+    profession = models.CharField(
+        max_length=32, choices=Member.Profession.choices, blank=True, default=""
+    )
     invited_by = models.ForeignKey("directory.Member", models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=now)
 

@@ -52,5 +52,6 @@ urlpatterns = [
     path("<uuid:code>/resultats/", views.survey_results, name="event-results"),
     path("<uuid:code>/evenement.ics", views.event_ics, name="event-ics"),
     path("<uuid:code>/documents/", views.add_document, name="event-add-document"),
+    path("<uuid:code>/invitations/", views.invite, name="event-invite"),
     path("<uuid:code>/documents/<uuid:document>/", views.download_document, name="event-document"),
 ]

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.downloads import download_response
 from directory.models import Member, Organisation
 from directory.permissions import member_page
-from directory.selectors import is_coordinator
+from directory.selectors import is_coordinator, members_visible_to, organisations_visible_to
 from events import actions, ics, selectors, services
 from events.events import event_url
 from events.models import Event, Registration, Sector
@@ -298,6 +298,12 @@ def event_detail(request: HttpRequest, member: Member, code: UUID) -> HttpRespon
             else [],
             "patient": selectors.event_patient(member, event) if event.is_case_meeting else None,
             "documents": selectors.documents_of(event),
+            "invitable": list(members_visible_to(member)) if manage and not event.is_past else [],
+            "invitable_organisations": list(organisations_visible_to(member))
+            if manage and not event.is_past
+            else [],
+            "invited": selectors.invitations_of(event) if manage else [],
+            "professions": Member.Profession.choices,
             "can_answer_survey": bool(
                 registration
                 and registration.attended_at
@@ -492,6 +498,29 @@ def survey_results(request: HttpRequest, member: Member, code: UUID) -> HttpResp
             "attended": sum(1 for r in selectors.registrations_of(event) if r.attended_at),
         },
     )
+
+
+@member_page
+@require_POST
+def invite(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
+    """Invite members, organisations (their members) or whole professions, from the page."""
+    event = selectors.access_event(member, code)
+    wanted_members = set(request.POST.getlist("members"))
+    wanted_organisations = set(request.POST.getlist("organisations"))
+    try:
+        services.invite(
+            actor=member, event=event,
+            members=[m for m in members_visible_to(member) if str(m.code) in wanted_members],
+            organisations=[o for o in organisations_visible_to(member)
+                           if str(o.code) in wanted_organisations],
+            professions=[p for p in request.POST.getlist("professions")
+                         if p in Member.Profession.values],
+        )  # fmt: skip
+    except DomainError as error:
+        messages.error(request, error.readable())
+    else:
+        messages.success(request, _("Invitations envoyées."))
+    return redirect("event-detail", code=event.code)
 
 
 @member_page

@@ -124,3 +124,20 @@ def test_the_public_form_is_throttled_per_address(client: Client, full_demo, set
     assert refused.status_code == 429
     assert "réessayez dans une heure" in refused.content.decode()
     assert not Registration.objects.filter(external_email="x@example.org").exists()
+
+
+def test_the_organiser_invites_from_the_page(client: Client, full_demo) -> None:
+    from worker.models import Notification
+
+    annual = Event.objects.get(kind="annual_day")
+    login(client, full_demo["coord"])
+    page = client.get(f"/agenda/{annual.code}/").content.decode()
+    assert 'id="invite-form"' in page
+    response = client.post(f"/agenda/{annual.code}/invitations/", {
+        "members": [str(full_demo["hop.cardio"].code)], "professions": ["pharmacien"]},
+        follow=True)  # fmt: skip
+    assert "Invitations envoyées." in response.content.decode()
+    told = Notification.objects.filter(event="events.invited")
+    assert told.filter(recipient=full_demo["hop.cardio"]).exists()
+    assert told.filter(recipient=full_demo["pharma.durand"]).exists()
+    assert "Pharmacien" in response.content.decode()
