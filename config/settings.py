@@ -242,6 +242,7 @@ INSTALLED_APPS = [
     "liaison",
     "protocols",
     "messaging",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -566,6 +567,8 @@ REST_FRAMEWORK = {
         # stricter per-address guard (LOGIN_ADDRESS_*, security/login_guard.py).
         "token": os.environ.get("TOKEN_THROTTLE_RATE", "60/min"),
         "writes": os.environ.get("WRITE_THROTTLE_RATE", "120/min"),
+        # The agenda's public registration form, per client address (no account, no captcha).
+        "public_registration": os.environ.get("PUBLIC_REGISTRATION_THROTTLE_RATE", "10/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -590,6 +593,8 @@ SPECTACULAR_SETTINGS = {
         "SheetParticipantRoleEnum": "liaison.models.SheetParticipant.Role",
         "NotificationStatusEnum": "worker.models.Notification.Status",
         "NotificationChannelEnum": "worker.events.Channel",
+        "AgendaSectorEnum": "events.models.Sector",
+        "AgendaEventKindEnum": "events.models.Event.Kind",
         "ProtocolKindEnum": "protocols.models.Protocol.Kind",
         "ProtocolStatusEnum": "protocols.models.Protocol.Status",
         "ProtocolVersionStatusEnum": "protocols.models.ProtocolVersion.Status",
@@ -783,6 +788,15 @@ EXPERTISE_ANSWER_DELAY_HOURS = {
 EXPERTISE_UNREAD_REMINDER_DAYS = env_int("EXPERTISE_UNREAD_REMINDER_DAYS", 2)
 # Tele-expertise acts billable per patient and year, for the expert and for the requester.
 EXPERTISE_YEARLY_LIMIT = env_int("EXPERTISE_YEARLY_LIMIT", 4)
+
+# --- The agenda (events/) -------------------------------------------------------------------
+# Posts of the public registration page per client address and hour (docs/events.md); the
+# API's form has its own rate, PUBLIC_REGISTRATION_THROTTLE_RATE.
+PUBLIC_REGISTRATION_PAGE_LIMIT = env_int("PUBLIC_REGISTRATION_PAGE_LIMIT", 10)
+# Reminders are sent this many hours before an event (the day before).
+EVENTS_REMINDER_HOURS = env_int("EVENTS_REMINDER_HOURS", 24)
+# The survey's one reminder, this many days after it was sent.
+EVENTS_SURVEY_REMINDER_DAYS = env_int("EVENTS_SURVEY_REMINDER_DAYS", 3)
 
 # --- Messaging (messaging/) ------------------------------------------------------------------
 # Secure messaging between members (docs/messaging.md).

@@ -11,6 +11,8 @@ from directory.tokens.urls import api_urlpatterns as tokens_api
 from directory.tokens.urls import urlpatterns as token_pages
 from directory.tokens.views import LogoutView
 from directory.urls import api_urlpatterns as directory_api
+from events.urls import api_urlpatterns as events_api
+from events.urls import urlpatterns as events_pages
 from liaison.expertise.urls import api_urlpatterns as expertise_api
 from liaison.expertise.urls import urlpatterns as expertise_pages
 from liaison.outputs.urls import api_urlpatterns as outputs_api
@@ -33,6 +35,7 @@ api_v1 = [
     *expertise_api,
     *messaging_api,
     *protocols_api,
+    *events_api,
     *audit_api,
     *tokens_api,
     *notifications_api,
@@ -65,6 +68,7 @@ urlpatterns = [
     path("securite/2fa/", include(two_factor_pages)),
     path("securite/jetons/", include(token_pages)),
     path("notifications/", include(notifications_pages)),
+    path("agenda/", include(events_pages)),
     path("liaison/avis/", include(expertise_pages)),
     path("liaison/", include("liaison.urls")),
     path("", home.dashboard, name="home"),

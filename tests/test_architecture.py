@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["directory", "liaison", "protocols", "messaging", "security", "worker"]
+APPS = ["directory", "liaison", "protocols", "messaging", "security", "worker", "events"]
 # Every module that answers a request or runs a job, wherever it sits in the app
 # (liaison/outputs/apis.py, protocols/guide/views.py...), so a new one cannot slip past.
 INTERFACES = sorted(
@@ -42,6 +42,7 @@ def test_the_interfaces_list_is_not_empty() -> None:
 #   security           crypto, audit, tokens, second factor: imports no app
 #   directory          members, organisations, the coordination; the account's interfaces
 #   patients, worker   the patient identity; the outbox and the jobs
+#   events             the agenda of the CPTS (meetings, the annual day, their indicators)
 #   liaison, protocols, messaging    the clinical apps, side by side
 #
 # Imports are read from the syntax tree, at module level and inside functions alike (an
@@ -52,7 +53,8 @@ FLOORS: dict[str, set[str]] = {
     "directory": {"security"},
     "patients": {"security", "directory"},
     "worker": {"security", "directory"},
-    "liaison": {"security", "directory", "patients", "worker"},
+    "events": {"security", "directory", "patients", "worker"},
+    "liaison": {"security", "directory", "patients", "worker", "events"},
     "protocols": {"security", "directory", "patients", "worker"},
     "messaging": {"security", "directory", "patients", "worker", "liaison"},
 }
@@ -62,6 +64,8 @@ FLOORS: dict[str, set[str]] = {
 # use is added here, where a reviewer sees it. Models may be named in annotations only
 # (under TYPE_CHECKING): a sheet is reached through liaison's access rules.
 PEER_USES: dict[tuple[str, str], dict[str, set[str]]] = {
+    # The coordinator's indicators page (liaison/outputs) shows the agenda's indicators.
+    ("liaison", "events"): {"events.indicators": {"event_indicators", "event_csv_rows"}},
     ("messaging", "liaison"): {
         "liaison.selectors": {"access_sheet", "identity_lookup", "sheets_visible_to"},
     },

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 
 from directory.demo import load_directory
 from directory.models import Member, Membership, Organisation, User
+from events.models import Event, Registration
 from liaison.models import LiaisonSheet
 from messaging.models import Conversation
 from protocols.models import OfficeHours, Protocol
@@ -91,6 +92,14 @@ def _whole_demo_contents() -> tuple[object, ...]:
         sorted(Protocol.objects.values_list("title", flat=True)),
         sorted(OfficeHours.objects.values_list("weekday", "starts_at", "ends_at")),
         Notification.objects.count(),
+        sorted(Event.objects.values_list("kind", "title", "starts_at")),
+        sorted(
+            (status, present is not None, answered)
+            for status, present, answered in Registration.objects.values_list(
+                "status", "attended_at", "survey_answered"
+            )
+        ),
+        sorted(str(event.patient) for event in Event.objects.filter(patient__isnull=False)),
     )
 
 
@@ -106,7 +115,10 @@ def test_the_replayed_whole_demo_is_what_load_demo_builds(
         replayed = _whole_demo_contents()
         transaction.set_rollback(True)
     assert replayed == loaded
-    _, sheets, subjects, protocols, hours, _ = loaded
+    _, sheets, subjects, protocols, hours, _, events, registrations, patients = loaded
+    assert events
+    assert registrations
+    assert patients  # the case meeting's identity, read back through its encrypted field
     assert sheets
     assert subjects
     assert protocols

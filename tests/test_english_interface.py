@@ -211,7 +211,7 @@ def typed_data() -> list[str]:
     """What the demo's people typed, which stays as typed whatever the interface language:
     every free text of the demo's rows (decrypted by their fields), never a coded value."""
     data: list[str] = []
-    for label in ("directory", "liaison", "messaging", "protocols"):
+    for label in ("directory", "liaison", "messaging", "protocols", "events"):
         for model in apps.get_app_config(label).get_models():
             fields = [
                 f.attname

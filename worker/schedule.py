@@ -84,6 +84,24 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=45, hour=8),
         "options": {"expires": 3600},
     },
+    # The agenda (events/): registrants reminded the day before (hourly: an event at 9:00
+    # is reminded from 9:00 the day before), the survey once an event ended, one reminder.
+    "events-send-reminders": {
+        "task": "events.tasks.send_event_reminders",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
+    "events-send-surveys": {
+        "task": "events.tasks.send_event_surveys",
+        "schedule": 1800.0,
+        "options": {"expires": 1800},
+    },
+    # https://crontab.guru/#15_9_*_*_* – every morning: the survey's one reminder.
+    "events-remind-surveys": {
+        "task": "events.tasks.remind_event_surveys",
+        "schedule": crontab(minute=15, hour=9),
+        "options": {"expires": 3600},
+    },
     # https://crontab.guru/#0_8_*_*_1-5 – weekdays 08:00: participants who have not read a
     # new protocol version.
     "protocols-remind-unacknowledged": {

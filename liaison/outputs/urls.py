@@ -36,4 +36,5 @@ urlpatterns = [
     path("liaison/<uuid:code>/fhir/", views.download_fhir, name="liaison-fhir"),
     path("indicateurs/", views.indicators_page, name="indicators"),
     path("indicateurs/export.csv", views.indicators_export, name="indicators-csv"),
+    path("indicateurs/agenda.csv", views.agenda_indicators_export, name="indicators-agenda-csv"),
 ]

@@ -7,6 +7,8 @@ gets the site's 404.
 
 from __future__ import annotations
 
+import csv
+import io
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
@@ -16,12 +18,13 @@ from django.utils.translation import gettext as _
 
 from directory.models import Member
 from directory.permissions import member_page
+from events.indicators import event_csv_rows, event_indicators
 from liaison import actions, selectors
 from liaison.expertise.indicators import expertise_indicators
 from liaison.outputs import selectors as output_selectors
 from liaison.outputs.chart import liaison_chart
 from liaison.outputs.document import build_document
-from liaison.outputs.files import download, indicators_csv, sheet_fhir, sheet_pdf
+from liaison.outputs.files import OutputFile, download, indicators_csv, sheet_fhir, sheet_pdf
 from liaison.outputs.indicators import COLUMN_LABELS, COLUMNS, Indicators, format_cell
 from liaison.outputs.serializers import IndicatorsQuery, default_period
 from security.exceptions import FieldErrors
@@ -94,8 +97,28 @@ def indicators_page(request: HttpRequest, member: Member) -> HttpResponse:
             "query": request.GET.urlencode(),
             "title": _("Indicateurs de la boucle ville-hôpital"),
             "expertise": expertise_indicators(start, end) if not errors else [],
+            "events": event_indicators(start, end) if not errors else None,
         },
     )
+
+
+@member_page
+@require_recent_authentication  # a bulk export, as the liaison table's
+def agenda_indicators_export(request: HttpRequest, member: Member) -> HttpResponseBase:
+    """The agenda's indicators of the period as CSV (events/indicators.py)."""
+    output_selectors.require_coordinator(member)
+    query = IndicatorsQuery(data={k: v for k, v in request.GET.items() if k in ("from", "to")})
+    if not query.is_valid():
+        body = "\n".join(f"{key} : {' '.join(map(str, messages))}"
+                         for key, messages in query.errors.items())  # fmt: skip
+        return HttpResponse(body, status=400, content_type="text/plain; charset=utf-8")
+    start = query.validated_data.get("start") or default_period()[0]
+    end = query.validated_data.get("end") or default_period()[1]
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    csv.writer(buffer, delimiter=";").writerows(event_csv_rows(event_indicators(start, end)))
+    filename = f"indicateurs-agenda-{start:%Y-%m}-{end:%Y-%m}.csv"
+    return download(OutputFile(buffer.getvalue().encode(), "text/csv; charset=utf-8", filename))
 
 
 @member_page

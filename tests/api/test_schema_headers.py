@@ -19,6 +19,7 @@ IDEMPOTENT_OPERATIONS = {
     ("/api/v1/protocols/", "post"),
     ("/api/v1/protocols/{code}/inclusions/", "post"),
     ("/api/v1/members/", "post"),
+    ("/api/v1/events/", "post"),
 }
 
 

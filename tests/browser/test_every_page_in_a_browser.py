@@ -22,6 +22,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from directory.models import Member
+from events.models import Event
+from events.services import check_in_token
 from liaison.models import LiaisonSheet
 from liaison.selectors import sheets_visible_to
 from messaging.selectors import conversations_visible_to
@@ -96,6 +98,26 @@ def member_page(login: str, suffix: str = "") -> Callable[[Members], str]:
     return url
 
 
+def event_page(suffix: str = "", **lookup: Any) -> Callable[[Members], str]:
+    """A page of a demo event (the agenda's detail, or one under it)."""
+
+    def url(members: Members) -> str:
+        event = Event.objects.filter(**lookup).order_by("starts_at").first()
+        assert event is not None, f"the demo has no event {lookup}"
+        return f"/agenda/{event.code}/{suffix}"
+
+    return url
+
+
+def check_in_page(**lookup: Any) -> Callable[[Members], str]:
+    def url(members: Members) -> str:
+        event = Event.objects.filter(**lookup).order_by("starts_at").first()
+        assert event is not None
+        return f"/agenda/pointage/{check_in_token(event)}/"
+
+    return url
+
+
 def fixed(path: str) -> Callable[[Members], str]:
     return lambda members: path
 
@@ -125,6 +147,21 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("nouveau message", fixed("/messagerie/nouvelle/")),
         ("notifications", fixed("/notifications/")),
         ("préférences", fixed("/notifications/preferences/")),
+        ("agenda", fixed("/agenda/")),
+        ("journée annuelle", event_page(kind="annual_day")),
+        ("session", event_page(parent__kind="annual_day")),
+        ("permanence", event_page(kind="permanence")),
+        ("réunion passée", event_page(title__startswith="Rencontre")),
+        ("réunion de concertation", event_page(kind="case_meeting")),
+        ("présence par QR code", check_in_page(kind="case_meeting")),
+        ("agenda public", fixed("/agenda/public/")),
+        (
+            "inscription publique",
+            lambda members: (
+                event_page(kind="annual_day")(members).replace("/agenda/", "/agenda/public/")
+                + "inscription/"
+            ),
+        ),
         ("double authentification", fixed("/securite/2fa/activer/")),
         ("jetons", fixed("/securite/jetons/")),
         ("mon compte", fixed("/compte/")),
@@ -149,6 +186,7 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
     ],
     "ide.petit": [
         ("fiches", fixed("/liaison/")),
+        ("questionnaire", event_page("questionnaire/", title__startswith="Formation")),
         ("protocoles", fixed("/protocoles/")),
         ("protocole", first_protocol("ide.petit")),
         ("notifications", fixed("/notifications/")),
@@ -169,6 +207,12 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
         ("fiche d'un membre", member_page("ide.petit")),
         ("modifier un membre", member_page("ide.petit", "modifier/")),
         ("désactiver un membre", member_page("ide.petit", "desactiver/")),
+        ("nouvel événement", fixed("/agenda/nouveau/")),
+        ("événement à organiser", event_page(kind="annual_day")),
+        ("modifier un événement", event_page("modifier/", kind="annual_day")),
+        ("émargement", event_page("emargement/", title__startswith="Rencontre")),
+        ("QR code de présence", event_page("qr/", title__startswith="Rencontre")),
+        ("résultats d'enquête", event_page("resultats/", title__startswith="Rencontre")),
     ],
 }
 

@@ -36,8 +36,9 @@ REFERRAL = {
 # of the hours that hold a percentile, the open referrals of the day exactly 30 days ago.
 QUERIES = 3
 # 14 from the aggregates, the patients included in a protocol, tele-expertise: one query on
-# PostgreSQL (percentiles in SQL), two on SQLite (the answer times are read).
-PAGE_QUERIES = 16 if connection.vendor == "postgresql" else 17
+# PostgreSQL (percentiles in SQL), two on SQLite (the answer times are read); the agenda's
+# five (events/indicators.py: events, registrations, presences, scores, first presences).
+PAGE_QUERIES = 21 if connection.vendor == "postgresql" else 22
 
 
 def stamp(sheet: LiaisonSheet, **fields: object) -> LiaisonSheet:

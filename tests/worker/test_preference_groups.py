@@ -44,6 +44,7 @@ def test_the_events_are_grouped_by_area_in_a_fixed_order(demo: dict[str, Member]
         "Liaison ville-hôpital",
         "Messagerie",
         "Protocoles",
+        "Agenda de la CPTS",
         "Événements de l'application",
     ]
     assert all(
@@ -54,9 +55,9 @@ def test_the_events_are_grouped_by_area_in_a_fixed_order(demo: dict[str, Member]
 def test_the_page_shows_the_groups_and_their_apply_buttons(martin: Client) -> None:
     body = martin.get("/notifications/preferences/").content.decode()
 
-    for label in ("Liaison ville-hôpital", "Messagerie", "Protocoles"):
+    for label in ("Liaison ville-hôpital", "Messagerie", "Protocoles", "Agenda de la CPTS"):
         assert f"<h3>{label}</h3>" in body
-    assert body.count('name="apply_area"') == 4
+    assert body.count('name="apply_area"') == 5
     assert "Appliquer à tout le groupe" in body
 
 
