@@ -14,7 +14,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from events.models import Event
-from worker.events import Channel, Subject, register_area, register_describer, register_event
+from worker.events import (
+    Attachment,
+    Channel,
+    Subject,
+    register_area,
+    register_describer,
+    register_event,
+)
 
 register_area("events", _("Agenda de la CPTS"), order=40)
 
@@ -73,7 +80,26 @@ def describe_event(name: str, event: Event) -> Subject:
     return Subject(gettext("%(title)s, le %(when)s") % {"title": event.title, "when": when})
 
 
-register_describer(Event._meta.label_lower, load=events_for_notifications, describe=describe_event)
+# The e-mails that put an event in (or update it in) the member's calendar carry its .ics; the
+# survey's do not. A case meeting's .ics says only its kind, time and place (events.ics).
+CALENDAR_EVENTS = frozenset({INVITED, CANCELLED, TIME_CHANGED, PROMOTED, REMINDER})
+
+
+def event_calendar_file(name: str, event: Event) -> Attachment | None:
+    if name not in CALENDAR_EVENTS:
+        return None
+    from events.ics import calendar  # noqa: PLC0415  (ics imports the e-mail helpers)
+
+    content = calendar([(event, event_url(event))])
+    return Attachment("evenement.ics", content, "text/calendar; charset=utf-8; method=PUBLISH")
+
+
+register_describer(
+    Event._meta.label_lower,
+    load=events_for_notifications,
+    describe=describe_event,
+    attach=event_calendar_file,
+)
 
 
 def event_url(event: Event) -> str:

@@ -222,10 +222,13 @@ class SurveyAnswer(models.Model):
     """One survey answer, anonymous: no member, no registration, no time.
 
     The registration's `survey_answered` flag says that someone answered, and this row what
-    was answered; nothing joins them. `member` is set only for an event whose survey is not
-    anonymous (`anonymous` False), which no event of the demo uses.
+    was answered; nothing joins them. Not even the order: a sequential id would line the
+    answers up with the audit trail's "survey answered" entries (which name who, and when),
+    so the id is random. `member` is set only for an event whose survey is not anonymous
+    (`anonymous` False), which no event of the demo uses.
     """
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(Event, models.CASCADE, related_name="survey_answers")
     scores = models.JSONField(default=dict)  # {"usefulness": 4, ...}, each 1-5
     comment = models.TextField(blank=True, default="")

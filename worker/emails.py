@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils.translation import ngettext, override
 
 from directory.models import Member
+from worker.events import Attachment, get_describer
 from worker.models import Notification
 from worker.selectors import notification_subjects, notification_text, notification_texts
 
@@ -126,12 +127,27 @@ def send_notification_email(notification: Notification) -> None:
             },
         )
         subject = f"{SUBJECT_PREFIX} : {text}"[:200]
+    attachment = notification_attachment(notification, recipient)
     _send(
         subject,
         body,
         to=recipient.user.email,
         message_id=f"notification.{notification.code}",
+        attachments=[attachment] if attachment is not None else [],
     )
+
+
+def notification_attachment(notification: Notification, reader: Member) -> Attachment | None:
+    """The file the notification's app joins to its e-mail (an event's .ics), if any.
+
+    Loaded through the describer, so with the reader's access: a target they can no longer
+    see gives no file. One query, for the notifications whose app attaches something.
+    """
+    describer = get_describer(notification.target_type)
+    if describer is None or describer.attach is None or notification.target_code is None:
+        return None
+    target = describer.load([notification.target_code], reader).get(notification.target_code)
+    return describer.attach(notification.event, target) if target is not None else None
 
 
 def send_digest_email(
@@ -165,7 +181,14 @@ def send_digest_email(
     _send(subject, body, to=recipient.user.email, message_id=f"digest.{key}")
 
 
-def _send(subject: str, body: str, *, to: str, message_id: str) -> None:
+def _send(
+    subject: str,
+    body: str,
+    *,
+    to: str,
+    message_id: str,
+    attachments: Sequence[Attachment] = (),
+) -> None:
     message = EmailMessage(
         subject=subject,
         body=body,
@@ -173,6 +196,8 @@ def _send(subject: str, body: str, *, to: str, message_id: str) -> None:
         to=[to],
         headers=_headers(message_id),
     )
+    for attachment in attachments:
+        message.attach(attachment.filename, attachment.content, attachment.mimetype)
     try:
         if _session.keep_open:
             _send_on_kept_session(message)

@@ -150,6 +150,18 @@ class Describer:
     target_type: str
     load: Callable[[Collection[UUID], Any], Mapping[UUID, Any]]
     describe: Callable[[str, Any], Subject | None]
+    # `attach(event, target)`: a file the e-mail of one notification carries (an agenda
+    # event's .ics, so that it lands in the member's calendar), or None. Digests carry none.
+    attach: Callable[[str, Any], Attachment | None] | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file joined to a notification e-mail. Like the text, it names no patient."""
+
+    filename: str
+    content: str
+    mimetype: str
 
 
 _describers: Registry[Describer] = Registry(
@@ -162,11 +174,14 @@ def register_describer(
     *,
     load: Callable[[Collection[UUID], Any], Mapping[UUID, Any]],
     describe: Callable[[str, Any], Subject | None],
+    attach: Callable[[str, Any], Attachment | None] | None = None,
 ) -> Describer:
     """Declare how the targets of `target_type` ("app_label.modelname") are named."""
     if not re.match(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", target_type):
         raise ImproperlyConfigured(f"notification describer {target_type!r}: use app.model")
-    return _describers.declare(Describer(target_type=target_type, load=load, describe=describe))
+    return _describers.declare(
+        Describer(target_type=target_type, load=load, describe=describe, attach=attach)
+    )
 
 
 def get_describer(target_type: str) -> Describer | None:

@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='SurveyAnswer',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('scores', models.JSONField(default=dict)),
                 ('comment', models.TextField(blank=True, default='')),
                 ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_answers', to='events.event')),

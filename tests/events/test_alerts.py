@@ -69,3 +69,57 @@ def test_a_case_meeting_is_described_without_its_title_and_not_by_email(client_f
     subject = describe_event("events.reminder", Event.objects.get(code=code))
     assert "Lefèvre" not in subject.text
     assert subject.in_email is False
+
+
+def reminder_email(client_for, demo, **body: object):
+    """Create an event, register dr.martin, send the reminders and deliver his e-mail."""
+    from django.core import mail
+
+    from worker.dispatch import deliver_notification
+
+    with time_machine.travel("2027-03-01T10:00:00+01:00", tick=False):
+        code = create(client_for(demo["coord"]), event_body(**body))["id"]
+        client_for(demo["dr.martin"]).post(f"{API}{code}/register/")
+    assert alerts.send_reminders(at=at("2027-03-09T18:30")) == 1
+    mail.outbox = []
+    reminder = Notification.objects.get(event="events.reminder", recipient=demo["dr.martin"])
+    deliver_notification(notification_id=reminder.pk, at=at("2027-03-09T18:31"))
+    [email] = mail.outbox
+    return email
+
+
+def test_the_reminder_e_mail_carries_the_event_for_the_calendar(client_for, demo) -> None:
+    email = reminder_email(client_for, demo, title="Permanence sociale")
+
+    [(filename, content, mimetype)] = email.attachments
+    assert filename == "evenement.ics"
+    assert mimetype.startswith("text/calendar")
+    assert "BEGIN:VEVENT" in content
+    assert "SUMMARY:Permanence sociale" in content
+    assert "DTSTART:20270310T" in content
+
+
+def test_a_case_meetings_calendar_file_names_no_patient(client_for, demo) -> None:
+    from events.events import event_calendar_file
+    from events.models import Event
+
+    with time_machine.travel("2027-03-01T10:00:00+01:00", tick=False):
+        code = create(
+            client_for(demo["dr.martin"]), event_body(kind="case_meeting", title="RCP Mme Lefèvre")
+        )["id"]
+    attachment = event_calendar_file("events.reminder", Event.objects.get(code=code))
+
+    assert attachment is not None
+    assert "Lefèvre" not in attachment.content
+    assert "SUMMARY:Réunion de concertation pluriprofessionnelle" in attachment.content
+
+
+def test_the_survey_e_mail_carries_no_calendar_file(client_for, demo) -> None:
+    from events.events import event_calendar_file
+    from events.models import Event
+
+    with time_machine.travel("2027-03-01T10:00:00+01:00", tick=False):
+        code = create(client_for(demo["coord"]), event_body())["id"]
+    event = Event.objects.get(code=code)
+    assert event_calendar_file("events.survey", event) is None
+    assert event_calendar_file("events.cancelled", event) is not None
