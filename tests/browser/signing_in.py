@@ -14,6 +14,9 @@ def sign_in(page: Page, base_url: str, username: str, password: str = "demo") ->
     form would have left, for a third of the time (the form's page and its redirect are not
     rendered).
     """
+    # Leave the page first: a request still in flight from the previous persona's page
+    # (a poll, a stream) could otherwise answer with their session cookie after ours is set.
+    page.goto("about:blank")
     client = Client()
     response = client.post("/connexion/", {"username": username, "password": password})
     assert response.status_code == 302, (username, response.status_code)
