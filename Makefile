@@ -69,10 +69,16 @@ format: $(BIN)/.installed
 
 ## ruff, mypy, the migration check and the whole suite (browser, real worker, API fuzzing)
 # One pytest worker per core (pytest-xdist); TEST_WORKERS=0 runs in a single process.
+# `make lint` runs beside the suite (its output, in var/lint.log, is shown at the end): the
+# target fails if either fails. mypy is incremental (.mypy_cache).
 TEST_WORKERS ?= auto
-test: $(BIN)/.installed tools/psc-sandbox/node_modules/.installed browser-deps lint
+test: $(BIN)/.installed tools/psc-sandbox/node_modules/.installed browser-deps
 	mkdir -p var
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=10
+	@$(MAKE) --no-print-directory lint >var/lint.log 2>&1 & lint=$$!; \
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=10; suite=$$?; \
+	wait $$lint; linted=$$?; cat var/lint.log; \
+	if [ $$linted -ne 0 ]; then echo "make test: make lint failed (above)" >&2; fi; \
+	test $$suite -eq 0 && test $$linted -eq 0
 
 ## The deep API fuzzing (nightly): every coverage case of the schema, invalid ones included,
 ## and FUZZ_EXAMPLES generated cases per operation (`make test` runs 12 and the valid ones).

@@ -48,6 +48,12 @@ STORAGES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: the real worker process started by the tests must share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+else:
+    # PostgreSQL: a commit need not wait for its WAL flush in a throwaway test database (a
+    # crash loses the last commits, never consistency). The live server's and the real
+    # worker's commits are still seen by the next reader, as synchronous_commit only says
+    # when the commit is durable, not when it is visible.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
 
 # whitenoise warns when STATIC_ROOT is missing; tests serve static files from the finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

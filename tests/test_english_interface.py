@@ -15,13 +15,11 @@ import re
 import uuid
 from collections.abc import Callable
 from html.parser import HTMLParser
-from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.core.management import call_command
 from django.db import models
 from django.db.models import JSONField
 from django.test import Client
@@ -237,10 +235,6 @@ def without(text: str, data: list[str]) -> str:
     return text
 
 
-def _load_everything(demo: Members) -> None:
-    call_command("load_demo", stdout=StringIO())
-
-
 def _pages_of(persona: str, members: Members) -> list[tuple[str, str]]:
     pages = PAGES.get(persona, []) + MORE_PAGES.get(persona, [])
     return [(name, url(members)) for name, url in pages]
@@ -293,11 +287,14 @@ PERSONAS = sorted(set(PAGES) | set(MORE_PAGES))
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_every_page_of_a_persona_reads_in_the_language_chosen(persona: str, demo: Members) -> None:
+def test_every_page_of_a_persona_reads_in_the_language_chosen(
+    persona: str, full_demo: Members
+) -> None:
     """English chosen on the account: no French interface word on any page. French (the
     default): no English word on the same pages. Each list finds its own language on the
-    other side, so neither check is blind."""
-    _load_everything(demo)
+    other side, so neither check is blind. The whole demo (`manage.py load_demo`) is the
+    session's snapshot, replayed."""
+    demo = full_demo
     data = typed_data()
     pages = _pages_of(persona, demo)
     english = _read_pages(_logged_in(persona, "en", demo), pages, "en", data)
@@ -450,9 +447,9 @@ def test_the_script_check_sees_a_french_sentence(tmp_path: Path) -> None:
     ],
 )
 def test_the_scripts_sentences_come_in_the_language_chosen(
-    language: str, sending: str, saved: str, demo: Members
+    language: str, sending: str, saved: str, full_demo: Members
 ) -> None:
-    _load_everything(demo)
+    demo = full_demo
     gp = _logged_in("dr.martin", language, demo)
     assert f'data-saved="{saved}"' in gp.get("/liaison/nouvelle/").content.decode()
     assert 'data-none="' in gp.get("/messagerie/nouvelle/").content.decode()

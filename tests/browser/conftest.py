@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.browser.signing_in import sign_in
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the networking flags Chromium keeps trying to reach Google from a closed network.
 CHROMIUM_ARGS = [
@@ -41,7 +43,10 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture
 def login(page: Page, live_server) -> Callable[[str], Page]:
-    """`login("dr.martin")`: the page, logged in through the real login form."""
+    """`login("dr.martin")`: the page, logged in through the real login form.
+
+    For the tests about logging in; the others use `signed_in`, which skips the form's pages.
+    """
 
     def log_in(username: str, password: str = "demo") -> Page:
         page.goto(f"{live_server.url}/connexion/")
@@ -50,5 +55,15 @@ def login(page: Page, live_server) -> Callable[[str], Page]:
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_url(f"{live_server.url}/")
         return page
+
+    return log_in
+
+
+@pytest.fixture
+def signed_in(page: Page, live_server) -> Callable[[str], Page]:
+    """`signed_in("dr.martin")`: the page, logged in (`sign_in`), on the home page."""
+
+    def log_in(username: str, password: str = "demo") -> Page:
+        return sign_in(page, live_server.url, username, password)
 
     return log_in

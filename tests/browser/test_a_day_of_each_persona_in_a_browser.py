@@ -25,6 +25,7 @@ from directory.models import Member, Organisation
 from liaison.models import LiaisonSheet, SheetFiling
 from liaison.services import discharge, drafts, transitions
 from tests.browser.referral_form import fill_urgent_cardiology_referral
+from tests.browser.signing_in import sign_in
 from tests.browser.test_every_page_in_a_browser import problems_on
 from worker.models import Notification
 
@@ -79,11 +80,7 @@ def day(browser: Browser, live_server: Any) -> Callable[[str, int], Day]:
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.goto(f"{live_server.url}/connexion/")
-        page.get_by_label("Identifiant").fill(username)
-        page.get_by_label("Mot de passe").fill("demo")
-        page.get_by_role("button", name="Se connecter").click()
-        page.wait_for_url(f"{live_server.url}/")
+        sign_in(page, live_server.url, username)
         return Day(page, live_server.url, width)
 
     yield start

@@ -43,9 +43,9 @@ def call_api_with(token: str) -> int:
 
 @pytest.mark.parametrize("width", [1366, 360], ids=["desktop", "phone"])
 def test_a_member_makes_a_token_uses_it_and_revokes_it(
-    demo: dict[str, Member], login: Callable[[str], Page], width: int
+    demo: dict[str, Member], signed_in: Callable[[str], Page], width: int
 ) -> None:
-    page = login("dr.martin")
+    page = signed_in("dr.martin")
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(page.url.rstrip("/") + "/securite/jetons/")
     expect(page.get_by_role("heading", name="Jetons d'API", level=1)).to_be_visible()

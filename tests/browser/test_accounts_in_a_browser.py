@@ -52,9 +52,9 @@ def log_in(page: Page, base: str, username: str, password: str = "demo") -> None
 
 @pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
 def test_a_nurse_changes_her_password_from_her_account_page(
-    demo: dict[str, Member], login: Callable[[str], Page], width: int
+    demo: dict[str, Member], signed_in: Callable[[str], Page], width: int
 ) -> None:
-    page = login("ide.petit")
+    page = signed_in("ide.petit")
     page.set_viewport_size({"width": width, "height": 800})
     if width < 700:
         page.get_by_role("button", name="Menu").click()
@@ -138,9 +138,9 @@ def test_what_was_typed_comes_back_after_the_session_expired(
 
 
 def test_a_double_click_creates_one_protocol(
-    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any
+    demo: dict[str, Member], signed_in: Callable[[str], Page], live_server: Any
 ) -> None:
-    page = login("dr.martin")
+    page = signed_in("dr.martin")
     page.goto(f"{live_server.url}/protocoles/nouveau/")
     page.get_by_label("Titre").fill("Dénutrition de la personne âgée")
     page.get_by_role("button", name="Enregistrer le brouillon").dblclick()
@@ -206,12 +206,12 @@ def test_a_nurse_enrols_from_her_account_and_is_asked_for_the_code_at_next_login
 
 @pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
 def test_retiring_a_protocol_asks_first(
-    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any, width: int
+    demo: dict[str, Member], signed_in: Callable[[str], Page], live_server: Any, width: int
 ) -> None:
     load_protocols(demo)
     protocol = Protocol.objects.filter(status=Protocol.Status.PUBLISHED).order_by("pk").first()
     assert protocol is not None
-    page = login("coord")
+    page = signed_in("coord")
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{live_server.url}/protocoles/{protocol.code}/")
     page.get_by_role("button", name="Retirer le protocole").click()
@@ -230,9 +230,9 @@ def test_retiring_a_protocol_asks_first(
 
 @pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
 def test_a_bad_office_hours_row_is_named_and_the_rest_kept(
-    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any, width: int
+    demo: dict[str, Member], signed_in: Callable[[str], Page], live_server: Any, width: int
 ) -> None:
-    page = login("as.moreau")
+    page = signed_in("as.moreau")
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{live_server.url}/guide/membres/{demo['as.moreau'].code}/")
     page.get_by_label("Lieu — permanence n° 1").fill("Mairie")

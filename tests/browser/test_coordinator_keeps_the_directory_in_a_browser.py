@@ -22,10 +22,10 @@ BAD_RPPS = GOOD_RPPS[:-1] + str((int(GOOD_RPPS[-1]) + 1) % 10)
 
 @pytest.mark.parametrize("width", [1366, 360], ids=["desktop", "phone"])
 def test_the_coordinator_adds_deactivates_and_reactivates_a_member(
-    width: int, login, live_server
+    width: int, signed_in, live_server
 ) -> None:
     load_directory(password="demo")
-    page = login("coord")
+    page = signed_in("coord")
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{live_server.url}/annuaire/")
     page.get_by_role("link", name="Ajouter un membre").click()
@@ -65,12 +65,12 @@ def test_the_coordinator_adds_deactivates_and_reactivates_a_member(
 
 @pytest.mark.parametrize("width", [1366, 360], ids=["desktop", "phone"])
 def test_the_coordinator_changes_a_members_structures_and_roles(
-    width: int, login, live_server
+    width: int, signed_in, live_server
 ) -> None:
     """Add a structure, change the role in it, end the first one after a confirmation."""
     members = load_directory(password="demo")
     nurse = members["ide.petit"]
-    page = login("coord")
+    page = signed_in("coord")
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{live_server.url}/annuaire/membres/{nurse.code}/modifier/")
     section = page.locator("#memberships")

@@ -41,8 +41,8 @@ def test_a_wrong_password_is_refused_in_french(demo_cpts, page, live_server) -> 
     expect(page.get_by_role("alert")).to_contain_text("Identifiant ou mot de passe incorrect")
 
 
-def test_the_profession_filter_lists_the_pharmacist(demo_cpts, login, live_server) -> None:
-    page = login("ide.petit")
+def test_the_profession_filter_lists_the_pharmacist(demo_cpts, signed_in, live_server) -> None:
+    page = signed_in("ide.petit")
     page.goto(f"{live_server.url}/annuaire/")
     page.get_by_label("Profession").select_option("pharmacien")
     page.get_by_role("button", name="Rechercher").click()

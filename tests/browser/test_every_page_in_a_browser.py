@@ -28,6 +28,7 @@ from liaison.models import LiaisonSheet
 from liaison.selectors import sheets_visible_to
 from messaging.selectors import conversations_visible_to
 from protocols.selectors import protocols_visible_to
+from tests.browser.signing_in import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -247,11 +248,7 @@ def test_every_page_reads_well_at_desktop_and_phone_widths(
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.goto(f"{live_server.url}/connexion/")
-        page.get_by_label("Identifiant").fill(persona)
-        page.get_by_label("Mot de passe").fill("demo")
-        page.get_by_role("button", name="Se connecter").click()
-        page.wait_for_url(f"{live_server.url}/")
+        sign_in(page, live_server.url, persona)
         problems: list[str] = []
         for name, url in PAGES[persona]:
             path = url(members)
@@ -265,7 +262,7 @@ def test_every_page_reads_well_at_desktop_and_phone_widths(
 
 
 def test_the_menu_folds_behind_a_button_on_a_phone(
-    demo: Members, login: Callable[[str], Page], page: Page, live_server: Any
+    demo: Members, signed_in: Callable[[str], Page], page: Page, live_server: Any
 ) -> None:
     # The login page comes first, on every screen.
     for width in WIDTHS:
@@ -273,7 +270,7 @@ def test_the_menu_folds_behind_a_button_on_a_phone(
         page.goto(f"{live_server.url}/connexion/")
         assert problems_on(page) == []
 
-    page = login("coord")  # the longest menu: the coordination also has "Indicateurs"
+    page = signed_in("coord")  # the longest menu: the coordination also has "Indicateurs"
     menu = page.get_by_role("button", name="Menu")
     worklist = page.get_by_role("navigation", name="Navigation principale").get_by_role(
         "link", name="Fiches de liaison"

@@ -15,11 +15,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("width", [1366, 360], ids=["desktop", "phone"])
-def test_a_delegate_includes_a_patient_and_records_the_exit(width: int, login, live_server) -> None:
+def test_a_delegate_includes_a_patient_and_records_the_exit(
+    width: int, signed_in, live_server
+) -> None:
     members = load_directory(password="demo")
     load_protocols(members)
     protocol = Protocol.objects.get(reference="NAT-CYSTITE")
-    page = login("ide.petit")
+    page = signed_in("ide.petit")
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{live_server.url}/protocoles/{protocol.code}/")
     section = page.locator("#inclusions")

@@ -43,10 +43,10 @@ def serious_violations(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("width", [1366, 390])
 def test_the_indicators_page_reads_well_on_a_desktop_and_a_phone(
-    width: int, full_demo: Any, login: Any, live_server: Any, page: Page
+    width: int, full_demo: Any, signed_in: Any, live_server: Any, page: Page
 ) -> None:
     page.set_viewport_size({"width": width, "height": 800})
-    login("coord")
+    signed_in("coord")
     page.goto(f"{live_server.url}/indicateurs/")
     heading = page.get_by_role("heading", name="Indicateurs de la boucle ville-hôpital")
     expect(heading).to_be_visible()

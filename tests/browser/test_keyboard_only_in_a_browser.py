@@ -47,9 +47,9 @@ def type_date(page: Page, selector: str, iso: str) -> None:
 
 
 def test_a_referral_is_sent_and_cancelled_with_the_keyboard_only(
-    demo_cpts, login, live_server, page: Page
+    demo_cpts, signed_in, live_server, page: Page
 ) -> None:
-    login("dr.martin")
+    signed_in("dr.martin")
     page.goto(f"{live_server.url}/liaison/nouvelle/")
 
     # A select is chosen by typing the start of its option, as a keyboard user does.

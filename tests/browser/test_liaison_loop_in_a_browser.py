@@ -21,9 +21,9 @@ def logout(page: Page) -> None:
     page.get_by_role("button", name="Se déconnecter").click()
 
 
-def test_the_closed_loop(demo_cpts, login, live_server, page: Page) -> None:
+def test_the_closed_loop(demo_cpts, signed_in, live_server, page: Page) -> None:
     # dr.martin writes the referral; the draft saves itself as she types.
-    login("dr.martin")
+    signed_in("dr.martin")
     page.goto(f"{live_server.url}/liaison/nouvelle/")
     fill_urgent_cardiology_referral(page)
     page.locator("[data-add=medications]").click()
@@ -42,7 +42,7 @@ def test_the_closed_loop(demo_cpts, login, live_server, page: Page) -> None:
     logout(page)
 
     # hop.cardio takes it, accepts it, then writes and sends the discharge letter.
-    login("hop.cardio")
+    signed_in("hop.cardio")
     page.goto(f"{live_server.url}/liaison/")
     page.get_by_role("link", name="LEFÈVRE Éloïse").click()
     page.get_by_role("button", name="Accuser réception").click()
@@ -70,7 +70,7 @@ def test_the_closed_loop(demo_cpts, login, live_server, page: Page) -> None:
 
     # dr.martin and ide.petit see the letter and read it; receipts follow.
     for username in ("dr.martin", "ide.petit"):
-        login(username)
+        signed_in(username)
         page.goto(f"{live_server.url}/liaison/")
         row = page.locator("#worklist tr", has_text="Lettre de liaison de sortie")
         expect(row).to_contain_text("non lue")
@@ -80,7 +80,7 @@ def test_the_closed_loop(demo_cpts, login, live_server, page: Page) -> None:
     assert all(p.read_at for p in letter.participants.all())
 
     # hop.urgences, outside the loop, cannot open it.
-    login("hop.urgences")
+    signed_in("hop.urgences")
     response = page.goto(f"{live_server.url}/liaison/{letter.code}/")
     assert response is not None
     assert response.status == 404

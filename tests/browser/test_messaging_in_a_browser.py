@@ -27,13 +27,13 @@ def logout(page: Page) -> None:
 
 
 def test_a_pdf_is_sent_read_downloaded_and_the_receipt_seen(
-    demo_cpts, login, live_server, page: Page, tmp_path: Path
+    demo_cpts, signed_in, live_server, page: Page, tmp_path: Path
 ) -> None:
     pdf = tmp_path / "ordonnance.pdf"
     pdf.write_bytes(PDF)
 
     # dr.martin finds the pharmacist in the directory and writes with the PDF attached.
-    login("dr.martin")
+    signed_in("dr.martin")
     page.get_by_role("link", name="Messagerie").click()
     page.get_by_role("link", name="Nouveau message").click()
     # The search listens once the page's (deferred) script ran: typing before would be lost.
@@ -52,7 +52,7 @@ def test_a_pdf_is_sent_read_downloaded_and_the_receipt_seen(
     logout(page)
 
     # pharma.durand sees it unread, opens it, downloads the PDF.
-    login("pharma.durand")
+    signed_in("pharma.durand")
     page.goto(f"{live_server.url}/messagerie/")
     row = page.locator("#conversations tr", has_text="Traitement de sortie")
     expect(row).to_contain_text("1 non lu")
@@ -70,7 +70,7 @@ def test_a_pdf_is_sent_read_downloaded_and_the_receipt_seen(
     logout(page)
 
     # dr.martin sees it read; a reply then appears without reloading the page.
-    login("dr.martin")
+    signed_in("dr.martin")
     page.goto(f"{live_server.url}/messagerie/")
     page.get_by_role("link", name="Traitement de sortie").click()
     expect(page.locator("#messages .receipts")).to_contain_text("Lu par Marc Durand")
@@ -82,7 +82,7 @@ def test_a_pdf_is_sent_read_downloaded_and_the_receipt_seen(
 
     # Outside the conversation, its page does not exist.
     logout(page)
-    login("ide.petit")
+    signed_in("ide.petit")
     response = page.goto(f"{live_server.url}/messagerie/{conversation.code}/")
     assert response is not None
     assert response.status == 404

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_folded_letters_and_grouped_preferences_read_well_on_every_screen(
-    demo: dict[str, Member], login: Callable[[str], Page], live_server: Any
+    demo: dict[str, Member], signed_in: Callable[[str], Page], live_server: Any
 ) -> None:
     cardiologie = Organisation.objects.get(name="Cardiologie")
     for day in (1, 2, 3):
@@ -43,7 +43,7 @@ def test_folded_letters_and_grouped_preferences_read_well_on_every_screen(
             actor=demo["hop.cardio"],
             url=f"/liaison/{sheet.code}/",
         )
-    page = login("ide.petit")
+    page = signed_in("ide.petit")
     problems: list[str] = []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})

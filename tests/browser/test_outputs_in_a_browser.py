@@ -34,7 +34,7 @@ def watch_console(page: Page) -> list[str]:
 
 
 def test_the_printed_sheet_repeats_the_identity_on_every_page(
-    demo_cpts, login, live_server, page
+    demo_cpts, signed_in, live_server, page
 ) -> None:
     patient = {
         "birth_family_name": "Lefèvre",
@@ -56,7 +56,7 @@ def test_the_printed_sheet_repeats_the_identity_on_every_page(
     transitions.send_sheet(actor=demo_cpts["dr.martin"], sheet=sheet)
     errors = watch_console(page)
 
-    login("dr.martin")
+    signed_in("dr.martin")
     page.goto(f"{live_server.url}/liaison/{sheet.code}/")
     page.get_by_role("link", name="Imprimer").click()
     expect(page.locator("#printable")).to_contain_text("Médicament 44")
@@ -73,10 +73,10 @@ def test_the_printed_sheet_repeats_the_identity_on_every_page(
 
 
 def test_the_coordinator_reads_the_indicators_and_their_chart(
-    demo_cpts, login, live_server, page
+    demo_cpts, signed_in, live_server, page
 ) -> None:
     errors = watch_console(page)
-    login("coord")
+    signed_in("coord")
     page.get_by_role("link", name="Indicateurs").click()
     expect(
         page.get_by_role("heading", name="Indicateurs de la boucle ville-hôpital")

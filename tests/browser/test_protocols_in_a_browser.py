@@ -21,10 +21,10 @@ def logout(page: Page) -> None:
 
 
 def test_a_local_protocol_from_draft_to_acknowledgement(
-    demo_cpts, login, live_server, page: Page
+    demo_cpts, signed_in, live_server, page: Page
 ) -> None:
     # coord drafts a local cooperation protocol and sends it to dr.martin for review.
-    login("coord")
+    signed_in("coord")
     page.goto(f"{live_server.url}/protocoles/")
     page.get_by_role("link", name="Nouveau protocole").click()
     page.get_by_label("Titre").fill("Chute d'un patient sous anticoagulant")
@@ -49,7 +49,7 @@ def test_a_local_protocol_from_draft_to_acknowledgement(
     logout(page)
 
     # dr.martin finds it to review, and approves it.
-    login("dr.martin")
+    signed_in("dr.martin")
     page.goto(f"{live_server.url}/protocoles/")
     page.locator("#to-review").get_by_role(
         "link", name="Chute d'un patient sous anticoagulant"
@@ -60,7 +60,7 @@ def test_a_local_protocol_from_draft_to_acknowledgement(
     logout(page)
 
     # coord publishes it.
-    login("coord")
+    signed_in("coord")
     protocol = Protocol.objects.get(reference="CHUTE-07")
     page.goto(f"{live_server.url}/protocoles/{protocol.code}/versions/1/relecture/")
     page.get_by_role("button", name="Publier").click()
@@ -68,7 +68,7 @@ def test_a_local_protocol_from_draft_to_acknowledgement(
     logout(page)
 
     # ide.petit finds it by a word of its content, and acknowledges it.
-    login("ide.petit")
+    signed_in("ide.petit")
     page.goto(f"{live_server.url}/protocoles/")
     page.get_by_label("Rechercher un protocole").fill("ecchymose")
     page.get_by_role("button", name="Rechercher").click()

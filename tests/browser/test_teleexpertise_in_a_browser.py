@@ -41,9 +41,9 @@ def logout(page: Page) -> None:
 
 
 @pytest.mark.parametrize("width", [1366, 360], ids=["desktop", "phone"])
-def test_the_tele_expertise_loop(demo_cpts, login, live_server, page: Page, width: int) -> None:
+def test_the_tele_expertise_loop(demo_cpts, signed_in, live_server, page: Page, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 900})
-    login("dr.martin")
+    signed_in("dr.martin")
     page.goto(f"{live_server.url}/liaison/avis/nouvelle/")
     check(page)
     page.get_by_label("Nom de naissance").fill("Lefèvre")
@@ -64,7 +64,7 @@ def test_the_tele_expertise_loop(demo_cpts, login, live_server, page: Page, widt
     check(page)
     logout(page)
 
-    login("dr.derm")
+    signed_in("dr.derm")
     page.goto(f"{live_server.url}/liaison/avis/")
     check(page)
     page.get_by_role("link", name="LEFÈVRE Éloïse").first.click()
@@ -76,7 +76,7 @@ def test_the_tele_expertise_loop(demo_cpts, login, live_server, page: Page, widt
     expect(page.locator("#request-status")).to_have_text("Précisions demandées")
     logout(page)
 
-    login("dr.martin")
+    signed_in("dr.martin")
     page.goto(f"{live_server.url}/liaison/avis/")
     page.get_by_role("link", name="LEFÈVRE Éloïse").first.click()
     page.locator("#r-comment").fill("8 mm, bords irréguliers")
@@ -85,7 +85,7 @@ def test_the_tele_expertise_loop(demo_cpts, login, live_server, page: Page, widt
     expect(page.locator("#request-status")).to_have_text("Envoyée")
     logout(page)
 
-    login("dr.derm")
+    signed_in("dr.derm")
     page.goto(f"{live_server.url}/liaison/avis/")
     page.get_by_role("link", name="LEFÈVRE Éloïse").first.click()
     expect(page.locator("#clinical-context")).to_contain_text("8 mm")
@@ -97,7 +97,7 @@ def test_the_tele_expertise_loop(demo_cpts, login, live_server, page: Page, widt
     expect(page.locator("#request-status")).to_have_text("Avis rendu")
     logout(page)
 
-    login("dr.martin")
+    signed_in("dr.martin")
     page.goto(f"{live_server.url}/liaison/avis/")
     page.get_by_role("link", name="LEFÈVRE Éloïse").first.click()
     expect(page.locator("#consultation")).to_have_text("Pas de consultation nécessaire")

@@ -4,6 +4,7 @@ services accept, for every state of both documents and every persona who sees th
 from __future__ import annotations
 
 import io
+import pickle
 import re
 from collections.abc import Callable
 from datetime import date
@@ -69,10 +70,16 @@ def _call(member: Any, sheet: LiaisonSheet, name: str) -> None:
 
 
 def accepted_by_services(member: Any, code: Any) -> set[str]:
-    """Every action the services accept from `member` on this sheet now (then undone)."""
+    """Every action the services accept from `member` on this sheet now (then undone).
+
+    Each action gets the sheet as `access_sheet` returns it: read once, then a copy per
+    action (pickled, so the prefetched relations come along), as every try is rolled back
+    and a try may change the sheet in memory.
+    """
     accepted = set()
+    read = pickle.dumps(selectors.access_sheet(member, code))
     for name in states.ACTIONS:
-        sheet = selectors.access_sheet(member, code)
+        sheet = pickle.loads(read)  # noqa: S301 (our own object, just pickled)
         try:
             with transaction.atomic():
                 _call(member, sheet, name)
