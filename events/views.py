@@ -16,7 +16,7 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -164,32 +164,7 @@ def new_event(request: HttpRequest, member: Member) -> HttpResponse:
     values["parent"] = parent_code
     if request.method == "POST":
         data = _posted(request.POST)
-        values = {
-            **values,
-            **{
-                k: request.POST.get(k, "")
-                for k in (
-                    "kind",
-                    "title",
-                    "theme",
-                    "description",
-                    "place",
-                    "video_link",
-                    "organisation",
-                    "start_date",
-                    "start_time",
-                    "end_date",
-                    "end_time",
-                    "capacity",
-                    "freq",
-                    "count",
-                    "until",
-                )
-            },
-            "sectors": data["sectors"],
-            "professions": data["professions"],
-            "open_to_public": data["open_to_public"],
-        }
+        values = _redisplayed(values, request.POST, data, (*EDITABLE_FIELDS, *CREATION_FIELDS))
         rule: dict[str, Any] | None = None
         if request.POST.get("freq"):
             count = request.POST.get("count", "").strip()
@@ -220,6 +195,27 @@ def new_event(request: HttpRequest, member: Member) -> HttpResponse:
     return render(request, "events/form.html", context, status=400 if errors else 200)
 
 
+# The form's fields shown back as typed when the page comes back with errors.
+EDITABLE_FIELDS = (
+    "title", "theme", "description", "place", "video_link", "organisation",
+    "start_date", "start_time", "end_date", "end_time", "capacity",
+)  # fmt: skip
+CREATION_FIELDS = ("kind", "freq", "count", "until")  # fixed once the event exists
+
+
+def _redisplayed(
+    values: dict[str, Any], post: QueryDict, data: dict[str, Any], fields: tuple[str, ...]
+) -> dict[str, Any]:
+    """The form's values after a post: what was typed, and the lists and box as understood."""
+    return {
+        **values,
+        **{key: post.get(key, "") for key in fields},
+        "sectors": data["sectors"],
+        "professions": data["professions"],
+        "open_to_public": data["open_to_public"],
+    }
+
+
 @member_page
 @require_http_methods(["GET", "POST"])
 def edit_event(request: HttpRequest, member: Member, code: UUID) -> HttpResponse:
@@ -230,28 +226,7 @@ def edit_event(request: HttpRequest, member: Member, code: UUID) -> HttpResponse
     values, errors = _form_values(event), {}
     if request.method == "POST":
         data = _posted(request.POST)
-        values = {
-            **values,
-            **{
-                k: request.POST.get(k, "")
-                for k in (
-                    "title",
-                    "theme",
-                    "description",
-                    "place",
-                    "video_link",
-                    "organisation",
-                    "start_date",
-                    "start_time",
-                    "end_date",
-                    "end_time",
-                    "capacity",
-                )
-            },
-            "sectors": data["sectors"],
-            "professions": data["professions"],
-            "open_to_public": data["open_to_public"],
-        }
+        values = _redisplayed(values, request.POST, data, EDITABLE_FIELDS)
         changes = dict(data)
         changes["organisation"] = _organisation(request.POST.get("organisation", ""))
         version = request.POST.get("version", "")
