@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -120,13 +119,6 @@ def registration_throughput(count: int) -> tuple[float, int]:
     return (time.perf_counter() - started) / max(done, 1), waiting
 
 
-def smoke_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        return url.rsplit("/", 1)[0] + "/cpts_events_smoke"
-    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-ev-')) / 'smoke.sqlite3'}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -148,23 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.write:
             parser.error("--smoke writes nothing: drop --write")
         args.sizes, args.repeat, args.registrations = "100", 2, 20
-        args.database_url = smoke_database_url()
+        args.database_url = stack.smoke_database_url("cpts_events_smoke")
     sizes = sorted(int(size) for size in args.sizes.split(","))
 
     wall = time.monotonic()
     load_at_start = os.getloadavg()[0]
-    env = stack.bench_env(
-        args.database_url, queue="bench-events", var_dir=tempfile.mkdtemp(prefix="bench-ev-")
-    )
-    if args.database_url.startswith("postgres"):
-        stack.recreate_database(args.database_url)
-    stack.manage(env, "migrate", "--no-input")
-    stack.manage(env, "load_demo")
-    os.environ.update(env)
-
-    import django  # noqa: PLC0415
-
-    django.setup()
+    stack.demo_in_process(args.database_url, queue="bench-events")
     from django.db import connection  # noqa: PLC0415
     from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
     from django.utils.timezone import localdate  # noqa: PLC0415

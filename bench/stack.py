@@ -12,6 +12,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,6 +78,30 @@ def prepare(env: dict[str, str], database_url: str) -> None:
     manage(env, "migrate", "--no-input")
     manage(env, "load_demo")
     manage(env, "collectstatic", "--no-input")
+
+
+def smoke_database_url(name: str) -> str:
+    """A smoke run's database: `name` on DATABASE_URL's PostgreSQL server, else a temporary
+    SQLite file (a script's --smoke mode in `make test`, tests/test_bench_smoke.py)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        return url.rsplit("/", 1)[0] + f"/{name}"
+    return f"sqlite:///{Path(tempfile.mkdtemp(prefix=f'{name}-')) / 'smoke.sqlite3'}"
+
+
+def demo_in_process(database_url: str, *, queue: str) -> None:
+    """A fresh database with the demo CPTS, then Django set up on it in this process: for the
+    benchmarks that call the services and selectors directly, without a web server."""
+    env = bench_env(database_url, queue=queue, var_dir=tempfile.mkdtemp(prefix=f"{queue}-"))
+    if database_url.startswith("postgres"):
+        recreate_database(database_url)
+    manage(env, "migrate", "--no-input")
+    manage(env, "load_demo")
+    os.environ.update(env)
+
+    import django  # noqa: PLC0415
+
+    django.setup()
 
 
 class Client:

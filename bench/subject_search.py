@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -114,14 +113,6 @@ def time_window(repeat: int) -> tuple[list[float], list[float]]:
     return fetched, searched
 
 
-def smoke_database_url() -> str:
-    """The smoke run's database: its own on DATABASE_URL's PostgreSQL server, else SQLite."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        return url.rsplit("/", 1)[0] + "/cpts_bench_subjects_smoke"
-    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-subj-')) / 'smoke.sqlite3'}"
-
-
 def database_name(connection: Any) -> str:
     if connection.vendor == "postgresql":
         return f"PostgreSQL {connection.pg_version // 10000}"
@@ -151,23 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.write:
             parser.error("--smoke writes nothing: drop --write")
         args.sizes, args.repeat = "30", 2
-        args.database_url = smoke_database_url()
+        args.database_url = stack.smoke_database_url("cpts_bench_subjects_smoke")
     sizes = sorted(int(size) for size in args.sizes.split(","))
 
     wall = time.monotonic()
     load_at_start = os.getloadavg()[0]
-    env = stack.bench_env(
-        args.database_url, queue="bench-subjects", var_dir=tempfile.mkdtemp(prefix="bench-subj-")
-    )
-    if args.database_url.startswith("postgres"):
-        stack.recreate_database(args.database_url)
-    stack.manage(env, "migrate", "--no-input")
-    stack.manage(env, "load_demo")
-    os.environ.update(env)
-
-    import django  # noqa: PLC0415
-
-    django.setup()
+    stack.demo_in_process(args.database_url, queue="bench-subjects")
     from django.conf import settings  # noqa: PLC0415
     from rest_framework.test import APIClient  # noqa: PLC0415
 

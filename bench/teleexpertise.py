@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -88,13 +87,6 @@ def timed(function, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
     return samples
 
 
-def smoke_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        return url.rsplit("/", 1)[0] + "/cpts_expertise_smoke"
-    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-te-')) / 'smoke.sqlite3'}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -117,23 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.write:
             parser.error("--smoke writes nothing: drop --write")
         args.sizes, args.repeat = "50", 2
-        args.database_url = smoke_database_url()
+        args.database_url = stack.smoke_database_url("cpts_expertise_smoke")
     sizes = sorted(int(size) for size in args.sizes.split(","))
 
     wall = time.monotonic()
     load_at_start = os.getloadavg()[0]
-    env = stack.bench_env(
-        args.database_url, queue="bench-expertise", var_dir=tempfile.mkdtemp(prefix="bench-te-")
-    )
-    if args.database_url.startswith("postgres"):
-        stack.recreate_database(args.database_url)
-    stack.manage(env, "migrate", "--no-input")
-    stack.manage(env, "load_demo")
-    os.environ.update(env)
-
-    import django  # noqa: PLC0415
-
-    django.setup()
+    stack.demo_in_process(args.database_url, queue="bench-expertise")
     from django.db import connection  # noqa: PLC0415
     from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
     from django.utils.timezone import localdate  # noqa: PLC0415
