@@ -54,6 +54,9 @@ else:
     # worker's commits are still seen by the next reader, as synchronous_commit only says
     # when the commit is durable, not when it is visible.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
+    # The same backend, with a flush between transactional tests that deletes the rows they
+    # left instead of truncating every table (tests/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "tests.postgresql"
 
 # whitenoise warns when STATIC_ROOT is missing; tests serve static files from the finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
