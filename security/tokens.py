@@ -35,14 +35,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils.timezone import now
 from django.utils.translation import gettext, gettext_lazy
 
 from security import actions, audit
+from security.compiled import CompiledQuery
 from security.exceptions import FieldErrors
 from security.models import ApiToken
-from security.principals import Actor, active_member_of, principal_loading
+from security.principals import Actor, PrincipalLoading, active_member_of, principal_loading
 from security.two_factor import two_factor_required_for
 
 TOKEN_PREFIX = "cpts_"  # noqa: S105  (the public marker of our tokens, not a secret)
@@ -291,23 +292,37 @@ def _token_with_principal(digest: str) -> ApiToken | None:
     Without a declaration (security alone), the token and its user. With one (the directory's
     member and organisations), the same query LEFT JOINs the profile and the joined rows: one
     row per organisation, each carrying the same token. The digest is unique, so every row is
-    the same token; the values are handed to the declaration to cache on the member.
+    the same token; the values are handed to the declaration to cache on the member. The
+    query is compiled once per thread (security.compiled): it runs on every API call.
     """
     loading = principal_loading()
-    queryset = ApiToken.objects.filter(digest=digest)
-    if loading is None:
-        return queryset.select_related("user").first()
-    rows = list(
-        queryset.select_related(f"user__{loading.related}")
-        .annotate(_joined=F(f"user__{loading.related}__{loading.joined}"))
-        .order_by()
-    )
+    rows = _token_query(loading).fetch(digest)
     if not rows:
         return None
     token = rows[0]
-    values = [row._joined for row in rows if row._joined is not None]
-    loading.remember(token.user, values)
+    if loading is not None:
+        values = [getattr(row, "_joined") for row in rows]  # noqa: B009 (an annotation)
+        loading.remember(token.user, [value for value in values if value is not None])
     return token
+
+
+_TOKEN_QUERIES: dict[PrincipalLoading | None, CompiledQuery[ApiToken]] = {}
+
+
+def _token_query(loading: PrincipalLoading | None) -> CompiledQuery[ApiToken]:
+    query = _TOKEN_QUERIES.get(loading)
+    if query is None:
+
+        def build(digest: str) -> QuerySet[ApiToken]:
+            queryset = ApiToken.objects.filter(digest=digest).order_by()
+            if loading is None:
+                return queryset.select_related("user")
+            return queryset.select_related(f"user__{loading.related}").annotate(
+                _joined=F(f"user__{loading.related}__{loading.joined}")
+            )
+
+        query = _TOKEN_QUERIES[loading] = CompiledQuery(build)
+    return query
 
 
 def scope_allows(token: ApiToken, *, method: str, app: str) -> bool:

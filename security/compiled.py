@@ -1,0 +1,110 @@
+"""Querysets compiled to SQL once per thread, then run with new values: for the hottest reads.
+
+Django compiles a queryset to SQL each time it is evaluated: it walks the joins of
+`select_related`, lists every column, resolves the annotations and looks up the converters
+of each column. For the read behind every API call (the token, with its user, member and
+memberships) that compiling cost more than running the query: about a quarter of the CPU of
+an API request under the profiler (docs/benchmarks.md). The shape of such a query never
+changes, only a value in its WHERE clause, so it is compiled once per thread and run again
+with the new value, and its rows become model instances the way Django's own iterator makes
+them (the same converters, `from_db`, the `select_related` populators and the annotations).
+
+Per thread, because a compiler belongs to its thread's database connection (the live
+server of the browser tests answers on threads of its own). The statement goes through the
+connection's cursor, so query counts and logs see it like any other.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+
+M = TypeVar("M", bound=Model)
+
+# Stands for a value while the query is compiled: found again among the compiled parameters.
+_PLACEHOLDER = "\x00compiled-query-value\x00"
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    slot: int  # where the value goes in params
+    compiler: Any
+    converters: Any
+    init_list: list[str]
+    fields: tuple[int, int]
+    populators: list[Any]
+    annotations: dict[str, int]
+    model: type[Model]
+    db: str
+
+
+class CompiledQuery(Generic[M]):
+    """`CompiledQuery(lambda value: Model.objects.filter(key=value)...)`, then `.fetch(value)`.
+
+    The builder must make the same SQL for every value: one value, compared for equality
+    (no `IN` list, whose length changes the SQL).
+    """
+
+    def __init__(self, build: Callable[[Any], QuerySet[M]]) -> None:
+        self._build = build
+        self._local = threading.local()
+
+    def fetch(self, value: Any) -> list[M]:
+        compiled = self._compiled()
+        params = list(compiled.params)
+        params[compiled.slot] = value
+        connection = connections[compiled.db]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        start, end = compiled.fields
+        objects: list[M] = []
+        for row in rows:
+            obj = compiled.model.from_db(compiled.db, compiled.init_list, row[start:end])
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            for name, position in compiled.annotations.items():
+                setattr(obj, name, row[position])
+            objects.append(cast(M, obj))
+        return objects
+
+    def _compiled(self) -> _Compiled:
+        compiled: _Compiled | None = getattr(self._local, "compiled", None)
+        if compiled is None:
+            compiled = self._local.compiled = self._compile()
+        return compiled
+
+    def _compile(self) -> _Compiled:
+        queryset = self._build(_PLACEHOLDER)
+        db = queryset.db
+        compiler = queryset.query.get_compiler(using=db)
+        sql, params = compiler.as_sql()
+        slots = [index for index, param in enumerate(params) if param == _PLACEHOLDER]
+        if len(slots) != 1:
+            raise ValueError(f"a compiled query takes its value once, not {len(slots)} times")
+        select, klass_info = compiler.select, compiler.klass_info
+        select_fields = klass_info["select_fields"]
+        start, end = select_fields[0], select_fields[-1] + 1
+        return _Compiled(
+            sql=sql,
+            params=tuple(params),
+            slot=slots[0],
+            compiler=compiler,
+            converters=compiler.get_converters([column[0] for column in select]),
+            init_list=[column[0].target.attname for column in select[start:end]],
+            fields=(start, end),
+            populators=get_related_populators(klass_info, select, db),
+            annotations=dict(compiler.annotation_col_map or {}),
+            model=klass_info["model"],
+            db=db,
+        )
