@@ -56,12 +56,12 @@ def _timed(function: Callable[..., Any], *, before: str = "", after: str = "") -
 
 if PROBE_FILE:
     # The claim (with its read on PostgreSQL) ends where the delivery proper starts.
-    dispatch._deliver_claimed = _timed(dispatch._deliver_claimed, before="claimed")  # type: ignore[method-assign]
-    emails._send = _timed(emails._send, before="rendered")  # type: ignore[method-assign]
-    emails._send_on_kept_session = _timed(  # type: ignore[method-assign]
+    dispatch._deliver_claimed = _timed(dispatch._deliver_claimed, before="claimed")
+    emails._send = _timed(emails._send, before="rendered")
+    emails._send_on_kept_session = _timed(
         emails._send_on_kept_session, before="built", after="smtp_done"
     )
-    dispatch._delivered = _timed(dispatch._delivered, after="marked")  # type: ignore[method-assign]
+    dispatch._delivered = _timed(dispatch._delivered, after="marked")
 
     @task_received.connect
     def _on_received(request: Any = None, **kwargs: Any) -> None:

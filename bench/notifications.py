@@ -211,17 +211,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     NotificationPreference.objects.filter(member=recipient).delete()  # the default: e-mail
     NotificationSettings.objects.filter(member=recipient).delete()  # no quiet hours
 
-    import worker.services  # noqa: PLC0415
+    from worker import services as worker_services  # noqa: PLC0415
 
     published_clock: list[float] = []
-    publish = worker.services.publish_notifications
+    publish = worker_services.publish_notifications
 
-    def timed_publish(ids: Sequence[int]) -> None:
-        publish(ids)
+    def timed_publish(notification_ids: Sequence[int]) -> None:
+        publish(notification_ids)
         published_clock.append(time.time())
 
     # The on-commit publish, timed: the services call it through their module's global.
-    worker.services.publish_notifications = timed_publish
+    worker_services.publish_notifications = timed_publish
 
     sink = SmtpSink()
     sink.start()

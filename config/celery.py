@@ -81,7 +81,7 @@ def _before_task(sender: Any = None, **kwargs: Any) -> None:
     for connection in connections.all(initialized_only=True):
         connection.close_if_unusable_or_obsolete()
         if recently and connection.connection is not None:
-            connection.health_check_done = True
+            connection.health_check_done = True  # type: ignore[attr-defined]  # Django 4.1+
 
 
 def _after_task(sender: Any = None, **kwargs: Any) -> None:

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
 from directory.models import Member
@@ -318,3 +319,34 @@ def test_the_link_of_an_email_starts_with_the_configured_address(
     assert f"https://liaison.cpts-sud.fr/notifications/{notification.code}/" in links
     assert "127.0.0.1" not in email.body
     assert email.extra_headers["Message-ID"].endswith("@liaison.cpts-sud.fr>")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's WITH: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_only_the_claim_commits_without_waiting_for_the_disk(notify: Notify) -> None:
+    notification = notify()
+    session_setting = synchronous_commit()  # the server's, or the test settings' "off"
+
+    with CaptureQueriesContext(connection) as queries:
+        assert dispatch.deliver_notification(notification_id=notification.pk) == "delivered"
+
+    claim, mark = (query["sql"] for query in queries.captured_queries)
+    assert "set_config('synchronous_commit', 'off', true)" in claim  # its transaction only
+    assert "synchronous_commit" not in mark  # the mark waits for the flush, the claim's too
+    assert synchronous_commit() == session_setting  # the session's own setting is untouched
+
+
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's WITH: PostgreSQL")
+def test_a_claim_inside_a_callers_transaction_leaves_its_commit_alone(notify: Notify) -> None:
+    notification = notify()  # in the test's transaction
+
+    with CaptureQueriesContext(connection) as queries:
+        dispatch.deliver_notification(notification_id=notification.pk)
+
+    assert not any("synchronous_commit" in query["sql"] for query in queries.captured_queries)
