@@ -7,6 +7,7 @@ rest. Only the coordination sees failed deliveries, of everyone (metadata, never
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -357,8 +358,11 @@ def claim_notification_to_deliver(
         returning += ", set_config('synchronous_commit', 'off', true)"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH claimed AS ({update_sql} RETURNING {returning}) {read_sql}",
-            (*update_params, *read_params),
+            *_prepared(
+                cursor,
+                f"WITH claimed AS ({update_sql} RETURNING {returning}) {read_sql}",
+                (*update_params, *read_params),
+            )
         )
         rows = cursor.fetchall()
     if not rows:
@@ -370,6 +374,42 @@ def claim_notification_to_deliver(
         else:
             setattr(notification, name, value)
     return _with_quiet_hours(notification)
+
+
+class _PreparedStatements(threading.local):
+    """The statements prepared on this thread's database session, by SQL text."""
+
+    session: Any = None  # the DB-API connection they were prepared on
+    names: dict[str, str]
+
+
+_prepared_statements = _PreparedStatements()
+_PLACEHOLDER = re.compile(r"%[s%]")
+
+
+def _prepared(cursor: Any, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+    """`sql` as the EXECUTE of a statement PREPAREd once per database session (PostgreSQL).
+
+    Planning the claim with its joins and subqueries took longer than running it (1.5 ms
+    against 1.0 ms in EXPLAIN ANALYZE), at every delivery. The statement is prepared at the
+    session's first delivery, planned once by the server, then only executed; a new session
+    (a connection replaced) prepares it again. Django's cursors bind parameters on the
+    client, so the values go as literals to EXECUTE. (A pooler in transaction mode, such
+    as PgBouncer's, would need its prepared-statement support.)
+    """
+    session = connection.connection
+    if _prepared_statements.session is not session:
+        _prepared_statements.session, _prepared_statements.names = session, {}
+    name = _prepared_statements.names.get(sql)
+    if name is None:
+        name = f"cpts_worker_{len(_prepared_statements.names) + 1}"
+        numbers = iter(range(1, len(params) + 1))
+        numbered = _PLACEHOLDER.sub(
+            lambda match: "%" if match.group() == "%%" else f"${next(numbers)}", sql
+        )
+        cursor.execute(f"PREPARE {name} AS {numbered}")
+        _prepared_statements.names[sql] = name
+    return f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params
 
 
 class _CompiledRead(threading.local):
