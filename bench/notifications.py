@@ -418,9 +418,9 @@ def render(
         "",
         f"Capacity: a burst of {args.burst} notifications committed as fast as possible was "
         f"delivered at **{throughput:.0f} e-mails/s** by the one worker process (each delivery "
-        "runs the claim with the read, then the mark: two statements on PostgreSQL, three on "
-        "SQLite, on the worker's kept database connection, `WORKER_DB_CONN_MAX_AGE`, and "
-        "sends on its kept SMTP session); latency "
+        "runs the claim with the read, one prepared statement on PostgreSQL, then the SMTP "
+        "conversation on its kept session, then the mark, on the worker's kept database "
+        "connection); latency "
         "grows once the rate nears it, and more worker processes add to it.",
         "",
         f"Delivered: **{delivered}/{args.count + args.burst}**, duplicates: **{duplicates}**; "
