@@ -27,8 +27,6 @@ from celery.signals import task_postrun, task_prerun, task_received, worker_shut
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
-from worker import dispatch, emails
-
 PROBE_FILE = os.environ.get("BENCH_PROBE_FILE", "")
 PROFILE_FILE = os.environ.get("BENCH_PROFILE_FILE", "")
 
@@ -54,7 +52,10 @@ def _timed(function: Callable[..., Any], *, before: str = "", after: str = "") -
     return wrapper
 
 
-if PROBE_FILE:
+def _install() -> None:
+    """Wrap the delivery's steps and listen to the worker's signals (in the worker only)."""
+    from worker import dispatch, emails  # noqa: PLC0415  (Django is set up by then)
+
     # The claim (with its read on PostgreSQL) ends where the delivery proper starts.
     dispatch._deliver_claimed = _timed(dispatch._deliver_claimed, before="claimed")
     emails._send = _timed(emails._send, before="rendered")
@@ -63,15 +64,15 @@ if PROBE_FILE:
     )
     dispatch._delivered = _timed(dispatch._delivered, after="marked")
 
-    @task_received.connect
+    @task_received.connect(weak=False)
     def _on_received(request: Any = None, **kwargs: Any) -> None:
         _received[request.id] = time.time()
 
-    @receiver(connection_created)
+    @receiver(connection_created, weak=False)
     def _on_connection(**kwargs: Any) -> None:
         _current["connections"] = _current.get("connections", 0) + 1
 
-    @task_prerun.connect
+    @task_prerun.connect(weak=False)
     def _on_prerun(task_id: str = "", **kwargs: Any) -> None:
         _current.clear()
         _current.update(
@@ -81,7 +82,7 @@ if PROBE_FILE:
             cpu_start=time.process_time(),
         )
 
-    @task_postrun.connect
+    @task_postrun.connect(weak=False)
     def _on_postrun(task: Any = None, args: Any = (), **kwargs: Any) -> None:
         # The ack of a late-acknowledged task follows, after the task's end.
         record = dict(_current)
@@ -94,6 +95,10 @@ if PROBE_FILE:
         with open(PROBE_FILE, "a") as stream:
             stream.write(json.dumps(record) + "\n")
         _current.clear()
+
+
+if PROBE_FILE:
+    _install()
 
 
 if PROFILE_FILE:
