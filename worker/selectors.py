@@ -18,7 +18,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import DatabaseError, connection, connections
+from django.db import DatabaseError, ProgrammingError, connection, connections
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.expressions import CombinedExpression, RawSQL, Value
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
@@ -356,14 +356,18 @@ def claim_notification_to_deliver(
         # it): a durable claim would buy nothing there. Other sessions see it at once, so
         # only one claim can win, as before. Inside a caller's transaction: not touched.
         returning += ", set_config('synchronous_commit', 'off', true)"
+    sql = f"WITH claimed AS ({update_sql} RETURNING {returning}) {read_sql}"
+    params = (*update_params, *read_params)
     with connection.cursor() as cursor:
-        cursor.execute(
-            *_prepared(
-                cursor,
-                f"WITH claimed AS ({update_sql} RETURNING {returning}) {read_sql}",
-                (*update_params, *read_params),
-            )
-        )
+        try:
+            cursor.execute(*_prepared(cursor, sql, params))
+        except ProgrammingError as exc:
+            # Deallocated behind our back (DISCARD ALL, a pooler's reset): prepare it again,
+            # once, where a failed statement has not aborted a caller's transaction.
+            if getattr(exc.__cause__, "sqlstate", None) != "26000" or connection.in_atomic_block:
+                raise
+            _prepared_statements.session = None
+            cursor.execute(*_prepared(cursor, sql, params))
         rows = cursor.fetchall()
     if not rows:
         return None

@@ -387,3 +387,14 @@ def test_a_claim_inside_a_callers_transaction_leaves_its_commit_alone(notify: No
 
     assert "synchronous_commit" not in executed_statement(queries)
     assert not any("synchronous_commit" in query["sql"] for query in queries.captured_queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's WITH: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_deallocated_behind_its_back_is_prepared_again(notify: Notify) -> None:
+    assert deliver(notify()) == dispatch.Outcome.DELIVERED  # prepared on this session
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # as DISCARD ALL or a pooler's reset would
+
+    assert deliver(notify()) == dispatch.Outcome.DELIVERED
+    assert len(mail.outbox) == 2
