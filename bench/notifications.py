@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -29,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,82 @@ class Latencies:
         return f"| {self.label} | {len(self.samples)} | {p50:.1f} ms | {p95:.1f} ms |"
 
 
+# Steps of the path, each from one timestamp to the next (None: not on that path).
+STEPS = (
+    ("On-commit publish (commit → message in Redis)", "commit", "published", True),
+    ("Broker hop (in Redis → the worker has it)", "published", "received", True),
+    ("Celery before the task (received → task starts)", "received", "start", True),
+    ("Claim with the read (task start → claimed)", "start", "claimed", False),
+    ("Channel, text, template, .ics lookup (→ rendered)", "claimed", "rendered", False),
+    ("MIME message (rendered → built)", "rendered", "built", False),
+    ("SMTP session (built → the sink answers 250)", "built", "accepted", False),
+    ("Whole path (commit → e-mail accepted, or result back)", "commit", "accepted", True),
+    ("Off the path: mark delivered (SMTP done → marked)", "smtp_done", "marked", False),
+    ("Worker busy per task (task start → end)", "start", "end", True),
+    ("No-op: task end → result back to the caller", "end", "back", True),
+)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Where one delivery's time goes: the bench's and the worker's timestamps joined."""
+
+    notifications: list[dict[str, float]]
+    noops: list[dict[str, float]]
+
+    @classmethod
+    def read(
+        cls,
+        path: Path,
+        *,
+        notifications: dict[int, dict[str, float]],
+        noops: dict[str, dict[str, float]],
+    ) -> Breakdown:
+        records = []
+        if path.exists():
+            records = [json.loads(line) for line in path.read_text().splitlines() if line]
+        for record in records:
+            if record["task"] == "celery.accumulate":
+                steps = noops.get(record["task_id"])
+            else:
+                steps = notifications.get(record["args"][0]) if record["args"] else None
+            if steps is not None:
+                steps.update({k: v for k, v in record.items() if isinstance(v, int | float)})
+        return cls(
+            notifications=[s for s in notifications.values() if "start" in s],
+            noops=[s for s in noops.values() if "start" in s],
+        )
+
+    @staticmethod
+    def _cell(rows: list[dict[str, float]], begin: str, end: str) -> str:
+        samples = [row[end] - row[begin] for row in rows if begin in row and end in row]
+        if not samples:
+            return "| — | — "
+        spread = Latencies("", samples)
+        return f"| {spread.percentile(50) * 1000:.1f} | {spread.percentile(95) * 1000:.1f} "
+
+    def rows(self) -> list[str]:
+        lines = [
+            "| Step (ms) | Notification p50 | p95 | No-op p50 | p95 |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for label, begin, end, both in STEPS:
+            noop_end = "back" if end == "accepted" else end
+            noop = self._cell(self.noops, begin, noop_end) if both else "| — | — "
+            mine = self._cell(self.notifications, begin, end) if end != "back" else "| — | — "
+            lines.append(f"| {label} {mine}{noop}|")
+        for label, key, scale in (
+            ("Worker CPU per task (ms)", "cpu", 1000),
+            ("Database connections opened per task", "connections", 1),
+        ):
+            cells = []
+            for rows in (self.notifications, self.noops):
+                values = [row.get(key, 0.0) * scale for row in rows]
+                cells.append(f"{statistics.mean(values):.1f}" if values else "—")
+            lines.append(f"| {label} | {cells[0]} (mean) | | {cells[1]} (mean) | |")
+        return lines
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=500, help="notifications to commit")
@@ -67,6 +144,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--private-redis", action="store_true", help="start a redis-server")
     parser.add_argument("--database-url", default="", help="default: SQLite under VAR_DIR")
     parser.add_argument("--write", type=Path, help="update this file between the markers")
+    parser.add_argument(
+        "--profile-worker", type=Path, help="run the worker under cProfile, stats to this file"
+    )
     parser.add_argument(
         "--smoke",
         action="store_true",
@@ -131,59 +211,104 @@ def main(argv: Sequence[str] | None = None) -> int:
     NotificationPreference.objects.filter(member=recipient).delete()  # the default: e-mail
     NotificationSettings.objects.filter(member=recipient).delete()  # no quiet hours
 
+    from worker import services as worker_services  # noqa: PLC0415
+
+    published_clock: list[float] = []
+    publish = worker_services.publish_notifications
+
+    def timed_publish(notification_ids: Sequence[int]) -> None:
+        publish(notification_ids)
+        published_clock.append(time.time())
+
+    # The on-commit publish, timed: the services call it through their module's global.
+    worker_services.publish_notifications = timed_publish
+
     sink = SmtpSink()
     sink.start()
+    probe_path = Path(env["VAR_DIR"]) / "bench-probe.jsonl"
+    probe_path.unlink(missing_ok=True)
     worker_env = {
         **os.environ,
         **env,
         "REDIS_URL": os.environ["REDIS_URL"],
         "EMAIL_URL": sink.url,
         "PYTHONUNBUFFERED": "1",
+        "BENCH_PROBE_FILE": str(probe_path),
+        "BENCH_PROFILE_FILE": str(args.profile_worker or ""),
     }
     log_path = Path(env["VAR_DIR"]) / "bench-worker.log"
     log_path.unlink(missing_ok=True)
-    worker = WorkerProcess(env=worker_env, log_path=log_path)
+    worker = WorkerProcess(
+        env=worker_env, log_path=log_path, extra_args=["--include", "bench.notification_probe"]
+    )
     worker.start()
     try:
-        # Warm up: the worker is consuming once a no-op comes back.
+        # Warm up: the worker is consuming once a no-op comes back; then a few deliveries.
         app.send_task("celery.accumulate", args=(0,), ignore_result=False).get(timeout=60)
-
-        baseline = []
-        for i in range(args.baseline):
-            started = time.perf_counter()
-            app.send_task("celery.accumulate", args=(i,), ignore_result=False).get(timeout=30)
-            baseline.append(time.perf_counter() - started)
 
         commit_clock: list[float] = []
 
-        def commit(count: int, rate: float | None) -> dict[str, float]:
-            """Commit `count` notifications, one per transaction, at `rate` (None: at once)."""
-            committed: dict[str, float] = {}
-            first = time.perf_counter()
-            for i in range(count):
-                pause = first + i / rate - time.perf_counter() if rate else 0
-                if pause > 0:
-                    time.sleep(pause)
-                with transaction.atomic():
-                    # On-commit callbacks run in order: this one reads the clock right after
-                    # COMMIT, before enqueue_notification's publish.
-                    transaction.on_commit(lambda: commit_clock.append(time.time()))
-                    notification = enqueue_notification(
-                        recipient=recipient, event="notifications.test", actor=actor
-                    )
-                committed[str(notification.code)] = commit_clock.pop()
-            return committed
+        def commit_one() -> tuple[str, int, float, float]:
+            """One notification in its own transaction: code, id, commit and publish times."""
+            with transaction.atomic():
+                # On-commit callbacks run in order: this one reads the clock right after
+                # COMMIT, before enqueue_notification's publish.
+                transaction.on_commit(lambda: commit_clock.append(time.time()))
+                notification = enqueue_notification(
+                    recipient=recipient, event="notifications.test", actor=actor
+                )
+            return (
+                str(notification.code),
+                notification.pk,
+                commit_clock.pop(),
+                published_clock.pop(),
+            )
 
-        def wait_for(codes: dict[str, float]) -> None:
-            wait_until(lambda: set(codes) <= delivered_codes(sink), timeout=180, interval=0.1)
+        def wait_for(codes: Iterable[str]) -> None:
+            wanted = set(codes)
+            wait_until(lambda: wanted <= delivered_codes(sink), timeout=180, interval=0.1)
 
-        started = time.perf_counter()
-        committed_at = commit(args.count, args.rate)
-        sending_took = time.perf_counter() - started
+        warm = [commit_one()[0] for _ in range(3)]
+        wait_for(warm)
+
+        # The two paths interleaved on one schedule over the same period, on the same worker:
+        # notifications at `rate`, no-ops evenly between them (each waits for its result)
+        period = args.count / args.rate
+        schedule = sorted(
+            [(i / args.rate, "notification") for i in range(args.count)]
+            + [((j + 0.5) * period / args.baseline, "no-op") for j in range(args.baseline)]
+        )
+        committed_at: dict[str, float] = {}
+        notification_steps: dict[int, dict[str, float]] = {}
+        baseline: list[float] = []
+        noop_steps: dict[str, dict[str, float]] = {}
+        first = time.perf_counter()
+        for offset, kind in schedule:
+            pause = first + offset - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            if kind == "notification":
+                code, pk, committed, published = commit_one()
+                committed_at[code] = committed
+                notification_steps[pk] = {"commit": committed, "published": published}
+            else:
+                # Neither path queues behind the other on the one worker: a no-op goes once
+                # the e-mails committed before it arrived (at once, unless the worker lags).
+                expected = len(warm) + len(committed_at)
+                wait_until(lambda: len(sink.accepted) >= expected, timeout=30, interval=0.001)  # noqa: B023
+                started, clock = time.perf_counter(), time.time()
+                result = app.send_task(
+                    "celery.accumulate", args=(len(baseline),), ignore_result=False
+                )
+                sent = time.time()
+                result.get(timeout=30)
+                baseline.append(time.perf_counter() - started)
+                noop_steps[result.id] = {"commit": clock, "published": sent, "back": time.time()}
+        sending_took = time.perf_counter() - first
         wait_for(committed_at)
 
         # Capacity: a burst committed as fast as possible, drained by the one worker.
-        burst = commit(args.burst, None)
+        burst = dict(commit_one()[::2] for _ in range(args.burst))
         wait_for(burst)
         received = received_times(sink)
         drained = max(received[code][0] for code in burst) - min(burst.values())
@@ -206,6 +331,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if redis_server:
             redis_server.stop()
 
+    accepted = {code: times[0] for code, times in received.items()}
+    codes = dict(Notification.objects.filter(pk__in=notification_steps).values_list("pk", "code"))
+    for pk, steps in notification_steps.items():
+        if (at := accepted.get(str(codes.get(pk)))) is not None:
+            steps["accepted"] = at
+    breakdown = Breakdown.read(probe_path, notifications=notification_steps, noops=noop_steps)
+
     report = render(
         args=args,
         engine=connection.vendor,
@@ -217,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         states=states,
         sending_took=sending_took,
         throughput=throughput,
+        breakdown=breakdown,
     )
     print(report)
     if args.write:
@@ -249,6 +382,7 @@ def render(
     states: dict[str, int],
     sending_took: float,
     throughput: float,
+    breakdown: Breakdown,
 ) -> str:
     import celery  # noqa: PLC0415
     import django  # noqa: PLC0415
@@ -276,11 +410,17 @@ def render(
         notifications.row(),
         baseline.row(),
         "",
+        "Where the time goes, step by step (the bench's clock at commit and publish, the "
+        "worker's around each step, `bench/notification_probe.py`; each step's own "
+        "percentiles, so they do not add up to the whole path's):",
+        "",
+        *breakdown.rows(),
+        "",
         f"Capacity: a burst of {args.burst} notifications committed as fast as possible was "
         f"delivered at **{throughput:.0f} e-mails/s** by the one worker process (each delivery "
-        "runs the claim with the read, then the mark: two statements on PostgreSQL, three on "
-        "SQLite, on the worker's kept database connection, `WORKER_DB_CONN_MAX_AGE`, and "
-        "sends on its kept SMTP session); latency "
+        "runs the claim with the read, one prepared statement on PostgreSQL, then the SMTP "
+        "conversation on its kept session, then the mark, on the worker's kept database "
+        "connection); latency "
         "grows once the rate nears it, and more worker processes add to it.",
         "",
         f"Delivered: **{delivered}/{args.count + args.burst}**, duplicates: **{duplicates}**; "
@@ -288,14 +428,17 @@ def render(
         f"{', '.join(f'{k} {v}' for k, v in sorted(states.items()))}.",
         "",
         "The baseline is the floor the broker sets: publish a no-op task (`celery.accumulate`) "
-        "and wait for its result through Redis, one at a time. A notification adds the "
-        "worker's claim, preference lookup and state updates in the database, rendering, and "
-        "an SMTP conversation. Commit time is read in an on-commit callback that runs right "
-        "after COMMIT; reception time when the sink answers 250 (both wall clocks of this "
-        "machine).",
+        "to the same worker and wait for its result through Redis. The two paths are "
+        f"interleaved on one schedule over the same {args.count / args.rate:g} s: a "
+        "notification committed every 1/rate s, a no-op half-way between two of them, sent once "
+        "the e-mails committed before it arrived, so neither waits behind the other. A "
+        "notification adds the worker's claim, preference lookup and state updates in the "
+        "database, rendering, and an SMTP conversation. Commit time is read in an on-commit "
+        "callback that runs right after COMMIT; reception time when the sink answers 250 "
+        "(both wall clocks of this machine).",
         "",
         f"Reproduce: `python bench/notifications.py --count {args.count} --rate {args.rate:g} "
-        f"--burst {args.burst}` "
+        f"--baseline {args.baseline} --burst {args.burst} --write docs/benchmarks.md` "
         "(with `REDIS_URL` set, or `--private-redis`; `--database-url` for PostgreSQL).",
         END_MARKER,
     ]

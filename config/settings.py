@@ -318,6 +318,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # The Celery worker keeps its connections this long (seconds; config/celery.py): a task is
 # shorter than opening one. Web processes keep DB_CONN_MAX_AGE.
 WORKER_DB_CONN_MAX_AGE = env_int("WORKER_DB_CONN_MAX_AGE", 600)
+# A kept connection idle for longer than this (seconds) is checked (one SELECT 1) before the
+# worker's next task uses it; one used a moment ago by the previous task is not.
+WORKER_DB_HEALTH_CHECK_AFTER = env_int("WORKER_DB_HEALTH_CHECK_AFTER", 10)
+# Celery's Django fixup closes every database connection before and after each task, whatever
+# CONN_MAX_AGE says, unless this is set: then only every that many tasks. The worker closes
+# old and broken connections itself, as Django does between requests (config/celery.py).
+CELERY_DB_REUSE_MAX = env_int("WORKER_DB_REUSE_MAX", 10_000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "directory.User"
 

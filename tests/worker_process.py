@@ -249,9 +249,10 @@ class SmtpSink:
             self.holding.set()
             await asyncio.get_running_loop().run_in_executor(None, self._release.wait, 120)
             return "451 4.3.0 Try again later"
+        received_at = time.time()  # before parsing: the sink's own work is not the sender's
         message = email.message_from_bytes(envelope.content)
         with self._lock:
-            self.accepted.append(ReceivedMail(received_at=time.time(), message=message))
+            self.accepted.append(ReceivedMail(received_at=received_at, message=message))
         return "250 OK"
 
     def release(self) -> None:

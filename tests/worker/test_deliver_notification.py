@@ -11,10 +11,11 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
 from directory.models import Member
-from worker import dispatch
+from worker import dispatch, selectors
 from worker.exceptions import DeliveryUnavailable
 from worker.models import Notification, NotificationPreference, NotificationSettings
 from worker.tasks import deliver_notification as deliver_notification_task
@@ -296,11 +297,36 @@ def test_a_worker_that_lost_its_claim_leaves_the_row_to_its_new_owner(
 def test_delivery_costs_a_bounded_number_of_queries(
     notify: Notify, django_assert_num_queries: Any
 ) -> None:
+    # The first delivery of a database session also prepares the claim (PostgreSQL).
+    dispatch.deliver_notification(notification_id=notify().pk)
     notification = notify()
     # claim; row + recipient + actor + preference + quiet hours; outcome. On PostgreSQL the
     # claim and the read are one statement (worker.selectors.claim_notification_to_deliver).
     with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
         dispatch.deliver_notification(notification_id=notification.pk)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's WITH: PostgreSQL")
+def test_the_claim_is_planned_once_per_database_session(notify: Notify) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # a fresh session, as far as statements go
+    selectors._prepared_statements.session = None
+
+    one, two = notify(), notify()
+
+    with CaptureQueriesContext(connection) as first:
+        assert deliver(one) == dispatch.Outcome.DELIVERED
+    with CaptureQueriesContext(connection) as second:
+        assert deliver(two) == dispatch.Outcome.DELIVERED
+
+    def verbs(queries: CaptureQueriesContext) -> list[str]:
+        return [query["sql"].split()[0] for query in queries.captured_queries]
+
+    assert verbs(first)[:2] == ["PREPARE", "EXECUTE"]
+    assert verbs(second)[0] == "EXECUTE"
+    assert "PREPARE" not in verbs(second)
+    claims = {executed_statement(first), executed_statement(second)}
+    assert len(claims) == 1  # the same prepared statement, with other values
 
 
 def test_the_link_of_an_email_starts_with_the_configured_address(
@@ -318,3 +344,57 @@ def test_the_link_of_an_email_starts_with_the_configured_address(
     assert f"https://liaison.cpts-sud.fr/notifications/{notification.code}/" in links
     assert "127.0.0.1" not in email.body
     assert email.extra_headers["Message-ID"].endswith("@liaison.cpts-sud.fr>")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's WITH: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_only_the_claim_commits_without_waiting_for_the_disk(notify: Notify) -> None:
+    notification = notify()
+    session_setting = synchronous_commit()  # the server's, or the test settings' "off"
+
+    with CaptureQueriesContext(connection) as queries:
+        assert dispatch.deliver_notification(notification_id=notification.pk) == "delivered"
+
+    *_prepare, execute, mark = (query["sql"] for query in queries.captured_queries)
+    assert execute.startswith("EXECUTE")
+    claim = executed_statement(queries)
+    assert "set_config('synchronous_commit', 'off', true)" in claim  # its transaction only
+    assert "synchronous_commit" not in mark  # the mark waits for the flush, the claim's too
+    assert synchronous_commit() == session_setting  # the session's own setting is untouched
+
+
+def executed_statement(queries: CaptureQueriesContext) -> str:
+    """The text of the prepared statement the captured queries EXECUTEd."""
+    [execute] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("EXECUTE")]
+    name = execute.split()[1].split("(")[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
+        return str(cursor.fetchone()[0])
+
+
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's WITH: PostgreSQL")
+def test_a_claim_inside_a_callers_transaction_leaves_its_commit_alone(notify: Notify) -> None:
+    notification = notify()  # in the test's transaction
+
+    with CaptureQueriesContext(connection) as queries:
+        dispatch.deliver_notification(notification_id=notification.pk)
+
+    assert "synchronous_commit" not in executed_statement(queries)
+    assert not any("synchronous_commit" in query["sql"] for query in queries.captured_queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's WITH: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_deallocated_behind_its_back_is_prepared_again(notify: Notify) -> None:
+    assert deliver(notify()) == dispatch.Outcome.DELIVERED  # prepared on this session
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # as DISCARD ALL or a pooler's reset would
+
+    assert deliver(notify()) == dispatch.Outcome.DELIVERED
+    assert len(mail.outbox) == 2

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from celery.signals import task_postrun, task_prerun
 from django.core import mail
 
 from config.celery import close_kept_connections, keep_connections_open
@@ -25,6 +26,8 @@ def kept_session(settings: Any) -> Iterator[None]:
     conn_max_age = {alias: db.get("CONN_MAX_AGE") for alias, db in settings.DATABASES.items()}
     keep_connections_open()  # what the worker does at start
     yield
+    task_prerun.disconnect(dispatch_uid="cpts-before-task")
+    task_postrun.disconnect(dispatch_uid="cpts-after-task")
     close_kept_connections()
     emails.keep_smtp_connection_open(False)
     SessionBackend.drop_next = False
