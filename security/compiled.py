@@ -32,10 +32,11 @@ _PLACEHOLDER = "\x00compiled-query-value\x00"
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class CompiledSelect:
+    """A SELECT compiled once, and how to turn its rows into model instances."""
+
     sql: str
     params: tuple[Any, ...]
-    slot: int  # where the value goes in params
     compiler: Any
     converters: Any
     init_list: list[str]
@@ -44,6 +45,44 @@ class _Compiled:
     annotations: dict[str, int]
     model: type[Model]
     db: str
+
+    def instances(self, rows: list[Any]) -> list[Any]:
+        """`rows` of this SELECT as Django's ModelIterable builds them: the columns'
+        converters, `from_db`, the objects of `select_related`, the annotations."""
+        if self.converters:
+            rows = list(self.compiler.apply_converters(rows, self.converters))
+        start, end = self.fields
+        objects = []
+        for row in rows:
+            obj = self.model.from_db(self.db, self.init_list, row[start:end])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations.items():
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
+
+
+def compile_select(queryset: QuerySet[Any]) -> CompiledSelect:
+    """Compile `queryset` once, for running its SQL again (security.compiled's docstring)."""
+    db = queryset.db
+    compiler = queryset.query.get_compiler(using=db)
+    sql, params = compiler.as_sql()
+    select, klass_info = compiler.select, compiler.klass_info
+    select_fields = klass_info["select_fields"]
+    start, end = select_fields[0], select_fields[-1] + 1
+    return CompiledSelect(
+        sql=sql,
+        params=tuple(params),
+        compiler=compiler,
+        converters=compiler.get_converters([column[0] for column in select]),
+        init_list=[column[0].target.attname for column in select[start:end]],
+        fields=(start, end),
+        populators=get_related_populators(klass_info, select, db),
+        annotations=dict(compiler.annotation_col_map or {}),
+        model=klass_info["model"],
+        db=db,
+    )
 
 
 class CompiledQuery(Generic[M]):
@@ -58,53 +97,20 @@ class CompiledQuery(Generic[M]):
         self._local = threading.local()
 
     def fetch(self, value: Any) -> list[M]:
-        compiled = self._compiled()
+        compiled, slot = self._compiled()
         params = list(compiled.params)
-        params[compiled.slot] = value
-        connection = connections[compiled.db]
-        with connection.cursor() as cursor:
+        params[slot] = value
+        with connections[compiled.db].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
-        if compiled.converters:
-            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
-        start, end = compiled.fields
-        objects: list[M] = []
-        for row in rows:
-            obj = compiled.model.from_db(compiled.db, compiled.init_list, row[start:end])
-            for populator in compiled.populators:
-                populator.populate(row, obj)
-            for name, position in compiled.annotations.items():
-                setattr(obj, name, row[position])
-            objects.append(cast(M, obj))
-        return objects
+        return cast(list[M], compiled.instances(rows))
 
-    def _compiled(self) -> _Compiled:
-        compiled: _Compiled | None = getattr(self._local, "compiled", None)
+    def _compiled(self) -> tuple[CompiledSelect, int]:
+        compiled: tuple[CompiledSelect, int] | None = getattr(self._local, "compiled", None)
         if compiled is None:
-            compiled = self._local.compiled = self._compile()
+            select = compile_select(self._build(_PLACEHOLDER))
+            slots = [index for index, param in enumerate(select.params) if param == _PLACEHOLDER]
+            if len(slots) != 1:
+                raise ValueError(f"a compiled query takes its value once, not {len(slots)} times")
+            compiled = self._local.compiled = (select, slots[0])
         return compiled
-
-    def _compile(self) -> _Compiled:
-        queryset = self._build(_PLACEHOLDER)
-        db = queryset.db
-        compiler = queryset.query.get_compiler(using=db)
-        sql, params = compiler.as_sql()
-        slots = [index for index, param in enumerate(params) if param == _PLACEHOLDER]
-        if len(slots) != 1:
-            raise ValueError(f"a compiled query takes its value once, not {len(slots)} times")
-        select, klass_info = compiler.select, compiler.klass_info
-        select_fields = klass_info["select_fields"]
-        start, end = select_fields[0], select_fields[-1] + 1
-        return _Compiled(
-            sql=sql,
-            params=tuple(params),
-            slot=slots[0],
-            compiler=compiler,
-            converters=compiler.get_converters([column[0] for column in select]),
-            init_list=[column[0].target.attname for column in select[start:end]],
-            fields=(start, end),
-            populators=get_related_populators(klass_info, select, db),
-            annotations=dict(compiler.annotation_col_map or {}),
-            model=klass_info["model"],
-            db=db,
-        )

@@ -21,7 +21,6 @@ from django.conf import settings
 from django.db import DatabaseError, ProgrammingError, connection, connections
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.expressions import CombinedExpression, RawSQL, Value
-from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.subqueries import UpdateQuery
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
@@ -30,6 +29,7 @@ from config.celery import app
 from directory.models import Member
 from directory.selectors import is_coordinator
 from security.access import get_or_not_found
+from security.compiled import CompiledSelect, compile_select
 from security.exceptions import NotFound, PermissionDenied
 from worker.events import (
     SYSTEM_ACTOR,
@@ -346,7 +346,8 @@ def claim_notification_to_deliver(
     update = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
     update.add_update_values(dict(claim))
     update_sql, update_params = update.get_compiler(connection.alias).as_sql()
-    compiler, read_sql, read_params = _claimed_read()
+    read = _claimed_read()
+    read_sql, read_params = read.sql, read.params
     returning = f"{_NOTIFICATION_TABLE}.id"
     if not connection.in_atomic_block:
         # The claim's own transaction commits without waiting for the WAL flush (about 3 ms,
@@ -371,7 +372,7 @@ def claim_notification_to_deliver(
         rows = cursor.fetchall()
     if not rows:
         return None
-    (notification,) = _objects(compiler, rows)
+    (notification,) = read.instances(rows)
     for name, value in claim.items():
         if isinstance(value, CombinedExpression):  # attempts = attempts + 1
             setattr(notification, name, getattr(notification, name) + cast(Value, value.rhs).value)
@@ -420,27 +421,25 @@ class _CompiledRead(threading.local):
     """The read of `claim_notification_to_deliver`, compiled once per thread and connection."""
 
     connection: Any = None
-    compiled: tuple[Any, str, tuple[Any, ...]] | None = None
+    compiled: CompiledSelect | None = None
 
 
 _compiled_read = _CompiledRead()
 
 
-def _claimed_read() -> tuple[Any, str, tuple[Any, ...]]:
-    """The compiler, SQL and parameters of the read joined to the claim.
+def _claimed_read() -> CompiledSelect:
+    """The read joined to the claim, compiled (security.compiled).
 
     The same for every notification (the claimed row comes from the WITH, not from a
     parameter), and compiling its joins and subqueries was a third of a delivery's CPU:
-    compiled at the worker's first delivery, reused by the next ones (`_objects` builds the
-    rows with the same compiler).
+    compiled at the worker's first delivery, reused by the next ones, which also build
+    their rows with it.
     """
     wrapper = connections[connection.alias]  # this thread's
     if _compiled_read.compiled is None or _compiled_read.connection is not wrapper:
         read = _to_deliver().filter(pk__in=RawSQL("SELECT id FROM claimed", ()))
-        compiler = read.query.get_compiler(connection.alias)
-        read_sql, read_params = compiler.as_sql()
         _compiled_read.connection = wrapper
-        _compiled_read.compiled = (compiler, read_sql, tuple(read_params))
+        _compiled_read.compiled = compile_select(read)
     return _compiled_read.compiled
 
 
@@ -462,24 +461,6 @@ def _to_deliver() -> QuerySet[Notification]:
         quiet_start=Subquery(quiet.values("quiet_hours_start")[:1]),
         quiet_end=Subquery(quiet.values("quiet_hours_end")[:1]),
     )
-
-
-def _objects(compiler: Any, rows: list[Any]) -> list[Notification]:
-    """Rows of `compiler`'s SELECT as Django's ModelIterable builds them (converters, the
-    related objects of select_related, annotations)."""
-    select, klass_info = compiler.select, compiler.klass_info
-    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-    names = [column[0].target.attname for column in select[start:end]]
-    populators = get_related_populators(klass_info, select, connection.alias)
-    objects = []
-    for row in compiler.results_iter([rows]):
-        obj = Notification.from_db(connection.alias, names, row[start:end])
-        for populator in populators:
-            populator.populate(row, obj)
-        for name, position in compiler.annotation_col_map.items():
-            setattr(obj, name, row[position])
-        objects.append(obj)
-    return objects
 
 
 def _with_quiet_hours(notification: Notification) -> Notification:
