@@ -27,8 +27,10 @@ from django.db.models.query import get_related_populators  # type: ignore[attr-d
 
 M = TypeVar("M", bound=Model)
 
-# Stands for a value while the query is compiled: found again among the compiled parameters.
-_PLACEHOLDER = "\x00compiled-query-value\x00"
+# Stand for the value while the query is compiled, found again among the compiled parameters:
+# a string for text columns, an improbable number for integer keys (the field prepares it).
+TEXT_PLACEHOLDER = "\x00compiled-query-value\x00"
+NUMBER_PLACEHOLDER = -7_305_318_594_218
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,15 @@ class CompiledQuery(Generic[M]):
     """`CompiledQuery(lambda value: Model.objects.filter(key=value)...)`, then `.fetch(value)`.
 
     The builder must make the same SQL for every value: one value, compared for equality
-    (no `IN` list, whose length changes the SQL).
+    (no `IN` list, whose length changes the SQL). It is compiled with `placeholder` for the
+    value: NUMBER_PLACEHOLDER for an integer column.
     """
 
-    def __init__(self, build: Callable[[Any], QuerySet[M]]) -> None:
+    def __init__(
+        self, build: Callable[[Any], QuerySet[M]], *, placeholder: Any = TEXT_PLACEHOLDER
+    ) -> None:
         self._build = build
+        self._placeholder = placeholder
         self._local = threading.local()
 
     def fetch(self, value: Any) -> list[M]:
@@ -108,8 +114,10 @@ class CompiledQuery(Generic[M]):
     def _compiled(self) -> tuple[CompiledSelect, int]:
         compiled: tuple[CompiledSelect, int] | None = getattr(self._local, "compiled", None)
         if compiled is None:
-            select = compile_select(self._build(_PLACEHOLDER))
-            slots = [index for index, param in enumerate(select.params) if param == _PLACEHOLDER]
+            select = compile_select(self._build(self._placeholder))
+            slots = [
+                index for index, param in enumerate(select.params) if param == self._placeholder
+            ]
             if len(slots) != 1:
                 raise ValueError(f"a compiled query takes its value once, not {len(slots)} times")
             compiled = self._local.compiled = (select, slots[0])

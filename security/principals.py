@@ -21,6 +21,8 @@ from uuid import UUID
 from django.db import models
 from django.db.models import F
 
+from security.compiled import NUMBER_PLACEHOLDER, CompiledQuery
+
 
 class Actor(Protocol):
     """A member as security stores it: a database key for the foreign keys, a public code
@@ -98,13 +100,28 @@ def load_principal(user: object) -> None:
     relation = getattr(user.__class__, loading.related).related  # the reverse one-to-one
     if relation.is_cached(user):
         return
-    rows = list(
-        relation.related_model._default_manager.filter(**{relation.field.name: user})
-        .annotate(_joined=F(loading.joined))
-        .order_by()
-    )
+    rows = _profile_query(loading, relation).fetch(user.pk)
     profile = rows[0] if rows else None
     relation.set_cached_value(user, profile)  # None: "no profile", as Django caches it
     if profile is not None:
         relation.field.set_cached_value(profile, user)
-        loading.remember(user, [row._joined for row in rows if row._joined is not None])
+        values = [getattr(row, "_joined") for row in rows]  # noqa: B009 (an annotation)
+        loading.remember(user, [value for value in values if value is not None])
+
+
+_PROFILE_QUERIES: dict[PrincipalLoading, CompiledQuery[Any]] = {}
+
+
+def _profile_query(loading: PrincipalLoading, relation: Any) -> CompiledQuery[Any]:
+    """The profile of a login with its joined values, compiled once per thread: every page
+    request of a logged-in member runs it (security.compiled)."""
+    query = _PROFILE_QUERIES.get(loading)
+    if query is None:
+        manager = relation.related_model._default_manager
+        key = f"{relation.field.name}_id"
+
+        def build(user_id: Any) -> models.QuerySet[Any]:
+            return manager.filter(**{key: user_id}).annotate(_joined=F(loading.joined)).order_by()
+
+        query = _PROFILE_QUERIES[loading] = CompiledQuery(build, placeholder=NUMBER_PLACEHOLDER)
+    return query

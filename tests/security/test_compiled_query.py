@@ -10,7 +10,7 @@ from django.db.models import F, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
 from directory.models import Member
-from security.compiled import CompiledQuery
+from security.compiled import NUMBER_PLACEHOLDER, CompiledQuery
 from tests.factories import MemberFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +73,14 @@ def test_a_value_used_twice_is_refused() -> None:
 
     with pytest.raises(ValueError, match="once"):
         query.fetch("x")
+
+
+def test_an_integer_key_is_compiled_with_a_number_placeholder() -> None:
+    first, second = MemberFactory(), MemberFactory()
+    query = CompiledQuery(
+        lambda user_id: Member.objects.filter(user_id=user_id).order_by(),
+        placeholder=NUMBER_PLACEHOLDER,
+    )
+
+    assert [row.pk for row in query.fetch(first.user_id)] == [first.pk]
+    assert [row.pk for row in query.fetch(second.user_id)] == [second.pk]
