@@ -22,6 +22,12 @@ from typing import Any
 from security.audit_keys import generate_audit_key_spec, generate_checkpoint_key_spec
 
 ROOT = Path(__file__).resolve().parent.parent
+# A database URL (PostgreSQL or SQLite) holding a migrated demo CPTS, made with the keys of the
+# environment: `demo_in_process` copies it instead of migrating and loading the demo again
+# (about 15 s a script). tests/test_bench_smoke.py builds one per test run for the smoke runs.
+DEMO_TEMPLATE = "BENCH_DEMO_TEMPLATE"
+# The keys the template's rows are encrypted and sealed with, kept from the environment then.
+KEYS = ("ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "AUDIT_KEYS", "AUDIT_CHECKPOINT_SIGNING_KEY")
 
 
 def bench_env(database_url: str, *, queue: str, var_dir: str | None = None) -> dict[str, str]:
@@ -46,6 +52,8 @@ def bench_env(database_url: str, *, queue: str, var_dir: str | None = None) -> d
         DB_CONN_MAX_AGE="60",  # as in production: a connection per worker, not per request
         DJANGO_SETTINGS_MODULE="config.settings",
     )
+    if os.environ.get(DEMO_TEMPLATE):
+        env.update({key: os.environ[key] for key in KEYS})
     if var_dir:
         env["VAR_DIR"] = var_dir  # its own media and static files, away from the demo's var/
     return env
@@ -93,15 +101,48 @@ def demo_in_process(database_url: str, *, queue: str) -> None:
     """A fresh database with the demo CPTS, then Django set up on it in this process: for the
     benchmarks that call the services and selectors directly, without a web server."""
     env = bench_env(database_url, queue=queue, var_dir=tempfile.mkdtemp(prefix=f"{queue}-"))
-    if database_url.startswith("postgres"):
-        recreate_database(database_url)
-    manage(env, "migrate", "--no-input")
-    manage(env, "load_demo")
+    template = os.environ.get(DEMO_TEMPLATE, "")
+    if template:
+        copy_database(template, database_url)
+    else:
+        if database_url.startswith("postgres"):
+            recreate_database(database_url)
+        manage(env, "migrate", "--no-input")
+        manage(env, "load_demo")
     os.environ.update(env)
 
     import django  # noqa: PLC0415
 
     django.setup()
+
+
+def build_demo_template(url: str) -> dict[str, str]:
+    """Make `url` a migrated demo CPTS for DEMO_TEMPLATE; the keys its rows need."""
+    env = bench_env(url, queue="bench-template", var_dir=tempfile.mkdtemp(prefix="template-"))
+    if url.startswith("postgres"):
+        recreate_database(url)
+    manage(env, "migrate", "--no-input")
+    manage(env, "load_demo")
+    return {key: env[key] for key in KEYS}
+
+
+def copy_database(source: str, target: str) -> None:
+    """`target` made a copy of `source`: both PostgreSQL (CREATE DATABASE ... TEMPLATE, which
+    needs nobody connected to the source) or both SQLite files."""
+    if source.startswith("postgres") != target.startswith("postgres"):
+        raise ValueError("a template is copied to a database of the same kind")
+    if source.startswith("postgres"):
+        import psycopg  # noqa: PLC0415
+
+        name, template = target.rsplit("/", 1)[1], source.rsplit("/", 1)[1]
+        admin = target.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return
+    import shutil  # noqa: PLC0415
+
+    shutil.copyfile(source.removeprefix("sqlite:///"), target.removeprefix("sqlite:///"))
 
 
 class Client:

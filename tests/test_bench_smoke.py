@@ -13,12 +13,15 @@ service this machine lacks is skipped, except in CI (CI=true), where that is a f
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,9 +35,12 @@ SMOKE_TIMEOUT = 600
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, timeout: float, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
@@ -57,6 +63,30 @@ def missing_service(script: str) -> str:
     ):
         return "neither REDIS_URL nor a redis-server to start"
     return ""
+
+
+def uses_the_demo(script: str) -> bool:
+    return "stack.demo_in_process(" in (BENCH / script).read_text()
+
+
+@pytest.fixture(scope="session")
+def demo_template(pytestconfig: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment that lets a smoke run copy a demo database instead of migrating and
+    loading one (bench.stack.DEMO_TEMPLATE): built once per test run, by whichever pytest-xdist
+    worker needs it first, and the keys its rows were written with."""
+    from bench import stack
+
+    base = tmp_path_factory.getbasetemp()
+    run_directory = base.parent if hasattr(pytestconfig, "workerinput") else base
+    ready = run_directory / "bench-demo-template.json"
+    with (run_directory / "bench-demo-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits for the first one's build
+        if not ready.exists():
+            checkout = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]  # noqa: S324
+            url = stack.smoke_database_url(f"cpts_bench_template_{checkout}")
+            keys = stack.build_demo_template(url)
+            ready.write_text(json.dumps({stack.DEMO_TEMPLATE: url, **keys}))
+        return json.loads(ready.read_text())
 
 
 def test_the_scripts_are_found() -> None:
@@ -82,7 +112,9 @@ def test_a_script_answers_help_with_a_smoke_flag(script: str) -> None:
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_a_script_runs_its_smoke_mode_and_prints_its_table(script: str) -> None:
+def test_a_script_runs_its_smoke_mode_and_prints_its_table(
+    script: str, request: pytest.FixtureRequest
+) -> None:
     lacking = missing_service(script)
     if lacking:
         if IN_CI:
@@ -91,7 +123,9 @@ def test_a_script_runs_its_smoke_mode_and_prints_its_table(script: str) -> None:
     benchmarks = ROOT / "docs" / "benchmarks.md"
     before = hashlib.sha256(benchmarks.read_bytes()).hexdigest()
 
-    result = run(f"bench/{script}", "--smoke", timeout=SMOKE_TIMEOUT)
+    template = request.getfixturevalue("demo_template") if uses_the_demo(script) else {}
+
+    result = run(f"bench/{script}", "--smoke", timeout=SMOKE_TIMEOUT, extra_env=template)
 
     assert result.returncode == 0, tail(result)
     table_rows = [line for line in result.stdout.splitlines() if line.startswith("|")]
