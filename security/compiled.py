@@ -20,17 +20,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
+from uuid import UUID
 
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 
 M = TypeVar("M", bound=Model)
-
-# Stand for the value while the query is compiled, found again among the compiled parameters:
-# a string for text columns, an improbable number for integer keys (the field prepares it).
-TEXT_PLACEHOLDER = "\x00compiled-query-value\x00"
-NUMBER_PLACEHOLDER = -7_305_318_594_218
 
 
 @dataclass(frozen=True)
@@ -87,38 +83,99 @@ def compile_select(queryset: QuerySet[Any]) -> CompiledSelect:
     )
 
 
-class CompiledQuery(Generic[M]):
-    """`CompiledQuery(lambda value: Model.objects.filter(key=value)...)`, then `.fetch(value)`.
+# The kinds of value a compiled query takes: a list of one of them is an `IN (...)` of that
+# many values (the SQL differs with the length: compiled once per length met).
+Kind = type[int] | type[str] | type[UUID] | list[type[int]] | list[type[str]] | list[type[UUID]]
 
-    The builder must make the same SQL for every value: one value, compared for equality
-    (no `IN` list, whose length changes the SQL). It is compiled with `placeholder` for the
-    value: NUMBER_PLACEHOLDER for an integer column.
+
+def _placeholder(kind: type, number: int) -> Any:
+    """A value of `kind` no real row holds, distinct for each `number`: found again among the
+    compiled parameters, where the real value goes."""
+    if kind is int:
+        return -7_305_318_594_218 - number
+    if kind is UUID:
+        return UUID(int=0x5EED << 112 | number)
+    return f"\x00compiled-query-value-{number}\x00"
+
+
+@dataclass(frozen=True)
+class _Slot:
+    name: str
+    item: int | None  # the place in a list value, or None
+    convert: Callable[[Any], Any]
+
+
+def _as_uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))  # ValueError: malformed
+
+
+class CompiledQuery(Generic[M]):
+    """A queryset compiled once per thread (and per length of its list values), then run with
+    new values:
+
+        TOKENS = CompiledQuery(lambda digest: ApiToken.objects.filter(digest=digest), digest=str)
+        TOKENS.fetch(digest=...)
+
+    The builder gets a placeholder for each value and must use each in comparisons whose SQL
+    does not depend on the value (`=`, `IN`), and give the same SQL for the same kinds. A
+    UUID value that is not one raises ValueError, as Django's field would.
     """
 
-    def __init__(
-        self, build: Callable[[Any], QuerySet[M]], *, placeholder: Any = TEXT_PLACEHOLDER
-    ) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M]], **kinds: Kind) -> None:
         self._build = build
-        self._placeholder = placeholder
+        self._kinds = kinds
         self._local = threading.local()
 
-    def fetch(self, value: Any) -> list[M]:
-        compiled, slot = self._compiled()
+    def fetch(self, **values: Any) -> list[M]:
+        shape = tuple(
+            len(values[name]) if isinstance(kind, list) else -1
+            for name, kind in self._kinds.items()
+        )
+        compiled, slots = self._compiled(shape)
         params = list(compiled.params)
-        params[slot] = value
+        for position, slot in slots.items():
+            value = values[slot.name]
+            params[position] = slot.convert(value if slot.item is None else value[slot.item])
         with connections[compiled.db].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         return cast(list[M], compiled.instances(rows))
 
-    def _compiled(self) -> tuple[CompiledSelect, int]:
-        compiled: tuple[CompiledSelect, int] | None = getattr(self._local, "compiled", None)
+    def _compiled(self, shape: tuple[int, ...]) -> tuple[CompiledSelect, dict[int, _Slot]]:
+        cache: dict[tuple[int, ...], tuple[CompiledSelect, dict[int, _Slot]]] = getattr(
+            self._local, "cache", None
+        ) or self._local.__dict__.setdefault("cache", {})
+        compiled = cache.get(shape)
         if compiled is None:
-            select = compile_select(self._build(self._placeholder))
-            slots = [
-                index for index, param in enumerate(select.params) if param == self._placeholder
-            ]
-            if len(slots) != 1:
-                raise ValueError(f"a compiled query takes its value once, not {len(slots)} times")
-            compiled = self._local.compiled = (select, slots[0])
+            compiled = cache[shape] = self._compile(shape)
         return compiled
+
+    def _compile(self, shape: tuple[int, ...]) -> tuple[CompiledSelect, dict[int, _Slot]]:
+        placeholders: dict[str, Any] = {}
+        wanted: list[tuple[Any, str, int | None, type]] = []
+        for (name, kind), length in zip(self._kinds.items(), shape, strict=True):
+            if isinstance(kind, list):
+                items = [_placeholder(kind[0], len(wanted) + item) for item in range(length)]
+                wanted += [(value, name, item, kind[0]) for item, value in enumerate(items)]
+                placeholders[name] = items
+            else:
+                placeholders[name] = _placeholder(kind, len(wanted))
+                wanted.append((placeholders[name], name, None, kind))
+        select = compile_select(self._build(**placeholders))
+        slots: dict[int, _Slot] = {}
+        for value, name, item, kind in wanted:
+            found = 0
+            for position, param in enumerate(select.params):
+                convert: Callable[[Any], Any] | None = None
+                if kind is UUID and param == value.hex:  # SQLite keeps UUIDs as hex text
+                    convert = lambda v: _as_uuid(v).hex  # noqa: E731
+                elif kind is UUID and param == value:
+                    convert = _as_uuid
+                elif kind is not UUID and param == value:
+                    convert = kind
+                if convert is not None:
+                    slots[position] = _Slot(name, item, convert)
+                    found += 1
+            if not found:
+                raise ValueError(f"the compiled query does not use its value {name!r}")
+        return select, slots

@@ -21,7 +21,7 @@ from uuid import UUID
 from django.db import models
 from django.db.models import F
 
-from security.compiled import NUMBER_PLACEHOLDER, CompiledQuery
+from security.compiled import CompiledQuery
 
 
 class Actor(Protocol):
@@ -100,7 +100,7 @@ def load_principal(user: object) -> None:
     relation = getattr(user.__class__, loading.related).related  # the reverse one-to-one
     if relation.is_cached(user):
         return
-    rows = _profile_query(loading, relation).fetch(user.pk)
+    rows = _profile_query(loading, relation).fetch(user_id=user.pk)
     profile = rows[0] if rows else None
     relation.set_cached_value(user, profile)  # None: "no profile", as Django caches it
     if profile is not None:
@@ -123,5 +123,5 @@ def _profile_query(loading: PrincipalLoading, relation: Any) -> CompiledQuery[An
         def build(user_id: Any) -> models.QuerySet[Any]:
             return manager.filter(**{key: user_id}).annotate(_joined=F(loading.joined)).order_by()
 
-        query = _PROFILE_QUERIES[loading] = CompiledQuery(build, placeholder=NUMBER_PLACEHOLDER)
+        query = _PROFILE_QUERIES[loading] = CompiledQuery(build, user_id=int)
     return query

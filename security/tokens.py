@@ -296,7 +296,7 @@ def _token_with_principal(digest: str) -> ApiToken | None:
     query is compiled once per thread (security.compiled): it runs on every API call.
     """
     loading = principal_loading()
-    rows = _token_query(loading).fetch(digest)
+    rows = _token_query(loading).fetch(digest=digest)
     if not rows:
         return None
     token = rows[0]
@@ -321,7 +321,7 @@ def _token_query(loading: PrincipalLoading | None) -> CompiledQuery[ApiToken]:
                 _joined=F(f"user__{loading.related}__{loading.joined}")
             )
 
-        query = _TOKEN_QUERIES[loading] = CompiledQuery(build)
+        query = _TOKEN_QUERIES[loading] = CompiledQuery(build, digest=str)
     return query
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from unittest import mock
 
 import pytest
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
 from directory.models import Member
-from security.compiled import NUMBER_PLACEHOLDER, CompiledQuery
+from security.compiled import CompiledQuery
 from tests.factories import MemberFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,11 @@ def members_with_organisations(username: str) -> QuerySet[Member]:
     )
 
 
-QUERY = CompiledQuery(members_with_organisations)
+QUERY = CompiledQuery(members_with_organisations, username=str)
+
+
+def counting_compilations() -> mock._patch[mock.MagicMock]:
+    return mock.patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql)
 
 
 def test_it_returns_what_the_queryset_returns_with_its_joins_and_annotations(
@@ -36,7 +41,7 @@ def test_it_returns_what_the_queryset_returns_with_its_joins_and_annotations(
     MemberFactory(user__username="someone.else")
 
     with django_assert_num_queries(1):
-        rows = QUERY.fetch("ide.durand")
+        rows = QUERY.fetch(username="ide.durand")
         assert [row.user.username for row in rows] == ["ide.durand", "ide.durand"]
 
     expected = list(members_with_organisations("ide.durand"))
@@ -46,41 +51,59 @@ def test_it_returns_what_the_queryset_returns_with_its_joins_and_annotations(
     assert {row.organisation for row in rows} == {first.organisation_id, second.organisation_id}
     assert rows[0].code == member.code  # a converted column (a UUID on SQLite)
     assert rows[0].created_at == member.created_at
-    assert QUERY.fetch("nobody") == []
+    assert QUERY.fetch(username="nobody") == []
 
 
 def test_it_compiles_once_per_thread() -> None:
     MemberFactory(user__username="dr.a")
     MemberFactory(user__username="dr.b")
-    query = CompiledQuery(members_with_organisations)
-    compiling = mock.patch.object(
-        SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql
-    )
-    with compiling as as_sql:
-        assert [row.user.username for row in query.fetch("dr.a")] == ["dr.a"]
-        assert [row.user.username for row in query.fetch("dr.b")] == ["dr.b"]
+    query = CompiledQuery(members_with_organisations, username=str)
+    with counting_compilations() as as_sql:
+        assert [row.user.username for row in query.fetch(username="dr.a")] == ["dr.a"]
+        assert [row.user.username for row in query.fetch(username="dr.b")] == ["dr.b"]
         assert as_sql.call_count == 1
 
         # Another thread (another connection) compiles its own, once.
-        thread = threading.Thread(target=lambda: [query._compiled() for _ in range(2)])
+        thread = threading.Thread(target=lambda: [query._compiled((-1,)) for _ in range(2)])
         thread.start()
         thread.join()
         assert as_sql.call_count == 2
 
 
-def test_a_value_used_twice_is_refused() -> None:
-    query = CompiledQuery(lambda value: Member.objects.filter(user__username=value, rpps=value))
+def by_key_code_or_rpps(member_id: int, codes: list[uuid.UUID], rpps: str) -> QuerySet[Member]:
+    """A value used twice, a list of UUIDs, a text: the shapes of the access reads."""
+    return Member.objects.filter(
+        Q(pk=member_id) | Q(code__in=codes) | Q(rpps=rpps) | Q(user__member__pk=member_id)
+    ).order_by("pk")
 
-    with pytest.raises(ValueError, match="once"):
-        query.fetch("x")
+
+def test_values_of_every_kind_go_where_their_placeholders_were() -> None:
+    first, second, third = MemberFactory(), MemberFactory(), MemberFactory(rpps="10003123456")
+    MemberFactory()
+    query = CompiledQuery(by_key_code_or_rpps, member_id=int, codes=[uuid.UUID], rpps=str)
+
+    cases = [
+        ({"member_id": first.pk, "codes": [], "rpps": ""}, [first.pk]),
+        ({"member_id": first.pk, "codes": [second.code], "rpps": ""}, [first.pk, second.pk]),
+        ({"member_id": 0, "codes": [str(second.code)], "rpps": third.rpps}, [second.pk, third.pk]),
+        ({"member_id": 0, "codes": [first.code, third.code], "rpps": ""}, [first.pk, third.pk]),
+    ]
+    for values, expected in cases:  # what Django's own evaluation gives
+        assert [row.pk for row in by_key_code_or_rpps(**values)] == expected  # type: ignore[arg-type]
+
+    with counting_compilations() as as_sql:
+        for values, expected in cases:
+            assert [row.pk for row in query.fetch(**values)] == expected
+        assert as_sql.call_count == 3  # once per length of the list: 0, 1 and 2 codes
+
+    with pytest.raises(ValueError, match="UUID"):  # a miss for the caller, as with Django
+        query.fetch(member_id=0, codes=["not-a-code"], rpps="")
 
 
-def test_an_integer_key_is_compiled_with_a_number_placeholder() -> None:
-    first, second = MemberFactory(), MemberFactory()
+def test_a_value_the_query_does_not_use_is_refused() -> None:
     query = CompiledQuery(
-        lambda user_id: Member.objects.filter(user_id=user_id).order_by(),
-        placeholder=NUMBER_PLACEHOLDER,
+        lambda username, rpps: Member.objects.filter(rpps=rpps), username=str, rpps=str
     )
 
-    assert [row.pk for row in query.fetch(first.user_id)] == [first.pk]
-    assert [row.pk for row in query.fetch(second.user_id)] == [second.pk]
+    with pytest.raises(ValueError, match="username"):
+        query.fetch(username="x", rpps="y")
