@@ -43,6 +43,7 @@ from messaging.models import Attachment, Conversation, Message, MessageReceipt, 
 from patients.identity import patient_search
 from security import audit
 from security.access import get_or_not_found
+from security.compiled import CompiledQuery
 from security.crypto import decrypt, keyring_from_settings
 from security.exceptions import FieldErrors, NotFound, PermissionDenied
 from security.fields import EncryptedTextField
@@ -61,14 +62,18 @@ DOWNLOAD_SALT = "messaging.attachment-download"
 # --- Visibility ------------------------------------------------------------------------------
 
 
-def _visibility(member: Member) -> Q:
-    participant = Participant.objects.filter(conversation=OuterRef("pk"), member=member)
-    return Q(Exists(participant)) | Q(organisation_inbox_id__in=organisation_ids_of(member))
+def _visibility(member_id: int, organisation_ids: list[int]) -> Q:
+    participant = Participant.objects.filter(conversation=OuterRef("pk"), member_id=member_id)
+    return Q(Exists(participant)) | Q(organisation_inbox_id__in=organisation_ids)
 
 
 def conversations_visible_to(member: Member) -> QuerySet[Conversation]:
     """Every conversation `member` may see. All conversation reads start here."""
-    return Conversation.objects.filter(_visibility(member))
+    return _visible(member.pk, organisation_ids_of(member))
+
+
+def _visible(member_id: int, organisation_ids: list[int]) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(_visibility(member_id, organisation_ids))
 
 
 def access_conversation(
@@ -81,16 +86,7 @@ def access_conversation(
     `audit_action=None` leaves the audit to the caller, who records it only if it
     discloses content (see `record_disclosure`).
     """
-    conversation = get_or_not_found(
-        _with_standing(
-            conversations_visible_to(member).select_related(
-                "organisation_inbox", "liaison_sheet", "created_by"
-            ),
-            member,
-        ),
-        "conversation",
-        code=code,
-    )
+    conversation = _the_one(_READ_ACCESS, member, code=code)
     _remember_standing(conversation, member)
     if audit_action:
         audit.record(actor=member, action=audit_action, target=conversation)
@@ -111,19 +107,10 @@ def access_conversation_to_poll(
         since_code = UUID(since) if since else None
     except ValueError:
         since_code = None
-    queryset = _with_standing(
-        conversations_visible_to(member).select_related(
-            "organisation_inbox", "liaison_sheet", "created_by"
-        ),
-        member,
-    )
-    if since_code is not None:
-        theirs = Message.objects.filter(conversation=OuterRef("pk"), code=since_code).order_by()
-        queryset = queryset.annotate(
-            since_pk=Subquery(theirs.values("pk")[:1]),
-            since_created_at=Subquery(theirs.values("created_at")[:1]),
-        )
-    conversation = get_or_not_found(queryset, "conversation", code=code)
+    if since_code is None:
+        conversation = _the_one(_READ_ACCESS, member, code=code)
+    else:
+        conversation = _the_one(_POLL_ACCESS, member, code=code, since=since_code)
     _remember_standing(conversation, member)
     if since_code is None:
         return conversation, None
@@ -139,6 +126,52 @@ def access_conversation_to_poll(
     return conversation, place
 
 
+def _conversation_to_read(
+    member_id: int, organisation_ids: list[int], code: UUID
+) -> QuerySet[Conversation]:
+    """The read of `access_conversation`: the visible conversation with its standing."""
+    return _with_standing(
+        _visible(member_id, organisation_ids)
+        .filter(code=code)
+        .select_related("organisation_inbox", "liaison_sheet", "created_by"),
+        member_id,
+    ).order_by()
+
+
+def _conversation_to_poll(
+    member_id: int, organisation_ids: list[int], code: UUID, since: UUID
+) -> QuerySet[Conversation]:
+    """The read of a poll: `_conversation_to_read` with the `since` message's key and time."""
+    theirs = Message.objects.filter(conversation=OuterRef("pk"), code=since).order_by()
+    return _conversation_to_read(member_id, organisation_ids, code).annotate(
+        since_pk=Subquery(theirs.values("pk")[:1]),
+        since_created_at=Subquery(theirs.values("created_at")[:1]),
+    )
+
+
+# Every access to a conversation (a read, a poll: half of all requests) runs one of these:
+# compiled once per thread (security.compiled), as compiling them cost more than running them.
+_READ_ACCESS = CompiledQuery(
+    _conversation_to_read, member_id=int, organisation_ids=[int], code=UUID
+)
+_POLL_ACCESS = CompiledQuery(
+    _conversation_to_poll, member_id=int, organisation_ids=[int], code=UUID, since=UUID
+)
+
+
+def _the_one(query: CompiledQuery[Conversation], member: Member, **values: Any) -> Conversation:
+    """The conversation `query` finds for `member`, or NotFound (a malformed code too)."""
+    try:
+        rows = query.fetch(
+            member_id=member.pk, organisation_ids=organisation_ids_of(member), **values
+        )
+    except (ValueError, ValidationError):
+        raise NotFound("conversation") from None
+    if len(rows) != 1:
+        raise NotFound("conversation")
+    return rows[0]
+
+
 def access_conversation_to_write(member: Member, code: UUID | str) -> Conversation:
     """`access_conversation` for sending a message: the same rule and the same answer, with
     who the message will be for in the same query (see `recipients_loaded_with`).
@@ -148,21 +181,9 @@ def access_conversation_to_write(member: Member, code: UUID | str) -> Conversati
     caller's standing and the recipients come with the access. A conversation addressed to
     a shared inbox (its members are recipients too) falls back to the plain access.
     """
-    unread = MessageReceipt.objects.filter(
-        conversation=OuterRef("conversation_id"), member=OuterRef("member_id"), read_at__isnull=True
-    )
     try:
-        rows = list(
-            Participant.objects.filter(
-                conversation__in=conversations_visible_to(member).filter(
-                    code=code, organisation_inbox__isnull=True
-                )
-            )
-            # The conversation alone: a send reads its keys, code and retention, and its
-            # answer names no relation of it (each select_related costs SQL to compile).
-            .select_related("member", "conversation")
-            .annotate(has_unread=Exists(unread))
-            .order_by("member_id")
+        rows = _WRITE_ACCESS.fetch(
+            member_id=member.pk, organisation_ids=organisation_ids_of(member), code=code
         )
     except (ValueError, ValidationError):
         raise NotFound("conversation") from None
@@ -180,6 +201,34 @@ def access_conversation_to_write(member: Member, code: UUID | str) -> Conversati
     return conversation
 
 
+def _participants_to_write(
+    member_id: int, organisation_ids: list[int], code: UUID
+) -> QuerySet[Participant]:
+    """The read of `access_conversation_to_write`, compiled once per thread (below)."""
+    unread = MessageReceipt.objects.filter(
+        conversation=OuterRef("conversation_id"), member=OuterRef("member_id"), read_at__isnull=True
+    )
+    return (
+        Participant.objects.filter(
+            conversation__in=_visible(member_id, organisation_ids).filter(
+                code=code, organisation_inbox__isnull=True
+            )
+        )
+        # The conversation alone: a send reads its keys, code and retention, and its
+        # answer names no relation of it.
+        .select_related("member", "conversation")
+        .annotate(has_unread=Exists(unread))
+        .order_by("member_id")
+    )
+
+
+# Compiling that read (joins, the visibility rule, the unread flag) cost more than half of a
+# message's send (docs/benchmarks.md): a send compiles it once per thread (security.compiled).
+_WRITE_ACCESS = CompiledQuery(
+    _participants_to_write, member_id=int, organisation_ids=[int], code=UUID
+)
+
+
 def recipients_loaded_with(conversation: Conversation, author: Member) -> list[Member] | None:
     """The recipients `access_conversation_to_write(author, ...)` loaded, or None.
 
@@ -192,10 +241,10 @@ def recipients_loaded_with(conversation: Conversation, author: Member) -> list[M
     return cached[1]
 
 
-def _with_standing(queryset: QuerySet[Conversation], member: Member) -> QuerySet[Conversation]:
+def _with_standing(queryset: QuerySet[Conversation], member_id: int) -> QuerySet[Conversation]:
     """`queryset` with the member's participant row (its id and departure) in the same query:
     every request that accesses a conversation asks next where its caller stands."""
-    mine = Participant.objects.filter(conversation=OuterRef("pk"), member=member).order_by()
+    mine = Participant.objects.filter(conversation=OuterRef("pk"), member_id=member_id).order_by()
     return queryset.annotate(
         standing_participant_id=Subquery(mine.values("pk")[:1]),
         standing_left_at=Subquery(mine.values("left_at")[:1]),
