@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection
 from django.db.models import (
     Case,
@@ -31,6 +31,7 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
@@ -48,6 +49,7 @@ from liaison.models import (
 from patients.identity import patient_search
 from security import audit
 from security.access import get_or_not_found
+from security.compiled import CompiledQuery
 from security.exceptions import NotFound
 
 SheetStatus = LiaisonSheet.Status
@@ -64,11 +66,11 @@ def participant_sheet_ids_of(member: Member) -> list[int]:
     return cached
 
 
-def _visibility(member: Member, organisation_ids: list[int]) -> Q:
-    participant = SheetParticipant.objects.filter(sheet=OuterRef("pk"), member=member)
+def _visibility(member_id: int, organisation_ids: list[int]) -> Q:
+    participant = SheetParticipant.objects.filter(sheet=OuterRef("pk"), member_id=member_id)
     return (
         Q(sender_organisation_id__in=organisation_ids)
-        | Q(author=member)
+        | Q(author_id=member_id)
         | (
             ~Q(status=SheetStatus.DRAFT)
             & (Q(recipient_organisation_id__in=organisation_ids) | Q(Exists(participant)))
@@ -78,19 +80,44 @@ def _visibility(member: Member, organisation_ids: list[int]) -> Q:
 
 def sheets_visible_to(member: Member) -> QuerySet[LiaisonSheet]:
     """Every sheet `member` may see. All sheet reads start here."""
-    return LiaisonSheet.objects.filter(_visibility(member, organisation_ids_of(member)))
+    return LiaisonSheet.objects.filter(_visibility(member.pk, organisation_ids_of(member)))
+
+
+_JOINED = (
+    "author",
+    "sender_organisation",
+    "recipient_organisation",
+    "referral__author",  # the médecin adresseur a discharge letter prints
+    "referral__sender_organisation__parent",
+    "previous_version",
+)
+
+
+def _participants() -> Prefetch:
+    return Prefetch(
+        "participants", queryset=SheetParticipant.objects.select_related("member").order_by("pk")
+    )
 
 
 def _with_relations(queryset: QuerySet[LiaisonSheet]) -> QuerySet[LiaisonSheet]:
-    participants = SheetParticipant.objects.select_related("member").order_by("pk")
-    return queryset.select_related(
-        "author",
-        "sender_organisation",
-        "recipient_organisation",
-        "referral__author",  # the médecin adresseur a discharge letter prints
-        "referral__sender_organisation__parent",
-        "previous_version",
-    ).prefetch_related(Prefetch("participants", queryset=participants))
+    return queryset.select_related(*_JOINED).prefetch_related(_participants())
+
+
+def _sheet_to_access(
+    member_id: int, organisation_ids: list[int], code: UUID
+) -> QuerySet[LiaisonSheet]:
+    """The read of `access_sheet` (its participants are prefetched after)."""
+    return (
+        LiaisonSheet.objects.filter(_visibility(member_id, organisation_ids), code=code)
+        .select_related(*_JOINED)
+        .order_by()
+    )
+
+
+# Every read and transition of a sheet starts with this read: compiling its six joins and the
+# visibility rule cost more than a third of a send (docs/benchmarks.md), so it is compiled
+# once per thread (security.compiled).
+_ACCESS = CompiledQuery(_sheet_to_access, member_id=int, organisation_ids=[int], code=UUID)
 
 
 # What the detail (liaison.serializers.SheetOutput) reads besides the sheet's own columns.
@@ -161,7 +188,16 @@ def access_sheet(
     Missing and forbidden raise the same NotFound on purpose: a 403 would confirm that a
     sheet exists for a patient the caller has no business knowing about.
     """
-    sheet = get_or_not_found(_with_relations(sheets_visible_to(member)), "liaison sheet", code=code)
+    try:
+        rows = _ACCESS.fetch(
+            member_id=member.pk, organisation_ids=organisation_ids_of(member), code=code
+        )
+    except (ValueError, ValidationError):
+        raise NotFound("liaison sheet") from None
+    if len(rows) != 1:
+        raise NotFound("liaison sheet")
+    (sheet,) = rows
+    prefetch_related_objects([sheet], _participants())
     audit.record(actor=member, action=audit_action, target=sheet)
     return sheet
 
