@@ -74,6 +74,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Model
 from django.db.models.functions import Mod
 from django.utils.timezone import now
@@ -231,7 +232,7 @@ def _append(entry: AuditEntry, *, after: str) -> bool:
     values = [field.get_db_prep_save(getattr(entry, field.attname), db) for field in _ENTRY_FIELDS]
     append, move = _append_statements(db.vendor)
     head_pk = entry.shard + HEAD_PK
-    with db.cursor() as cursor:
+    with _append_cursor(db) as cursor:
         if move is None:
             cursor.execute(append, [entry.hash, entry.sequence, head_pk, after, *values])
             row = cursor.fetchone()
@@ -249,6 +250,22 @@ def _append(entry: AuditEntry, *, after: str) -> bool:
     _affinity.shard = entry.shard
     _affinity.head = _Position(entry.shard, entry.sequence or 0, entry.hash)  # never None here
     return True
+
+
+def _append_cursor(db: BaseDatabaseWrapper) -> Any:
+    """A cursor for the append. On PostgreSQL one that binds its parameters on the server
+    (the extended protocol, no prepared statement: poolers are fine with it), where Django's
+    quotes each of the seventeen values into the SQL text: that quoting was a quarter of an
+    append's client CPU. Wrapped as `db.cursor()` wraps, so query logging, counting and
+    execute wrappers see the append like any other statement."""
+    if db.vendor != "postgresql":
+        return db.cursor()
+    import psycopg  # noqa: PLC0415  (PostgreSQL only)
+
+    db.validate_thread_sharing()
+    db.ensure_connection()
+    raw: Any = psycopg.Cursor(db.connection)  # the stubs want a wrapper: it is what we make
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
 
 
 @functools.cache
@@ -331,7 +348,8 @@ def entry_hash(entry: AuditEntry, keys: AuditKeys | None = None) -> str:
     }
     if entry.shard:
         sealed["shard"] = entry.shard
-    return hmac.new(key, SEAL_PREFIX + _canonical(sealed), hashlib.sha256).hexdigest()
+    # hmac.digest: OpenSSL's one-shot HMAC, a third of the cost of an hmac.new object.
+    return hmac.digest(key, SEAL_PREFIX + _canonical(sealed), "sha256").hex()
 
 
 def legacy_entry_hash(entry: AuditEntry) -> str:
@@ -356,10 +374,13 @@ def _content(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+# What json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True) builds
+# on each call, built once: the same bytes, without an encoder per seal.
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def _canonical(content: Mapping[str, Any]) -> bytes:
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
-        "ascii"
-    )
+    return _CANONICAL_ENCODER.encode(content).encode("ascii")
 
 
 @dataclass(frozen=True)
