@@ -310,7 +310,7 @@ def sampling_waits(enabled: bool, every: float = 0.02) -> Iterator[WaitSamples]:
 
 
 def measure(
-    entries: int, writers: list[int], repeat: int, *, waits: bool = False
+    entries: int, writers: list[int], repeat: int, *, waits: bool = False, only: str | None = None
 ) -> tuple[list[Row], dict[str, WaitSamples], str]:
     """Run every measurement in the throwaway database; return the rows and a note."""
     from django.db import connection, transaction  # noqa: PLC0415
@@ -381,7 +381,7 @@ def measure(
     if connection.vendor != "postgresql":
         counts = [1]  # SQLite has one writer at a time: see render_vendor
     most = counts[-1]
-    for count in counts:
+    for count in counts if only != "posts" else []:
         label = "1 writer" if count == 1 else f"{count} concurrent writers"
         pair(
             f"audited write, {label}",
@@ -389,7 +389,7 @@ def measure(
             f"plain write, {label}",
             in_processes(count, entries, writes(audited=False)),
         )
-    if len(counts) > 1:
+    if len(counts) > 1 and only != "posts":
         # What the shards buy: the same run with a single chain, every append on one head.
         label = f"{most} concurrent writers, AUDIT_SHARDS=1 (one chain)"
         pair(
@@ -404,7 +404,7 @@ def measure(
     # has: a new process's first reservation locks the shared KeyUsage row until it commits.
     author, conversations = create_conversations(max(counts))
     connections.close_all()
-    for count in counts:
+    for count in counts if only != "minimal" else []:
         label = "1 writer" if count == 1 else f"{count} concurrent writers"
         pair(
             f"audited message post, {label}",
@@ -422,7 +422,7 @@ def measure(
                 warm_up=reserve_encryptions,
             ),
         )
-    if most > settings.AUDIT_SHARDS:
+    if most > settings.AUDIT_SHARDS and only != "minimal":
         # As many chains as writers: no writer ever finds every head held.
         label = f"{most} concurrent writers, AUDIT_SHARDS={most}"
         pair(
@@ -441,10 +441,12 @@ def measure(
     # Interleaved rounds, best of each: the load of other processes hits both sides alike.
     best = dict.fromkeys(runs, math.inf)
     waited: dict[str, WaitSamples] = {}
-    for _ in range(repeat):
+    for round_ in range(repeat):
         for name, run in runs.items():
             with sampling_waits(waits and " 1 writer" not in name) as samples:
-                best[name] = min(best[name], run())
+                seconds = run()
+            best[name] = min(best[name], seconds)
+            print(f"round {round_ + 1}: {name}: {entries / seconds:,.0f}/s", file=sys.stderr)
             if samples.samples:
                 waited.setdefault(name, WaitSamples()).merge(samples)
     for baseline, measured in same_run.items():
@@ -570,7 +572,8 @@ def render(subsections: dict[str, str], args: argparse.Namespace) -> str:
         *[subsections[vendor] + "\n" for vendor in sorted(subsections)],
         f"Reproduce: `python bench/audit.py --entries {args.entries} --writers "
         f"{','.join(map(str, args.writers))} "
-        f"--repeat {args.repeat}{' --waits' if args.waits else ''} --write docs/benchmarks.md`, "
+        f"--repeat {args.repeat}{' --waits' if args.waits else ''}"
+        f"{f' --only {args.only}' if args.only else ''} --write docs/benchmarks.md`, "
         "once with `DATABASE_URL` unset (SQLite) and once with "
         "`DATABASE_URL=postgres://...`; it creates and drops its own database.",
         END_MARKER,
@@ -630,6 +633,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure, best kept")
     parser.add_argument("--write", type=Path, help="Markdown file to update")
     parser.add_argument(
+        "--only",
+        choices=["minimal", "posts"],
+        help="only the minimal writes or only the message posts (the verify walk is kept)",
+    )
+    parser.add_argument(
         "--waits",
         action="store_true",
         help="PostgreSQL: sample the backends' wait events during the concurrent runs",
@@ -657,7 +665,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         vendor = connection.vendor
         rows, waited, note = measure(
-            args.entries, args.writers, args.repeat, waits=args.waits and vendor == "postgresql"
+            args.entries,
+            args.writers,
+            args.repeat,
+            waits=args.waits and vendor == "postgresql",
+            only=args.only,
         )
         subsection = render_vendor(rows, note, args, vendor, waited)
     finally:

@@ -52,7 +52,8 @@ the lock order the same everywhere (no deadlocks: a transaction waits for a head
 it holds none). On SQLite the database-wide write lock serialises writers anyway;
 transactions must begin IMMEDIATE for a second writer to wait its turn; with SQLite's
 default (DEFERRED) it fails at once with "database is locked" (the chain stays intact either
-way). `bench/audit.py` measures audited against plain writes at 4, 16 and 64 writers.
+way). `bench/audit.py` measures audited against plain writes at 4, 16 and 64 writers, the
+minimal write and a message post through its service (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import os
@@ -179,6 +181,12 @@ def record(
             entry = _sealed(fields, known, keys)
             if _append(entry, after=known.prev_hash):
                 return entry
+            # Another writer appended to that chain or holds it. This transaction holds no
+            # head (it would have found its own there), so it may start again from its
+            # thread's home chain: from the chain it lost, it would take the next one in
+            # turn, that writer's, which displaces that writer in turn, and so on, until
+            # every append costs three statements instead of one.
+            _affinity.shard = _home_shard(settings.AUDIT_SHARDS)
         head = _locked_head()
         shard = head.pk - HEAD_PK
         # created_at is taken under the lock: times follow the chain order.
@@ -318,6 +326,28 @@ def _known_head() -> _Position | None:
 def _forget_head() -> None:
     """Drop what this thread knows of its chain's head (a forked process: its parent's)."""
     _affinity.__dict__.pop("head", None)
+
+
+def _forget_chain_after_fork() -> None:
+    """A forked process starts from its own home chain, not from its parent's chain, which
+    every sibling would otherwise share (gunicorn forks its workers from one master)."""
+    _affinity.__dict__.pop("head", None)
+    _affinity.__dict__.pop("shard", None)
+
+
+_thread_numbers = itertools.count()
+
+
+def _home_shard(shards: int) -> int:
+    """The chain this thread starts from: its process id modulo the chains, so that the
+    workers a server forks one after the other (consecutive ids) start on distinct chains
+    while there are no more of them than AUDIT_SHARDS; a process's further threads are
+    spread from there. A hash of the ids instead sent a quarter of 16 writers onto a chain
+    another already had, and each such pair kept displacing each other."""
+    number = getattr(_affinity, "number", None)
+    if number is None:
+        number = _affinity.number = next(_thread_numbers)
+    return (os.getpid() + 7919 * number) % shards
 
 
 def genesis_hash(shard: int) -> str:
@@ -821,7 +851,7 @@ def _check_head(
 
 
 _affinity = threading.local()  # the shard this thread appended to last, and where it stood
-os.register_at_fork(after_in_child=_forget_head)  # a child must not use its parent's chain
+os.register_at_fork(after_in_child=_forget_chain_after_fork)  # not its parent's chain
 
 
 def _locked_head() -> AuditChainHead:
@@ -843,7 +873,7 @@ def _locked_head() -> AuditChainHead:
     shards = settings.AUDIT_SHARDS
     preferred = getattr(_affinity, "shard", None)
     if preferred is None or preferred >= shards:
-        preferred = hash((os.getpid(), threading.get_ident())) % shards
+        preferred = _home_shard(shards)
     heads = AuditChainHead.objects.filter(pk__gte=HEAD_PK, pk__lt=HEAD_PK + shards)
     turn = Mod(F("pk") - HEAD_PK + (shards - preferred), shards)
     head = heads.select_for_update(skip_locked=True).order_by(turn).first()
