@@ -34,8 +34,9 @@ write in the service would queue on that one row, so the trail is split into AUD
 chains, each with its own head (primary key `shard + 1`), its own positions from 1 and its
 own genesis hash. An append takes the first head nobody else holds (SELECT ... FOR UPDATE
 SKIP LOCKED, starting from the chain this thread used last, so a transaction that appends
-twice stays on one chain and a thread keeps to its own), and waits only when every chain is
-held. A thread that wrote its chain's last entry remembers it, and its next append is one
+twice stays on one chain and a thread keeps to its own; from its home chain, `_home_shard`,
+for a new process or once another writer took its chain), and waits only when every chain
+is held. A thread that wrote its chain's last entry remembers it, and its next append is one
 guarded statement that does all of that at once if the head still ends there (`_append`;
 docs/security.md, "An append in one statement"). Entries from shard 1 on seal their shard
 too, so an entry cannot be moved between chains; shard 0 seals exactly as before sharding,
