@@ -4,13 +4,17 @@ Why: every audited write (and every audited read of a clinical object) appends t
 chain, and appending locks that chain's head until the caller commits. With one chain the
 audit would serialise every audited write of the service; with AUDIT_SHARDS chains it
 should not (goal: audited writes at 4, 16 and 64 concurrent writers reach at least 0.8x
-the throughput of the same writes without audit). A write here is the least a service does:
-insert a row and bump a version, in its own transaction; the audited one also calls
-`record()` in that transaction, last, as services do.
+the throughput of the same writes without audit). Two kinds of write are
+measured. The minimal one is the least a service does: insert a row and bump a version, in
+its own transaction; the audited one also calls `record()` in that transaction, last, as
+services do (a lower bound of the ratio). The real one is a message posted through
+messaging's service (`post_message`), each writer in its own conversation, once audited and
+once with `record()` replaced by a no-op (`audit_switched_off`, the bench's own switch).
+`--waits` samples what the database backends wait for during the concurrent runs.
 
 Usage::
 
-    python bench/audit.py [--entries 2000] [--writers 4,16,64] [--repeat 3]
+    python bench/audit.py [--entries 2000] [--writers 4,16,64] [--repeat 3] [--waits]
                           [--write docs/benchmarks.md]
     python bench/audit.py --smoke     # seconds: tiny sizes, prints the table, writes nothing
 
@@ -28,9 +32,12 @@ import platform
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,6 +69,17 @@ class Row:
         return self.entries / self.seconds
 
 
+def private_var_dir() -> None:
+    """A VAR_DIR of the run's own, and no shared Redis: the message posts' notifications go
+    to a Celery spool in it (kombu's filesystem transport) and their push events to the
+    in-process buffer, as in bench/messaging.py. Before Django reads its settings."""
+    os.environ.pop("REDIS_URL", None)
+    var_dir = Path(tempfile.mkdtemp(prefix="bench-audit-"))
+    for folder in ("queue", "processed", "control"):
+        (var_dir / "celery-spool" / folder).mkdir(parents=True)
+    os.environ["VAR_DIR"] = str(var_dir)
+
+
 def throwaway_database(*, smoke: bool = False) -> None:
     """Point the test-database machinery at a name of our own, then create it."""
     database = settings.DATABASES["default"]
@@ -84,13 +102,21 @@ def timed(run: Callable[[], object]) -> float:
 
 
 def in_processes(
-    writers: int, count: int, work: Callable[[int], None], *, shards: int | None = None
+    writers: int,
+    count: int,
+    work: Callable[[int, int], None],
+    *,
+    shards: int | None = None,
+    warm_up: Callable[[], None] | None = None,
 ) -> Callable[[], float]:
-    """A run of ``writers`` forked processes doing ``work(count // writers)`` each, on their
-    own connections, as gunicorn workers would (threads would share one GIL and measure it).
+    """A run of ``writers`` forked processes doing ``work(count // writers, index)`` each
+    (``index`` from 0: which writer it is), on their own connections, as gunicorn workers
+    would (threads would share one GIL and measure it).
 
     The run returns its duration: from the moment every writer is ready to the last one's
-    end, so that forking is not counted. ``shards`` overrides AUDIT_SHARDS in the writers.
+    end, so that forking is not counted. ``shards`` overrides AUDIT_SHARDS in the writers;
+    ``warm_up`` runs in each writer before that moment (what a long-lived worker has done
+    long before: a new process is not a new request).
     """
 
     def run() -> float:
@@ -99,24 +125,26 @@ def in_processes(
         from django.db import connections  # noqa: PLC0415
 
         if writers == 1 and shards is None:  # no process to fork (and SQLite in memory works)
-            return timed(lambda: work(count))
+            return timed(lambda: work(count, 0))
 
         context = multiprocessing.get_context("fork")
         start = context.Barrier(writers + 1)
         times = context.Queue()
 
-        def writer() -> None:
+        def writer(index: int) -> None:
             connections.close_all()  # never the parent's connection: a fresh one
             if shards is not None:
                 settings.AUDIT_SHARDS = shards
+            if warm_up is not None:
+                warm_up()
             start.wait()
             began = time.perf_counter()
-            work(count // writers)
+            work(count // writers, index)
             times.put((began, time.perf_counter()))
             connections.close_all()
 
         connections.close_all()
-        processes = [context.Process(target=writer) for _ in range(writers)]
+        processes = [context.Process(target=writer, args=(index,)) for index in range(writers)]
         for process in processes:
             process.start()
         start.wait()
@@ -153,7 +181,137 @@ def create_write_table() -> None:
         )
 
 
-def measure(entries: int, writers: list[int], repeat: int) -> tuple[list[Row], str]:
+@contextmanager
+def audit_switched_off() -> Iterator[None]:
+    """`record()` as a no-op: the baseline of the service rows, the same writes unaudited.
+
+    The benchmark's own switch, not production code's: services call it as `audit.record`
+    through the module, so replacing the module's attribute reaches every call site.
+    """
+    from security import audit  # noqa: PLC0415
+
+    original = audit.record
+    audit.record = lambda **kwargs: None  # type: ignore[assignment,return-value]
+    try:
+        yield
+    finally:
+        audit.record = original
+
+
+def create_conversations(count: int) -> tuple[int, list[int]]:
+    """One conversation per writer (so that no writer waits for another's conversation row,
+    audited or not) between two demo members: the author's id and the conversations' ids."""
+    from directory.demo import load_directory  # noqa: PLC0415
+    from messaging.services.conversations import start_conversation  # noqa: PLC0415
+
+    members = load_directory(password="demo")
+    author, reader = members["dr.martin"], members["pharma.durand"]
+    conversations = [
+        start_conversation(
+            actor=author, subject=f"Banc d'essai {index}", participants=[reader], body="Début"
+        )
+        for index in range(count)
+    ]
+    return author.pk, [conversation.pk for conversation in conversations]
+
+
+def reserve_encryptions() -> None:
+    """Reserve this process's first block of encryptions (security.keys), on its own."""
+    from security.crypto import keyring_from_settings  # noqa: PLC0415
+
+    keyring_from_settings().reserve(1)
+
+
+def message_posts(
+    author: int, conversations: list[int], *, audited: bool
+) -> Callable[[int, int], None]:
+    """Writers that post messages through messaging's service (`post_message`: the
+    conversation's dates, the message, its receipt, the notification check, the push event
+    and, audited, the entry), writer `index` in conversation `index`."""
+
+    def work(count: int, index: int) -> None:
+        from django.db import transaction  # noqa: PLC0415
+
+        from directory.models import Member  # noqa: PLC0415
+        from messaging.models import Conversation  # noqa: PLC0415
+        from messaging.services.messages import post_message  # noqa: PLC0415
+
+        actor = Member.objects.get(pk=author)
+        conversation = Conversation.objects.get(pk=conversations[index])
+        with nullcontext() if audited else audit_switched_off():
+            for step in range(count):
+                with transaction.atomic():  # the writer's transaction, as a view's
+                    post_message(
+                        actor=actor, conversation=conversation, body=f"Message {step} du banc"
+                    )
+
+    return work
+
+
+@dataclass
+class WaitSamples:
+    """What the bench database's backends were doing, sampled every few milliseconds."""
+
+    samples: int = 0
+    states: Counter[str] = field(default_factory=Counter)
+    lock_waits: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: WaitSamples) -> None:
+        self.samples += other.samples
+        self.states.update(other.states)
+        self.lock_waits.update(other.lock_waits)
+
+    def share(self, state: str) -> float:
+        total = sum(self.states.values())
+        return self.states[state] / total if total else 0.0
+
+
+@contextmanager
+def sampling_waits(enabled: bool, every: float = 0.02) -> Iterator[WaitSamples]:
+    """Sample pg_stat_activity (each busy backend of the bench database: running, waiting
+    for what, or idle in its transaction) and pg_locks (ungranted locks, by relation) from
+    a thread on its own connection, while the block runs. Nothing when not `enabled`."""
+    found = WaitSamples()
+    if not enabled:
+        yield found
+        return
+    import psycopg  # noqa: PLC0415
+    from django.db import connection  # noqa: PLC0415
+
+    params = connection.get_connection_params()
+    conninfo = {
+        k: params[k] for k in ("dbname", "user", "host", "port", "password") if params.get(k)
+    }
+    stop = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(**conninfo, autocommit=True) as probe:
+            while not stop.is_set():
+                rows = probe.execute(
+                    "SELECT state, coalesce(wait_event_type || ':' || wait_event, 'CPU'), "
+                    "left(regexp_replace(query, '\\s+', ' ', 'g'), 60) "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state <> 'idle'"
+                ).fetchall()
+                for state, wait, query in rows:
+                    found.states[wait if state == "active" else state] += 1
+                    if wait.startswith("Lock:"):
+                        found.lock_waits[f"{wait} in `{query}`"] += 1
+                found.samples += 1
+                stop.wait(every)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        stop.set()
+        thread.join()
+
+
+def measure(
+    entries: int, writers: list[int], repeat: int, *, waits: bool = False, only: str | None = None
+) -> tuple[list[Row], dict[str, WaitSamples], str]:
     """Run every measurement in the throwaway database; return the rows and a note."""
     from django.db import connection, transaction  # noqa: PLC0415
 
@@ -177,8 +335,8 @@ def measure(entries: int, writers: list[int], repeat: int) -> tuple[list[Row], s
                 [writer],
             )
 
-    def writes(*, audited: bool) -> Callable[[int], None]:
-        def work(count: int) -> None:
+    def writes(*, audited: bool) -> Callable[[int, int], None]:
+        def work(count: int, index: int) -> None:
             writer = os.getpid()  # its own version row, kept across rounds
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -206,42 +364,106 @@ def measure(entries: int, writers: list[int], repeat: int) -> tuple[list[Row], s
         raise SystemExit("the benchmark's own chain does not verify")
 
     runs: dict[str, Callable[[], float]] = {}
+    pairs: list[tuple[str, str]] = []  # (audited, its baseline)
+    same_run: dict[str, str] = {}  # a baseline that is another row's run
+
+    def pair(
+        audited: str, run: Callable[[], float], baseline: str, base: str | Callable[[], float]
+    ) -> None:
+        runs[audited] = run
+        if isinstance(base, str):
+            same_run[baseline] = base
+        else:
+            runs[baseline] = base
+        pairs.append((audited, baseline))
+
     counts = [1] + [count for count in writers if count > 1]
     if connection.vendor != "postgresql":
         counts = [1]  # SQLite has one writer at a time: see render_vendor
-    for count in counts:
+    most = counts[-1]
+    for count in counts if only != "posts" else []:
         label = "1 writer" if count == 1 else f"{count} concurrent writers"
-        runs[f"audited write, {label}"] = in_processes(count, entries, writes(audited=True))
-        runs[f"plain write, {label}"] = in_processes(count, entries, writes(audited=False))
-    if len(counts) > 1:
-        # What the shards buy: the same run with a single chain, every append on one head.
-        most = counts[-1]
-        label = f"{most} concurrent writers, AUDIT_SHARDS=1 (one chain)"
-        runs[f"audited write, {label}"] = in_processes(
-            most, entries, writes(audited=True), shards=1
+        pair(
+            f"audited write, {label}",
+            in_processes(count, entries, writes(audited=True)),
+            f"plain write, {label}",
+            in_processes(count, entries, writes(audited=False)),
         )
-        runs[f"plain write, {label}"] = runs[f"plain write, {most} concurrent writers"]
+    if len(counts) > 1 and only != "posts":
+        # What the shards buy: the same run with a single chain, every append on one head.
+        label = f"{most} concurrent writers, AUDIT_SHARDS=1 (one chain)"
+        pair(
+            f"audited write, {label}",
+            in_processes(most, entries, writes(audited=True), shards=1),
+            f"plain write, {label}",
+            f"plain write, {most} concurrent writers",
+        )
+    # The same comparison with a write of this project: a message posted through messaging's
+    # service, once audited and once with record() a no-op. Each writer has reserved its
+    # block of encryptions (security.keys) before the clock starts, as a long-lived worker
+    # has: a new process's first reservation locks the shared KeyUsage row until it commits.
+    author, conversations = create_conversations(max(counts))
+    connections.close_all()
+    for count in counts if only != "minimal" else []:
+        label = "1 writer" if count == 1 else f"{count} concurrent writers"
+        pair(
+            f"audited message post, {label}",
+            in_processes(
+                count,
+                entries,
+                message_posts(author, conversations, audited=True),
+                warm_up=reserve_encryptions,
+            ),
+            f"message post, `record()` a no-op, {label}",
+            in_processes(
+                count,
+                entries,
+                message_posts(author, conversations, audited=False),
+                warm_up=reserve_encryptions,
+            ),
+        )
+    if most > settings.AUDIT_SHARDS and only != "minimal":
+        # As many chains as writers: no writer ever finds every head held.
+        label = f"{most} concurrent writers, AUDIT_SHARDS={most}"
+        pair(
+            f"audited message post, {label}",
+            in_processes(
+                most,
+                entries,
+                message_posts(author, conversations, audited=True),
+                shards=most,
+                warm_up=reserve_encryptions,
+            ),
+            f"message post, `record()` a no-op, {label}",
+            f"message post, `record()` a no-op, {most} concurrent writers",
+        )
 
     # Interleaved rounds, best of each: the load of other processes hits both sides alike.
     best = dict.fromkeys(runs, math.inf)
-    for _ in range(repeat):
+    waited: dict[str, WaitSamples] = {}
+    for round_ in range(repeat):
         for name, run in runs.items():
-            if name.startswith("plain") and "AUDIT_SHARDS=1" in name:
-                continue  # the same run as the row above it
-            best[name] = min(best[name], run())
-    for name in runs:
-        if name.startswith("plain") and "AUDIT_SHARDS=1" in name:
-            best[name] = best[name.split(", AUDIT_SHARDS=1")[0]]
+            with sampling_waits(waits and " 1 writer" not in name) as samples:
+                seconds = run()
+            best[name] = min(best[name], seconds)
+            print(f"round {round_ + 1}: {name}: {entries / seconds:,.0f}/s", file=sys.stderr)
+            if samples.samples:
+                waited.setdefault(name, WaitSamples()).merge(samples)
+    for baseline, measured in same_run.items():
+        best[baseline] = best[measured]
     rows: list[Row] = []
-    names = list(runs)
-    for audited_name, plain_name in zip(names[::2], names[1::2], strict=True):
+    for audited_name, plain_name in pairs:
         baseline = Row(plain_name, entries, best[plain_name])
         rows += [Row(audited_name, entries, best[audited_name], baseline), baseline]
     rows.append(verify)
     shards = settings.AUDIT_SHARDS
-    return rows, (
-        f"AUDIT_SHARDS={shards}; `verify_chain()` timed on a trail of {entries:,} entries "
-        f"written by {trail_writers} writer(s)"
+    return (
+        rows,
+        waited,
+        (
+            f"AUDIT_SHARDS={shards}; `verify_chain()` timed on a trail of {entries:,} entries "
+            f"written by {trail_writers} writer(s)"
+        ),
     )
 
 
@@ -257,7 +479,46 @@ def database_description() -> str:
     return f"SQLite {sqlite3.sqlite_version} (a file, journal_mode={journal})"
 
 
-def render_vendor(rows: list[Row], note: str, args: argparse.Namespace, vendor: str) -> str:
+WAIT_COLUMNS = ["CPU", "Lock", "LWLock", "IO", "Client", "IPC", "idle in transaction"]
+
+
+def render_waits(waited: dict[str, WaitSamples]) -> list[str]:
+    """What the busy backends were doing during each concurrent run, in shares of samples."""
+    if not waited:
+        return []
+    lines = [
+        "",
+        "Where the database backends were, sampled every 20 ms during the runs above "
+        "(`--waits`; pg_stat_activity of the bench database; shares of busy-backend samples; "
+        '"Lock" is a heavyweight lock wait, e.g. on a row another transaction holds, the '
+        'statements that waited most named in the last column; "idle in transaction" a '
+        "backend waiting for its Python process, i.e. the writers' own CPU):",
+        "",
+        "| Run | Busy backends (mean) | "
+        + " | ".join(WAIT_COLUMNS)
+        + " | Lock waits, by statement |",
+        "|---|---:|" + "---:|" * len(WAIT_COLUMNS) + "---|",
+    ]
+    for name, found in waited.items():
+        grouped: Counter[str] = Counter()
+        for state, samples in found.states.items():
+            grouped[state.split(":")[0]] += samples
+        total = sum(grouped.values()) or 1
+        shares = " | ".join(f"{grouped[column] / total:.0%}" for column in WAIT_COLUMNS)
+        locks = "; ".join(
+            f"{count / total:.0%} {where}" for where, count in found.lock_waits.most_common(2)
+        )
+        lines.append(f"| {name} | {total / found.samples:.1f} | {shares} | {locks or 'none'} |")
+    return lines
+
+
+def render_vendor(
+    rows: list[Row],
+    note: str,
+    args: argparse.Namespace,
+    vendor: str,
+    waited: dict[str, WaitSamples] | None = None,
+) -> str:
     """The sub-section of one database vendor, with its own markers."""
     measured = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = os.getloadavg()[0]  # other processes on the machine make the figures noisier
@@ -275,6 +536,7 @@ def render_vendor(rows: list[Row], note: str, args: argparse.Namespace, vendor: 
     for row in rows:
         ratio = f"{row.rate / row.baseline.rate:.0%}" if row.baseline else ""
         lines.append(f"| {row.operation} | {row.entries:,} | {row.rate:,.0f} | {ratio} |")
+    lines += render_waits(waited or {})
     if vendor == "sqlite":
         lines += [
             "",
@@ -299,13 +561,20 @@ def render(subsections: dict[str, str], args: argparse.Namespace) -> str:
         "least 0.8x the plain ones, i.e. the audit is not a global serialisation point. "
         "Writers are forked processes, each on its own connection, as gunicorn workers "
         "are; the time runs from the moment all are ready to the last one's end. The "
-        "plain write is the cheapest a service can make (two raw statements), so the "
-        "ratio is a lower bound: real services write more per audited transaction.",
+        "plain write is the cheapest a service can make (two raw statements), so its "
+        "ratio is a lower bound. The message post is a write of this project: "
+        "`messaging.services.messages.post_message` in the writer's transaction (the "
+        "conversation's dates, the encrypted message, its receipt, the notification check, "
+        "the push event and the audit entry), each writer in its own conversation, once "
+        "audited and once with `record()` replaced by a no-op in the bench (not in the "
+        "service); the two runs of a pair write the same rows but the entry.",
         "",
         *[subsections[vendor] + "\n" for vendor in sorted(subsections)],
         f"Reproduce: `python bench/audit.py --entries {args.entries} --writers "
         f"{','.join(map(str, args.writers))} "
-        f"--repeat {args.repeat}`, once with `DATABASE_URL` unset (SQLite) and once with "
+        f"--repeat {args.repeat}{' --waits' if args.waits else ''}"
+        f"{f' --only {args.only}' if args.only else ''} --write docs/benchmarks.md`, "
+        "once with `DATABASE_URL` unset (SQLite) and once with "
         "`DATABASE_URL=postgres://...`; it creates and drops its own database.",
         END_MARKER,
     ]
@@ -364,6 +633,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure, best kept")
     parser.add_argument("--write", type=Path, help="Markdown file to update")
     parser.add_argument(
+        "--only",
+        choices=["minimal", "posts"],
+        help="only the minimal writes or only the message posts (the verify walk is kept)",
+    )
+    parser.add_argument(
+        "--waits",
+        action="store_true",
+        help="PostgreSQL: sample the backends' wait events during the concurrent runs",
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="tiny sizes, print the table, write nothing (CI)"
     )
     args = parser.parse_args(argv)
@@ -376,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.entries < max(args.writers):
         parser.error("--entries must be at least the largest writer count")
 
+    private_var_dir()
     throwaway_database(smoke=args.smoke)
     django.setup()
     from django.db import connection  # noqa: PLC0415
@@ -383,9 +663,15 @@ def main(argv: list[str] | None = None) -> int:
 
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
-        rows, note = measure(args.entries, args.writers, args.repeat)
         vendor = connection.vendor
-        subsection = render_vendor(rows, note, args, vendor)
+        rows, waited, note = measure(
+            args.entries,
+            args.writers,
+            args.repeat,
+            waits=args.waits and vendor == "postgresql",
+            only=args.only,
+        )
+        subsection = render_vendor(rows, note, args, vendor, waited)
     finally:
         teardown_databases(old_config, verbosity=0)
 
