@@ -83,17 +83,6 @@ def french_by_default() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
 
 
-# The longest tests (browser walks, benchmark smoke runs, API fuzzing) first: pytest-xdist's
-# worksteal scheduler then ends the run on short tests, which an idle worker takes from the
-# busy one, instead of one worker finishing a 30 s browser walk alone. A stable sort: the
-# order within each group is the collection order.
-LONG_FIRST = ("tests/browser/", "tests/test_bench_smoke.py", "tests/api/test_schema_fuzzing.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
-
-
 @pytest.fixture(scope="session")
 def demo_snapshot(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> DemoSnapshot:
     """The demo's rows, built once (and rolled back) before the first test that asks for it."""
