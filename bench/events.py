@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import stack  # noqa: E402
-from bench.report import machine, percentile, write_section  # noqa: E402
+from bench.report import machine, percentile, timed, write_section  # noqa: E402
 from bench.stack import ms  # noqa: E402
 
 PER_EVENT = 20
@@ -81,15 +81,6 @@ def add_registrations(target: int) -> None:
         with connection.cursor() as cursor:  # fresh statistics, as autovacuum would have them
             cursor.execute("ANALYZE events_event")
             cursor.execute("ANALYZE events_registration")
-
-
-def timed(function, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 def registration_throughput(count: int) -> tuple[float, int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import platform
 import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +21,16 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(sorted(values), n=100, method="inclusive")[
         max(0, min(98, round(q) - 1))
     ]
+
+
+def timed(function: Callable[[], object], repeat: int) -> list[float]:
+    """Seconds of `repeat` sequential calls of `function`, one sample each."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - started)
+    return samples
 
 
 def machine() -> str:
