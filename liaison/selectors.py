@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Case,
@@ -188,15 +188,12 @@ def access_sheet(
     Missing and forbidden raise the same NotFound on purpose: a 403 would confirm that a
     sheet exists for a patient the caller has no business knowing about.
     """
-    try:
-        rows = _ACCESS.fetch(
-            member_id=member.pk, organisation_ids=organisation_ids_of(member), code=code
-        )
-    except (ValueError, ValidationError):
-        raise NotFound("liaison sheet") from None
-    if len(rows) != 1:
-        raise NotFound("liaison sheet")
-    (sheet,) = rows
+    sheet = _ACCESS.get_or_not_found(
+        "liaison sheet",
+        member_id=member.pk,
+        organisation_ids=organisation_ids_of(member),
+        code=code,
+    )
     prefetch_related_objects([sheet], _participants())
     audit.record(actor=member, action=audit_action, target=sheet)
     return sheet

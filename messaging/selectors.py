@@ -161,15 +161,10 @@ _POLL_ACCESS = CompiledQuery(
 
 def _the_one(query: CompiledQuery[Conversation], member: Member, **values: Any) -> Conversation:
     """The conversation `query` finds for `member`, or NotFound (a malformed code too)."""
-    try:
-        rows = query.fetch(
-            member_id=member.pk, organisation_ids=organisation_ids_of(member), **values
-        )
-    except (ValueError, ValidationError):
-        raise NotFound("conversation") from None
-    if len(rows) != 1:
-        raise NotFound("conversation")
-    return rows[0]
+    organisation_ids = organisation_ids_of(member)
+    return query.get_or_not_found(
+        "conversation", member_id=member.pk, organisation_ids=organisation_ids, **values
+    )
 
 
 def access_conversation_to_write(member: Member, code: UUID | str) -> Conversation:

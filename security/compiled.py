@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+
+from security.exceptions import NotFound
 
 M = TypeVar("M", bound=Model)
 
@@ -142,6 +145,17 @@ class CompiledQuery(Generic[M]):
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         return cast(list[M], compiled.instances(rows))
+
+    def get_or_not_found(self, what: str, **values: Any) -> M:
+        """The one row the values find, or NotFound naming only `what`, as
+        security.access.get_or_not_found answers: a malformed value is a miss too."""
+        try:
+            rows = self.fetch(**values)
+        except (ValueError, ValidationError):
+            raise NotFound(what) from None
+        if len(rows) != 1:
+            raise NotFound(what)
+        return rows[0]
 
     def _compiled(self, shape: tuple[int, ...]) -> tuple[CompiledSelect, dict[int, _Slot]]:
         cache: dict[tuple[int, ...], tuple[CompiledSelect, dict[int, _Slot]]] = getattr(

@@ -12,6 +12,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from directory.models import Member
 from security.compiled import CompiledQuery
+from security.exceptions import NotFound
 from tests.factories import MemberFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +108,14 @@ def test_a_value_the_query_does_not_use_is_refused() -> None:
 
     with pytest.raises(ValueError, match="username"):
         query.fetch(username="x", rpps="y")
+
+
+def test_get_or_not_found_answers_one_row_or_a_miss_naming_only_what() -> None:
+    member = MemberFactory()
+    query = CompiledQuery(lambda code: Member.objects.filter(code=code).order_by(), code=uuid.UUID)
+
+    assert query.get_or_not_found("member", code=member.code).pk == member.pk
+    for code in (uuid.uuid4(), "not-a-code"):
+        with pytest.raises(NotFound) as missed:
+            query.get_or_not_found("member", code=code)
+        assert str(missed.value) == str(NotFound("member"))
