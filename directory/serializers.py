@@ -8,27 +8,27 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from config.serializers import StrictSerializer
+from config.serializers import Serializer, StrictSerializer
 from directory.identifiers import validate_adeli, validate_finess, validate_rpps
 from directory.importer import Existing, ImportReport, RowStatus
 from directory.models import Member, Membership, Organisation
 
 
-class MemberRef(serializers.Serializer):
+class MemberRef(Serializer):
     """A member as another app's answer names them (author, participant, actor...)."""
 
     id = serializers.UUIDField(source="code")
     display_name = serializers.CharField()
 
 
-class OrganisationRef(serializers.Serializer):
+class OrganisationRef(Serializer):
     """An organisation as another app's answer names it (sender, inbox...)."""
 
     id = serializers.UUIDField(source="code")
     name = serializers.CharField()
 
 
-class OrganisationOutput(serializers.Serializer):
+class OrganisationOutput(Serializer):
     id = serializers.UUIDField(source="code", read_only=True)
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=Organisation.Kind.choices)
@@ -64,14 +64,14 @@ class OrganisationInput(StrictSerializer):
     email = serializers.EmailField(required=False, allow_blank=True)
 
 
-class MembershipOutput(serializers.Serializer):
+class MembershipOutput(Serializer):
     id = serializers.UUIDField(source="organisation.code")
     name = serializers.CharField(source="organisation.name")
     kind = serializers.CharField(source="organisation.kind")
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
-class MemberOutput(serializers.Serializer):
+class MemberOutput(Serializer):
     id = serializers.UUIDField(source="code", read_only=True)
     family_name = serializers.CharField()
     given_name = serializers.CharField()
@@ -156,7 +156,7 @@ class DirectoryImportInput(StrictSerializer):
     )
 
 
-class DirectoryImportRowOutput(serializers.Serializer):
+class DirectoryImportRowOutput(Serializer):
     line = serializers.IntegerField()
     kind = serializers.CharField()
     # Named like Field.label and Serializer.errors: right for the JSON, wrong for the stubs.
@@ -165,7 +165,7 @@ class DirectoryImportRowOutput(serializers.Serializer):
     errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
 
 
-class DirectoryImportReportOutput(serializers.Serializer):
+class DirectoryImportReportOutput(Serializer):
     dry_run = serializers.BooleanField()
     skip_invalid = serializers.BooleanField()
     imported = serializers.BooleanField(help_text="Whether anything was committed.")

@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from config.serializers import StrictSerializer
+from config.serializers import Serializer, StrictSerializer
 from directory.models import Member
 from directory.serializers import MemberRef, OrganisationRef
 from events.models import Event, EventDocument, Registration, Sector
@@ -105,7 +105,7 @@ class AgendaDocumentInput(StrictSerializer):
     extra_keys = frozenset({"file"})
 
 
-class AgendaSessionOutput(serializers.Serializer):
+class AgendaSessionOutput(Serializer):
     id = serializers.UUIDField(source="code")
     kind = serializers.CharField()
     status = serializers.CharField()
@@ -140,7 +140,7 @@ class AgendaEventSummaryOutput(AgendaSessionOutput):
         return None
 
 
-class AgendaEventOutput(serializers.Serializer):
+class AgendaEventOutput(Serializer):
     id = serializers.UUIDField(source="code")
     version = serializers.IntegerField()
     kind = serializers.CharField()
@@ -172,7 +172,7 @@ class AgendaEventOutput(serializers.Serializer):
     ics = serializers.CharField()
 
 
-class AgendaRegistrationOutput(serializers.Serializer):
+class AgendaRegistrationOutput(Serializer):
     id = serializers.UUIDField(source="code")
     event = serializers.UUIDField(source="event.code")
     status = serializers.CharField()
@@ -185,7 +185,7 @@ class AgendaRegistrationOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class AgendaMyRegistrationOutput(serializers.Serializer):
+class AgendaMyRegistrationOutput(Serializer):
     id = serializers.UUIDField(source="code")
     event = serializers.UUIDField(source="event.code")
     status = serializers.CharField()
@@ -197,20 +197,20 @@ class AgendaMyRegistrationOutput(serializers.Serializer):
     )
 
 
-class AgendaInvitationOutput(serializers.Serializer):
+class AgendaInvitationOutput(Serializer):
     member = MemberRef(allow_null=True)
     organisation = OrganisationRef(allow_null=True)
     profession = serializers.CharField()
 
 
-class AgendaQuestionResultOutput(serializers.Serializer):
+class AgendaQuestionResultOutput(Serializer):
     question = serializers.ChoiceField(SURVEY_QUESTIONS)
     answers = serializers.IntegerField(allow_null=True)
     mean = serializers.FloatField(allow_null=True)
     distribution = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
 
 
-class AgendaSurveyResultsOutput(serializers.Serializer):
+class AgendaSurveyResultsOutput(Serializer):
     answers = serializers.IntegerField()
     shown = serializers.BooleanField()
     minimum = serializers.IntegerField()
@@ -218,7 +218,7 @@ class AgendaSurveyResultsOutput(serializers.Serializer):
     comments = serializers.ListField(child=serializers.CharField())
 
 
-class AgendaDocumentOutput(serializers.Serializer):
+class AgendaDocumentOutput(Serializer):
     id = serializers.UUIDField(source="code")
     kind = serializers.CharField()
     filename = serializers.CharField()
@@ -227,7 +227,7 @@ class AgendaDocumentOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class AgendaPublicEventOutput(serializers.Serializer):
+class AgendaPublicEventOutput(Serializer):
     """What the public agenda shows: the event, where and when, never a person."""
 
     id = serializers.UUIDField(source="code")
@@ -241,5 +241,5 @@ class AgendaPublicEventOutput(serializers.Serializer):
     sectors = serializers.ListField(child=serializers.CharField())
 
 
-class AgendaFeedOutput(serializers.Serializer):
+class AgendaFeedOutput(Serializer):
     url = serializers.CharField()

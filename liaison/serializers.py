@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from config.serializers import StrictSerializer
+from config.serializers import Serializer, StrictSerializer
 from directory.models import Member, Organisation
 from directory.serializers import MemberRef, OrganisationRef
 from liaison.documents import (
@@ -31,14 +31,14 @@ RELATION_KEYS = {
 CREATION_ONLY_KEYS = ("kind", "sender_organisation", "referral")
 
 
-class ParticipantOutput(serializers.Serializer):
+class ParticipantOutput(Serializer):
     member = MemberRef()
     role = serializers.ChoiceField(choices=SheetParticipant.Role.choices)
     delivered_at = serializers.DateTimeField(allow_null=True)
     read_at = serializers.DateTimeField(allow_null=True)
 
 
-class AttachmentOutput(serializers.Serializer):
+class AttachmentOutput(Serializer):
     id = serializers.UUIDField(source="code")
     filename = serializers.CharField()
     content_type = serializers.CharField()
@@ -46,7 +46,7 @@ class AttachmentOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class EventOutput(serializers.Serializer):
+class EventOutput(Serializer):
     id = serializers.UUIDField(source="code")
     at = serializers.DateTimeField()
     actor = MemberRef()
@@ -64,7 +64,7 @@ class EventOutput(serializers.Serializer):
     note = serializers.CharField(allow_blank=True)
 
 
-class SheetSummaryOutput(serializers.Serializer):
+class SheetSummaryOutput(Serializer):
     """A row of a worklist: no clinical section, the identity to recognise the patient."""
 
     id = serializers.UUIDField(source="code")
@@ -253,7 +253,7 @@ class DeclineInput(NoteInput):
     )
 
 
-class KnownIdentityQuery(serializers.Serializer):
+class KnownIdentityQuery(Serializer):
     """Who to look for among the sheets the caller sees: an INS, or a name with its date."""
 
     ins = serializers.CharField(required=False, max_length=21)
@@ -272,7 +272,7 @@ class KnownIdentityQuery(serializers.Serializer):
         return attrs
 
 
-class KnownIdentityOutput(serializers.Serializer):
+class KnownIdentityOutput(Serializer):
     """The identity as the most recent visible sheet holds it, to start a new document."""
 
     patient = PatientSerializer()
@@ -280,7 +280,7 @@ class KnownIdentityOutput(serializers.Serializer):
     sheet = serializers.UUIDField(help_text=_("The sheet the identity was taken from."))
 
 
-class ListQuery(serializers.Serializer):
+class ListQuery(Serializer):
     box = serializers.ChoiceField(["inbox", "outbox"], required=False)
     status = serializers.ChoiceField(LiaisonSheet.Status.choices, required=False)
     kind = serializers.ChoiceField(LiaisonSheet.Kind.choices, required=False)

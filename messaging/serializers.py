@@ -8,20 +8,20 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import StrictSerializer
+from config.serializers import Serializer, StrictSerializer
 from directory.serializers import MemberRef, OrganisationRef
 from messaging.models import Attachment, Conversation, Message
 from messaging.selectors import download_url
 from patients.identity import IdentityWarningOutput, PatientSerializer, identity_warnings
 
 
-class ConversationParticipantOutput(serializers.Serializer):
+class ConversationParticipantOutput(Serializer):
     member = MemberRef()
     joined_at = serializers.DateTimeField()
     left_at = serializers.DateTimeField(allow_null=True)
 
 
-class ConversationOutput(serializers.Serializer):
+class ConversationOutput(Serializer):
     """A conversation as its reader sees it, with the caller's unread counts."""
 
     id = serializers.UUIDField(source="code")
@@ -60,7 +60,7 @@ class ConversationOutput(serializers.Serializer):
         )
 
 
-class MessageAttachmentOutput(serializers.Serializer):
+class MessageAttachmentOutput(Serializer):
     id = serializers.UUIDField(source="code")
     filename = serializers.CharField()
     content_type = serializers.CharField()
@@ -73,12 +73,12 @@ class MessageAttachmentOutput(serializers.Serializer):
         return download_url(self.context["member"], attachment, self.context["conversation_code"])
 
 
-class ReceiptOutput(serializers.Serializer):
+class ReceiptOutput(Serializer):
     member = MemberRef()
     read_at = serializers.DateTimeField(allow_null=True)
 
 
-class MessageOutput(serializers.Serializer):
+class MessageOutput(Serializer):
     id = serializers.UUIDField(source="code")
     kind = serializers.ChoiceField(choices=Message.Kind.choices)
     author = MemberRef()
@@ -160,7 +160,7 @@ class ReadInput(StrictSerializer):
     )
 
 
-class ReadOutput(serializers.Serializer):
+class ReadOutput(Serializer):
     marked = serializers.IntegerField()
     unread = serializers.IntegerField()
 
@@ -173,7 +173,7 @@ def _choice(help_text: str) -> serializers.ChoiceField:
     return serializers.ChoiceField(["true", "false"], required=False, help_text=help_text)
 
 
-class ConversationListQuery(serializers.Serializer):
+class ConversationListQuery(Serializer):
     participant = serializers.UUIDField(required=False, help_text=_("A member taking part."))
     subject = serializers.CharField(
         required=False,
@@ -208,7 +208,7 @@ class ConversationListQuery(serializers.Serializer):
         return attrs
 
 
-class MessageListQuery(serializers.Serializer):
+class MessageListQuery(Serializer):
     since = serializers.UUIDField(
         required=False, help_text=_("Only messages newer than this one (polling).")
     )

@@ -30,7 +30,7 @@ from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from config.serializers import StrictSerializer
+from config.serializers import Serializer, StrictSerializer
 from directory.identifiers import normalise_nir, validate_nir
 from security.exceptions import FieldErrors
 from security.fields import compute_blind_index
@@ -219,7 +219,7 @@ def _as_date(value: date | str | None) -> date | None:
         return None
 
 
-class IdentityWarningOutput(serializers.Serializer):
+class IdentityWarningOutput(Serializer):
     """A point to check on the identity (RNIV "à vérifier"): shown, never refused."""
 
     field = serializers.CharField(help_text=_("The key it is about: patient.birth_place_insee."))

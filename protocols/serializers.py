@@ -9,7 +9,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import StrictSerializer
+from config.serializers import Serializer, StrictSerializer
 from directory.models import Member
 from patients.identity import IdentityWarningOutput, PatientSerializer, identity_warnings
 from protocols.diff import LineOp, SectionStatus
@@ -30,13 +30,13 @@ def profession_list(**kwargs: Any) -> serializers.ListField:
     )
 
 
-class ProtocolMemberRef(serializers.Serializer):
+class ProtocolMemberRef(Serializer):
     id = serializers.UUIDField(source="code")
     display_name = serializers.CharField()
     profession = serializers.ChoiceField(choices=Member.Profession.choices)
 
 
-class ThemeOutput(serializers.Serializer):
+class ThemeOutput(Serializer):
     id = serializers.UUIDField(source="code")
     slug = serializers.SlugField()
     name = serializers.CharField()
@@ -53,7 +53,7 @@ class ThemeInput(StrictSerializer):
     position = serializers.IntegerField(min_value=0, max_value=32767, required=False, default=100)
 
 
-class ProtocolReviewOutput(serializers.Serializer):
+class ProtocolReviewOutput(Serializer):
     id = serializers.UUIDField(source="code")
     reviewer = ProtocolMemberRef()
     round = serializers.IntegerField()
@@ -63,13 +63,13 @@ class ProtocolReviewOutput(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
 
 
-class ProtocolAttachmentOutput(serializers.Serializer):
+class ProtocolAttachmentOutput(Serializer):
     name = serializers.CharField()
     size = serializers.IntegerField()
     url = serializers.CharField()
 
 
-class ProtocolVersionSummaryOutput(serializers.Serializer):
+class ProtocolVersionSummaryOutput(Serializer):
     id = serializers.UUIDField(source="code")
     number = serializers.IntegerField()
     status = serializers.ChoiceField(choices=ProtocolVersion.Status.choices)
@@ -131,7 +131,7 @@ class ProtocolVersionOutput(ProtocolVersionSummaryOutput):
         return {"name": version.attachment_name, "size": version.attachment_size, "url": url}
 
 
-class ProtocolSummaryOutput(serializers.Serializer):
+class ProtocolSummaryOutput(Serializer):
     id = serializers.UUIDField(source="code")
     reference = serializers.CharField()
     kind = serializers.ChoiceField(choices=Protocol.Kind.choices)
@@ -289,7 +289,7 @@ class ProtocolParticipantInput(StrictSerializer):
     )
 
 
-class ProtocolParticipantOutput(serializers.Serializer):
+class ProtocolParticipantOutput(Serializer):
     id = serializers.UUIDField(source="code")
     member = ProtocolMemberRef()
     role = serializers.ChoiceField(choices=Participation.Role.choices)
@@ -298,14 +298,14 @@ class ProtocolParticipantOutput(serializers.Serializer):
     registered_at = serializers.DateTimeField()
 
 
-class ProtocolAcknowledgementOutput(serializers.Serializer):
+class ProtocolAcknowledgementOutput(Serializer):
     id = serializers.UUIDField(source="code")
     member = ProtocolMemberRef()
     version = serializers.IntegerField(source="version.number")
     acknowledged_at = serializers.DateTimeField()
 
 
-class ProtocolAcknowledgementOverviewOutput(serializers.Serializer):
+class ProtocolAcknowledgementOverviewOutput(Serializer):
     version = serializers.IntegerField(source="version.number", allow_null=True, default=None)
     acknowledged = ProtocolAcknowledgementOutput(many=True)
     pending = ProtocolMemberRef(
@@ -313,25 +313,25 @@ class ProtocolAcknowledgementOverviewOutput(serializers.Serializer):
     )
 
 
-class ProtocolDiffLine(serializers.Serializer):
+class ProtocolDiffLine(Serializer):
     op = serializers.ChoiceField(choices=LineOp.choices)
     text = serializers.CharField()
 
 
-class ProtocolSectionDiffOutput(serializers.Serializer):
+class ProtocolSectionDiffOutput(Serializer):
     key = serializers.CharField()
     title = serializers.CharField()
     status = serializers.ChoiceField(choices=SectionStatus.choices)
     lines = ProtocolDiffLine(many=True)
 
 
-class ProtocolDiffOutput(serializers.Serializer):
+class ProtocolDiffOutput(Serializer):
     from_version = serializers.IntegerField()
     to_version = serializers.IntegerField()
     sections = ProtocolSectionDiffOutput(many=True)
 
 
-class ProtocolListQuery(serializers.Serializer):
+class ProtocolListQuery(Serializer):
     # No `default`: a filter left out is absent (protocol_list's own defaults apply), and a
     # default outside a filter's enum makes a strict OpenAPI validator reject the schema.
     q = serializers.CharField(
@@ -364,7 +364,7 @@ class ProtocolInclusionEndInput(StrictSerializer):
     end_reason = serializers.ChoiceField(choices=Inclusion.EndReason.choices)
 
 
-class ProtocolInclusionOutput(serializers.Serializer):
+class ProtocolInclusionOutput(Serializer):
     id = serializers.UUIDField(source="code")
     patient = PatientSerializer()
     identity_warnings = serializers.SerializerMethodField()
@@ -384,13 +384,13 @@ class ProtocolInclusionOutput(serializers.Serializer):
         return identity_warnings(inclusion.patient or {})
 
 
-class ProtocolInclusionReasonCount(serializers.Serializer):
+class ProtocolInclusionReasonCount(Serializer):
     reason = serializers.ChoiceField(choices=Inclusion.EndReason.choices)
     label = serializers.CharField()
     count = serializers.IntegerField()
 
 
-class ProtocolInclusionCountsOutput(serializers.Serializer):
+class ProtocolInclusionCountsOutput(Serializer):
     """Counts only (no identity): every member who sees the protocol may read them."""
 
     total = serializers.IntegerField(help_text="Patients ever included.")

@@ -8,14 +8,14 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import HourMinuteField, StrictSerializer
+from config.serializers import HourMinuteField, Serializer, StrictSerializer
 from directory.serializers import MemberRef
 from worker.events import Channel, area_of
 from worker.models import Notification
 from worker.selectors import EventPreference, notification_subjects, notification_text
 
 
-class NotificationOutput(serializers.Serializer):
+class NotificationOutput(Serializer):
     id = serializers.UUIDField(source="code")
     event = serializers.CharField()
     text = serializers.SerializerMethodField(
@@ -40,7 +40,7 @@ class NotificationOutput(serializers.Serializer):
         return notification_text(notification, subject)
 
 
-class FailedNotificationOutput(serializers.Serializer):
+class FailedNotificationOutput(Serializer):
     """What the coordination needs to act on a failed delivery: who, what kind, why."""
 
     id = serializers.UUIDField(source="code")
@@ -52,7 +52,7 @@ class FailedNotificationOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class EventPreferenceOutput(serializers.Serializer):
+class EventPreferenceOutput(Serializer):
     event = serializers.CharField(source="event.name")
     description = serializers.CharField(source="event.description")
     area = serializers.SerializerMethodField(help_text="Le groupe de la page, ex. liaison")
@@ -71,7 +71,7 @@ class EventPreferenceOutput(serializers.Serializer):
         return str(area_of(preference.event).label)
 
 
-class PreferencesOutput(serializers.Serializer):
+class PreferencesOutput(Serializer):
     events = EventPreferenceOutput(many=True)
     quiet_hours_start = HourMinuteField(allow_null=True)
     quiet_hours_end = HourMinuteField(allow_null=True)
@@ -110,6 +110,6 @@ class PreferencesInput(StrictSerializer):
         }
 
 
-class ReadAllOutput(serializers.Serializer):
+class ReadAllOutput(Serializer):
     marked = serializers.IntegerField(help_text="Notifications qui étaient non lues.")
     unread_count = serializers.IntegerField()

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.filters import refuse_unknown_parameters
+from config.serializers import Serializer
 from directory.audit.selectors import (
     AUDIT_TRAIL,
     audit_actions_for,
@@ -37,7 +38,7 @@ class AuditEntryListApi(generics.ListAPIView):
     in the trail (action `audit.list`).
     """
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(Serializer):
         target = serializers.UUIDField(
             required=False,
             help_text="Public id of the object the entries are about (this or `actor`).",
@@ -48,7 +49,7 @@ class AuditEntryListApi(generics.ListAPIView):
 
     # Named components: every API nests an "OutputSerializer", and the schema needs one name each.
     @extend_schema_serializer(component_name="AuditEntry")
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(Serializer):
         id = serializers.IntegerField(help_text="Position in the hash chain.")
         created_at = serializers.DateTimeField()
         actor = serializers.UUIDField(
@@ -99,7 +100,7 @@ class AuditActionListApi(APIView):
     """
 
     @extend_schema_serializer(component_name="AuditAction")
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(Serializer):
         action = serializers.CharField(source="name", help_text="`<model>.<verb>`.")
         # A field named like Field.label: right for the JSON, wrong for the stubs.
         label = serializers.CharField(help_text="What it means, in French.")  # type: ignore[assignment]
@@ -117,7 +118,7 @@ class AuditCheckpointStatusApi(APIView):
     """
 
     @extend_schema_serializer(component_name="AuditCheckpointStatus")
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(Serializer):
         ok = serializers.BooleanField(help_text="A checkpoint exists and still holds.")
         detail = serializers.SerializerMethodField(help_text="What it means, in a sentence.")
         problem = serializers.CharField(help_text="The technical reason when not ok.")

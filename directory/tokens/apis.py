@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.filters import refuse_unknown_parameters
+from config.serializers import Serializer
 from directory import selectors as directory_selectors
 from directory import services as directory_services
 from directory.permissions import current_member
@@ -26,7 +27,7 @@ from security.models import ApiToken
 
 
 @extend_schema_serializer(component_name="Token")
-class IssuedTokenOutput(serializers.Serializer):
+class IssuedTokenOutput(Serializer):
     """A new token: the secret, shown only in this answer, and what it is worth."""
 
     token = serializers.CharField(
@@ -49,7 +50,7 @@ class IssuedTokenOutput(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="ApiToken")
-class ApiTokenOutput(serializers.Serializer):
+class ApiTokenOutput(Serializer):
     """A token as lists show it: never the secret, only its first characters."""
 
     id = serializers.UUIDField(source="code")
@@ -86,7 +87,7 @@ class ApiTokenListApi(generics.ListAPIView):
     what happened to a token that stopped working.
     """
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(Serializer):
         member = serializers.UUIDField(
             required=False,
             help_text="Public id of the member whose tokens to list (coordination only); "
@@ -128,7 +129,7 @@ class ApiTokenRevokeApi(APIView):
 
 class IntegrationTokenCreateApi(APIView):
     @extend_schema_serializer(component_name="IntegrationTokenInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         organisation = serializers.UUIDField(
             help_text="Public id of the organisation whose system will use the token."
         )

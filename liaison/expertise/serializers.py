@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from config.serializers import StrictSerializer
+from config.serializers import Serializer, StrictSerializer
 from directory.models import Organisation
 from directory.serializers import MemberRef, OrganisationRef
 from liaison.expertise.selectors import billing_warnings, is_overdue, yearly_counts
@@ -16,21 +16,21 @@ from liaison.serializers import NoteInput
 from patients.identity import PatientSerializer
 
 
-class AnswerOutput(serializers.Serializer):
+class AnswerOutput(Serializer):
     opinion = serializers.CharField(allow_blank=True)
     recommended_actions = serializers.CharField(allow_blank=True)
     consultation_needed = serializers.BooleanField(allow_null=True)
     consultation = serializers.CharField(allow_blank=True)
 
 
-class BillingOutput(serializers.Serializer):
+class BillingOutput(Serializer):
     expert_acts_this_year = serializers.IntegerField()
     requester_acts_this_year = serializers.IntegerField()
     same_msp = serializers.BooleanField()
     warnings = serializers.ListField(child=serializers.CharField())
 
 
-class ExpertiseOutput(serializers.Serializer):
+class ExpertiseOutput(Serializer):
     """The tele-expertise part of a request: its people, times, answer and billing trace."""
 
     specialty = serializers.CharField(allow_blank=True)
@@ -93,7 +93,7 @@ class ExpertiseOutput(serializers.Serializer):
         }
 
 
-class RequestSummaryOutput(serializers.Serializer):
+class RequestSummaryOutput(Serializer):
     """A row of a worklist: the identity to recognise the patient, no clinical section."""
 
     id = serializers.UUIDField(source="code")

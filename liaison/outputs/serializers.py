@@ -9,6 +9,7 @@ from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from config.serializers import Serializer
 from liaison.outputs.indicators import MAX_MONTHS, months_between
 
 FLOAT = {"allow_null": True}
@@ -23,7 +24,7 @@ def default_period(today: date | None = None) -> tuple[date, date]:
     return date(year, month, 1), today
 
 
-class IndicatorsQuery(serializers.Serializer):
+class IndicatorsQuery(Serializer):
     """`from` and `to` are Python keywords: declared in get_fields."""
 
     organisation = serializers.UUIDField(
@@ -51,7 +52,7 @@ class IndicatorsQuery(serializers.Serializer):
         return {"start": start, "end": end, "organisation": attrs.get("organisation")}
 
 
-class IndicatorMonthOutput(serializers.Serializer):
+class IndicatorMonthOutput(Serializer):
     month = serializers.CharField(help_text=_("YYYY-MM, months of sending (Europe/Paris)."))
     referrals_sent = serializers.IntegerField()
     referrals_received = serializers.IntegerField()
@@ -86,7 +87,7 @@ class IndicatorMonthOutput(serializers.Serializer):
     )
 
 
-class IndicatorsOutput(serializers.Serializer):
+class IndicatorsOutput(Serializer):
     organisation = serializers.UUIDField(allow_null=True, source="organisation.code", default=None)
     months = IndicatorMonthOutput(many=True)
     total = IndicatorMonthOutput(

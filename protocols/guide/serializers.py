@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from config.serializers import HourMinuteField, StrictSerializer
+from config.serializers import HourMinuteField, Serializer, StrictSerializer
 from protocols.guide.selectors import GuideEntryKind
 from protocols.models import OfficeHours
 from protocols.serializers import ThemeOutput
@@ -35,7 +35,7 @@ class ThemeLinkInput(StrictSerializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class ThemeLinkOutput(serializers.Serializer):
+class ThemeLinkOutput(Serializer):
     theme = ThemeOutput()
     note = serializers.CharField()
 
@@ -45,12 +45,12 @@ class GuideEntryInput(StrictSerializer):
     office_hours = OfficeHoursSerializer(many=True, max_length=30)
 
 
-class GuideEntryOutput(serializers.Serializer):
+class GuideEntryOutput(Serializer):
     themes = ThemeLinkOutput(many=True)
     office_hours = OfficeHoursOutput(many=True)
 
 
-class GuideItemOutput(serializers.Serializer):
+class GuideItemOutput(Serializer):
     kind = serializers.ChoiceField(choices=GuideEntryKind.choices)
     id = serializers.UUIDField(source="code")
     name = serializers.CharField()
@@ -63,11 +63,11 @@ class GuideItemOutput(serializers.Serializer):
     office_hours = OfficeHoursOutput(many=True)
 
 
-class GuideCommuneOutput(serializers.Serializer):
+class GuideCommuneOutput(Serializer):
     name = serializers.CharField()
     entries = GuideItemOutput(many=True)
 
 
-class GuideThemeOutput(serializers.Serializer):
+class GuideThemeOutput(Serializer):
     theme = ThemeOutput()
     communes = GuideCommuneOutput(many=True)
