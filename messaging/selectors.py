@@ -824,10 +824,28 @@ def conversations_for_notifications(
     its subject). The subject is decrypted only when shown, by messaging.events, and only
     for a conversation about no patient; the patient identity is not loaded at all.
     """
-    conversations = (
-        conversations_visible_to(reader)
+    if not codes:
+        return {}
+    conversations = _NAMED_IN_NOTIFICATIONS.fetch(
+        member_id=reader.pk, organisation_ids=organisation_ids_of(reader), codes=sorted(codes)
+    )
+    return {conversation.code: conversation for conversation in conversations}
+
+
+def _conversations_named(
+    member_id: int, organisation_ids: list[int], codes: list[UUID]
+) -> QuerySet[Conversation]:
+    return (
+        _visible(member_id, organisation_ids)
         .filter(code__in=codes)
         .annotate(about_patient=Q(patient__isnull=False) | Q(liaison_sheet__isnull=False))
         .only("code", "subject", "liaison_sheet_id")
+        .order_by()
     )
-    return {conversation.code: conversation for conversation in conversations}
+
+
+# The bell of every page reads it (worker.context_processors): compiled once per thread
+# and number of codes, like the access reads (security.compiled).
+_NAMED_IN_NOTIFICATIONS = CompiledQuery(
+    _conversations_named, member_id=int, organisation_ids=[int], codes=[UUID]
+)

@@ -43,6 +43,7 @@ from protocols.models import (
 )
 from security import audit
 from security.access import get_or_not_found
+from security.compiled import CompiledQuery
 from security.exceptions import NotFound
 
 MAX_VERSION_NUMBER = 2**31 - 1  # the column's range: beyond it, no version can exist
@@ -51,19 +52,22 @@ VersionStatus = ProtocolVersion.Status
 ProtocolStatus = Protocol.Status
 
 
-def _involved(member: Member) -> Q:
-    authored = ProtocolVersion.objects.filter(author=member).values("protocol_id")
-    reviewing = ProtocolReview.objects.filter(reviewer=member).values("version__protocol_id")
-    return Q(created_by=member) | Q(pk__in=authored) | Q(pk__in=reviewing)
+def _involved(member_id: int) -> Q:
+    authored = ProtocolVersion.objects.filter(author_id=member_id).values("protocol_id")
+    reviewing = ProtocolReview.objects.filter(reviewer_id=member_id).values("version__protocol_id")
+    return Q(created_by_id=member_id) | Q(pk__in=authored) | Q(pk__in=reviewing)
+
+
+def _visibility(member_id: int) -> Q:
+    """What a member who is not a coordinator sees (a coordinator sees every protocol)."""
+    return Q(status__in=(ProtocolStatus.PUBLISHED, ProtocolStatus.RETIRED)) | _involved(member_id)
 
 
 def protocols_visible_to(member: Member) -> QuerySet[Protocol]:
     """Every protocol `member` may see. All protocol reads start here."""
     if is_coordinator(member):
         return Protocol.objects.all()
-    return Protocol.objects.filter(
-        Q(status__in=(ProtocolStatus.PUBLISHED, ProtocolStatus.RETIRED)) | _involved(member)
-    )
+    return Protocol.objects.filter(_visibility(member.pk))
 
 
 def versions_visible_to(member: Member, protocol: Protocol) -> QuerySet[ProtocolVersion]:
@@ -489,8 +493,24 @@ def monthly_protocol_participants(
 
 def protocols_for_notifications(codes: Collection[UUID], reader: Member) -> dict[UUID, Protocol]:
     """The protocols that notifications are about and the reader may see, by code."""
-    protocols = protocols_visible_to(reader).filter(code__in=codes).only("code", "title")
+    if not codes:
+        return {}
+    if is_coordinator(reader):
+        protocols = _ALL_NAMED_IN_NOTIFICATIONS.fetch(codes=sorted(codes))
+    else:
+        protocols = _NAMED_IN_NOTIFICATIONS.fetch(member_id=reader.pk, codes=sorted(codes))
     return {protocol.code: protocol for protocol in protocols}
+
+
+def _protocols_named(codes: list[UUID], member_id: int | None = None) -> QuerySet[Protocol]:
+    visible = Q() if member_id is None else _visibility(member_id)
+    return Protocol.objects.filter(visible, code__in=codes).only("code", "title").order_by()
+
+
+# The bell of every page reads them (worker.context_processors): compiled once per thread
+# and number of codes, like the access reads (security.compiled).
+_NAMED_IN_NOTIFICATIONS = CompiledQuery(_protocols_named, member_id=int, codes=[UUID])
+_ALL_NAMED_IN_NOTIFICATIONS = CompiledQuery(_protocols_named, codes=[UUID])
 
 
 # --- Patients included in a protocol (D4011-4-2) -----------------------------------------

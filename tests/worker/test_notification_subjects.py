@@ -216,3 +216,31 @@ def test_the_api_names_the_object_for_one_query_per_kind_of_object(
     assert texts[0].endswith("— Lettre de sortie de Cardiologie du 10/12/2026")
     assert len(texts) == 10
     assert not any("Lefèvre" in text for text in texts)
+
+
+def test_a_draft_protocol_is_named_only_to_those_who_may_see_it(demo) -> None:
+    """The describers' reads are compiled (security.compiled): each reader's own rule still
+    decides, the coordinator's (every protocol) as the others' (published, or their own)."""
+    draft = Protocol.objects.create(
+        title="Plaies chroniques",
+        kind=Protocol.Kind.PLURIPROFESSIONAL,
+        status=Protocol.Status.DRAFT,
+        created_by=demo["ide.petit"],
+    )
+    named = {}
+    for login in ("coord", "ide.petit", "dr.martin"):
+        notification = enqueue_notification(
+            recipient=demo[login],
+            event=protocol_events.VERSION_PUBLISHED,
+            target=draft,
+            actor=demo["hop.cardio"],
+            url="/notifications/",
+        )
+        [subject] = notification_subjects([notification], reader=demo[login])
+        named[login] = subject.text if subject else None
+
+    assert named == {
+        "coord": "« Plaies chroniques »",
+        "ide.petit": "« Plaies chroniques »",
+        "dr.martin": None,
+    }
