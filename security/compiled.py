@@ -89,6 +89,11 @@ def compile_select(queryset: QuerySet[Any]) -> CompiledSelect:
     )
 
 
+# The shapes (lengths of lists, Fixed values) a query keeps compiled per thread: about 60 kB
+# each for a page of messages; a client cycling through page sizes must not grow it further.
+MAX_SHAPES = 64
+
+
 class Fixed:
     """The kind of a value that is part of the SQL itself, not a parameter: a slice's LIMIT
     (`queryset[:limit]`), which Django writes into the statement. A non-negative int; the
@@ -197,6 +202,8 @@ class CompiledQuery(Generic[M]):
         ) or self._local.__dict__.setdefault("cache", {})
         compiled = cache.get(shape)
         if compiled is None:
+            if len(cache) >= MAX_SHAPES:  # the oldest goes: compiling again is Django's cost
+                del cache[next(iter(cache))]
             compiled = cache[shape] = self._compile(shape)
         return compiled
 

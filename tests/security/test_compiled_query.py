@@ -167,3 +167,15 @@ def test_a_fixed_value_is_a_non_negative_int(limit) -> None:
     query = CompiledQuery(members_created, after=datetime, before=datetime, limit=Fixed)
     with pytest.raises(ValueError, match="Fixed"):
         query.fetch(after=timezone.now(), before=timezone.now(), limit=limit)
+
+
+def test_it_keeps_at_most_max_shapes_compiled_per_thread(monkeypatch) -> None:
+    monkeypatch.setattr("security.compiled.MAX_SHAPES", 2)
+    members = [MemberFactory() for _ in range(3)]
+    query = CompiledQuery(lambda pks: Member.objects.filter(pk__in=pks).order_by("pk"), pks=[int])
+    with counting_compilations() as as_sql:
+        for length in (1, 2, 3, 3, 1):  # 3 drops 1, then 1 drops 2
+            pks = [member.pk for member in members[:length]]
+            assert [row.pk for row in query.fetch(pks=pks)] == pks
+        assert as_sql.call_count == 4
+    assert list(query._local.cache) == [(3,), (1,)]
