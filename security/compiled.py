@@ -5,11 +5,12 @@ Django compiles a queryset to SQL each time it is evaluated: it walks the joins 
 of each column. For the read behind every API call (the token, with its user, member and
 memberships) that compiling cost more than running the query: about a quarter of the CPU of
 an API request under the profiler (docs/benchmarks.md), and the same held for the access
-reads of sheets and conversations. The shape of such a query never changes, only the values
-in its WHERE clause (a member's key, its organisations, a code), so it is compiled once per
-thread (and per length of a list of values) and run again with the new values, and its rows
-become model instances the way Django's own iterator makes them (the same converters,
-`from_db`, the `select_related` populators and the annotations).
+reads of sheets and conversations and for a poll's page of messages with its receipts and
+attachments (two thirds of a poll's CPU). The shape of such a query never changes, only the
+values in its WHERE clause (a member's key, its organisations, a code, a time), so it is
+compiled once per thread (and per length of a list of values, per LIMIT) and run again with
+the new values, and its rows become model instances the way Django's own iterator makes
+them (the same converters, `from_db`, the `select_related` populators and the annotations).
 
 Per thread, because a compiler belongs to its thread's database connection (the live
 server of the browser tests answers on threads of its own). The statement goes through the
