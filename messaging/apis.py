@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 from uuid import UUID
 
+from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +27,7 @@ from directory.models import Member
 from directory.permissions import current_member
 from directory.selectors import organisation_ids_of
 from messaging import selectors
-from messaging.models import Conversation
+from messaging.models import Conversation, Message
 from messaging.serializers import (
     ConversationCreateInput,
     ConversationListQuery,
@@ -143,15 +145,50 @@ class MessageCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-    ordering = ("-created_at", "-id")
+    ordering = selectors.PAGE_ORDER
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        self.check_page_size(request)
+        return super().paginate_queryset(queryset, request, view)
+
+    def check_page_size(self, request: Request) -> None:
+        """A 400 for a page size that is not a positive integer (DRF would use the default)."""
         value = request.query_params.get(self.page_size_query_param)
         if value is not None and (not value.isdigit() or int(value) < 1):
             raise ValidationError(
                 {self.page_size_query_param: [_("Un entier positif est attendu.")]}
             )
-        return super().paginate_queryset(queryset, request, view)
+
+    def paginate_messages(
+        self,
+        queryset: Callable[[], QuerySet[Message]],
+        request: Request,
+        view: Any,
+        *,
+        first_page: Callable[[int], list[Message]],
+    ) -> list[Message]:
+        """`paginate_queryset(queryset())`, with a page without a cursor (every poll, the first
+        page) read by `first_page(limit)` in PAGE_ORDER (selectors.message_page, compiled).
+
+        What follows is CursorPagination.paginate_queryset with no cursor (offset 0, no
+        position, forward): the same page and the same state for its next/previous links.
+        """
+        if request.query_params.get(self.cursor_query_param) is not None:
+            return cast(list[Message], self.paginate_queryset(queryset(), request, view))
+        self.check_page_size(request)
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        self.cursor = None
+        results = first_page(self.page_size + 1)
+        self.page = results[: self.page_size]
+        self.has_next = len(results) > len(self.page)
+        self.has_previous = False
+        if self.has_next:
+            self.next_position = self._get_position_from_instance(results[-1], self.ordering)
+        if self.has_next and self.template is not None:
+            self.display_page_controls = True
+        return self.page
 
 
 class ConversationMessagesApi(generics.GenericAPIView):
@@ -174,10 +211,20 @@ class ConversationMessagesApi(generics.GenericAPIView):
         query = MessageListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         standing = selectors.standing_of(member, conversation)
-        queryset = selectors.messages_of(conversation, standing)
-        if since is not None:
-            queryset = selectors.messages_after(queryset, since)
-        page = self.paginate_queryset(queryset)
+
+        def messages() -> QuerySet[Message]:
+            queryset = selectors.messages_of(conversation, standing)
+            return queryset if since is None else selectors.messages_after(queryset, since)
+
+        paginator = cast(MessageCursorPagination, self.paginator)
+        page = paginator.paginate_messages(
+            messages,
+            request,
+            self,
+            first_page=lambda limit: selectors.message_page(
+                conversation, standing, since=since, limit=limit
+            ),
+        )
         selectors.record_disclosure(member, conversation, messages=len(page or []))
         context = {"member": member, "conversation_code": conversation.code}
         return self.get_paginated_response(MessageOutput(page, many=True, context=context).data)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import threading
 import uuid
+import zoneinfo
+from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
 from django.db.models import F, Q, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils import timezone
 
 from directory.models import Member
-from security.compiled import CompiledQuery
+from security.compiled import CompiledQuery, Fixed
 from security.exceptions import NotFound
 from tests.factories import MemberFactory, MembershipFactory
 
@@ -119,3 +122,60 @@ def test_get_or_not_found_answers_one_row_or_a_miss_naming_only_what() -> None:
         with pytest.raises(NotFound) as missed:
             query.get_or_not_found("member", code=code)
         assert str(missed.value) == str(NotFound("member"))
+
+
+def members_created(after: datetime, before: datetime, limit: int) -> QuerySet[Member]:
+    """Datetimes in a range (`>`, `=`, `<=`), and a LIMIT written into the SQL."""
+    return Member.objects.filter(
+        Q(created_at__gt=after) | Q(created_at=after, pk__gt=0), created_at__lte=before
+    ).order_by("-created_at", "-pk")[:limit]
+
+
+def test_datetime_values_and_a_fixed_limit_answer_like_the_queryset() -> None:
+    members = [MemberFactory() for _ in range(4)]
+    start = timezone.now().replace(microsecond=0) - timedelta(days=3)
+    for index, member in enumerate(members):  # a second apart, one of them on a microsecond
+        member.created_at = start + timedelta(seconds=index, microseconds=7 if index == 2 else 0)
+        member.save(update_fields=["created_at"])
+    query = CompiledQuery(members_created, after=datetime, before=datetime, limit=Fixed)
+    paris = zoneinfo.ZoneInfo("Europe/Paris")  # another zone: the same instants
+
+    cases = [
+        (start, start + timedelta(seconds=3), 10),
+        (start - timedelta(days=1), start + timedelta(seconds=2), 2),
+        ((start + timedelta(seconds=1)).astimezone(paris), start + timedelta(seconds=2), 10),
+        (members[2].created_at, timezone.now(), 10),
+        (start + timedelta(seconds=2), start + timedelta(seconds=2, microseconds=7), 1),
+    ]
+    with counting_compilations() as as_sql:
+        for after, before, limit in cases:
+            expected = [row.pk for row in members_created(after, before, limit)]
+            assert expected, (after, before, limit)
+            got = query.fetch(after=after, before=before, limit=limit)
+            assert [row.pk for row in got] == expected
+        # Django's own evaluations (5) and ours: once per limit met (10, 2, 1).
+        assert as_sql.call_count == len(cases) + 3
+    # A string is parsed as a model's DateTimeField parses it (a cursor's position).
+    text = str(start + timedelta(seconds=1))
+    assert [row.pk for row in query.fetch(after=text, before=timezone.now(), limit=10)] == [
+        row.pk for row in members_created(start + timedelta(seconds=1), timezone.now(), 10)
+    ]
+
+
+@pytest.mark.parametrize("limit", [-1, "3", True, 2.0])
+def test_a_fixed_value_is_a_non_negative_int(limit) -> None:
+    query = CompiledQuery(members_created, after=datetime, before=datetime, limit=Fixed)
+    with pytest.raises(ValueError, match="Fixed"):
+        query.fetch(after=timezone.now(), before=timezone.now(), limit=limit)
+
+
+def test_it_keeps_at_most_max_shapes_compiled_per_thread(monkeypatch) -> None:
+    monkeypatch.setattr("security.compiled.MAX_SHAPES", 2)
+    members = [MemberFactory() for _ in range(3)]
+    query = CompiledQuery(lambda pks: Member.objects.filter(pk__in=pks).order_by("pk"), pks=[int])
+    with counting_compilations() as as_sql:
+        for length in (1, 2, 3, 3, 1):  # 3 drops 1, then 1 drops 2
+            pks = [member.pk for member in members[:length]]
+            assert [row.pk for row in query.fetch(pks=pks)] == pks
+        assert as_sql.call_count == 4
+    assert list(query._local.cache) == [(3,), (1,)]
