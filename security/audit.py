@@ -856,34 +856,67 @@ os.register_at_fork(after_in_child=_forget_chain_after_fork)  # not its parent's
 
 
 def _locked_head() -> AuditChainHead:
-    """A chain head, locked until the caller's transaction ends: a free one if there is one.
+    """A chain head, locked until the caller's transaction ends: this thread's own chain if
+    it is free, created on first use; another free one if not.
 
-    One query in the usual case: the first head in turn from this thread's last shard that
-    no other transaction holds (SKIP LOCKED). A head this transaction already holds is not
-    skipped, so a transaction that appends twice stays on its chain. Only when every head is
-    held by others does it create the next missing head (up to AUDIT_SHARDS) or, when all
-    exist, wait for its own; it then holds no other head, so two appenders never wait on
-    each other in a cycle.
+    One query in the usual case: this thread's chain (the one it used last, else its home
+    chain, `_home_shard`), unless another transaction holds it (SKIP LOCKED). A head this
+    transaction already holds is not skipped, so a transaction that appends twice stays on
+    its chain. A home chain that does not exist yet is created by this append (one statement
+    more, once per chain): each writer thus gets a chain of its own, as long as there are
+    no more concurrent writers than AUDIT_SHARDS, and its appends take the one-statement
+    path (`_append`). Only when its chain is held by another transaction (a second query
+    tells held from missing without waiting: inserting a head that another transaction has
+    moved would wait for it) does it take the first free head in turn from there, then
+    create the next missing head or, when all exist, wait for its own; it then holds no
+    other head, so two appenders never wait on each other in a cycle.
 
     Heads are created lazily rather than by a data migration because test databases are
     flushed between transactional tests. Their fixed primary keys make creation race-safe:
-    a concurrent creator fails on the key and get_or_create falls back to reading (and
-    locking) the winner's row. On SQLite the lock clauses are ignored: the database-wide
-    write lock serialises appenders anyway.
+    the insert does nothing if the head exists (a concurrent creator's insert waits for the
+    first one's transaction, then does nothing), and get_or_create falls back to reading
+    (and locking) the winner's row. On SQLite the lock clauses are ignored: the
+    database-wide write lock serialises appenders anyway.
     """
     shards = settings.AUDIT_SHARDS
     preferred = getattr(_affinity, "shard", None)
     if preferred is None or preferred >= shards:
         preferred = _home_shard(shards)
     heads = AuditChainHead.objects.filter(pk__gte=HEAD_PK, pk__lt=HEAD_PK + shards)
-    turn = Mod(F("pk") - HEAD_PK + (shards - preferred), shards)
-    head = heads.select_for_update(skip_locked=True).order_by(turn).first()
+    locked = heads.select_for_update(skip_locked=True)
+    head = locked.filter(pk=HEAD_PK + preferred).first()
+    if head is None and not heads.filter(pk=HEAD_PK + preferred).exists():
+        # Not there yet (a plain read: it waits for nobody). Creating it waits only for
+        # another transaction creating it at this very moment, which holds no other head.
+        head = _created_head(HEAD_PK + preferred)
+    if head is None:  # it exists and another transaction holds it
+        turn = Mod(F("pk") - HEAD_PK + (shards - preferred), shards)
+        head = locked.order_by(turn).first()
     if head is None:
         existing = set(heads.values_list("pk", flat=True))
         missing = [pk for pk in range(HEAD_PK, HEAD_PK + shards) if pk not in existing]
         pk = missing[0] if missing else HEAD_PK + preferred
         head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=pk)
     _affinity.shard = head.pk - HEAD_PK
+    return head
+
+
+def _created_head(pk: int) -> AuditChainHead | None:
+    """The head `pk`, inserted empty by this transaction (which holds it until it ends), or
+    None if it exists already. One statement on both databases."""
+    db = connections[DEFAULT_DB_ALIAS]
+    table = db.ops.quote_name(AuditChainHead._meta.db_table)
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, last_entry_id, last_hash, last_sequence) "  # noqa: S608
+            "VALUES (%s, NULL, '', 0) ON CONFLICT (id) DO NOTHING RETURNING id",
+            [pk],
+        )
+        if cursor.fetchone() is None:
+            return None
+    head = AuditChainHead(pk=pk)
+    head._state.adding = False
+    head._state.db = db.alias
     return head
 
 
