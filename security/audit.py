@@ -32,16 +32,17 @@ sealed entry's HMAC covers the last of their hashes, which pins them from then o
 transaction ends: that is what keeps a chain a single line. With one chain every audited
 write in the service would queue on that one row, so the trail is split into AUDIT_SHARDS
 chains, each with its own head (primary key `shard + 1`), its own positions from 1 and its
-own genesis hash. An append takes the first head nobody else holds (SELECT ... FOR UPDATE
-SKIP LOCKED, starting from the chain this thread used last, so a transaction that appends
-twice stays on one chain and a thread keeps to its own; from its home chain, `_home_shard`,
-for a new process or once another writer took its chain), and waits only when every chain
+own genesis hash. Each writer (thread) has a chain of its own: the one it used last, else
+its home chain (`_home_shard`, distinct for consecutive processes), created by its first
+append, so a transaction that appends twice stays on one chain and writers do not share.
+Only when its chain is held by another transaction does an append take the first head
+nobody else holds (SELECT ... FOR UPDATE SKIP LOCKED), and it waits only when every chain
 is held. A thread that wrote its chain's last entry remembers it, and its next append is one
 guarded statement that does all of that at once if the head still ends there (`_append`;
-docs/security.md, "An append in one statement"). Entries from shard 1 on seal their shard
-too, so an entry cannot be moved between chains; shard 0 seals exactly as before sharding,
-so an upgraded trail verifies unchanged. Heads are created on demand: a quiet installation
-has one chain, a busy one as many as it had concurrent audited transactions (at most
+docs/security.md, "An append in one statement"): with a chain per writer, every append but
+a writer's first. Entries from shard 1 on seal their shard too, so an entry cannot be moved
+between chains; shard 0 seals exactly as before sharding, so an upgraded trail verifies
+unchanged. Heads are created on demand: about one chain per process that appended (at most
 AUDIT_SHARDS). `verify_chain` walks every chain, and a checkpoint covers every chain's head.
 What is lost is one total order across chains: entries of different chains are ordered by
 their time and id only, which the database assigns and a tamperer controls; within a chain
@@ -340,11 +341,13 @@ _thread_numbers = itertools.count()
 
 
 def _home_shard(shards: int) -> int:
-    """The chain this thread starts from: its process id modulo the chains, so that the
-    workers a server forks one after the other (consecutive ids) start on distinct chains
-    while there are no more of them than AUDIT_SHARDS; a process's further threads are
-    spread from there. A hash of the ids instead sent a quarter of 16 writers onto a chain
-    another already had, and each such pair kept displacing each other."""
+    """The chain this thread starts from, and creates if it does not exist: its process id
+    modulo the chains, so that the workers a server forks one after the other (consecutive
+    ids) have distinct chains while there are no more of them than AUDIT_SHARDS; a
+    process's further threads are spread from there (7919 is a prime, so AUDIT_SHARDS
+    threads of one process get AUDIT_SHARDS distinct chains). A hash of the ids instead
+    sent a quarter of 16 writers onto a chain another already had, and each such pair kept
+    displacing each other."""
     number = getattr(_affinity, "number", None)
     if number is None:
         number = _affinity.number = next(_thread_numbers)
