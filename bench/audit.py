@@ -63,6 +63,7 @@ class Row:
     entries: int
     seconds: float
     baseline: Row | None = None
+    cpu: tuple[float, float] | None = None  # writer and backend CPU seconds per transaction
 
     @property
     def rate(self) -> float:
@@ -101,6 +102,37 @@ def timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+# The CPU time of the last run: (writers' own, their database backends'), in seconds.
+LAST_CPU: list[tuple[float, float]] = [(0.0, 0.0)]
+
+
+def backend_pid() -> int | None:
+    """The process id of this connection's PostgreSQL backend (None on SQLite)."""
+    from django.db import connection  # noqa: PLC0415
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return int(pid)
+
+
+def cpu_seconds(backend: int | None) -> tuple[float, float]:
+    """CPU time so far of this process and of its database backend: a measure that other
+    processes on a shared machine disturb far less than rates. The backend's is read from
+    /proc/<pid>/stat (in clock ticks, 10 ms), so only for a server on this machine (0
+    otherwise)."""
+    spent = 0.0
+    if backend is not None:
+        try:
+            fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+            spent = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            spent = 0.0
+    return time.process_time(), spent
+
+
 def in_processes(
     writers: int,
     count: int,
@@ -114,7 +146,8 @@ def in_processes(
     would (threads would share one GIL and measure it).
 
     The run returns its duration: from the moment every writer is ready to the last one's
-    end, so that forking is not counted. ``shards`` overrides AUDIT_SHARDS in the writers;
+    end, so that forking is not counted; LAST_CPU then holds the CPU the writers and their
+    backends spent in that span. ``shards`` overrides AUDIT_SHARDS in the writers;
     ``warm_up`` runs in each writer before that moment (what a long-lived worker has done
     long before: a new process is not a new request).
     """
@@ -125,7 +158,12 @@ def in_processes(
         from django.db import connections  # noqa: PLC0415
 
         if writers == 1 and shards is None:  # no process to fork (and SQLite in memory works)
-            return timed(lambda: work(count, 0))
+            backend = backend_pid()
+            before = cpu_seconds(backend)
+            seconds = timed(lambda: work(count, 0))
+            after = cpu_seconds(backend)
+            LAST_CPU[0] = (after[0] - before[0], after[1] - before[1])
+            return seconds
 
         context = multiprocessing.get_context("fork")
         start = context.Barrier(writers + 1)
@@ -137,10 +175,12 @@ def in_processes(
                 settings.AUDIT_SHARDS = shards
             if warm_up is not None:
                 warm_up()
+            backend = backend_pid()
             start.wait()
-            began = time.perf_counter()
+            began, before = time.perf_counter(), cpu_seconds(backend)
             work(count // writers, index)
-            times.put((began, time.perf_counter()))
+            ended, after = time.perf_counter(), cpu_seconds(backend)
+            times.put((began, ended, after[0] - before[0], after[1] - before[1]))
             connections.close_all()
 
         connections.close_all()
@@ -153,7 +193,8 @@ def in_processes(
             process.join()
         if any(process.exitcode for process in processes):
             raise SystemExit("a writer process failed")
-        return max(end for _, end in spans) - min(began for began, _ in spans)
+        LAST_CPU[0] = (sum(span[2] for span in spans), sum(span[3] for span in spans))
+        return max(span[1] for span in spans) - min(span[0] for span in spans)
 
     return run
 
@@ -440,21 +481,31 @@ def measure(
 
     # Interleaved rounds, best of each: the load of other processes hits both sides alike.
     best = dict.fromkeys(runs, math.inf)
+    cpu: dict[str, tuple[float, float]] = {}  # the round with the least CPU per transaction
     waited: dict[str, WaitSamples] = {}
     for round_ in range(repeat):
         for name, run in runs.items():
             with sampling_waits(waits and " 1 writer" not in name) as samples:
                 seconds = run()
             best[name] = min(best[name], seconds)
-            print(f"round {round_ + 1}: {name}: {entries / seconds:,.0f}/s", file=sys.stderr)
+            spent = (LAST_CPU[0][0] / entries, LAST_CPU[0][1] / entries)
+            if name not in cpu or sum(spent) < sum(cpu[name]):
+                cpu[name] = spent
+            print(
+                f"round {round_ + 1}: {name}: {entries / seconds:,.0f}/s, CPU per transaction "
+                f"{spent[0] * 1000:.2f} ms writer + {spent[1] * 1000:.2f} ms backend",
+                file=sys.stderr,
+            )
             if samples.samples:
                 waited.setdefault(name, WaitSamples()).merge(samples)
     for baseline, measured in same_run.items():
         best[baseline] = best[measured]
+        cpu[baseline] = cpu[measured]
     rows: list[Row] = []
     for audited_name, plain_name in pairs:
-        baseline = Row(plain_name, entries, best[plain_name])
-        rows += [Row(audited_name, entries, best[audited_name], baseline), baseline]
+        baseline = Row(plain_name, entries, best[plain_name], cpu=cpu[plain_name])
+        rows += [Row(audited_name, entries, best[audited_name], baseline, cpu[audited_name])]
+        rows.append(baseline)
     rows.append(verify)
     shards = settings.AUDIT_SHARDS
     return (
@@ -528,14 +579,28 @@ def render_vendor(
         f"### {database_description()}",
         "",
         f"Measured {measured} on {machine}, Python {platform.python_version()}; "
-        f"each figure the best of {args.repeat} interleaved rounds; {note}.",
+        f"each figure the best of {args.repeat} interleaved rounds; {note}. CPU: the "
+        "writers' own (time.process_time) and their backends' (/proc/<pid>/stat; 0 on SQLite), "
+        "from the start of the clock to each writer's end, divided by the transactions; "
+        "the plain run's over the audited run's is the ratio a saturated machine would "
+        "give, far less disturbed by other processes than the rates.",
         "",
-        "| Writes | Transactions | Per second | Audited vs plain |",
-        "|---|---:|---:|---:|",
+        "| Writes | Transactions | Per second | Audited vs plain | CPU per transaction, "
+        "writer + backend | Plain vs audited CPU |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         ratio = f"{row.rate / row.baseline.rate:.0%}" if row.baseline else ""
-        lines.append(f"| {row.operation} | {row.entries:,} | {row.rate:,.0f} | {ratio} |")
+        spent = f"{row.cpu[0] * 1000:.2f} + {row.cpu[1] * 1000:.2f} ms" if row.cpu else ""
+        cpu_ratio = (
+            f"{sum(row.baseline.cpu) / sum(row.cpu):.0%}"
+            if row.cpu and row.baseline and row.baseline.cpu and sum(row.cpu)
+            else ""
+        )
+        lines.append(
+            f"| {row.operation} | {row.entries:,} | {row.rate:,.0f} | {ratio} | {spent} "
+            f"| {cpu_ratio} |"
+        )
     lines += render_waits(waited or {})
     if vendor == "sqlite":
         lines += [

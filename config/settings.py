@@ -531,12 +531,15 @@ if AUDIT_LEGACY_ENTRIES < 0:
 # so a typo fails in development and in the tests. Off in production, where an undeclared
 # action is logged and recorded all the same: an audit entry is never lost over a name.
 AUDIT_STRICT_ACTIONS = env_bool("AUDIT_STRICT_ACTIONS", default=DEBUG)
-# AUDIT_SHARDS: how many chains the trail is split into. Each append locks one chain's head
-# until its transaction commits, taking a free one when its usual chain is busy, so up to
-# AUDIT_SHARDS audited transactions proceed side by side instead of queueing on one row.
-# Lowering it later is safe: chains beyond the new count stay verifiable, they only stop
-# growing. 1 keeps a single chain (docs/security.md "Audit trail").
-AUDIT_SHARDS = env_int("AUDIT_SHARDS", 16)
+# AUDIT_SHARDS: how many chains the trail may be split into. Each append locks one chain's
+# head until its transaction commits; each writer (process, thread) appends to a home chain
+# of its own, created at its first append, and takes another free one when its own is busy,
+# so up to AUDIT_SHARDS audited transactions proceed side by side instead of queueing on one
+# row. Above the number of concurrent writers (128: twice 64), writers rarely share a chain,
+# and an append to a chain nobody else touched since is one statement. Lowering it later is
+# safe: chains beyond the new count stay verifiable, they only stop growing. 1 keeps a
+# single chain (docs/security.md "Audit trail").
+AUDIT_SHARDS = env_int("AUDIT_SHARDS", 128)
 if not 1 <= AUDIT_SHARDS <= 1024:
     raise ImproperlyConfigured("AUDIT_SHARDS must be between 1 and 1024")
 

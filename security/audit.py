@@ -32,16 +32,17 @@ sealed entry's HMAC covers the last of their hashes, which pins them from then o
 transaction ends: that is what keeps a chain a single line. With one chain every audited
 write in the service would queue on that one row, so the trail is split into AUDIT_SHARDS
 chains, each with its own head (primary key `shard + 1`), its own positions from 1 and its
-own genesis hash. An append takes the first head nobody else holds (SELECT ... FOR UPDATE
-SKIP LOCKED, starting from the chain this thread used last, so a transaction that appends
-twice stays on one chain and a thread keeps to its own; from its home chain, `_home_shard`,
-for a new process or once another writer took its chain), and waits only when every chain
+own genesis hash. Each writer (thread) has a chain of its own: the one it used last, else
+its home chain (`_home_shard`, distinct for consecutive processes), created by its first
+append, so a transaction that appends twice stays on one chain and writers do not share.
+Only when its chain is held by another transaction does an append take the first head
+nobody else holds (SELECT ... FOR UPDATE SKIP LOCKED), and it waits only when every chain
 is held. A thread that wrote its chain's last entry remembers it, and its next append is one
 guarded statement that does all of that at once if the head still ends there (`_append`;
-docs/security.md, "An append in one statement"). Entries from shard 1 on seal their shard
-too, so an entry cannot be moved between chains; shard 0 seals exactly as before sharding,
-so an upgraded trail verifies unchanged. Heads are created on demand: a quiet installation
-has one chain, a busy one as many as it had concurrent audited transactions (at most
+docs/security.md, "An append in one statement"): with a chain per writer, every append but
+a writer's first. Entries from shard 1 on seal their shard too, so an entry cannot be moved
+between chains; shard 0 seals exactly as before sharding, so an upgraded trail verifies
+unchanged. Heads are created on demand: about one chain per process that appended (at most
 AUDIT_SHARDS). `verify_chain` walks every chain, and a checkpoint covers every chain's head.
 What is lost is one total order across chains: entries of different chains are ordered by
 their time and id only, which the database assigns and a tamperer controls; within a chain
@@ -340,11 +341,13 @@ _thread_numbers = itertools.count()
 
 
 def _home_shard(shards: int) -> int:
-    """The chain this thread starts from: its process id modulo the chains, so that the
-    workers a server forks one after the other (consecutive ids) start on distinct chains
-    while there are no more of them than AUDIT_SHARDS; a process's further threads are
-    spread from there. A hash of the ids instead sent a quarter of 16 writers onto a chain
-    another already had, and each such pair kept displacing each other."""
+    """The chain this thread starts from, and creates if it does not exist: its process id
+    modulo the chains, so that the workers a server forks one after the other (consecutive
+    ids) have distinct chains while there are no more of them than AUDIT_SHARDS; a
+    process's further threads are spread from there (7919 is a prime, so AUDIT_SHARDS
+    threads of one process get AUDIT_SHARDS distinct chains). A hash of the ids instead
+    sent a quarter of 16 writers onto a chain another already had, and each such pair kept
+    displacing each other."""
     number = getattr(_affinity, "number", None)
     if number is None:
         number = _affinity.number = next(_thread_numbers)
@@ -856,34 +859,67 @@ os.register_at_fork(after_in_child=_forget_chain_after_fork)  # not its parent's
 
 
 def _locked_head() -> AuditChainHead:
-    """A chain head, locked until the caller's transaction ends: a free one if there is one.
+    """A chain head, locked until the caller's transaction ends: this thread's own chain if
+    it is free, created on first use; another free one if not.
 
-    One query in the usual case: the first head in turn from this thread's last shard that
-    no other transaction holds (SKIP LOCKED). A head this transaction already holds is not
-    skipped, so a transaction that appends twice stays on its chain. Only when every head is
-    held by others does it create the next missing head (up to AUDIT_SHARDS) or, when all
-    exist, wait for its own; it then holds no other head, so two appenders never wait on
-    each other in a cycle.
+    One query in the usual case: this thread's chain (the one it used last, else its home
+    chain, `_home_shard`), unless another transaction holds it (SKIP LOCKED). A head this
+    transaction already holds is not skipped, so a transaction that appends twice stays on
+    its chain. A home chain that does not exist yet is created by this append (one statement
+    more, once per chain): each writer thus gets a chain of its own, as long as there are
+    no more concurrent writers than AUDIT_SHARDS, and its appends take the one-statement
+    path (`_append`). Only when its chain is held by another transaction (a second query
+    tells held from missing without waiting: inserting a head that another transaction has
+    moved would wait for it) does it take the first free head in turn from there, then
+    create the next missing head or, when all exist, wait for its own; it then holds no
+    other head, so two appenders never wait on each other in a cycle.
 
     Heads are created lazily rather than by a data migration because test databases are
     flushed between transactional tests. Their fixed primary keys make creation race-safe:
-    a concurrent creator fails on the key and get_or_create falls back to reading (and
-    locking) the winner's row. On SQLite the lock clauses are ignored: the database-wide
-    write lock serialises appenders anyway.
+    the insert does nothing if the head exists (a concurrent creator's insert waits for the
+    first one's transaction, then does nothing), and get_or_create falls back to reading
+    (and locking) the winner's row. On SQLite the lock clauses are ignored: the
+    database-wide write lock serialises appenders anyway.
     """
     shards = settings.AUDIT_SHARDS
     preferred = getattr(_affinity, "shard", None)
     if preferred is None or preferred >= shards:
         preferred = _home_shard(shards)
     heads = AuditChainHead.objects.filter(pk__gte=HEAD_PK, pk__lt=HEAD_PK + shards)
-    turn = Mod(F("pk") - HEAD_PK + (shards - preferred), shards)
-    head = heads.select_for_update(skip_locked=True).order_by(turn).first()
+    locked = heads.select_for_update(skip_locked=True)
+    head = locked.filter(pk=HEAD_PK + preferred).first()
+    if head is None and not heads.filter(pk=HEAD_PK + preferred).exists():
+        # Not there yet (a plain read: it waits for nobody). Creating it waits only for
+        # another transaction creating it at this very moment, which holds no other head.
+        head = _created_head(HEAD_PK + preferred)
+    if head is None:  # it exists and another transaction holds it
+        turn = Mod(F("pk") - HEAD_PK + (shards - preferred), shards)
+        head = locked.order_by(turn).first()
     if head is None:
         existing = set(heads.values_list("pk", flat=True))
         missing = [pk for pk in range(HEAD_PK, HEAD_PK + shards) if pk not in existing]
         pk = missing[0] if missing else HEAD_PK + preferred
         head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=pk)
     _affinity.shard = head.pk - HEAD_PK
+    return head
+
+
+def _created_head(pk: int) -> AuditChainHead | None:
+    """The head `pk`, inserted empty by this transaction (which holds it until it ends), or
+    None if it exists already. One statement on both databases."""
+    db = connections[DEFAULT_DB_ALIAS]
+    table = db.ops.quote_name(AuditChainHead._meta.db_table)
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, last_entry_id, last_hash, last_sequence) "  # noqa: S608
+            "VALUES (%s, NULL, '', 0) ON CONFLICT (id) DO NOTHING RETURNING id",
+            [pk],
+        )
+        if cursor.fetchone() is None:
+            return None
+    head = AuditChainHead(pk=pk)
+    head._state.adding = False
+    head._state.db = db.alias
     return head
 
 

@@ -59,15 +59,25 @@ def fresh_cache() -> None:
     cache.clear()
 
 
+HOME_SHARD = audit._home_shard  # the real one, for the tests of the home chains themselves
+
+
 @pytest.fixture(autouse=True)
-def fresh_audit_head() -> None:
-    """Each test's first audit entry reads its chain's head, as a new process's does.
+def fresh_audit_head(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's first audit entry reads its chain's head, as a new process's does, and
+    starts from chain 0.
 
     A thread remembers where it last appended (security.audit), and the test database is
     emptied between tests: without this, a test's first entry would cost one statement more
     or not depending on the test before it, and the pinned query counts would wobble.
+    A writer's home chain follows its process id (`_home_shard`), which differs from one
+    xdist worker to the next: the tests append as a process whose home is chain 0, so that
+    the chains and the messages they pin (shard 0 speaks as the single chain did) stay the
+    same everywhere. tests/security/test_audit_shards.py checks the real homes (HOME_SHARD).
     """
     audit._forget_head()
+    audit._affinity.__dict__.pop("shard", None)
+    monkeypatch.setattr(audit, "_home_shard", lambda shards: 0)
 
 
 @pytest.fixture(autouse=True)

@@ -3,18 +3,23 @@ own, checkpoints cover every chain, and tampering in any chain is named with its
 
 Appends are steered to a chain the way a busy service spreads them: other chains' heads
 exist and this thread last used the chosen one (see security.audit._locked_head). The
-tampering is raw SQL, as in test_verify_audit.
+tampering is raw SQL, as in test_verify_audit. The last tests check how writers get chains
+of their own: each starts from its home chain (`_home_shard`, the real one here; the other
+tests append from chain 0, tests/conftest.py), created at its first append.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from directory.models import Member
 from security import audit
@@ -30,6 +35,7 @@ from security.audit import (
     verify_chain,
 )
 from security.models import AuditChainHead, AuditEntry
+from tests.conftest import HOME_SHARD
 from tests.factories import MemberFactory
 from tests.security.test_verify_audit import execute, verify
 
@@ -236,3 +242,97 @@ def test_an_edited_sharded_checkpoint_is_refused(
 
     with pytest.raises(CommandError, match=r"Untrusted checkpoint: .*signature does not match"):
         verify("--checkpoint", str(saved))
+
+
+def appends(count: int) -> int:
+    """Statements of `count` appends in one statement each (two on SQLite)."""
+    return count * (1 if connection.vendor == "postgresql" else 2)
+
+
+def test_a_new_writer_starts_a_chain_of_its_own_beside_a_free_one(
+    member: Member, monkeypatch: pytest.MonkeyPatch, django_assert_num_queries
+) -> None:
+    first = record(actor=member, action="member.read", target=member)  # chain 0, free again
+    audit._forget_head()  # another process, whose home chain is 7
+    del audit._affinity.shard
+    monkeypatch.setattr(audit, "_home_shard", lambda shards: 7)
+
+    # its chain is not free (not there), nor held (a plain read): created, then appended to
+    with django_assert_num_queries(3 + appends(1)):
+        entry = record(actor=member, action="member.read", target=member, extra={"page": 1})
+    # from then on each of its appends is one guarded statement
+    with django_assert_num_queries(appends(1)):
+        again = record(actor=member, action="member.read", target=member, extra={"page": 2})
+
+    assert (first.shard, entry.shard, again.shard) == (0, 7, 7)
+    assert (entry.sequence, entry.prev_hash, again.prev_hash) == (1, genesis_hash(7), entry.hash)
+    assert AuditChainHead.objects.get(pk=HEAD_PK + 7).last_entry_id == again.pk
+    assert verify_chain() == ChainVerification(entries=3)
+
+
+def test_home_chains_differ_for_the_threads_of_a_process_and_consecutive_processes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    homes: list[int] = []
+
+    def home() -> None:
+        homes.append(HOME_SHARD(128))
+
+    threads = [threading.Thread(target=home) for _ in range(64)]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    assert len(set(homes)) == 64
+
+    def home_of(pid: int) -> int:  # a worker forked by a server, as its first thread
+        monkeypatch.setattr(audit.os, "getpid", lambda: pid)
+        monkeypatch.setattr(audit._affinity, "number", 0, raising=False)
+        return HOME_SHARD(128)
+
+    # workers forked one after the other: consecutive process ids
+    assert len({home_of(pid) for pid in range(40_000, 40_064)}) == 64
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_in_turn_keep_to_their_own_chains_in_one_statement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(audit, "_home_shard", HOME_SHARD)
+    writers, steps = 3, 4
+    turn = threading.Barrier(writers)
+    shards: dict[int, set[int]] = {}
+    statements: dict[int, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def write(number: int) -> None:
+        try:
+            for step in range(steps):
+                for _ in range(number):  # wait for the writers before this one
+                    turn.wait()
+                with CaptureQueriesContext(connection) as framing, transaction.atomic():
+                    pass  # what the transaction itself logs (SQLite's BEGIN, the COMMIT)
+                with CaptureQueriesContext(connection) as queries:
+                    entry = record(actor=None, action="test.append", extra={"w": number})
+                shards.setdefault(number, set()).add(entry.shard)
+                statements.setdefault(number, []).append(len(queries) - len(framing))
+                for _ in range(writers - number):  # let the next ones append
+                    turn.wait()
+                del step
+        except Exception as error:  # noqa: BLE001  reported by the test thread below
+            errors.append(error)
+            turn.abort()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert all(len(chain) == 1 for chain in shards.values())
+    assert len(set().union(*shards.values())) == writers  # one chain each, none shared
+    # the first append looks for its chain, finds it missing and creates it; then one each
+    assert statements == {n: [3 + appends(1)] + [appends(1)] * (steps - 1) for n in shards}
+    assert verify_chain() == ChainVerification(entries=writers * steps)
