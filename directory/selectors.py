@@ -7,6 +7,8 @@ are not audited (clinical reads are, in their own apps).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any, Protocol
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -120,6 +122,22 @@ def organisation_ids_of(member: Member) -> list[int]:
         )
         member._organisation_ids = cached  # type: ignore[attr-defined]
     return cached
+
+
+class _CodedRead(Protocol):
+    def fetch(self, **values: Any) -> list[Any]: ...
+
+
+def visible_by_code(read: _CodedRead, codes: Collection[UUID], member: Member) -> dict[UUID, Any]:
+    """The rows among `codes` that `member` may see, by code, through `read`: a compiled query
+    (security.compiled) taking the member's key, organisations and codes. The notification
+    describers of sheets and conversations read their targets this way, on every page."""
+    if not codes:
+        return {}
+    rows = read.fetch(
+        member_id=member.pk, organisation_ids=organisation_ids_of(member), codes=sorted(codes)
+    )
+    return {row.code: row for row in rows}
 
 
 def remember_organisation_ids(user: object, organisation_ids: list[int]) -> None:

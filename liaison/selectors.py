@@ -37,7 +37,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext as _
 
 from directory.models import Member, Organisation
-from directory.selectors import active_members_of, organisation_ids_of
+from directory.selectors import active_members_of, organisation_ids_of, visible_by_code
 from liaison import actions
 from liaison.models import (
     LiaisonSheet,
@@ -736,12 +736,7 @@ def sheets_for_notifications(codes: Collection[UUID], reader: Member) -> dict[UU
     clear, never the encrypted patient or content, which stay sealed. Only sheets the reader
     may still see: others' objects are not even named.
     """
-    if not codes:
-        return {}
-    sheets = _NAMED_IN_NOTIFICATIONS.fetch(
-        member_id=reader.pk, organisation_ids=organisation_ids_of(reader), codes=sorted(codes)
-    )
-    return {sheet.code: sheet for sheet in sheets}
+    return visible_by_code(_NAMED_IN_NOTIFICATIONS, codes, reader)
 
 
 def _sheets_named(

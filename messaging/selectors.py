@@ -36,6 +36,7 @@ from directory.selectors import (
     organisation_ids_of,
     search_members,
     search_words,
+    visible_by_code,
 )
 from liaison.selectors import access_sheet, identity_lookup, sheets_visible_to
 from messaging import actions
@@ -921,12 +922,7 @@ def conversations_for_notifications(
     its subject). The subject is decrypted only when shown, by messaging.events, and only
     for a conversation about no patient; the patient identity is not loaded at all.
     """
-    if not codes:
-        return {}
-    conversations = _NAMED_IN_NOTIFICATIONS.fetch(
-        member_id=reader.pk, organisation_ids=organisation_ids_of(reader), codes=sorted(codes)
-    )
-    return {conversation.code: conversation for conversation in conversations}
+    return visible_by_code(_NAMED_IN_NOTIFICATIONS, codes, reader)
 
 
 def _conversations_named(
