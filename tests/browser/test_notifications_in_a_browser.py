@@ -63,6 +63,10 @@ def test_folded_letters_and_grouped_preferences_read_well_on_every_screen(
         expect(page.locator(".notifications-panel")).to_contain_text(
             "3 lettres de sortie de Cardiologie"
         )
+        box = page.locator(".notifications-panel").bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, (width, box)  # the whole panel on the screen, on every screen
+        assert box["x"] + box["width"] <= width, (width, box)
         problems += [f"cloche @{width}px: {p}" for p in problems_on(page)]
 
         page.goto(f"{live_server.url}/notifications/preferences/")
