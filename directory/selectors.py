@@ -8,13 +8,14 @@ are not audited (clinical reads are, in their own apps).
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from directory.models import Member, Membership, Organisation, ProfessionMismatch
 from security.access import get_or_not_found
+from security.compiled import CompiledQuery
 from security.exceptions import NotFound
 from security.principals import active_member_of
 from security.text import Fold, fold
@@ -124,11 +125,9 @@ def organisation_ids_of(member: Member) -> list[int]:
     return cached
 
 
-class _CodedRead(Protocol):
-    def fetch(self, **values: Any) -> list[Any]: ...
-
-
-def visible_by_code(read: _CodedRead, codes: Collection[UUID], member: Member) -> dict[UUID, Any]:
+def visible_by_code(
+    read: CompiledQuery[Any], codes: Collection[UUID], member: Member
+) -> dict[UUID, Any]:
     """The rows among `codes` that `member` may see, by code, through `read`: a compiled query
     (security.compiled) taking the member's key, organisations and codes. The notification
     describers of sheets and conversations read their targets this way, on every page."""
