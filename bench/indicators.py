@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.report import machine, percentile, write_section  # noqa: E402
-from bench.stack import bench_env, manage, recreate_database  # noqa: E402
+from bench.stack import bench_env, manage, prepare  # noqa: E402
 
 PORT = 8160  # this benchmark's port (8160-8169)
 
@@ -392,10 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     PORT = args.port
 
     env = bench_env(args.database_url, queue="bench-indicators")
-    recreate_database(args.database_url)
-    manage(env, "migrate", "--no-input")
-    manage(env, "load_demo")
-    manage(env, "collectstatic", "--no-input")
+    prepare(env, args.database_url)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
          "--workers", str(args.workers), "--timeout", "120", "--log-level", "warning"],

@@ -27,8 +27,8 @@ from django.test import Client
 from directory.models import Organisation
 from protocols.models import Inclusion, Protocol
 from security.fields import EncryptedValueField
+from tests.browser.reading import ENGLISH
 from tests.browser.test_every_page_in_a_browser import (
-    ENGLISH,
     PAGES,
     Members,
     first_conversation,

@@ -24,9 +24,9 @@ from playwright.sync_api import Browser, Page, expect
 from directory.models import Member, Organisation
 from liaison.models import LiaisonSheet, SheetFiling
 from liaison.services import discharge, drafts, transitions
+from tests.browser.reading import problems_on
 from tests.browser.referral_form import fill_urgent_cardiology_referral
 from tests.browser.signing_in import sign_in
-from tests.browser.test_every_page_in_a_browser import problems_on
 from worker.models import Notification
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

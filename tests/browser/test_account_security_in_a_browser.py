@@ -9,30 +9,15 @@ revoked.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from rest_framework.test import APIClient
 
 from directory.models import Member
+from tests.browser.reading import assert_reads_well
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-AXE = Axe()
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the current page."""
-    violations = AXE.run(page).response["violations"]
-    return [v for v in violations if v["impact"] in {"serious", "critical"}]
-
-
-def assert_fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    viewport = page.evaluate("window.innerWidth")
-    assert width <= viewport, f"the page is {width}px wide on a {viewport}px screen"
 
 
 def call_api_with(token: str) -> int:
@@ -49,8 +34,7 @@ def test_a_member_makes_a_token_uses_it_and_revokes_it(
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(page.url.rstrip("/") + "/securite/jetons/")
     expect(page.get_by_role("heading", name="Jetons d'API", level=1)).to_be_visible()
-    assert serious_violations(page) == []
-    assert_fits(page)
+    assert_reads_well(page)
 
     page.get_by_label("Nom du jeton").fill("Export du cabinet")
     page.get_by_role("button", name="Créer le jeton").click()
@@ -58,8 +42,7 @@ def test_a_member_makes_a_token_uses_it_and_revokes_it(
     secret = page.locator("#new-api-token").inner_text().strip()
     assert len(secret) > 20
     assert call_api_with(secret) == 200
-    assert serious_violations(page) == []
-    assert_fits(page)
+    assert_reads_well(page)
 
     # Shown once: a reload lists the token by its prefix, never the whole secret.
     page.goto(page.url)

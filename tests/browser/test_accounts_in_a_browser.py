@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -23,25 +22,13 @@ from playwright.sync_api import Page, expect
 from directory.models import Member
 from protocols.demo import load_protocols
 from protocols.models import Protocol
+from tests.browser.reading import assert_reads_well
 from tests.browser.test_two_factor_in_a_browser import code_from_secret, fresh_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Axe()
 WIDTHS = [1366, 390]
 NEW_PASSWORD = "Tilleul-Ardoise-Marée-42"
-
-
-def check(page: Page) -> None:
-    """No serious or critical axe violation, and nothing wider than the screen."""
-    violations = [
-        (v["id"], [n["target"] for n in v["nodes"]][:3])
-        for v in AXE.run(page).response["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
-    assert violations == []
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.evaluate("window.innerWidth"), f"{width}px wide"
 
 
 def log_in(page: Page, base: str, username: str, password: str = "demo") -> None:
@@ -63,14 +50,14 @@ def test_a_nurse_changes_her_password_from_her_account_page(
     expect(page.get_by_role("link", name="Activer la double authentification")).to_be_visible()
     expect(page.get_by_role("link", name="Préférences de notification")).to_be_visible()
     expect(page.get_by_role("link", name="Gérer mes jetons d'API")).to_be_visible()
-    check(page)
+    assert_reads_well(page)
 
     page.get_by_label("Ancien mot de passe").fill("demo")
     page.get_by_label("Nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Confirmation du nouveau mot de passe").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Changer le mot de passe").click()
     expect(page.get_by_text("Mot de passe changé.")).to_be_visible()
-    check(page)
+    assert_reads_well(page)
 
 
 @pytest.mark.parametrize("width", WIDTHS, ids=["desktop", "phone"])
@@ -80,23 +67,23 @@ def test_a_pharmacist_resets_a_forgotten_password_through_the_e_mail(
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{live_server.url}/connexion/")
     page.get_by_role("link", name="Mot de passe oublié ?").click()
-    check(page)
+    assert_reads_well(page)
     page.get_by_label("Adresse e-mail").fill(demo["pharma.durand"].user.email)
     page.get_by_role("button", name="Recevoir le lien").click()
     expect(page.get_by_role("heading", name="Vérifiez votre messagerie")).to_be_visible()
-    check(page)
+    assert_reads_well(page)
 
     (message,) = mail.outbox
     link = re.search(r"/connexion/mot-de-passe-oublie/\S+/\S+/", message.body)
     assert link is not None
     page.goto(live_server.url + link.group(0))
     expect(page.get_by_role("heading", name="Nouveau mot de passe")).to_be_visible()
-    check(page)
+    assert_reads_well(page)
     page.get_by_label("Nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Confirmation du nouveau mot de passe").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Enregistrer le mot de passe").click()
     expect(page.get_by_role("heading", name="Mot de passe changé")).to_be_visible()
-    check(page)
+    assert_reads_well(page)
 
     page.get_by_role("link", name="Se connecter").click()
     log_in(page, live_server.url, "pharma.durand", NEW_PASSWORD)
@@ -113,7 +100,7 @@ def test_a_deactivated_member_is_told_whom_to_contact(
     log_in(page, live_server.url, "ide.petit")
     expect(page.get_by_role("heading", name="Compte désactivé")).to_be_visible()
     expect(page.get_by_text(demo["coord"].display_name)).to_be_visible()
-    check(page)
+    assert_reads_well(page)
 
 
 def test_what_was_typed_comes_back_after_the_session_expired(
@@ -134,7 +121,7 @@ def test_what_was_typed_comes_back_after_the_session_expired(
     expect(page.get_by_label("Titre")).to_have_value("Plaies chroniques au domicile")
     expect(page.get_by_label("Date de révision")).to_have_value("2027-03-01")
     assert not Protocol.objects.exists()
-    check(page)
+    assert_reads_well(page)
 
 
 def test_a_double_click_creates_one_protocol(
@@ -164,7 +151,7 @@ def test_a_lost_csrf_cookie_explains_in_french_and_the_retry_keeps_the_form(
     page.get_by_role("button", name="Enregistrer le brouillon").click()
     expect(page.get_by_role("heading", name="Le formulaire n'a pas pu être envoyé")).to_be_visible()
     expect(page.get_by_text("Ce que vous aviez saisi est conservé")).to_be_visible()
-    check(page)
+    assert_reads_well(page)
 
     page.get_by_role("link", name="Revenir au formulaire et réessayer").click()
     expect(page.get_by_label("Titre")).to_have_value(
@@ -184,12 +171,12 @@ def test_a_nurse_enrols_from_her_account_and_is_asked_for_the_code_at_next_login
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{live_server.url}/compte/")
     page.get_by_role("link", name="Activer la double authentification").click()
-    check(page)
+    assert_reads_well(page)
     secret = page.locator("#totp-secret").inner_text()
     page.get_by_label("Code à 6 chiffres affiché par l'application").fill(code_from_secret(secret))
     page.get_by_role("button", name="Confirmer").click()
     expect(page.locator("#recovery-codes li")).to_have_count(10)
-    check(page)
+    assert_reads_well(page)
     page.get_by_role("link", name="J'ai noté mes codes, continuer").click()
     page.wait_for_url("**/compte/")
     expect(page.get_by_text("Activée")).to_be_visible()
@@ -216,7 +203,7 @@ def test_retiring_a_protocol_asks_first(
     page.goto(f"{live_server.url}/protocoles/{protocol.code}/")
     page.get_by_role("button", name="Retirer le protocole").click()
     expect(page.get_by_role("heading", name="Retirer le protocole", level=1)).to_be_visible()
-    check(page)
+    assert_reads_well(page)
     page.get_by_role("link", name="Annuler").click()
     protocol.refresh_from_db()
     assert protocol.status == Protocol.Status.PUBLISHED
@@ -247,4 +234,4 @@ def test_a_bad_office_hours_row_is_named_and_the_rest_kept(
     expect(page.locator("#hours-1-error")).to_contain_text("Permanence n° 2")
     expect(page.get_by_label("Lieu — permanence n° 1")).to_have_value("Mairie")
     expect(page.get_by_label("Fin — permanence n° 2")).to_have_value("11:00")
-    check(page)
+    assert_reads_well(page)

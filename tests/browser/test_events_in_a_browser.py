@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 import time_machine
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from directory.demo import load_directory
 from events.models import Event, Registration, SurveyAnswer
+from tests.browser.reading import assert_reads_well
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-AXE = Axe()
 DAY = "2027-06-17"
 ROUND_TABLE = "Table ronde : précarité et accès aux soins"
 
@@ -30,17 +29,6 @@ ROUND_TABLE = "Table ronde : précarité et accès aux soins"
 @pytest.fixture
 def demo_cpts():
     return load_directory(password="demo")
-
-
-def check(page: Page) -> None:
-    violations = [
-        f"{v['id']} on {[node['target'] for node in v['nodes']][:3]}"
-        for v in AXE.run(page).response["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
-    assert violations == [], page.url
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.evaluate("window.innerWidth"), f"{page.url} is {width}px wide"
 
 
 def fill_event(
@@ -65,9 +53,9 @@ def test_the_annual_day_from_creation_to_indicators(
         page.set_viewport_size({"width": 1366, "height": 900})
         login("coord")
         page.goto(f"{live_server.url}/agenda/")
-        check(page)
+        assert_reads_well(page)
         page.get_by_role("link", name="Nouvel événement").click()
-        check(page)
+        assert_reads_well(page)
         page.get_by_label("Type").select_option("annual_day")
         fill_event(page, title="Journée annuelle de médecine générale", day=DAY,
                    start="09:00", end="17:00", capacity="100")  # fmt: skip
@@ -87,7 +75,7 @@ def test_the_annual_day_from_creation_to_indicators(
             fill_event(page, title=title, day=DAY, start=start, end=end, capacity=capacity)
             page.get_by_role("button", name="Enregistrer").click()
             expect(page.locator("#sessions")).to_contain_text(title)
-        check(page)
+        assert_reads_well(page)
 
         page.goto(f"{live_server.url}/agenda/nouveau/")
         page.get_by_label("Type").select_option("permanence")
@@ -123,7 +111,7 @@ def test_the_annual_day_from_creation_to_indicators(
         page.goto(f"{live_server.url}/agenda/{round_table.code}/")
         page.get_by_role("link", name="QR code de présence").click()
         expect(page.locator("#check-in-qr svg")).to_be_visible()
-        check(page)
+        assert_reads_well(page)
         check_in_url = page.locator("#check-in-link").get_attribute("href")
         assert check_in_url is not None
         page.context.clear_cookies()
@@ -131,7 +119,7 @@ def test_the_annual_day_from_creation_to_indicators(
             login(name)
             page.set_viewport_size({"width": 360, "height": 800})
             page.goto(check_in_url)
-            check(page)
+            assert_reads_well(page)
             page.get_by_role("button", name="Je suis présent").click()
             expect(page.locator(".messages")).to_contain_text("Votre présence est enregistrée")
             page.set_viewport_size({"width": 1366, "height": 900})
@@ -143,7 +131,7 @@ def test_the_annual_day_from_creation_to_indicators(
             page.set_viewport_size({"width": 360, "height": 800})
             page.goto(f"{live_server.url}/agenda/{round_table.code}/")
             page.get_by_role("link", name="Donner mon avis (anonyme)").click()
-            check(page)
+            assert_reads_well(page)
             for question in ("usefulness", "organisation", "exchanges", "practice"):
                 page.locator(f"#q-{question}-{3 + index}").check()
             page.get_by_role("button", name="Envoyer ma réponse").click()
@@ -156,11 +144,11 @@ def test_the_annual_day_from_creation_to_indicators(
         page.goto(f"{live_server.url}/agenda/{round_table.code}/resultats/")
         expect(page.locator("#attended-count")).to_have_text("3")
         expect(page.locator("#survey-table")).to_contain_text("4,0")
-        check(page)
+        assert_reads_well(page)
         page.goto(f"{live_server.url}/indicateurs/?from=2027-06-01&to=2027-06-30")
         expect(page.locator("#health-social-total")).to_have_text("1")
         expect(page.locator("#attended-total")).to_have_text("3")
         expect(page.locator("#events-satisfaction")).to_contain_text("4,0")
-        check(page)
+        assert_reads_well(page)
     finally:
         traveller.stop()

@@ -13,12 +13,10 @@ server needs committed rows).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from directory.models import Member
@@ -28,45 +26,12 @@ from liaison.models import LiaisonSheet
 from liaison.selectors import sheets_visible_to
 from messaging.selectors import conversations_visible_to
 from protocols.selectors import protocols_visible_to
+from tests.browser.reading import AXE, SERIOUS, _never_serious, problems_on
 from tests.browser.signing_in import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Axe()
 WIDTHS = (1366, 360)
-# axe's rules whose every check is of minor or moderate impact, with their checks' impacts:
-# they can never report what problems_on looks for (a serious or critical violation), so they
-# are not run. Read from axe itself, once per process: a newer axe-core whose rule can now be
-# serious is run again. A third of axe's time on our pages (the landmark and region rules
-# walk the whole page), the same serious and critical findings on all of them.
-NEVER_SERIOUS_RULES = """() => {
-  const rank = {minor: 1, moderate: 2, serious: 3, critical: 4};
-  const impactOf = id => (axe._audit.checks[id] || {}).impact;
-  return axe._audit.rules
-    .filter(rule => {
-      const checks = [...rule.any, ...rule.all, ...rule.none].map(c => c.id || c);
-      const impacts = rule.impact ? [rule.impact] : checks.map(impactOf);
-      return impacts.length && impacts.every(impact => (rank[impact] || 9) <= rank.moderate);
-    })
-    .map(rule => rule.id);
-}"""
-_never_serious: dict[str, dict[str, bool]] = {}
-# Words of the English UI (Django's and the libraries' defaults, the machine codes of the
-# states) that must never reach a French page. Whole words, case-sensitive where a French
-# word shares the spelling in lower case.
-ENGLISH = re.compile(
-    r"\b(None|True|False|Submit|Save|Cancel|Delete|Search|Next|Previous|Loading|"
-    r"required|draft|sent|received|accepted|declined|cancelled|no_show|closed|"
-    r"referral|discharge|pending|Unknown|Error)\b"
-)
-
-# The innermost elements that stick out of the screen: what to fix when a page is too wide.
-WIDEST = """() => [...document.body.querySelectorAll('*')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-  .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
-  .slice(0, 4)
-  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-    + (e.className ? '.' + e.className : ''))"""
 
 Members = dict[str, Member]
 
@@ -235,31 +200,6 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
 }
 
 
-def problems_on(page: Page) -> list[str]:
-    """What is wrong with the page as it is shown: axe, width, favicon, English words."""
-    found = []
-    if not _never_serious:
-        page.evaluate(AXE.axe_script)
-        _never_serious.update(
-            {rule: {"enabled": False} for rule in page.evaluate(NEVER_SERIOUS_RULES)}
-        )
-    options = {"resultTypes": ["violations"], "rules": _never_serious}
-    for violation in AXE.run(page, options=options).response["violations"]:
-        if violation["impact"] in {"serious", "critical"}:
-            targets = [node["target"] for node in violation["nodes"]][:3]
-            found.append(f"axe {violation['id']} ({violation['impact']}) on {targets}")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    viewport = page.evaluate("window.innerWidth")
-    if width > viewport:
-        culprits = page.evaluate(WIDEST)
-        found.append(f"{width}px wide on a {viewport}px screen, by {culprits}")
-    if not page.locator("head link[rel~=icon]").count():
-        found.append("no favicon")
-    words = sorted(set(ENGLISH.findall(page.locator("body").inner_text())))
-    found += [f"English word {word!r}" for word in words]
-    return found
-
-
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("persona", list(PAGES))
 def test_every_page_reads_well_at_desktop_and_phone_widths(
@@ -333,9 +273,7 @@ def test_axe_leaves_out_only_rules_that_cannot_be_serious(page: Page) -> None:
 
     def serious(options: dict[str, Any]) -> list[tuple[str, int]]:
         violations = AXE.run(page, options=options).response["violations"]
-        return sorted(
-            (v["id"], len(v["nodes"])) for v in violations if v["impact"] in {"serious", "critical"}
-        )
+        return sorted((v["id"], len(v["nodes"])) for v in violations if v["impact"] in SERIOUS)
 
     full = serious({"resultTypes": ["violations"]})
     assert {"color-contrast", "image-alt", "label"} <= {rule for rule, _nodes in full}

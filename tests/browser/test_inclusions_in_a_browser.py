@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from directory.demo import load_directory
 from protocols.demo import load_protocols
 from protocols.models import Inclusion, Protocol
-from tests.browser.test_every_page_in_a_browser import problems_on
+from tests.browser.reading import problems_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

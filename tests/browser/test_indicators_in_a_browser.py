@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils.timezone import localdate
 from playwright.sync_api import Page, expect
 
+from tests.browser.reading import serious_violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Axe()
 MONTHS = [
     "janvier",
     "février",
@@ -31,14 +31,6 @@ MONTHS = [
     "novembre",
     "décembre",
 ]
-
-
-def serious_violations(page: Page) -> list[str]:
-    return [
-        f"{v['id']} on {[n['target'] for n in v['nodes']][:3]}"
-        for v in AXE.run(page).response["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
 
 
 @pytest.mark.parametrize("width", [1366, 390])

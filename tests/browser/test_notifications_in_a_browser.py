@@ -14,7 +14,8 @@ from playwright.sync_api import Page, expect
 from directory.models import Member, Organisation
 from liaison import events as liaison_events
 from liaison.models import LiaisonSheet, SheetParticipant
-from tests.browser.test_every_page_in_a_browser import WIDTHS, problems_on
+from tests.browser.reading import problems_on
+from tests.browser.test_every_page_in_a_browser import WIDTHS
 from worker.services import enqueue_notification
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

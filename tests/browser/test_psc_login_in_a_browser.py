@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from directory.demo import load_directory
+from tests.browser.reading import serious_violations
 from tests.psc_sandbox import (
     MARTIN_RPPS,
     UNKNOWN_RPPS,
@@ -27,13 +27,6 @@ from tests.psc_sandbox import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-AXE = Axe()
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations = AXE.run(page).response["violations"]
-    return [v for v in violations if v["impact"] in {"serious", "critical"}]
 
 
 @pytest.fixture(scope="session")

@@ -8,18 +8,16 @@ stream unreachable, the page says so and polls again, and the message still arri
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from directory.demo import load_directory
 from messaging.services.conversations import start_conversation
+from tests.browser.reading import serious_violations
 from tests.push_server import PushServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-AXE = Axe()
 FALLBACK = "Mises à jour en direct interrompues"
 
 
@@ -49,11 +47,6 @@ def open_as(browser: Browser, push_server: PushServer) -> Iterator[Callable[...,
     yield log_in
     for context in contexts:
         context.close()
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations = AXE.run(page).response["violations"]
-    return [v for v in violations if v["impact"] in {"serious", "critical"}]
 
 
 def write(page: Page, text: str) -> None:

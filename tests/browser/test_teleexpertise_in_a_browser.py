@@ -5,34 +5,20 @@ critical violation) and fits the screen."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from directory.demo import load_directory
 from liaison.models import LiaisonSheet
+from tests.browser.reading import assert_reads_well
 from tests.expertise.conftest import PHOTO
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-AXE = Axe()
 
 
 @pytest.fixture
 def demo_cpts():
     return load_directory(password="demo")
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    violations = AXE.run(page).response["violations"]
-    return [v for v in violations if v["impact"] in {"serious", "critical"}]
-
-
-def check(page: Page) -> None:
-    assert serious_violations(page) == []
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.evaluate("window.innerWidth"), f"{page.url} is {width}px wide"
 
 
 def logout(page: Page) -> None:
@@ -45,7 +31,7 @@ def test_the_tele_expertise_loop(demo_cpts, signed_in, live_server, page: Page, 
     page.set_viewport_size({"width": width, "height": 900})
     signed_in("dr.martin")
     page.goto(f"{live_server.url}/liaison/avis/nouvelle/")
-    check(page)
+    assert_reads_well(page)
     page.get_by_label("Nom de naissance").fill("Lefèvre")
     page.get_by_label("Prénoms de naissance").fill("Éloïse")
     page.get_by_label("Date de naissance").fill("1979-03-15")
@@ -61,15 +47,15 @@ def test_the_tele_expertise_loop(demo_cpts, signed_in, live_server, page: Page, 
     page.get_by_label("Le patient a été informé et consent à une télé-expertise").check()
     page.get_by_role("button", name="Envoyer la demande").click()
     expect(page.locator("#request-status")).to_have_text("Envoyée")
-    check(page)
+    assert_reads_well(page)
     logout(page)
 
     signed_in("dr.derm")
     page.goto(f"{live_server.url}/liaison/avis/")
-    check(page)
+    assert_reads_well(page)
     page.get_by_role("link", name="LEFÈVRE Éloïse").first.click()
     expect(page.get_by_role("img", name="Image jointe n° 1")).to_be_visible()
-    check(page)
+    assert_reads_well(page)
     page.get_by_role("button", name="Prendre en charge").click()
     expect(page.locator("#request-status")).to_have_text("Prise en charge")
     page.get_by_role("button", name="Demander des précisions").click()
@@ -80,7 +66,7 @@ def test_the_tele_expertise_loop(demo_cpts, signed_in, live_server, page: Page, 
     page.goto(f"{live_server.url}/liaison/avis/")
     page.get_by_role("link", name="LEFÈVRE Éloïse").first.click()
     page.locator("#r-comment").fill("8 mm, bords irréguliers")
-    check(page)
+    assert_reads_well(page)
     page.get_by_role("button", name="Compléter et renvoyer").click()
     expect(page.locator("#request-status")).to_have_text("Envoyée")
     logout(page)
@@ -92,7 +78,7 @@ def test_the_tele_expertise_loop(demo_cpts, signed_in, live_server, page: Page, 
     page.get_by_role("button", name="Prendre en charge").click()
     page.locator("#a-opinion").fill("Naevus atypique bénin.")
     page.locator("#a-consultation").select_option("not_needed")
-    check(page)
+    assert_reads_well(page)
     page.get_by_role("button", name="Rendre l'avis").click()
     expect(page.locator("#request-status")).to_have_text("Avis rendu")
     logout(page)
@@ -101,7 +87,7 @@ def test_the_tele_expertise_loop(demo_cpts, signed_in, live_server, page: Page, 
     page.goto(f"{live_server.url}/liaison/avis/")
     page.get_by_role("link", name="LEFÈVRE Éloïse").first.click()
     expect(page.locator("#consultation")).to_have_text("Pas de consultation nécessaire")
-    check(page)
+    assert_reads_well(page)
     page.get_by_role("button", name="J'ai pris connaissance de l'avis").click()
     expect(page.locator("#request-status")).to_have_text("Clôturée")
     sheet = LiaisonSheet.objects.get(kind="expertise")
