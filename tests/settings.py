@@ -67,3 +67,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # The ASGI server process of the push tests (tests/push_server.py) serves the pages' scripts
 # itself, from the finders, as no collectstatic ran.
 WHITENOISE_USE_FINDERS = True
+# ...listed once per process, not once per test client (tests/static_files.py).
+MIDDLEWARE = [
+    "tests.static_files.FindersReadOncePerProcess"
+    if name == "whitenoise.middleware.WhiteNoiseMiddleware"
+    else name
+    for name in MIDDLEWARE  # noqa: F405
+]
