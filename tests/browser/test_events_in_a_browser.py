@@ -45,13 +45,13 @@ def fill_event(
 
 
 def test_the_annual_day_from_creation_to_indicators(
-    demo_cpts, login, live_server: Any, page: Page
+    demo_cpts, signed_in, live_server: Any, page: Page
 ) -> None:
     traveller = time_machine.travel("2027-05-02T10:00:00+02:00", tick=True)
     clock = traveller.start()
     try:
         page.set_viewport_size({"width": 1366, "height": 900})
-        login("coord")
+        signed_in("coord")
         page.goto(f"{live_server.url}/agenda/")
         assert_reads_well(page)
         page.get_by_role("link", name="Nouvel événement").click()
@@ -91,7 +91,7 @@ def test_the_annual_day_from_creation_to_indicators(
 
         people = ["dr.martin", "ide.petit", "as.moreau", "dr.leroy"]
         for name in people:
-            login(name)
+            signed_in(name)
             page.goto(day_url)
             page.get_by_role("button", name=f"S'inscrire à {ROUND_TABLE}").click()
             expect(page.locator(".messages")).to_be_visible()
@@ -107,7 +107,7 @@ def test_the_annual_day_from_creation_to_indicators(
         expect(page.locator("body")).to_be_visible()
 
         clock.move_to(f"{DAY}T11:05:00+02:00")
-        login("coord")
+        signed_in("coord")
         page.goto(f"{live_server.url}/agenda/{round_table.code}/")
         page.get_by_role("link", name="QR code de présence").click()
         expect(page.locator("#check-in-qr svg")).to_be_visible()
@@ -116,7 +116,7 @@ def test_the_annual_day_from_creation_to_indicators(
         assert check_in_url is not None
         page.context.clear_cookies()
         for name in people[:3]:
-            login(name)
+            signed_in(name)
             page.set_viewport_size({"width": 360, "height": 800})
             page.goto(check_in_url)
             assert_reads_well(page)
@@ -127,7 +127,7 @@ def test_the_annual_day_from_creation_to_indicators(
 
         clock.move_to(f"{DAY}T18:00:00+02:00")
         for index, name in enumerate(people[:3]):
-            login(name)
+            signed_in(name)
             page.set_viewport_size({"width": 360, "height": 800})
             page.goto(f"{live_server.url}/agenda/{round_table.code}/")
             page.get_by_role("link", name="Donner mon avis (anonyme)").click()
@@ -140,7 +140,7 @@ def test_the_annual_day_from_creation_to_indicators(
             page.context.clear_cookies()
         assert SurveyAnswer.objects.filter(event=round_table, member__isnull=True).count() == 3
 
-        login("coord")
+        signed_in("coord")
         page.goto(f"{live_server.url}/agenda/{round_table.code}/resultats/")
         expect(page.locator("#attended-count")).to_have_text("3")
         expect(page.locator("#survey-table")).to_contain_text("4,0")
