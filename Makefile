@@ -80,8 +80,9 @@ test: $(BIN)/.installed tools/psc-sandbox/node_modules/.installed browser-deps
 	if [ $$linted -ne 0 ]; then echo "make test: make lint failed (above)" >&2; fi; \
 	test $$suite -eq 0 && test $$linted -eq 0
 
-## The deep API fuzzing (nightly): every coverage case of the schema, invalid ones included,
-## and FUZZ_EXAMPLES generated cases per operation (`make test` runs 12 and the valid ones).
+## The deep API fuzzing (nightly): every coverage case of the schema, valid and invalid, nested
+## documents included, and FUZZ_EXAMPLES generated cases per operation (`make test` runs 12
+## and the coverage phase's invalid cases).
 FUZZ_EXAMPLES ?= 100
 fuzz: $(BIN)/.installed
 	mkdir -p var
