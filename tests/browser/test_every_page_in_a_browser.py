@@ -5,18 +5,21 @@ reads its worklist on a phone between two visits. So each page is checked at 136
 360 px for: no serious or critical axe-core violation, no horizontal scrolling, a favicon,
 and no English word leaking into the French interface.
 
-One test per persona and width, one logged-in browser context each (two pytest-xdist workers
-share them out; the longest persona at both widths was the suite's longest test): the whole
-demo (`manage.py load_demo`) is built once per session and replayed into each test (the live
-server needs committed rows).
+One test per persona, one logged-in browser context each, each page loaded once and read at
+both widths (the layout is CSS alone; pytest-xdist's two workers share the personas out): the
+whole demo (`manage.py load_demo`) is built once per session and replayed into each test (the
+live server needs committed rows).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Browser, Page, expect
 
 from directory.models import Member
@@ -200,14 +203,13 @@ PAGES: dict[str, list[tuple[str, Callable[[Members], str]]]] = {
 }
 
 
-@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("persona", list(PAGES))
 def test_every_page_reads_well_at_desktop_and_phone_widths(
-    persona: str, width: int, full_demo: Members, browser: Browser, live_server: Any
+    persona: str, full_demo: Members, browser: Browser, live_server: Any
 ) -> None:
     members = full_demo
     assert LiaisonSheet.objects.exists()
-    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 800})
+    context = browser.new_context(locale="fr-FR", viewport={"width": WIDTHS[0], "height": 800})
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -218,10 +220,29 @@ def test_every_page_reads_well_at_desktop_and_phone_widths(
             response = page.goto(live_server.url + path)
             assert response is not None, (name, path)
             assert response.status == 200, (name, path)
-            problems += [f"{name} @{width}px: {p}" for p in problems_on(page)]
+            # Loaded once, read at each width: the layout is CSS alone (no script reads the
+            # screen's width, test_no_script_reads_the_screen_width), so a page narrowed to
+            # a phone's width is the page a phone loads.
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 800})
+                problems += [f"{name} @{width}px: {p}" for p in problems_on(page)]
+            page.set_viewport_size({"width": WIDTHS[0], "height": 800})
         assert problems == [], "\n".join(problems)
     finally:
         context.close()
+
+
+def test_no_script_reads_the_screen_width() -> None:
+    """What makes the every-page test's narrowing equal a phone's load: every difference
+    between a desktop and a phone is in the style sheets' media queries."""
+    scripts = sorted((Path(settings.BASE_DIR) / "static" / "js").glob("*.js"))
+    assert scripts
+    width_readers = re.compile(
+        r"matchMedia|innerWidth|outerWidth|clientWidth|screen\.width|visualViewport|"
+        r"[\"']resize[\"']|onresize"
+    )
+    readers = {script.name for script in scripts if width_readers.search(script.read_text())}
+    assert readers == set()
 
 
 def test_the_menu_folds_behind_a_button_on_a_phone(
