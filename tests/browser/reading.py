@@ -35,8 +35,9 @@ NEVER_SERIOUS_RULES = """() => {
     .map(rule => rule.id);
 }"""
 _never_serious: dict[str, dict[str, bool]] = {}
-SERIOUS_ONLY = """options => axe.run(document, options).then(results => results.violations
-  .filter(violation => ['serious', 'critical'].includes(violation.impact))
+SERIOUS_ONLY = """([options, serious]) => axe.run(document, options)
+  .then(results => results.violations
+  .filter(violation => serious.includes(violation.impact))
   .map(violation => ({id: violation.id, impact: violation.impact,
                       targets: violation.nodes.slice(0, 3).map(node => node.target)})))"""
 
@@ -75,7 +76,7 @@ def serious_violations(page: Page) -> list[str]:
         page.evaluate(AXE.axe_script)
     # Only what is reported crosses back: axe's whole result (every rule that passed, with
     # its metadata) is ten times the size and was parsed for nothing at each check.
-    violations = page.evaluate(SERIOUS_ONLY, options)
+    violations = page.evaluate(SERIOUS_ONLY, [options, sorted(SERIOUS)])
     return [
         f"axe {violation['id']} ({violation['impact']}) on {violation['targets']}"
         for violation in violations
