@@ -112,13 +112,18 @@ def test_a_draft_protocol_is_404_to_a_member_outside_it(demo, client_for, make_p
     assert response.status_code == 404
 
 
+def tomorrow() -> str:
+    """Read when the test runs, not when pytest collects it (a run may cross midnight)."""
+    return (localdate() + timedelta(days=1)).isoformat()
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
         ({"patient": {"given_names": "Jeanne"}}, "patient.birth_family_name"),
         ({"patient": {**PATIENT, "birth_date": None}}, "patient.birth_date"),
         ({"patient": {**PATIENT, "birth_place_insee": "20123"}}, "patient.birth_place_insee"),
-        ({"included_on": (localdate() + timedelta(days=1)).isoformat()}, "included_on"),
+        ({"included_on": tomorrow}, "included_on"),
         (
             {"informed_on": localdate().isoformat(), "included_on": "2026-01-01"},
             "informed_on",
@@ -127,6 +132,7 @@ def test_a_draft_protocol_is_404_to_a_member_outside_it(demo, client_for, make_p
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(demo, client_for, in_force, overrides, field) -> None:
+    overrides = {key: value() if callable(value) else value for key, value in overrides.items()}
     response = include(client_for, demo["ide.petit"], in_force, **overrides)
     assert response.status_code == 400, response.json()
     assert field in str(response.json())
