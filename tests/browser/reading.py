@@ -70,7 +70,12 @@ def never_serious_rules(page: Page) -> dict[str, dict[str, bool]]:
 
 
 def serious_violations(page: Page) -> list[str]:
-    """axe-core's serious and critical violations on the page as shown, one line each."""
+    """axe-core's serious and critical violations on the page as shown, one line each.
+
+    A click on a link does not wait for the page it opens: the caller waits for the new URL
+    (or for something of the new page), or axe may run on the document being replaced.
+    """
+    page.wait_for_load_state()
     options: dict[str, Any] = {"resultTypes": ["violations"], "rules": never_serious_rules(page)}
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE.axe_script)

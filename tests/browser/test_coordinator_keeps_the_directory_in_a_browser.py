@@ -29,6 +29,7 @@ def test_the_coordinator_adds_deactivates_and_reactivates_a_member(
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{live_server.url}/annuaire/")
     page.get_by_role("link", name="Ajouter un membre").click()
+    page.wait_for_url("**/annuaire/membres/nouveau/")
     assert problems_on(page) == []
 
     page.get_by_label("Civilité").select_option("mme")

@@ -55,6 +55,7 @@ def test_the_annual_day_from_creation_to_indicators(
         page.goto(f"{live_server.url}/agenda/")
         assert_reads_well(page)
         page.get_by_role("link", name="Nouvel événement").click()
+        page.wait_for_url("**/agenda/nouveau/")
         assert_reads_well(page)
         page.get_by_label("Type").select_option("annual_day")
         fill_event(page, title="Journée annuelle de médecine générale", day=DAY,
@@ -131,6 +132,7 @@ def test_the_annual_day_from_creation_to_indicators(
             page.set_viewport_size({"width": 360, "height": 800})
             page.goto(f"{live_server.url}/agenda/{round_table.code}/")
             page.get_by_role("link", name="Donner mon avis (anonyme)").click()
+            page.wait_for_url("**/questionnaire/")
             assert_reads_well(page)
             for question in ("usefulness", "organisation", "exchanges", "practice"):
                 page.locator(f"#q-{question}-{3 + index}").check()
