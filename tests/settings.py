@@ -10,10 +10,26 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("TOKEN_THROTTLE_RATE", "10000/min")
 os.environ.setdefault("WRITE_THROTTLE_RATE", "10000/min")
-# One queue per test run: a worker started by this run never eats another run's messages.
-os.environ.setdefault("CELERY_QUEUE", f"test-{os.getpid()}")
-# Push streams of this run only: parallel runs share the machine's Redis, and member ids.
-os.environ.setdefault("PUSH_KEY_PREFIX", f"test-{os.getpid()}:push:")
+# One queue and one set of push streams per test database: parallel runs, and the xdist
+# workers of one run (each with its own test database, all with the same member ids), share
+# the machine's Redis. The run's id is its first process's, inherited by xdist's workers and
+# by the Celery workers and servers they start; PYTEST_XDIST_WORKER tells the workers apart
+# (a worker's children inherit it too). Shared, a push test read a sibling's event, and a
+# worker's Celery worker could take a sibling's message and look its id up in its own database.
+# A value a bench script set for its own processes is kept.
+_RUN = os.environ.setdefault("TEST_RUN", f"test-{os.getpid()}")
+_OURS = f"{_RUN}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+_INHERITED = f"{_RUN}-"  # unset, or the run's own default (maybe a sibling's): this one's
+os.environ["CELERY_QUEUE"] = (
+    _OURS
+    if os.environ.get("CELERY_QUEUE", _INHERITED).startswith(_INHERITED)
+    else os.environ["CELERY_QUEUE"]
+)
+os.environ["PUSH_KEY_PREFIX"] = (
+    f"{_OURS}:push:"
+    if os.environ.get("PUSH_KEY_PREFIX", _INHERITED).startswith(_INHERITED)
+    else os.environ["PUSH_KEY_PREFIX"]
+)
 os.environ.setdefault("EMAIL_URL", "locmem://")
 # The address links in e-mails start with (production derives it from ALLOWED_HOSTS).
 os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
@@ -33,8 +49,8 @@ os.environ.setdefault("AUDIT_STRICT_ACTIONS", "True")
 # Most tests log in with a password only; the 2FA tests turn it on explicitly.
 os.environ.setdefault("REQUIRE_2FA", "False")
 
-from config.settings import *  # noqa: F403
-from config.settings import DATABASES, VAR_DIR
+from config.settings import *  # noqa: F403, E402  (after the environment above)
+from config.settings import DATABASES, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The test client and the live server speak plain HTTP.
