@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import stack  # noqa: E402
+from bench import machine_cpu, stack  # noqa: E402
 from bench.report import machine, percentile, write_section  # noqa: E402
 from bench.stack import ms  # noqa: E402
 
@@ -102,8 +102,12 @@ def spread(jobs: list[Any], clients: int) -> list[list[Any]]:
     return [jobs[n::clients] for n in range(clients)]
 
 
-def run_load(args: argparse.Namespace) -> dict[str, tuple[list[float], float]]:
-    """Each hot path at `--clients` concurrent clients, against the bare probe.
+PhaseResult = tuple[list[float], float, dict[str, float]]
+
+
+def run_load(args: argparse.Namespace, read_cpu: Any) -> dict[str, PhaseResult]:
+    """Each hot path at `--clients` concurrent clients, against the bare probe: latencies,
+    wall time, and the machine's CPU per request by part (`read_cpu`: bench.machine_cpu).
 
     The probe (`GET /api/v1/ping/`: token authentication and one row read, on the same
     gunicorn) runs the same number of requests at the same concurrency before and after the
@@ -116,7 +120,7 @@ def run_load(args: argparse.Namespace) -> dict[str, tuple[list[float], float]]:
     services = staff_clients[0].call("GET", "/api/v1/organisations/?search=cardiologie")[1]
     service = services["results"][0]["id"]
     count = args.sheets
-    results: dict[str, tuple[list[float], float]] = {}
+    results: dict[str, PhaseResult] = {}
 
     def expect(status: int, wanted: int, body: Any) -> None:
         assert status == wanted, (status, body)
@@ -157,20 +161,27 @@ def run_load(args: argparse.Namespace) -> dict[str, tuple[list[float], float]]:
         return call
 
     n = args.clients
-    baseline_timings, baseline_seconds, _ = run_phase(
-        gp_clients, spread(list(range(count)), n), ping
-    )
-    timings, seconds, created = run_phase(gp_clients, spread(list(range(count)), n), create)
-    results["create"] = (timings, seconds)
+
+    def measured(name: str, client_list: list[Any], work: list[list[Any]], call: Any) -> Any:
+        before = read_cpu()
+        timings, seconds, done = run_phase(client_list, work, call)
+        spent = machine_cpu.per_request(before, read_cpu(), len(timings))
+        if name in results:  # the probe's second round: pooled with its first
+            first_timings, first_seconds, first_spent = results[name]
+            spent = {g: (spent[g] + first_spent[g]) / 2 for g in spent}
+            timings, seconds = first_timings + timings, first_seconds + seconds
+        results[name] = (timings, seconds, spent)
+        return done
+
+    measured(BASELINE, gp_clients, spread(list(range(count)), n), ping)
+    created = measured("create", gp_clients, spread(list(range(count)), n), create)
     # Each GP thread sends what it created (its member is the author).
-    results["send"] = run_phase(gp_clients, created, send)[:2]
-    results["inbox"] = run_phase(staff_clients, spread(list(range(count)), n), inbox)[:2]
+    measured("send", gp_clients, created, send)
+    measured("inbox", staff_clients, spread(list(range(count)), n), inbox)
     codes = spread([code for codes in created for code in codes], n)
-    results["receive"] = run_phase(staff_clients, codes, transition("receive", {}))[:2]
-    accept = transition("accept", {"planned_date": "2026-12-01"})
-    results["accept"] = run_phase(staff_clients, codes, accept)[:2]
-    more, more_seconds, _ = run_phase(gp_clients, spread(list(range(count)), n), ping)
-    results[BASELINE] = (baseline_timings + more, baseline_seconds + more_seconds)
+    measured("receive", staff_clients, codes, transition("receive", {}))
+    measured("accept", staff_clients, codes, transition("accept", {"planned_date": "2026-12-01"}))
+    measured(BASELINE, gp_clients, spread(list(range(count)), n), ping)
     return results
 
 
@@ -310,24 +321,30 @@ def profile_table(result: dict[str, Any], repeat: int) -> str:
     return "\n".join(lines)
 
 
-def load_table(results: dict[str, tuple[list[float], float]], clients: int) -> list[str]:
-    base_timings, base_seconds = results[BASELINE]
+def load_table(results: dict[str, PhaseResult], clients: int) -> list[str]:
+    base_timings, base_seconds, _ = results[BASELINE]
     base_rate = len(base_timings) / base_seconds
     base_p99 = percentile(base_timings, 99)
     lines = [
         f"| Operation at {clients} clients | Requests | p50 | p99 | Throughput "
-        "| p99 vs probe | Throughput vs probe |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-        f"| Baseline: `GET /api/v1/ping/` (token + one row, same gunicorn) | {len(base_timings)} "
-        f"| {ms(percentile(base_timings, 50))} | {ms(base_p99)} | {base_rate:.0f}/s | 1x | 1x |",
+        "| p99 vs probe | Throughput vs probe | CPU per request: web + PostgreSQL + Redis "
+        "+ clients = total |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in PHASES:
-        timings, seconds = results[name]
+    for name in (BASELINE, *PHASES):
+        timings, seconds, spent = results[name]
         rate = len(timings) / seconds
         p99 = percentile(timings, 99)
+        label = (
+            "Baseline: `GET /api/v1/ping/` (token + one row, same gunicorn)"
+            if name == BASELINE
+            else name
+        )
+        parts = " + ".join(f"{spent[group]:.1f}" for group in machine_cpu.GROUPS)
         lines.append(
-            f"| {name} | {len(timings)} | {ms(percentile(timings, 50))} | {ms(p99)} "
-            f"| {rate:.0f}/s | {p99 / base_p99:.1f}x | {rate / base_rate:.2f}x |"
+            f"| {label} | {len(timings)} | {ms(percentile(timings, 50))} | {ms(p99)} "
+            f"| {rate:.0f}/s | {p99 / base_p99:.1f}x | {rate / base_rate:.2f}x "
+            f"| {parts} = {sum(spent.values()):.1f} ms |"
         )
     return lines
 
@@ -375,8 +392,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env = stack.bench_env(args.database_url, queue="bench-liaison")
     stack.prepare(env, args.database_url)
-    with stack.gunicorn(env, PORT, args.workers):
-        results = run_load(args)
+    with stack.gunicorn(env, PORT, args.workers) as server:
+        results = run_load(args, machine_cpu.meter(server.pid))
         for line in load_table(results, args.clients):
             print(line)
         inbox_rows = []

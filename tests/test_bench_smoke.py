@@ -28,7 +28,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 # Modules the scripts import, not scripts: checked by importing them.
-HELPERS = frozenset({"liaison_cpu.py", "notification_probe.py", "report.py", "stack.py"})
+HELPERS = frozenset(
+    {"liaison_cpu.py", "machine_cpu.py", "notification_probe.py", "report.py", "stack.py"}
+)
 SCRIPTS = sorted(path.name for path in BENCH.glob("*.py") if path.name not in HELPERS)
 # Slow runners and a machine shared by many: generous, but a hung script still fails.
 SMOKE_TIMEOUT = 600
