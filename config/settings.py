@@ -309,6 +309,17 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+# PostgreSQL plans a statement each time it is sent as text: for the ORM's joined reads (a
+# sheet's access check, an inbox page) planning was half of the server's CPU per request
+# (docs/benchmarks.md, "Prepared statements"). With server-side binding, psycopg prepares a
+# statement a connection has run DB_PREPARE_THRESHOLD times and PostgreSQL reuses its plan.
+# Behind a transaction-mode pooler older than PgBouncer 1.21, set DB_PREPARED_STATEMENTS=off.
+if "postgresql" in DATABASES["default"]["ENGINE"] and env_bool(
+    "DB_PREPARED_STATEMENTS", default=True
+):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=env_int("DB_PREPARE_THRESHOLD", 5)
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # web, worker and beat share the SQLite file in the demo: wait for a lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

@@ -7,7 +7,6 @@ rest. Only the coordination sees failed deliveries, of everyone (metadata, never
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -18,7 +17,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import DatabaseError, ProgrammingError, connection, connections
+from django.db import DatabaseError, connection, connections
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.expressions import CombinedExpression, RawSQL, Value
 from django.db.models.sql.subqueries import UpdateQuery
@@ -360,15 +359,10 @@ def claim_notification_to_deliver(
     sql = f"WITH claimed AS ({update_sql} RETURNING {returning}) {read_sql}"
     params = (*update_params, *read_params)
     with connection.cursor() as cursor:
-        try:
-            cursor.execute(*_prepared(cursor, sql, params))
-        except ProgrammingError as exc:
-            # Deallocated behind our back (DISCARD ALL, a pooler's reset): prepare it again,
-            # once, where a failed statement has not aborted a caller's transaction.
-            if getattr(exc.__cause__, "sqlstate", None) != "26000" or connection.in_atomic_block:
-                raise
-            _prepared_statements.session = None
-            cursor.execute(*_prepared(cursor, sql, params))
+        # Planning it (its joins and subqueries) took longer than running it, 1.5 ms against
+        # 1.0 ms: psycopg prepares it once the session has run it DB_PREPARE_THRESHOLD times
+        # (config/settings.py), and the server then only executes it.
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
         return None
@@ -379,42 +373,6 @@ def claim_notification_to_deliver(
         else:
             setattr(notification, name, value)
     return _with_quiet_hours(notification)
-
-
-class _PreparedStatements(threading.local):
-    """The statements prepared on this thread's database session, by SQL text."""
-
-    session: Any = None  # the DB-API connection they were prepared on
-    names: dict[str, str]
-
-
-_prepared_statements = _PreparedStatements()
-_PLACEHOLDER = re.compile(r"%[s%]")
-
-
-def _prepared(cursor: Any, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[Any]]:
-    """`sql` as the EXECUTE of a statement PREPAREd once per database session (PostgreSQL).
-
-    Planning the claim with its joins and subqueries took longer than running it (1.5 ms
-    against 1.0 ms in EXPLAIN ANALYZE), at every delivery. The statement is prepared at the
-    session's first delivery, planned once by the server, then only executed; a new session
-    (a connection replaced) prepares it again. Django's cursors bind parameters on the
-    client, so the values go as literals to EXECUTE. (A pooler in transaction mode, such
-    as PgBouncer's, would need its prepared-statement support.)
-    """
-    session = connection.connection
-    if _prepared_statements.session is not session:
-        _prepared_statements.session, _prepared_statements.names = session, {}
-    name = _prepared_statements.names.get(sql)
-    if name is None:
-        name = f"cpts_worker_{len(_prepared_statements.names) + 1}"
-        numbers = iter(range(1, len(params) + 1))
-        numbered = _PLACEHOLDER.sub(
-            lambda match: "%" if match.group() == "%%" else f"${next(numbers)}", sql
-        )
-        cursor.execute(f"PREPARE {name} AS {numbered}")
-        _prepared_statements.names[sql] = name
-    return f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params
 
 
 class _CompiledRead(threading.local):

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
 from directory.models import Member
-from worker import dispatch, selectors
+from worker import dispatch
 from worker import services as worker_services
 from worker.exceptions import DeliveryUnavailable
 from worker.models import Notification, NotificationPreference, NotificationSettings
@@ -298,8 +298,7 @@ def test_a_worker_that_lost_its_claim_leaves_the_row_to_its_new_owner(
 def test_delivery_costs_a_bounded_number_of_queries(
     notify: Notify, django_assert_num_queries: Any
 ) -> None:
-    # The first delivery of a database session also prepares the claim (PostgreSQL).
-    dispatch.deliver_notification(notification_id=notify().pk)
+    dispatch.deliver_notification(notification_id=notify().pk)  # caches warmed
     notification = notify()
     # claim; row + recipient + actor + preference + quiet hours; outcome. On PostgreSQL the
     # claim and the read are one statement (worker.selectors.claim_notification_to_deliver).
@@ -307,27 +306,23 @@ def test_delivery_costs_a_bounded_number_of_queries(
         dispatch.deliver_notification(notification_id=notification.pk)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's WITH: PostgreSQL")
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
 def test_the_claim_is_planned_once_per_database_session(notify: Notify) -> None:
+    if connection.settings_dict["OPTIONS"].get("server_side_binding") is not True:
+        pytest.skip("DB_PREPARED_STATEMENTS=off: nothing is prepared")
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")  # a fresh session, as far as statements go
-    selectors._prepared_statements.session = None
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
 
-    one, two = notify(), notify()
+    for _ in range(threshold):
+        assert deliver(notify()) == dispatch.Outcome.DELIVERED
+    assert prepared_claims() == []  # run as text, planned each time, up to the threshold
+    for _ in range(3):
+        assert deliver(notify()) == dispatch.Outcome.DELIVERED
 
-    with CaptureQueriesContext(connection) as first:
-        assert deliver(one) == dispatch.Outcome.DELIVERED
-    with CaptureQueriesContext(connection) as second:
-        assert deliver(two) == dispatch.Outcome.DELIVERED
-
-    def verbs(queries: CaptureQueriesContext) -> list[str]:
-        return [query["sql"].split()[0] for query in queries.captured_queries]
-
-    assert verbs(first)[:2] == ["PREPARE", "EXECUTE"]
-    assert verbs(second)[0] == "EXECUTE"
-    assert "PREPARE" not in verbs(second)
-    claims = {executed_statement(first), executed_statement(second)}
-    assert len(claims) == 1  # the same prepared statement, with other values
+    [(executions, statement)] = prepared_claims()  # prepared once, then only executed
+    assert executions == 3
+    assert "set_config('synchronous_commit', 'off', true)" not in statement  # in a transaction
 
 
 def test_the_link_of_an_email_starts_with_the_configured_address(
@@ -365,21 +360,21 @@ def test_only_the_claim_commits_without_waiting_for_the_disk(notify: Notify) -> 
     with CaptureQueriesContext(connection) as queries:
         assert dispatch.deliver_notification(notification_id=notification.pk) == "delivered"
 
-    *_prepare, execute, mark = (query["sql"] for query in queries.captured_queries)
-    assert execute.startswith("EXECUTE")
-    claim = executed_statement(queries)
+    claim, mark = (query["sql"] for query in queries.captured_queries)
+    assert claim.startswith("WITH claimed AS (UPDATE")
     assert "set_config('synchronous_commit', 'off', true)" in claim  # its transaction only
     assert "synchronous_commit" not in mark  # the mark waits for the flush, the claim's too
     assert synchronous_commit() == session_setting  # the session's own setting is untouched
 
 
-def executed_statement(queries: CaptureQueriesContext) -> str:
-    """The text of the prepared statement the captured queries EXECUTEd."""
-    [execute] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("EXECUTE")]
-    name = execute.split()[1].split("(")[0]
+def prepared_claims() -> list[tuple[int, str]]:
+    """The claims this session has prepared: how many times each ran prepared, its text."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
-        return str(cursor.fetchone()[0])
+        cursor.execute(
+            "SELECT generic_plans + custom_plans, statement FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH claimed AS (UPDATE%%'"
+        )
+        return [(int(runs), str(statement)) for runs, statement in cursor.fetchall()]
 
 
 def synchronous_commit() -> str:
@@ -395,7 +390,7 @@ def test_a_claim_inside_a_callers_transaction_leaves_its_commit_alone(notify: No
     with CaptureQueriesContext(connection) as queries:
         dispatch.deliver_notification(notification_id=notification.pk)
 
-    assert "synchronous_commit" not in executed_statement(queries)
+    assert any(query["sql"].startswith("WITH claimed") for query in queries.captured_queries)
     assert not any("synchronous_commit" in query["sql"] for query in queries.captured_queries)
 
 
