@@ -53,6 +53,13 @@ from config.settings import *  # noqa: F403, E402  (after the environment above)
 from config.settings import DATABASES, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if DATABASES["default"].get("OPTIONS", {}).get("server_side_binding"):
+    # Bound on the server as in production (DB_PREPARED_STATEMENTS), but never prepared:
+    # each test's rollback makes psycopg DEALLOCATE ALL, so preparing would only add work
+    # here (a few runs of the liaison and messaging tests took 5-10 % longer with it, within
+    # this machine's noise). tests/worker/test_deliver_notification.py turns it on where
+    # preparing is what it checks.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 # The test client and the live server speak plain HTTP.
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False

@@ -307,12 +307,16 @@ def test_delivery_costs_a_bounded_number_of_queries(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
-def test_the_claim_is_planned_once_per_database_session(notify: Notify) -> None:
+def test_the_claim_is_planned_once_per_database_session(
+    notify: Notify, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if connection.settings_dict["OPTIONS"].get("server_side_binding") is not True:
         pytest.skip("DB_PREPARED_STATEMENTS=off: nothing is prepared")
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")  # a fresh session, as far as statements go
-    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    # DB_PREPARE_THRESHOLD's default (the test settings turn preparing off: tests/settings.py).
+    threshold = 5
+    monkeypatch.setattr(connection.connection, "prepare_threshold", threshold)
 
     for _ in range(threshold):
         assert deliver(notify()) == dispatch.Outcome.DELIVERED
