@@ -311,8 +311,11 @@ DATABASES = {
 }
 # PostgreSQL plans a statement each time it is sent as text: for the ORM's joined reads (a
 # sheet's access check, an inbox page) planning was half of the server's CPU per request
-# (docs/benchmarks.md, "Prepared statements"). With server-side binding, psycopg prepares a
-# statement a connection has run DB_PREPARE_THRESHOLD times and PostgreSQL reuses its plan.
+# (docs/benchmarks.md, "Where the machine's CPU goes, and prepared statements"). With
+# server-side binding, psycopg prepares a statement a connection has run
+# DB_PREPARE_THRESHOLD times and PostgreSQL reuses its plan (re-planned when a migration
+# changes a table; one whose result columns changed fails until its connection is renewed:
+# processes restart after migrating, as deployments do).
 # Behind a transaction-mode pooler older than PgBouncer 1.21, set DB_PREPARED_STATEMENTS=off.
 if "postgresql" in DATABASES["default"]["ENGINE"] and env_bool(
     "DB_PREPARED_STATEMENTS", default=True
