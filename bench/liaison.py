@@ -166,10 +166,10 @@ def run_load(args: argparse.Namespace, read_cpu: Any) -> dict[str, PhaseResult]:
     def measured(
         name: str, client_list: list[Any], work: list[list[Any]], call: Any, *, warm_up: bool
     ) -> Any:
+        if warm_up:
+            return run_phase(client_list, work, call)[2]
         before = read_cpu()
         timings, seconds, done = run_phase(client_list, work, call)
-        if warm_up:
-            return done
         spent = machine_cpu.per_request(before, read_cpu(), len(timings))
         if name in results:  # the probe's second round: pooled with its first
             first_timings, first_seconds, first_spent = results[name]
