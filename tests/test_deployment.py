@@ -56,6 +56,14 @@ def test_every_app_service_command_exists() -> None:
             assert re.search(r"\b(worker|beat)\b", command)
 
 
+def test_the_wsgi_workers_keep_their_connections_and_the_asgi_server_does_not() -> None:
+    """Statements are prepared per connection (DB_PREPARED_STATEMENTS): a worker that opened
+    one per request would plan every statement again. The ASGI server keeps none."""
+    services = compose()["services"]
+    assert int(services["web"]["environment"].get("DB_CONN_MAX_AGE", 0)) > 0
+    assert int(services["push"]["environment"].get("DB_CONN_MAX_AGE", 0)) == 0
+
+
 def test_every_variable_is_read_by_the_settings() -> None:
     for name, service in compose()["services"].items():
         if name in SERVICE_IMAGES:
