@@ -307,7 +307,7 @@ def test_delivery_costs_a_bounded_number_of_queries(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
-def test_the_claim_is_planned_once_per_database_session(
+def test_the_claim_is_prepared_once_per_database_session(
     notify: Notify, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if connection.settings_dict["OPTIONS"].get("server_side_binding") is not True:
