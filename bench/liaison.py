@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -105,7 +106,9 @@ def spread(jobs: list[Any], clients: int) -> list[list[Any]]:
 PhaseResult = tuple[list[float], float, dict[str, float]]
 
 
-def run_load(args: argparse.Namespace, read_cpu: Any) -> dict[str, PhaseResult]:
+def run_load(
+    args: argparse.Namespace, read_cpu: Callable[[], dict[str, float]]
+) -> dict[str, PhaseResult]:
     """Each hot path at `--clients` concurrent clients, against the bare probe: latencies,
     wall time, and the machine's CPU per request by part (`read_cpu`: bench.machine_cpu).
 
