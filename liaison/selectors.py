@@ -31,7 +31,6 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
-    prefetch_related_objects,
 )
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
@@ -99,6 +98,29 @@ def _participants() -> Prefetch:
     )
 
 
+def _participants_of(sheet_id: int) -> QuerySet[SheetParticipant]:
+    participants = SheetParticipant.objects.filter(sheet_id=sheet_id)
+    return participants.select_related("member").order_by("pk")
+
+
+# The participants follow every access check: compiling their read (a join and an order) was
+# about a tenth of a send's CPU in the web workers (docs/benchmarks.md), so it is compiled once
+# per thread, like the access read itself.
+_PARTICIPANTS = CompiledQuery(_participants_of, sheet_id=int)
+
+
+def _load_participants(sheet: LiaisonSheet) -> None:
+    """The sheet's participants, with their members, left on it as `_participants()`'s
+    prefetch leaves them (each participant's sheet is this one)."""
+    rows = _PARTICIPANTS.fetch(sheet_id=sheet.pk)
+    for participant in rows:
+        participant._state.fields_cache["sheet"] = sheet
+    cache = getattr(sheet, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = sheet._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    cache["participants"] = _as_prefetched(_participants_of(sheet.pk), rows)
+
+
 def _with_relations(queryset: QuerySet[LiaisonSheet]) -> QuerySet[LiaisonSheet]:
     return queryset.select_related(*_JOINED).prefetch_related(_participants())
 
@@ -151,7 +173,7 @@ def attachments_for_output(sheet: LiaisonSheet) -> list[SheetAttachment]:
     prefetched = getattr(sheet, "_prefetched_objects_cache", {})
     if "attachments" in prefetched:
         return list(prefetched["attachments"])
-    return list(attachments_of(sheet))
+    return _ATTACHMENTS.fetch(sheet_id=sheet.pk)
 
 
 def _as_prefetched(queryset: QuerySet[Any], rows: list[Any]) -> QuerySet[Any]:
@@ -194,7 +216,7 @@ def access_sheet(
         organisation_ids=organisation_ids_of(member),
         code=code,
     )
-    prefetch_related_objects([sheet], _participants())
+    _load_participants(sheet)
     audit.record(actor=member, action=audit_action, target=sheet)
     return sheet
 
@@ -578,7 +600,16 @@ def versions_of(sheet: LiaisonSheet) -> QuerySet[LiaisonSheet]:
 
 
 def attachments_of(sheet: LiaisonSheet) -> QuerySet[SheetAttachment]:
-    return SheetAttachment.objects.filter(sheet=sheet).order_by("created_at", "pk")
+    return _attachments_of(sheet.pk)
+
+
+def _attachments_of(sheet_id: int) -> QuerySet[SheetAttachment]:
+    return SheetAttachment.objects.filter(sheet_id=sheet_id).order_by("created_at", "pk")
+
+
+# Every transition's answer lists the sheet's attachments: compiled once per thread, as the
+# participants are (it was about a twelfth of a send's CPU in the web workers).
+_ATTACHMENTS = CompiledQuery(_attachments_of, sheet_id=int)
 
 
 def access_attachment(member: Member, sheet_code: UUID | str, code: UUID | str) -> SheetAttachment:

@@ -39,11 +39,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from directory.models import Membership, Organisation
 from liaison.models import IndicatorCount, LiaisonSheet, SheetParticipant
+from security.compiled import CompiledQuery
 
 Key = tuple[int, str, str, int]  # scope, month, measure, bucket
 Cell = tuple[str, str, int]  # month, measure, bucket (a contribution before its scopes)
@@ -158,32 +159,40 @@ class Before:
     organisations: tuple[tuple[int | None, int | None], ...]
 
 
+def _locked_for_change(sheet_id: int) -> QuerySet[LiaisonSheet]:
+    return (
+        LiaisonSheet.objects.select_for_update(of=("self",))
+        .filter(pk=sheet_id)
+        .select_related("sender_organisation", "recipient_organisation")
+        .only(
+            *STATE_FIELDS,
+            "sender_organisation__parent",
+            "recipient_organisation__parent",
+        )
+        .order_by()
+    )
+
+
+# Every transition starts with this read: compiled once per thread (security.compiled), as
+# Django compiling its two joins cost more than running it (docs/benchmarks.md).
+_LOCKED = CompiledQuery(_locked_for_change, sheet_id=int)
+
+
 def lock_before_change(sheet_id: int) -> Before:
     """Lock the sheet's row and read its state and organisations (one query).
 
     Read in the transaction, under the lock, not from the caller's copy of the sheet: that copy
     may predate a concurrent transition, and the difference must start from what is stored.
     """
-    row = (
-        LiaisonSheet.objects.select_for_update(of=("self",))
-        .filter(pk=sheet_id)
-        .values(
-            *STATE_FIELDS,
-            "sender_organisation_id",
-            "sender_organisation__parent_id",
-            "recipient_organisation_id",
-            "recipient_organisation__parent_id",
-        )
-        .first()
-    )
-    if row is None:
+    rows = _LOCKED.fetch(sheet_id=sheet_id)
+    if not rows:
         return Before(sheet_id, None, ())
-    organisations = (
-        (row["sender_organisation_id"], row["sender_organisation__parent_id"]),
-        (row["recipient_organisation_id"], row["recipient_organisation__parent_id"]),
+    (sheet,) = rows
+    organisations = tuple(
+        (organisation.pk, organisation.parent_id) if organisation is not None else (None, None)
+        for organisation in (sheet.sender_organisation, sheet.recipient_organisation)
     )
-    state = SheetState(**{name: row[name] for name in STATE_FIELDS})
-    return Before(sheet_id, state, organisations)
+    return Before(sheet_id, SheetState.of(sheet), organisations)
 
 
 def created(sheet: LiaisonSheet) -> Before:
