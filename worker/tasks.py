@@ -21,7 +21,7 @@ from django.conf import settings
 from security import audit
 from worker import dispatch, services
 from worker.exceptions import DeliveryUnavailable
-from worker.publishing import DELIVER_NOTIFICATION
+from worker.publishing import DELIVER_NOTIFICATION, DELIVER_NOTIFICATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,27 @@ def deliver_notification(self: Task, notification_id: int) -> None:
         dispatch.deliver_notification(notification_id=notification_id)
     except DeliveryUnavailable as exc:
         raise self.retry(exc=exc, countdown=exc.retry_in) from None
+
+
+@shared_task(base=IdempotentTask, name=DELIVER_NOTIFICATIONS)
+def deliver_notifications(notification_ids: list[int]) -> None:
+    """Deliver the outbox rows of one write (or a few of a sweep), one after the other.
+
+    Each row is claimed as `deliver_notification` claims it, so a redelivered message sends
+    nothing twice. A row whose channel is down for a short while goes on alone, as a
+    `deliver_notification` retried with its countdown, and the others are still delivered;
+    should even that publish fail, the row is pending and the outbox sweep publishes it.
+    """
+    bug: Exception | None = None
+    for notification_id in notification_ids:
+        try:
+            dispatch.deliver_notification(notification_id=notification_id)
+        except DeliveryUnavailable as exc:
+            deliver_notification.apply_async((notification_id,), countdown=exc.retry_in)
+        except Exception as exc:  # noqa: BLE001 (recorded on its row as failed; raised below)
+            bug = bug or exc
+    if bug is not None:
+        raise bug
 
 
 @shared_task(base=IdempotentTask)

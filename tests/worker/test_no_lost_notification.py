@@ -24,7 +24,7 @@ from tests.worker_process import RedisServer, SmtpSink, WorkerProcess, publishin
 from worker import dispatch
 from worker.models import Notification, WorkerHeartbeat
 from worker.publishing import publish_notifications
-from worker.services import enqueue_notification
+from worker.services import enqueue_notification, notify
 from worker.tasks import record_heartbeat as record_heartbeat_task
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -93,6 +93,28 @@ def test_it_survives_a_broker_outage(
     assert len(sink.messages_for(str(notification.code))) == 1
     # The sink has the message before the worker, back from SMTP, marks the row delivered.
     assert wait_until(lambda: status_of(notification) == Notification.Status.DELIVERED)
+
+
+def test_the_notifications_of_one_write_arrive_once_each(
+    demo: dict[str, Member], private_redis: RedisServer, sink: SmtpSink, start_worker: StartWorker
+) -> None:
+    """Published together (one deliver_notifications message), delivered by a real worker."""
+    worker = start_worker("together", REDIS_URL=private_redis.url, EMAIL_URL=sink.url)
+    with publishing_to(private_redis.url), transaction.atomic():
+        notifications = notify(
+            event="notifications.test",
+            recipients=[demo["dr.martin"], demo["ide.petit"]],
+            actor=demo["coord"],
+            target=None,
+            url="/notifications/",
+        )
+    assert len(notifications) == 2
+    for notification in notifications:
+        arrived = wait_until(lambda n=notification: sink.messages_for(str(n.code)), timeout=60)
+        assert arrived, f"a notification did not arrive; worker log:\n{worker.log()}"
+    for notification in notifications:
+        assert len(sink.messages_for(str(notification.code))) == 1
+        assert wait_until(lambda n=notification: status_of(n) == Notification.Status.DELIVERED)
 
 
 def test_it_survives_a_worker_killed_mid_delivery_and_sends_once(
