@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from security.audit_keys import generate_audit_key_spec, generate_checkpoint_key_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,6 +216,22 @@ def gunicorn(env: dict[str, str], port: int, workers: int) -> Iterator[subproces
     finally:
         server.terminate()
         server.wait(timeout=30)
+        drop_queue(env)
+
+
+def drop_queue(env: dict[str, str]) -> None:
+    """Empty the Celery queue the run's notifications were published to: no worker takes
+    them in a benchmark, and they would pile up in the machine's Redis from run to run."""
+    queue, url = env["CELERY_QUEUE"], env.get("REDIS_URL", "")
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return
+    client = redis.Redis.from_url(url)
+    try:
+        client.delete(queue, *client.keys(f"{queue}\x06*"))
+    except redis.RedisError:
+        pass  # Redis already gone: nothing piled up there either
+    finally:
+        client.close()
 
 
 def ms(value: float) -> str:
