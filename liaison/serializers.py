@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from config.serializers import Serializer, StrictSerializer
+from config.serializers import Serializer, StrictSerializer, represent
 from directory.models import Member, Organisation
 from directory.serializers import MemberRef, OrganisationRef
 from liaison.documents import (
@@ -148,17 +148,17 @@ class SheetOutput(ReferralContentSerializer, DischargeContentSerializer):
             p.member.code for p in participants if p.role == SheetParticipant.Role.RECIPIENT
         ]
         previous = sheet.previous_version
-        content = CONTENT_SERIALIZERS[sheet.kind]().to_representation(sheet.content)
+        content = represent(CONTENT_SERIALIZERS[sheet.kind], sheet.content)
         data: dict[str, Any] = {
             "id": str(sheet.code),
             "kind": sheet.kind,
             "status": sheet.status,
             "version": sheet.version,
             "document_version": sheet.document_version,
-            "patient": PatientSerializer().to_representation(sheet.patient),
+            "patient": represent(PatientSerializer, sheet.patient),
             "warnings": identity_warnings(sheet.patient),
-            "author": MemberRef(sheet.author).data,
-            "sender_organisation": OrganisationRef(sheet.sender_organisation).data,
+            "author": represent(MemberRef, sheet.author),
+            "sender_organisation": represent(OrganisationRef, sheet.sender_organisation),
             "recipient_organisation": _code(sheet.recipient_organisation),
             "referral": _code(sheet.referral),
             "redirected_from": str(sheet.redirected_from.code)
@@ -167,8 +167,10 @@ class SheetOutput(ReferralContentSerializer, DischargeContentSerializer):
             "previous_version": _code(previous),
             "copy_to": [str(code) for code in copies],
             "recipients": [str(code) for code in recipients],
-            "participants": ParticipantOutput(participants, many=True).data,
-            "attachments": AttachmentOutput(self.context.get("attachments", []), many=True).data,
+            "participants": represent(ParticipantOutput, participants, many=True),
+            "attachments": represent(
+                AttachmentOutput, self.context.get("attachments", []), many=True
+            ),
             "changes": changed_sections(previous.content, sheet.content) if previous else [],
             **content,
         }
@@ -184,8 +186,12 @@ class SheetOutput(ReferralContentSerializer, DischargeContentSerializer):
             "updated_at",
         ):
             value = getattr(sheet, name)
-            data[name] = serializers.DateTimeField().to_representation(value) if value else None
+            data[name] = _DATETIME.to_representation(value) if value else None
         return data
+
+
+# A field keeps nothing from one representation to the next: one for every sheet's times.
+_DATETIME = serializers.DateTimeField()
 
 
 def _code(obj: Any) -> str | None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 from rest_framework import serializers
 
-from config.serializers import Serializer, StrictSerializer
+from config.serializers import Serializer, StrictSerializer, represent
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ["config", "directory", "events", "liaison", "messaging", "patients", "protocols"]
@@ -113,3 +116,36 @@ def test_no_code_changes_a_fields_validators_or_messages_in_place() -> None:
                 if isinstance(target, ast.Attribute) and target.attr in shared:
                     found.append(f"{path}:{node.lineno}: {ast.unparse(node)[:80]}")
     assert found == []
+
+
+def test_represent_answers_as_data_does_from_one_instance_per_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[type] = []
+    original_init = serializers.BaseSerializer.__init__
+
+    def counting_init(self: serializers.BaseSerializer, *args: Any, **kwargs: Any) -> None:
+        built.append(type(self))
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(serializers.BaseSerializer, "__init__", counting_init)
+    baskets = [
+        {"label": "fruit", "tags": ["a"], "items": [{"name": "fig"}], "main": {"name": "kiwi"}},
+        {"label": "veg", "tags": [], "items": [], "main": {"name": "leek"}},
+    ]
+
+    for basket in baskets:
+        assert represent(Basket, basket) == Basket(basket).data
+    assert represent(Item, [{"name": "a"}], many=True) == [{"name": "a"}]
+    built.clear()
+    assert represent(Basket, baskets[1]) == dict(Basket(baskets[1]).data)
+    assert built.count(Basket) == 1  # the direct call's only: represent reused its own
+
+    def in_another_thread() -> None:
+        represent(Basket, baskets[0])
+
+    built.clear()
+    thread = threading.Thread(target=in_another_thread)
+    thread.start()
+    thread.join()
+    assert built.count(Basket) == 1  # a thread of its own builds its own
