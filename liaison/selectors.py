@@ -112,13 +112,24 @@ _PARTICIPANTS = CompiledQuery(_participants_of, sheet_id=int)
 def _load_participants(sheet: LiaisonSheet) -> None:
     """The sheet's participants, with their members, left on it as `_participants()`'s
     prefetch leaves them (each participant's sheet is this one)."""
-    rows = _PARTICIPANTS.fetch(sheet_id=sheet.pk)
+    _keep_participants(sheet, _PARTICIPANTS.fetch(sheet_id=sheet.pk))
+
+
+def _keep_participants(sheet: LiaisonSheet, rows: list[SheetParticipant]) -> None:
     for participant in rows:
         participant._state.fields_cache["sheet"] = sheet
     cache = getattr(sheet, "_prefetched_objects_cache", None)
     if cache is None:
         cache = sheet._prefetched_objects_cache = {}  # type: ignore[attr-defined]
     cache["participants"] = _as_prefetched(_participants_of(sheet.pk), rows)
+
+
+def _participants_of_sheets(sheet_ids: list[int]) -> QuerySet[SheetParticipant]:
+    participants = SheetParticipant.objects.filter(sheet_id__in=sheet_ids)
+    return participants.select_related("member").order_by("pk")
+
+
+_PAGE_PARTICIPANTS = CompiledQuery(_participants_of_sheets, sheet_ids=[int])
 
 
 def _with_relations(queryset: QuerySet[LiaisonSheet]) -> QuerySet[LiaisonSheet]:
@@ -327,7 +338,7 @@ class TriagedList:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index: slice) -> QuerySet[LiaisonSheet]:
+    def __getitem__(self, index: slice) -> list[LiaisonSheet]:
         if not isinstance(index, slice):
             raise TypeError("a triaged list is read by pages (slices)")
         # Two statements on purpose: given the ids as a subquery, PostgreSQL's planner does
@@ -337,8 +348,33 @@ class TriagedList:
             ids = _triaged_page_ids(self.queryset, index.start or 0, stop)
         else:  # elsewhere (SQLite in the tests) the database sorts on the computed key
             ids = list(self.queryset.values_list("pk", flat=True)[index])
-        page = LiaisonSheet.objects.filter(pk__in=ids)
-        return triaged(_with_relations(page).annotate(is_filed=_filed_by(self.member)))
+        return triaged_page(ids, self.member)
+
+
+def _triaged_page(ids: list[int], member_id: int, at: datetime) -> QuerySet[LiaisonSheet]:
+    page = LiaisonSheet.objects.filter(pk__in=ids).select_related(*_JOINED)
+    filed = Exists(SheetFiling.objects.filter(sheet=OuterRef("pk"), member_id=member_id))
+    return triaged(page.annotate(is_filed=filed), at=at)
+
+
+# An inbox page's rows, by their ids: Django compiled its six joins and the triage's
+# expressions at every page, half of the page's CPU (docs/benchmarks.md). Compiled once per
+# thread and number of ids on the page (security.compiled), with its participants.
+_TRIAGED_PAGE = CompiledQuery(_triaged_page, ids=[int], member_id=int, at=datetime)
+
+
+def triaged_page(ids: list[int], member: Member) -> list[LiaisonSheet]:
+    """The sheets `ids` in triage order, with what a list shows (relations, participants,
+    whether `member` filed them): two queries, none for no ids."""
+    if not ids:
+        return []
+    sheets = _TRIAGED_PAGE.fetch(ids=ids, member_id=member.pk, at=now())
+    participants: dict[int, list[SheetParticipant]] = {sheet.pk: [] for sheet in sheets}
+    for participant in _PAGE_PARTICIPANTS.fetch(sheet_ids=[sheet.pk for sheet in sheets]):
+        participants[participant.sheet_id].append(participant)
+    for sheet in sheets:
+        _keep_participants(sheet, participants[sheet.pk])
+    return sheets
 
 
 def _triage_branches() -> list[tuple[str, list[Any], str, int, str]]:
