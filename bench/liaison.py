@@ -306,7 +306,7 @@ def _time_orders(repeat: int) -> None:
     member = Member.objects.get(user__username="hop.cardio")
 
     def triaged() -> None:
-        page = selectors.TriagedList(selectors.sheet_list(member, box="inbox"), member)
+        page = selectors.TriagedList(selectors.matching_sheets(member, box="inbox"), member)
         page.count()
         [sheet.patient for sheet in page[0:50]]
 

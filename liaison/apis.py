@@ -147,7 +147,7 @@ class LiaisonSheetListApi(generics.ListAPIView):
         selectors.record_list_read(
             member, source="api", filters={**query, "page": page if page.isdigit() else ""}
         )
-        return selectors.TriagedList(selectors.sheet_list(member, **query), member)
+        return selectors.TriagedList(selectors.matching_sheets(member, **query), member)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()

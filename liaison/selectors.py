@@ -339,6 +339,9 @@ class TriagedList:
     ordered = True  # for Paginator's unordered-list warning
 
     def __init__(self, queryset: QuerySet[LiaisonSheet], member: Member) -> None:
+        """`queryset`: the sheets to list, filtered only (`matching_sheets`, `worklist_for`):
+        counting and choosing a page's ids need neither the triage's expressions nor the
+        joins, and compiling them was a fifth of an inbox request."""
         self.queryset = queryset
         self.member = member
 
@@ -357,7 +360,7 @@ class TriagedList:
         if stop is not None and connection.vendor == "postgresql":
             ids = _triaged_page_ids(self.queryset, index.start or 0, stop)
         else:  # elsewhere (SQLite in the tests) the database sorts on the computed key
-            ids = list(self.queryset.values_list("pk", flat=True)[index])
+            ids = list(triaged(self.queryset).values_list("pk", flat=True)[index])
         return triaged_page(ids, self.member)
 
 
@@ -491,7 +494,7 @@ def _unread_by(member: Member) -> Q:
     return ~Q(status=SheetStatus.DRAFT) & Q(Exists(unread))
 
 
-def sheet_list(
+def matching_sheets(
     member: Member,
     *,
     box: str = "",
@@ -508,7 +511,8 @@ def sheet_list(
     sent_from: date | None = None,
     sent_to: date | None = None,
 ) -> QuerySet[LiaisonSheet]:
-    """The sheets of a worklist, what needs action first (`triaged`), filtered as asked.
+    """The sheets of a worklist filtered as asked, in no order and with nothing joined:
+    what a triaged list counts and pages (TriagedList); `sheet_list` adds the rest.
 
     `service` keeps the sheets sent by or to that organisation; `filed` those the member
     filed (True) or not (False); `unread` those sent to the member by name and not read.
@@ -549,6 +553,13 @@ def sheet_list(
         queryset = queryset.filter(sent_at__date__gte=sent_from)
     if sent_to:
         queryset = queryset.filter(sent_at__date__lte=sent_to)
+    return queryset
+
+
+def sheet_list(member: Member, **filters: Any) -> QuerySet[LiaisonSheet]:
+    """The sheets of a worklist, what needs action first (`triaged`), filtered as asked
+    (`matching_sheets`' filters), with what a list shows."""
+    queryset = matching_sheets(member, **filters)
     return triaged(_with_relations(queryset).annotate(is_filed=_filed_by(member)))
 
 
@@ -669,7 +680,8 @@ WORKLIST_TABS = ("a-traiter", "envoyees", "en-attente", "brouillons", "classees"
 
 
 def worklist_for(member: Member, tab: str, **filters: Any) -> QuerySet[LiaisonSheet]:
-    """The web worklists, what needs action first; `filters` are `sheet_list`'s.
+    """The web worklists' sheets; `filters` are `matching_sheets`'. In no order and with
+    nothing joined: TriagedList pages them, what needs action first.
 
     - "a-traiter": what was sent to me or my service and is still open, minus what I filed;
     - "envoyees": what we sent (drafts have their own tab, "brouillons");
@@ -679,15 +691,15 @@ def worklist_for(member: Member, tab: str, **filters: Any) -> QuerySet[LiaisonSh
     The caller records the read with `record_list_read` (source "web").
     """
     if tab == "envoyees":
-        return sheet_list(member, box="outbox", **filters).exclude(status=SheetStatus.DRAFT)
+        return matching_sheets(member, box="outbox", **filters).exclude(status=SheetStatus.DRAFT)
     if tab == "brouillons":
-        return sheet_list(member, box="outbox", **filters).filter(status=SheetStatus.DRAFT)
+        return matching_sheets(member, box="outbox", **filters).filter(status=SheetStatus.DRAFT)
     if tab == "classees":
-        return sheet_list(member, **{**filters, "filed": True})
+        return matching_sheets(member, **{**filters, "filed": True})
     if tab == "en-attente":
         later_version = LiaisonSheet.objects.filter(previous_version=OuterRef("pk"))
         return (
-            sheet_list(member, box="outbox", **filters)
+            matching_sheets(member, box="outbox", **filters)
             .filter(
                 Q(
                     kind=LiaisonSheet.Kind.REFERRAL,
@@ -701,7 +713,7 @@ def worklist_for(member: Member, tab: str, **filters: Any) -> QuerySet[LiaisonSh
             )
             .exclude(Exists(later_version.exclude(status=SheetStatus.DRAFT)))
         )
-    return sheet_list(member, box="inbox", **{**filters, "filed": False}).exclude(
+    return matching_sheets(member, box="inbox", **{**filters, "filed": False}).exclude(
         status__in=(SheetStatus.CLOSED, SheetStatus.CANCELLED, SheetStatus.DECLINED)
     )
 
