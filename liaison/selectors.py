@@ -364,13 +364,19 @@ class TriagedList:
         return triaged_page(ids, self.member)
 
 
+# What a row of a worklist shows besides the sheet's own columns (SheetSummaryOutput, the
+# worklist page): not the referral a letter answers nor the previous version, which are two
+# more sheets, encrypted identity and content included, for each row.
+_LISTED = ("author", "sender_organisation", "recipient_organisation")
+
+
 def _triaged_page(ids: list[int], member_id: int, at: datetime) -> QuerySet[LiaisonSheet]:
-    page = LiaisonSheet.objects.filter(pk__in=ids).select_related(*_JOINED)
+    page = LiaisonSheet.objects.filter(pk__in=ids).select_related(*_LISTED)
     filed = Exists(SheetFiling.objects.filter(sheet=OuterRef("pk"), member_id=member_id))
     return triaged(page.annotate(is_filed=filed), at=at)
 
 
-# An inbox page's rows, by their ids: Django compiled its six joins and the triage's
+# An inbox page's rows, by their ids: Django compiled its joins and the triage's
 # expressions at every page, half of the page's CPU (docs/benchmarks.md). Compiled once per
 # thread and number of ids on the page (security.compiled), with its participants.
 _TRIAGED_PAGE = CompiledQuery(_triaged_page, ids=[int], member_id=int, at=datetime)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from liaison.services import discharge, drafts, transitions
 from security.models import AuditEntry
@@ -104,3 +106,38 @@ def test_the_web_worklist_is_audited(client, demo, letters, tab) -> None:
     entry = AuditEntry.objects.filter(action="liaison_sheet.list").latest("pk")
     assert entry.actor == demo["dr.martin"]
     assert entry.extra == {"source": "web", "tab": tab}
+
+
+@pytest.mark.parametrize(
+    ("persona", "tab"),
+    [("dr.martin", "a-traiter"), ("dr.martin", "envoyees"), ("hop.cardio", "envoyees")],
+)
+def test_a_worklist_page_costs_the_same_queries_for_more_rows(
+    client, demo, make_referral, persona, tab
+) -> None:
+    """Rows with letters answering referrals read nothing more per row (no N+1)."""
+
+    def letter() -> None:
+        cardio = demo["hop.cardio"]
+        sheet = discharge.start_discharge_letter(actor=cardio, referral=make_referral())
+        sheet = drafts.update_draft(
+            actor=cardio, sheet=sheet, expected_version=sheet.version, content=discharge_content()
+        )
+        transitions.send_sheet(actor=cardio, sheet=sheet)
+
+    client.force_login(demo[persona].user)
+
+    def statements() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/liaison/?onglet={tab}")
+        assert response.status_code == 200
+        return len(captured.captured_queries), response.content.decode().count("/liaison/")
+
+    letter()
+    few, few_links = statements()
+    for _ in range(4):
+        letter()
+        make_referral()
+    many, many_links = statements()
+    assert many_links > few_links  # the page lists more rows...
+    assert many == few  # ...with the same statements
