@@ -92,27 +92,29 @@ _JOINED = (
 )
 
 
+# A sheet's participants as every read lists them: with their members, in the order added.
+_PARTICIPANTS_IN_ORDER = SheetParticipant.objects.select_related("member").order_by("pk")
+
+
 def _participants() -> Prefetch:
-    return Prefetch(
-        "participants", queryset=SheetParticipant.objects.select_related("member").order_by("pk")
-    )
+    # A copy: prefetching marks its queryset (`_next_is_sticky`), and this one is shared.
+    return Prefetch("participants", queryset=_PARTICIPANTS_IN_ORDER.all())
 
 
-def _participants_of(sheet_id: int) -> QuerySet[SheetParticipant]:
-    participants = SheetParticipant.objects.filter(sheet_id=sheet_id)
-    return participants.select_related("member").order_by("pk")
+def _participants_of_sheets(sheet_ids: list[int]) -> QuerySet[SheetParticipant]:
+    return _PARTICIPANTS_IN_ORDER.filter(sheet_id__in=sheet_ids)
 
 
-# The participants follow every access check: compiling their read (a join and an order) was
-# about a tenth of a send's CPU in the web workers (docs/benchmarks.md), so it is compiled once
-# per thread, like the access read itself.
-_PARTICIPANTS = CompiledQuery(_participants_of, sheet_id=int)
+# The participants follow every access check and every inbox page: compiling their read (a
+# join and an order) was about a tenth of a send's CPU in the web workers
+# (docs/benchmarks.md), so it is compiled once per thread and number of sheets.
+_PARTICIPANTS = CompiledQuery(_participants_of_sheets, sheet_ids=[int])
 
 
 def _load_participants(sheet: LiaisonSheet) -> None:
     """The sheet's participants, with their members, left on it as `_participants()`'s
     prefetch leaves them (each participant's sheet is this one)."""
-    _keep_participants(sheet, _PARTICIPANTS.fetch(sheet_id=sheet.pk))
+    _keep_participants(sheet, _PARTICIPANTS.fetch(sheet_ids=[sheet.pk]))
 
 
 def _keep_participants(sheet: LiaisonSheet, rows: list[SheetParticipant]) -> None:
@@ -124,24 +126,13 @@ def _keep_participants(sheet: LiaisonSheet, rows: list[SheetParticipant]) -> Non
     cache["participants"] = _as_prefetched(_participants_queryset(sheet.pk), rows)
 
 
-_PARTICIPANTS_IN_ORDER = SheetParticipant.objects.select_related("member").order_by("pk")
-
-
 def _participants_queryset(sheet_id: int) -> QuerySet[SheetParticipant]:
-    """`_participants_of(sheet_id)` as the prefetched relation holds it: its filter is built
+    """The sheet's participants as the prefetched relation holds them: its filter is built
     only if someone filters it further. Building it cost 80 µs a sheet, 20 times a page of the
     inbox; Django's related managers defer their filter the same way."""
     queryset = _PARTICIPANTS_IN_ORDER._chain()  # type: ignore[attr-defined]
     queryset._defer_next_filter = True
     return queryset.filter(sheet_id=sheet_id)
-
-
-def _participants_of_sheets(sheet_ids: list[int]) -> QuerySet[SheetParticipant]:
-    participants = SheetParticipant.objects.filter(sheet_id__in=sheet_ids)
-    return participants.select_related("member").order_by("pk")
-
-
-_PAGE_PARTICIPANTS = CompiledQuery(_participants_of_sheets, sheet_ids=[int])
 
 
 def _with_relations(queryset: QuerySet[LiaisonSheet]) -> QuerySet[LiaisonSheet]:
@@ -389,7 +380,7 @@ def triaged_page(ids: list[int], member: Member) -> list[LiaisonSheet]:
         return []
     sheets = _TRIAGED_PAGE.fetch(ids=ids, member_id=member.pk, at=now())
     participants: dict[int, list[SheetParticipant]] = {sheet.pk: [] for sheet in sheets}
-    for participant in _PAGE_PARTICIPANTS.fetch(sheet_ids=[sheet.pk for sheet in sheets]):
+    for participant in _PARTICIPANTS.fetch(sheet_ids=[sheet.pk for sheet in sheets]):
         participants[participant.sheet_id].append(participant)
     for sheet in sheets:
         _keep_participants(sheet, participants[sheet.pk])
