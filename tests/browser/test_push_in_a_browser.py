@@ -97,6 +97,22 @@ def test_the_page_says_so_and_polls_when_the_stream_is_unreachable(
     expect(status).to_contain_text(FALLBACK)
     expect(reader.locator("html")).to_have_attribute("data-push", "down")
     assert serious_violations(reader) == []
+    # Saying so moves nothing on the page (a link about to be pressed stays under the finger)
+    # and hides nothing: the line sits at the window's foot, the page's end makes room for it.
+    heading = reader.locator("h1").first
+    shown_at = heading.bounding_box()
+    status.evaluate("line => { line.dataset.text = line.textContent; line.textContent = ''; }")
+    assert heading.bounding_box() == shown_at
+    status.evaluate("line => { line.textContent = line.dataset.text; }")
+    line = status.bounding_box()
+    assert line is not None
+    viewport = reader.viewport_size
+    assert viewport is not None
+    assert line["y"] + line["height"] == pytest.approx(viewport["height"])
+    reader.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    last = reader.locator(".site-footer").bounding_box()
+    assert last is not None
+    assert last["y"] + last["height"] <= line["y"]
 
     writer = open_as("dr.martin")
     writer.goto(path)
